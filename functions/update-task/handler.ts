@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { taskIdSchema, updateTaskSchema } from "#core/tasks.ts";
+import { route } from "#platform/host.ts";
+import { updateTask } from "#tasks/commands.ts";
+import { commandContext, taskReply, versionFromHeaders } from "#tasks/http.ts";
+
+export const updateTaskRoute = route({
+  method: "PATCH",
+  path: "/v1/tasks/:id",
+  auth: "write",
+  params: z.object({ id: taskIdSchema }),
+  body: updateTaskSchema,
+  summary: "Change a task's fields (optimistic concurrency via `version` or If-Match)",
+  async handle(request, ctx) {
+    const version = request.body.version ?? versionFromHeaders(request.headers);
+    const { task, changed } = await updateTask(
+      commandContext(request.principal, ctx, request),
+      request.params.id,
+      {
+        ...request.body,
+        version,
+      },
+    );
+    if (changed) ctx.relay.kick();
+    return taskReply(task);
+  },
+});
+
+export const routes = [updateTaskRoute];

@@ -1,0 +1,83 @@
+// The event contract: topic names, the payloads on each topic and their CloudEvent types.
+// docs/events.md documents each with an example; a test checks the two agree.
+import { z } from "zod";
+import { statusSchema, taskDtoSchema } from "./tasks.ts";
+
+export const TOPICS = {
+  taskEvents: "task-events",
+  reminders: "reminders",
+  taskUpdates: "task-updates",
+} as const;
+export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** Where a consumer's poison messages go (Dapr `deadLetterTopic`). */
+export function deadLetterTopic(topic: Topic): string {
+  return `${topic}-dlq`;
+}
+
+export const ACTOR_TYPES = ["user", "api_token", "agent", "system"] as const;
+export const actorSchema = z.object({
+  type: z.enum(ACTOR_TYPES),
+  /** The user id, token id, or a system component's name. */
+  id: z.string().nullable(),
+});
+export type Actor = z.infer<typeof actorSchema>;
+
+export const TASK_EVENT_TYPES = ["created", "updated", "completed", "deleted"] as const;
+export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
+
+const changeSchema = z.object({ before: z.unknown(), after: z.unknown() });
+
+/** `task-events`: the spec's shape plus who did it and, for updates, what changed. */
+export const taskEventSchema = z.object({
+  version: z.literal("1.0"),
+  event_type: z.enum(TASK_EVENT_TYPES),
+  task_id: z.string(),
+  user_id: z.string(),
+  /** The full task after the change (before it, for `deleted`). */
+  task_data: taskDtoSchema,
+  timestamp: z.string(),
+  actor: actorSchema,
+  /** For `updated` (and `completed`): each changed field before and after. */
+  changes: z.record(z.string(), changeSchema).default({}),
+  /** Why it happened when the user did not do it directly, e.g. "recurrence". */
+  reason: z.string().nullable().default(null),
+});
+export type TaskEvent = z.infer<typeof taskEventSchema>;
+
+export const TASK_UPDATE_TYPES = ["task_created", "task_updated", "status_changed", "task_deleted"] as const;
+export type TaskUpdateType = (typeof TASK_UPDATE_TYPES)[number];
+
+/** `task-updates`: what a live client needs to redraw, partitioned by user. */
+export const taskUpdateSchema = z.object({
+  event_type: z.enum(TASK_UPDATE_TYPES),
+  task_id: z.string(),
+  user_id: z.string(),
+  /** status_changed only. */
+  old_status: statusSchema.nullable().default(null),
+  new_status: statusSchema.nullable().default(null),
+  /** The task as it is now (null once deleted). */
+  task: taskDtoSchema.nullable(),
+  changed_fields: z.array(z.string()).default([]),
+  timestamp: z.string(),
+});
+export type TaskUpdate = z.infer<typeof taskUpdateSchema>;
+
+/** `reminders`: one per reminder that fired for a still-pending task. */
+export const reminderEventSchema = z.object({
+  task_id: z.string(),
+  user_id: z.string(),
+  title: z.string(),
+  due_at: z.string(),
+  remind_at: z.string(),
+  /** The Dapr job that fired; with remind_at, the delivery's idempotency key. */
+  job_name: z.string(),
+});
+export type ReminderEvent = z.infer<typeof reminderEventSchema>;
+
+/** CloudEvent `type` of each payload, e.g. `orbit.task.created`, `orbit.task-update.status_changed`. */
+export const cloudEventType = {
+  taskEvent: (type: TaskEventType) => `orbit.task.${type}`,
+  taskUpdate: (type: TaskUpdateType) => `orbit.task-update.${type}`,
+  reminder: () => "orbit.reminder.due",
+} as const;

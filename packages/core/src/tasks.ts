@@ -1,0 +1,260 @@
+// The task contract: what a client may send, and what every reader and event carries. Pure: zod
+// only. JSON on the wire is snake_case, in the API and in events alike.
+import { z } from "zod";
+
+export const PRIORITIES = ["high", "medium", "low", "none"] as const;
+export const STATUSES = ["pending", "completed"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export type TaskStatus = (typeof STATUSES)[number];
+
+export const LIMITS = {
+  titleMax: 500,
+  descriptionMax: 20_000,
+  tagMax: 50,
+  tagsPerTask: 20,
+  remindersPerTask: 10,
+  /** A reminder at most a year before its due time. */
+  reminderOffsetMaxMinutes: 525_600,
+  recurrenceIntervalMax: 365,
+  recurrenceCountMax: 1000,
+} as const;
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const timeZoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(isValidTimeZone, { message: "must be an IANA time zone such as Europe/Berlin" });
+
+/** An instant with an explicit offset (RFC 3339), e.g. 2026-11-24T15:00:00+01:00. */
+export const instantSchema = z.iso
+  .datetime({
+    offset: true,
+    error: "must be an RFC 3339 date-time with an offset, e.g. 2026-11-24T15:00:00Z",
+  })
+  .transform((value) => new Date(value));
+
+export const titleSchema = z
+  .string({ error: "must be a string" })
+  .trim()
+  .min(1, "must not be empty")
+  .max(LIMITS.titleMax, `must be at most ${LIMITS.titleMax} characters`);
+
+export const descriptionSchema = z
+  .string({ error: "must be a string" })
+  .max(LIMITS.descriptionMax, `must be at most ${LIMITS.descriptionMax} characters`);
+
+export const prioritySchema = z.enum(PRIORITIES, { error: `must be one of ${PRIORITIES.join(", ")}` });
+export const statusSchema = z.enum(STATUSES, { error: `must be one of ${STATUSES.join(", ")}` });
+
+/** A tag: letters, digits and `- _ / .`, starting with a letter or digit. Case-insensitive per user. */
+export const tagSchema = z
+  .string({ error: "must be a string" })
+  .trim()
+  .min(1, "must not be empty")
+  .max(LIMITS.tagMax, `must be at most ${LIMITS.tagMax} characters`)
+  .regex(
+    /^[\p{L}\p{N}][\p{L}\p{N}_\-/.]*$/u,
+    "may contain letters, digits, - _ / . and must start with a letter or digit",
+  );
+
+/** Tags of one task: duplicates (ignoring case) are removed, first spelling wins. */
+export const tagListSchema = z
+  .array(tagSchema, { error: "must be an array of strings" })
+  .max(LIMITS.tagsPerTask, `at most ${LIMITS.tagsPerTask} tags`)
+  .transform((tags) => {
+    const seen = new Set<string>();
+    return tags.filter((tag) => {
+      const key = tag.toLowerCase();
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  });
+
+export const reminderInputSchema = z.union(
+  [
+    z.strictObject({
+      offset_minutes: z
+        .number({ error: "must be a number of minutes" })
+        .int("must be a whole number of minutes")
+        .min(0, "must not be negative")
+        .max(LIMITS.reminderOffsetMaxMinutes, "must be at most a year (525600 minutes)"),
+    }),
+    z.strictObject({ remind_at: instantSchema }),
+  ],
+  { error: "each reminder is { offset_minutes } (minutes before due) or { remind_at } (an instant)" },
+);
+export type ReminderInput = z.infer<typeof reminderInputSchema>;
+
+export const reminderListSchema = z
+  .array(reminderInputSchema, { error: "must be an array" })
+  .max(LIMITS.remindersPerTask, `at most ${LIMITS.remindersPerTask} reminders`);
+
+export const RECURRENCE_PATTERNS = ["daily", "weekly", "monthly"] as const;
+export const RECURRENCE_ANCHORS = ["schedule", "completion"] as const;
+
+export const recurrenceInputSchema = z
+  .strictObject({
+    pattern: z.enum(RECURRENCE_PATTERNS, { error: "must be daily, weekly or monthly" }),
+    interval: z.number().int().min(1).max(LIMITS.recurrenceIntervalMax).default(1),
+    /** ISO weekdays, 1 = Monday … 7 = Sunday (weekly only). */
+    weekdays: z
+      .array(
+        z.number().int().min(1, "weekdays are 1 (Mon) … 7 (Sun)").max(7, "weekdays are 1 (Mon) … 7 (Sun)"),
+      )
+      .max(7)
+      .transform((days) => [...new Set(days)].sort((a, b) => a - b))
+      .default([]),
+    /** Day of the month, 1–31 (monthly only; 31 means the month's last day in short months). */
+    month_day: z.number().int().min(1).max(31).nullable().default(null),
+    last_day_of_month: z.boolean().default(false),
+    anchor: z.enum(RECURRENCE_ANCHORS, { error: "must be schedule or completion" }).default("schedule"),
+    ends_at: instantSchema.nullable().default(null),
+    max_count: z.number().int().min(1).max(LIMITS.recurrenceCountMax).nullable().default(null),
+  })
+  .superRefine((value, ctx) => {
+    if (value.pattern !== "weekly" && value.weekdays.length > 0)
+      ctx.addIssue({ code: "custom", path: ["weekdays"], message: "only weekly recurrences take weekdays" });
+    if (value.pattern !== "monthly" && (value.month_day !== null || value.last_day_of_month))
+      ctx.addIssue({
+        code: "custom",
+        path: ["month_day"],
+        message: "only monthly recurrences take a month day",
+      });
+    if (value.month_day !== null && value.last_day_of_month)
+      ctx.addIssue({
+        code: "custom",
+        path: ["last_day_of_month"],
+        message: "give month_day or last_day_of_month, not both",
+      });
+  });
+export type RecurrenceInput = z.infer<typeof recurrenceInputSchema>;
+
+export const createTaskSchema = z
+  .strictObject({
+    title: titleSchema,
+    description: descriptionSchema.default(""),
+    priority: prioritySchema.default("none"),
+    due_at: instantSchema.nullable().default(null),
+    /** Defaults to the user's time zone. */
+    time_zone: timeZoneSchema.optional(),
+    tags: tagListSchema.default([]),
+    /** Omitted: the user's default reminders apply when the task has a due date. */
+    reminders: reminderListSchema.optional(),
+    recurrence: recurrenceInputSchema.nullable().default(null),
+  })
+  .superRefine((value, ctx) => {
+    if (value.recurrence && !value.due_at)
+      ctx.addIssue({ code: "custom", path: ["recurrence"], message: "a recurring task needs a due_at" });
+  });
+export type CreateTaskInput = z.infer<typeof createTaskSchema>;
+
+export const updateTaskSchema = z
+  .strictObject({
+    title: titleSchema.optional(),
+    description: descriptionSchema.optional(),
+    priority: prioritySchema.optional(),
+    due_at: instantSchema.nullable().optional(),
+    time_zone: timeZoneSchema.optional(),
+    tags: tagListSchema.optional(),
+    reminders: reminderListSchema.optional(),
+    /** null stops the task repeating. */
+    recurrence: recurrenceInputSchema.nullable().optional(),
+    /** The version the change is based on; a stale one is refused with 409. */
+    version: z.number().int().min(1).optional(),
+  })
+  .refine((value) => Object.keys(value).some((key) => key !== "version"), {
+    message: "name at least one field to change",
+  });
+export type UpdateTaskInput = z.infer<typeof updateTaskSchema>;
+
+/** `POST /v1/tasks/:id/complete` and `/reopen` take an optional version. */
+export const statusChangeSchema = z.strictObject({ version: z.number().int().min(1).optional() });
+
+export const taskIdSchema = z.uuid({ error: "must be a task id (UUID)" });
+
+// ───── What readers and events carry ─────
+
+export const reminderDtoSchema = z.object({
+  id: z.string(),
+  offset_minutes: z.number().nullable(),
+  remind_at: z.string().nullable(),
+});
+
+export const recurrenceDtoSchema = z.object({
+  series_id: z.string(),
+  pattern: z.enum(RECURRENCE_PATTERNS),
+  interval: z.number(),
+  weekdays: z.array(z.number()),
+  month_day: z.number().nullable(),
+  last_day_of_month: z.boolean(),
+  anchor: z.enum(RECURRENCE_ANCHORS),
+  ends_at: z.string().nullable(),
+  max_count: z.number().nullable(),
+  active: z.boolean(),
+});
+
+export const taskDtoSchema = z.object({
+  id: z.string(),
+  user_id: z.string(),
+  title: z.string(),
+  description: z.string(),
+  status: statusSchema,
+  priority: prioritySchema,
+  due_at: z.string().nullable(),
+  time_zone: z.string(),
+  tags: z.array(z.string()),
+  reminders: z.array(reminderDtoSchema),
+  recurrence: recurrenceDtoSchema.nullable(),
+  series_id: z.string().nullable(),
+  occurrence_index: z.number().nullable(),
+  completed_at: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  version: z.number(),
+});
+export type TaskDto = z.infer<typeof taskDtoSchema>;
+
+/** Fields whose change is recorded in `updated` events (before/after). */
+export const TRACKED_FIELDS = [
+  "title",
+  "description",
+  "status",
+  "priority",
+  "due_at",
+  "time_zone",
+  "tags",
+  "reminders",
+  "recurrence",
+  "completed_at",
+] as const satisfies readonly (keyof TaskDto)[];
+export type TrackedField = (typeof TRACKED_FIELDS)[number];
+export type Changes = Partial<Record<TrackedField, { before: unknown; after: unknown }>>;
+
+/** The tracked fields that differ between two versions of a task. */
+export function diffTasks(before: TaskDto, after: TaskDto): Changes {
+  const changes: Changes = {};
+  for (const field of TRACKED_FIELDS) {
+    const a = stableJson(before[field]);
+    const b = stableJson(after[field]);
+    if (a !== b) changes[field] = { before: before[field], after: after[field] };
+  }
+  return changes;
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner) =>
+    inner && typeof inner === "object" && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
+      : inner,
+  );
+}

@@ -1,0 +1,50 @@
+// Who is calling: `Authorization: Bearer <API token>` (hashed lookup, revocation and expiry
+// checked, last use recorded at most once a minute per token).
+import type { Actor } from "#core/events.ts";
+import type { Db } from "#db/client.ts";
+import { problems } from "./problems.ts";
+import { hashSecret } from "./tokens.ts";
+
+export type Scope = "read" | "read_write";
+
+export interface Principal {
+  userId: string;
+  timeZone: string;
+  defaultReminderMinutes: number[];
+  scope: Scope;
+  actor: Actor;
+  /** Key for per-caller rate limiting. */
+  rateKey: string;
+}
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Returns the principal, null when no credentials were sent; throws 401 for bad credentials. */
+export async function authenticate(
+  db: Db,
+  authorization: string | undefined,
+  now: Date,
+): Promise<Principal | null> {
+  if (!authorization) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!match?.[1]) throw problems.unauthorized("The Authorization header must be `Bearer <API token>`.");
+  const token = await db.apiToken.findUnique({
+    where: { tokenHash: hashSecret(match[1]) },
+    include: { user: { select: { id: true, timeZone: true, defaultReminderMinutes: true } } },
+  });
+  if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) {
+    throw problems.unauthorized("The API token is unknown, revoked or expired.");
+  }
+  if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    // Best effort and off the request's critical path: a failed bookkeeping write must not fail the call.
+    db.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: now } }).catch(() => {});
+  }
+  return {
+    userId: token.user.id,
+    timeZone: token.user.timeZone,
+    defaultReminderMinutes: token.user.defaultReminderMinutes,
+    scope: token.scope,
+    actor: { type: "api_token", id: token.id },
+    rateKey: `token:${token.id}`,
+  };
+}

@@ -1,0 +1,194 @@
+// The one Dapr client: a small fetch client of the sidecar's HTTP API (docs/decisions/005).
+// @dapr/dapr is not used: it has no Jobs API, its publish/save return errors instead of throwing,
+// and requiring it costs ~0.5 s of cold start with gRPC we never use.
+export class SidecarUnavailableError extends Error {
+  constructor(detail: string) {
+    super(`The Dapr sidecar is not reachable: ${detail}`);
+    this.name = "SidecarUnavailableError";
+  }
+}
+
+export class DaprError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    operation: string,
+  ) {
+    super(`Dapr ${operation} failed with HTTP ${status}: ${body.slice(0, 300)}`);
+    this.name = "DaprError";
+  }
+}
+
+export interface CloudEventOut {
+  specversion: "1.0";
+  id: string;
+  source: string;
+  type: string;
+  subject?: string;
+  time?: string;
+  datacontenttype: "application/json";
+  data: unknown;
+}
+
+export interface JobSpec {
+  schedule?: string;
+  dueTime?: string;
+  repeats?: number;
+  ttl?: string;
+  data?: unknown;
+  overwrite?: boolean;
+  failurePolicy?: { constant?: { interval?: string; maxRetries?: number }; drop?: Record<string, never> };
+}
+
+export interface DaprClientOptions {
+  host?: string;
+  port: number;
+  apiToken?: string;
+  /** Per-call timeout; a hung sidecar must never hang a request. */
+  timeoutMs?: number;
+}
+
+export class DaprClient {
+  readonly baseUrl: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(options: DaprClientOptions) {
+    this.baseUrl = `http://${options.host ?? "127.0.0.1"}:${options.port}`;
+    this.headers = options.apiToken ? { "dapr-api-token": options.apiToken } : {};
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+  }
+
+  async request(
+    method: string,
+    path: string,
+    init: { body?: unknown; contentType?: string; headers?: Record<string, string>; operation?: string } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...this.headers, ...init.headers };
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      body = typeof init.body === "string" ? init.body : JSON.stringify(init.body);
+      headers["content-type"] = init.contentType ?? "application/json";
+    }
+    try {
+      return await fetch(this.baseUrl + path, {
+        method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new SidecarUnavailableError(`${method} ${path}: ${cause}`);
+    }
+  }
+
+  private async expect(response: Response, ok: number[], operation: string): Promise<Response> {
+    if (ok.includes(response.status)) return response;
+    throw new DaprError(response.status, await response.text().catch(() => ""), operation);
+  }
+
+  /**
+   * Publishes one CloudEvent as-is (`application/cloudevents+json`): its id, type and subject are
+   * ours, so a redelivered event keeps its id; Dapr adds topic, pubsubname, traceparent and time.
+   */
+  async publishEvent(
+    pubsub: string,
+    topic: string,
+    event: CloudEventOut,
+    options: { partitionKey?: string; traceparent?: string } = {},
+  ): Promise<void> {
+    const query = options.partitionKey
+      ? `?metadata.partitionKey=${encodeURIComponent(options.partitionKey)}`
+      : "";
+    const response = await this.request(
+      "POST",
+      `/v1.0/publish/${encodeURIComponent(pubsub)}/${encodeURIComponent(topic)}${query}`,
+      {
+        body: event,
+        contentType: "application/cloudevents+json",
+        headers: options.traceparent ? { traceparent: options.traceparent } : {},
+      },
+    );
+    await this.expect(response, [200, 204], `publish to ${pubsub}/${topic}`);
+  }
+
+  async scheduleJob(name: string, job: JobSpec): Promise<void> {
+    const response = await this.request("POST", `/v1.0-alpha1/jobs/${encodeURIComponent(name)}`, {
+      body: job,
+    });
+    await this.expect(response, [200, 204], `schedule job ${name}`);
+  }
+
+  /** Returns null for a job that does not exist (Dapr answers 500 DAPR_SCHEDULER_GET_JOB). */
+  async getJob(name: string): Promise<(JobSpec & { name: string }) | null> {
+    const response = await this.request("GET", `/v1.0-alpha1/jobs/${encodeURIComponent(name)}`);
+    if (response.status === 500 || response.status === 404) {
+      const text = await response.text();
+      if (response.status === 404 || text.includes("DAPR_SCHEDULER_GET_JOB")) return null;
+      throw new DaprError(response.status, text, `get job ${name}`);
+    }
+    await this.expect(response, [200], `get job ${name}`);
+    return (await response.json()) as JobSpec & { name: string };
+  }
+
+  /** Deleting a job that does not exist succeeds (204), as on daprd. */
+  async deleteJob(name: string): Promise<void> {
+    const response = await this.request("DELETE", `/v1.0-alpha1/jobs/${encodeURIComponent(name)}`);
+    await this.expect(response, [200, 204], `delete job ${name}`);
+  }
+
+  /** Invokes an output binding, e.g. `bindings.smtp` with operation "create". */
+  async invokeBinding(
+    name: string,
+    operation: string,
+    data: unknown,
+    metadata: Record<string, string> = {},
+  ): Promise<unknown> {
+    const response = await this.request("POST", `/v1.0/bindings/${encodeURIComponent(name)}`, {
+      body: { operation, data, metadata },
+    });
+    await this.expect(response, [200, 204], `binding ${name}`);
+    const text = await response.text();
+    return text ? JSON.parse(text) : null;
+  }
+
+  async getSecret(store: string, name: string): Promise<Record<string, string> | null> {
+    const response = await this.request(
+      "GET",
+      `/v1.0/secrets/${encodeURIComponent(store)}/${encodeURIComponent(name)}`,
+    );
+    if (response.status === 204) return null;
+    await this.expect(response, [200], `secret ${store}/${name}`);
+    return (await response.json()) as Record<string, string>;
+  }
+
+  /** Calls another app through its sidecar (service invocation); the upstream status is passed back. */
+  invoke(
+    appId: string,
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    return this.request(
+      method,
+      `/v1.0/invoke/${encodeURIComponent(appId)}/method/${path.replace(/^\//, "")}`,
+      init,
+    );
+  }
+
+  /** Resolves once the sidecar's components are ready (`/v1.0/healthz/outbound` answers 204). */
+  async waitUntilReady(timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const response = await this.request("GET", "/v1.0/healthz/outbound");
+        if (response.status === 204) return true;
+      } catch {
+        // not up yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  }
+}

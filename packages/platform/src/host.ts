@@ -1,0 +1,515 @@
+// The function host: the one runtime every function runs on (docs/decisions/001-layout.md).
+// A function declares routes, subscriptions and job handlers; the host gives it env parsing,
+// health and readiness, JSON logs, auth, validation, RFC 9457 errors, CloudEvent parsing with
+// Dapr's SUCCESS/RETRY/DROP mapping, job callbacks, the outbox relay and graceful shutdown.
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { z } from "zod";
+import { createDb, type Db } from "#db/client.ts";
+import { authenticate, type Principal } from "./auth.ts";
+import { parseCloudEvent, type IncomingCloudEvent } from "./cloudevents.ts";
+import { DaprClient, SidecarUnavailableError } from "./dapr-client.ts";
+import { isDatabaseUnavailable } from "./db-errors.ts";
+import { baseEnvSchema, EnvError, parseEnv, type BaseEnv } from "./env.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { OutboxRelay } from "./outbox.ts";
+import { fieldErrors, Problem, problems } from "./problems.ts";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type AuthRequirement = "none" | "read" | "write";
+
+export interface Context<E extends BaseEnv = BaseEnv> {
+  name: string;
+  db: Db;
+  env: E;
+  log: Logger;
+  dapr: DaprClient;
+  /** Wakes the outbox relay after a transaction that wrote events has committed. */
+  relay: { kick(): void };
+  now(): Date;
+}
+
+export interface HandlerRequest<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  /** Set when the route requires auth ("read"/"write"); null on "none" routes. */
+  principal: Principal | null;
+  headers: Record<string, string | string[] | undefined>;
+  requestId: string;
+  traceparent: string | undefined;
+}
+
+export interface Reply {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteDef<B = unknown, Q = unknown, P = unknown, E extends BaseEnv = BaseEnv> {
+  method: HttpMethod;
+  path: string;
+  auth: AuthRequirement;
+  body?: z.ZodType<B>;
+  query?: z.ZodType<Q>;
+  params?: z.ZodType<P>;
+  /** Documentation for the generated API description. */
+  summary?: string;
+  handle(request: HandlerRequest<B, Q, P>, ctx: Context<E>): Promise<Reply>;
+}
+
+/** Identity helper that keeps a route's schema types attached to its handler. */
+export function route<B = unknown, Q = unknown, P = unknown, E extends BaseEnv = BaseEnv>(
+  def: RouteDef<B, Q, P, E>,
+): RouteDef<B, Q, P, E> {
+  return def;
+}
+
+export type ConsumerStatus = "SUCCESS" | "RETRY" | "DROP";
+
+export interface DeliveredEvent<T> extends Omit<IncomingCloudEvent, "data"> {
+  data: T;
+  /** The delivery's traceparent header (a child of the publisher's span), if any. */
+  deliveryTraceparent: string | undefined;
+}
+
+export interface SubscriptionDef<T = unknown, E extends BaseEnv = BaseEnv> {
+  /** Defaults to the env's PUBSUB_NAME. */
+  pubsub?: string;
+  topic: string;
+  /** The app route Dapr delivers to, e.g. "/events/task-events". */
+  path: string;
+  deadLetterTopic?: string;
+  /** Optional CloudEvent type filter, as Dapr routing rules (`event.type == "…"`). */
+  types?: string[];
+  data: z.ZodType<T>;
+  /** Return (or resolve) a status; a thrown error means RETRY, never a silent SUCCESS. */
+  handle(event: DeliveredEvent<T>, ctx: Context<E>): Promise<ConsumerStatus | void>;
+}
+
+export function subscription<T, E extends BaseEnv = BaseEnv>(
+  def: SubscriptionDef<T, E>,
+): SubscriptionDef<T, E> {
+  return def;
+}
+
+export interface JobDef<E extends BaseEnv = BaseEnv> {
+  /** Handles `POST /job/<name>` for names starting with this prefix ("" for all). */
+  prefix: string;
+  /** Resolve to acknowledge; throw to have the scheduler apply its failure policy. */
+  handle(name: string, data: unknown, ctx: Context<E>): Promise<void>;
+}
+
+export interface FunctionDef<E extends BaseEnv = BaseEnv> {
+  /** One name everywhere: folder, Knative Service, Dapr app-id, image, log `service`. */
+  name: string;
+  env?: z.ZodType<E>;
+  routes?: RouteDef<any, any, any, E>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  subscriptions?: SubscriptionDef<any, E>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  jobs?: JobDef<E>[];
+  /** Start the outbox relay and sweeper in this process (functions that write events). */
+  outbox?: boolean;
+}
+
+export interface HostDeps<E extends BaseEnv> {
+  db: Db;
+  env: E;
+  log: Logger;
+  dapr?: DaprClient;
+  now?: () => Date;
+}
+
+export interface BuiltApp<E extends BaseEnv> {
+  app: express.Express;
+  ctx: Context<E>;
+  relay: OutboxRelay | null;
+  /** Flips /readyz to 503 (used while draining). */
+  setDraining(): void;
+}
+
+const JSON_TYPES = ["application/json", "application/*+json"];
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return false;
+  const type = value.split(";")[0]!.trim().toLowerCase();
+  return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
+}
+
+function hasBody(req: Request): boolean {
+  const length = req.headers["content-length"];
+  return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
+}
+
+class FixedWindowLimiter {
+  private windows = new Map<string, { start: number; count: number }>();
+  constructor(private readonly perMinute: number) {}
+
+  /** Returns 0 when allowed, else the seconds until the window resets. */
+  take(key: string, now: number): number {
+    const window = this.windows.get(key);
+    if (!window || now - window.start >= 60_000) {
+      if (this.windows.size > 10_000) this.windows.clear();
+      this.windows.set(key, { start: now, count: 1 });
+      return 0;
+    }
+    window.count += 1;
+    return window.count > this.perMinute ? Math.ceil((window.start + 60_000 - now) / 1000) : 0;
+  }
+}
+
+function sendProblem(res: Response, problem: Problem, instance: string): void {
+  if (res.headersSent) return;
+  for (const [key, value] of Object.entries(problem.headers)) res.setHeader(key, value);
+  res
+    .status(problem.status)
+    .type("application/problem+json")
+    .send(JSON.stringify({ ...problem.body, instance }));
+}
+
+/** Maps any thrown error to a Problem, logging what the client must not see. */
+export function toProblem(error: unknown, log: Logger): Problem {
+  if (error instanceof Problem) return error;
+  if (error instanceof SidecarUnavailableError) {
+    log.error("dapr sidecar unreachable", { err: error });
+    return problems.unavailable("The Dapr sidecar is not reachable; retry shortly.");
+  }
+  if (isDatabaseUnavailable(error)) {
+    log.error("database unavailable", { err: error });
+    return problems.unavailable("The database is not reachable; retry shortly.");
+  }
+  log.error("unhandled error", { err: error });
+  return problems.internal();
+}
+
+function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, location: string): T {
+  if (!schema) return value as T;
+  const result = schema.safeParse(value);
+  if (!result.success) throw problems.validation(fieldErrors(location, result.error.issues));
+  return result.data;
+}
+
+/** Builds the Express app of a function (no listening, no signals): tests use this directly. */
+export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<E>): BuiltApp<E> {
+  const { db, env, log } = deps;
+  const dapr =
+    deps.dapr ??
+    new DaprClient({ host: env.DAPR_HOST, port: env.DAPR_HTTP_PORT, apiToken: env.DAPR_API_TOKEN });
+  const now = deps.now ?? (() => new Date());
+  const relay = def.outbox
+    ? new OutboxRelay({
+        db,
+        dapr,
+        log: log.child({ component: "outbox-relay" }),
+        source: def.name,
+        sweepIntervalMs: env.OUTBOX_SWEEP_INTERVAL_MS,
+      })
+    : null;
+  const ctx: Context<E> = { name: def.name, db, env, log, dapr, relay: { kick: () => relay?.kick() }, now };
+  const limiter = new FixedWindowLimiter(env.TOKEN_RATE_LIMIT_PER_MINUTE);
+  let draining = false;
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.set("query parser", "simple");
+
+  // Request id, trace context and an access log line per request.
+  app.use((req, res, next) => {
+    const requestId = (req.headers["x-request-id"] as string | undefined)?.slice(0, 128) || randomUUID();
+    res.locals.requestId = requestId;
+    res.locals.log = log.child({ request_id: requestId, traceparent: req.headers.traceparent });
+    res.setHeader("x-request-id", requestId);
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const quiet = req.path === "/healthz" || req.path === "/readyz";
+      (res.locals.log as Logger)[quiet ? "debug" : "info"]("request", {
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        duration_ms: Math.round(durationMs * 100) / 100,
+      });
+    });
+    next();
+  });
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok", service: def.name });
+  });
+  app.get("/readyz", async (_req, res) => {
+    if (draining) {
+      res.status(503).json({ status: "draining", service: def.name });
+      return;
+    }
+    try {
+      await Promise.race([
+        db.$queryRaw`SELECT 1`,
+        new Promise((_resolve, reject) =>
+          setTimeout(() => reject(new Error("readiness query timed out")), 2_000).unref(),
+        ),
+      ]);
+      res.json({ status: "ready", service: def.name });
+    } catch (error) {
+      log.warn("not ready: database unreachable", { err: error });
+      res.status(503).json({ status: "database unreachable", service: def.name });
+    }
+  });
+
+  // Bodies: JSON only, size-limited, strict; everything else is a 415 on routes that take a body.
+  const jsonParser = express.json({ limit: env.BODY_LIMIT_BYTES, type: JSON_TYPES, strict: false });
+  app.use((req, res, next) => {
+    if (!hasBody(req)) return next();
+    const contentType = req.headers["content-type"];
+    if (!isJsonContentType(contentType) && !req.path.startsWith("/job/")) {
+      // Knative binary-mode CloudEvents may carry any content type; parse the body as text.
+      if (req.headers["ce-id"] !== undefined)
+        return express.text({ type: () => true, limit: env.BODY_LIMIT_BYTES })(req, res, next);
+      return sendProblem(res, problems.unsupportedMediaType(contentType), req.originalUrl);
+    }
+    // Job callbacks carry JSON regardless of the declared type.
+    if (req.path.startsWith("/job/"))
+      return express.json({ limit: env.BODY_LIMIT_BYTES, type: () => true, strict: false })(req, res, next);
+    jsonParser(req, res, next);
+  });
+  app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    const e = error as { type?: string; status?: number; message?: string };
+    if (e?.type === "entity.too.large")
+      return sendProblem(res, problems.tooLarge(env.BODY_LIMIT_BYTES), req.originalUrl);
+    if (e?.type === "entity.parse.failed")
+      return sendProblem(
+        res,
+        problems.malformedJson(`The body is not valid JSON: ${e.message}`),
+        req.originalUrl,
+      );
+    if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported")
+      return sendProblem(res, problems.unsupportedMediaType(req.headers["content-type"]), req.originalUrl);
+    if (e?.status && e.status >= 400 && e.status < 500)
+      return sendProblem(res, problems.validation([], e.message ?? "Bad request."), req.originalUrl);
+    next(error);
+  });
+
+  // ── Routes ──
+  const methodsByPath = new Map<string, string[]>();
+  for (const r of def.routes ?? []) {
+    methodsByPath.set(r.path, [...(methodsByPath.get(r.path) ?? []), r.method]);
+    const register = app[r.method.toLowerCase() as "get" | "post" | "put" | "patch" | "delete"].bind(app);
+    register(r.path, async (req: Request, res: Response) => {
+      const reqLog = res.locals.log as Logger;
+      try {
+        let principal: Principal | null = null;
+        if (r.auth !== "none") {
+          principal = await authenticate(db, req.headers.authorization, now());
+          if (!principal) throw problems.unauthorized();
+          if (r.auth === "write" && principal.scope !== "read_write")
+            throw problems.forbidden("This API token is read-only; this request changes data.");
+          const wait = limiter.take(principal.rateKey, Date.now());
+          if (wait > 0) throw problems.rateLimited(wait);
+        }
+        const params = validate(r.params, req.params, "params");
+        const query = validate(r.query, req.query ?? {}, "query");
+        let rawBody: unknown = req.body;
+        if (r.body && rawBody === undefined) rawBody = {};
+        if (r.body && (rawBody === null || typeof rawBody !== "object" || Array.isArray(rawBody)))
+          throw problems.validation([{ pointer: "/body", field: "body", detail: "must be a JSON object" }]);
+        const body = validate(r.body, rawBody, "body");
+        const reply = await r.handle(
+          {
+            body,
+            query,
+            params,
+            principal,
+            headers: req.headers,
+            requestId: res.locals.requestId as string,
+            traceparent: req.headers.traceparent as string | undefined,
+          },
+          { ...ctx, log: reqLog },
+        );
+        for (const [key, value] of Object.entries(reply.headers ?? {})) res.setHeader(key, value);
+        res.status(reply.status ?? 200);
+        if (reply.body === undefined) res.end();
+        else res.json(reply.body);
+      } catch (error) {
+        sendProblem(res, toProblem(error, reqLog), req.originalUrl);
+      }
+    });
+  }
+
+  // ── Subscriptions (Dapr programmatic subscriptions + delivery routes) ──
+  const subs = def.subscriptions ?? [];
+  app.get("/dapr/subscribe", (_req, res) => {
+    res.json(
+      subs.map((s) => ({
+        pubsubname: s.pubsub ?? env.PUBSUB_NAME,
+        topic: s.topic,
+        routes: s.types?.length
+          ? { rules: s.types.map((type) => ({ match: `event.type == "${type}"`, path: s.path })) }
+          : { default: s.path },
+        ...(s.deadLetterTopic ? { deadLetterTopic: s.deadLetterTopic } : {}),
+      })),
+    );
+  });
+  for (const s of subs) {
+    app.post(s.path, async (req: Request, res: Response) => {
+      // Dapr sends a `pubsubname` header and reads SUCCESS/RETRY/DROP from a 200 body; Knative
+      // Eventing reads status codes (2xx done, 5xx retried, other 4xx to the dead-letter sink).
+      const fromDapr = req.headers.pubsubname !== undefined;
+      const reply = (status: ConsumerStatus) => {
+        if (fromDapr) res.status(200).json({ status });
+        else res.status(status === "SUCCESS" ? 204 : status === "RETRY" ? 503 : 422).end();
+      };
+      const parsed = parseCloudEvent(req.headers, req.body);
+      const evLog = (res.locals.log as Logger).child({
+        topic: s.topic,
+        event_id: parsed.ok ? parsed.event.id : undefined,
+      });
+      if (!parsed.ok) {
+        evLog.warn("dropping delivery that is not a CloudEvent", { reason: parsed.reason });
+        return reply("DROP");
+      }
+      const data = s.data.safeParse(parsed.event.data);
+      if (!data.success) {
+        evLog.warn("dropping event whose data does not match the topic's schema", {
+          type: parsed.event.type,
+          issues: data.error.issues.slice(0, 5).map((i) => `${i.path.join(".")}: ${i.message}`),
+        });
+        return reply("DROP");
+      }
+      try {
+        const status =
+          (await s.handle(
+            {
+              ...parsed.event,
+              data: data.data,
+              deliveryTraceparent: req.headers.traceparent as string | undefined,
+            },
+            { ...ctx, log: evLog },
+          )) ?? "SUCCESS";
+        if (status !== "SUCCESS") evLog.warn("event not processed", { status });
+        reply(status);
+      } catch (error) {
+        // Never ack a failed message: a thrown error is a RETRY (the JS SDK's SUCCESS default loses it).
+        evLog.error("event handler failed; asking for redelivery", { err: error });
+        reply("RETRY");
+      }
+    });
+  }
+
+  // ── Job callbacks (Dapr Jobs API triggers) ──
+  const jobs = def.jobs ?? [];
+  if (jobs.length > 0) {
+    app.post("/job/:name", async (req: Request, res: Response) => {
+      const name = String(req.params.name);
+      const job = jobs.find((j) => name.startsWith(j.prefix));
+      const jobLog = (res.locals.log as Logger).child({ job: name });
+      if (!job) {
+        // 404 counts as delivered for the scheduler: an unknown job must not be retried forever.
+        jobLog.warn("no handler for job");
+        return sendProblem(res, problems.notFound(`No handler for job ${name}.`), req.originalUrl);
+      }
+      try {
+        await job.handle(name, req.body ?? null, { ...ctx, log: jobLog });
+        res.status(200).json({ status: "SUCCESS" });
+      } catch (error) {
+        sendProblem(res, toProblem(error, jobLog), req.originalUrl);
+      }
+    });
+  }
+
+  // ── Fallbacks: 405 for a known path, 404 otherwise, and a last-resort error handler ──
+  app.use((req: Request, res: Response) => {
+    for (const [path, methods] of methodsByPath) {
+      const pattern = new RegExp(`^${path.replace(/:[^/]+/g, "[^/]+")}/?$`);
+      if (pattern.test(req.path))
+        return sendProblem(res, problems.methodNotAllowed(methods), req.originalUrl);
+    }
+    sendProblem(res, problems.notFound(`No route for ${req.method} ${req.path}.`), req.originalUrl);
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    sendProblem(res, toProblem(error, (res.locals.log as Logger | undefined) ?? log), req.originalUrl);
+  });
+
+  return {
+    app,
+    ctx,
+    relay,
+    setDraining: () => {
+      draining = true;
+    },
+  };
+}
+
+export interface RunningFunction {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on `port` (0 = any free port); resolves once listening. */
+export async function listen<E extends BaseEnv>(
+  built: BuiltApp<E>,
+  port: number,
+  shutdownTimeoutMs: number,
+): Promise<RunningFunction> {
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = built.app.listen(port, "0.0.0.0", () => resolve(s));
+    s.once("error", reject);
+  });
+  // Keep-alive longer than typical proxies' (Knative queue-proxy, Dapr) idle timeouts.
+  server.keepAliveTimeout = 65_000;
+  built.relay?.start();
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  let closing: Promise<void> | null = null;
+  return {
+    port: actualPort,
+    close: () =>
+      (closing ??= (async () => {
+        built.setDraining();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs);
+        await closed;
+        clearTimeout(timer);
+        await built.relay?.stop();
+        await built.ctx.db.$disconnect();
+      })()),
+  };
+}
+
+/** The entry point of every function: parse env, connect, listen on PORT, drain on SIGTERM. */
+export async function serve<E extends BaseEnv>(def: FunctionDef<E>): Promise<RunningFunction> {
+  let env: E;
+  try {
+    env = parseEnv((def.env ?? baseEnvSchema) as z.ZodType<E>);
+  } catch (error) {
+    if (error instanceof EnvError) {
+      process.stderr.write(`${def.name}: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const log = createLogger(def.name, env.LOG_LEVEL);
+  const db = createDb({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
+  const built = buildApp(def, { db, env, log });
+  const running = await listen(built, env.PORT, env.SHUTDOWN_TIMEOUT_MS);
+  log.info("listening", { port: running.port });
+  const shutdown = (signal: string) => {
+    log.info("shutting down", { signal });
+    running.close().then(
+      () => process.exit(0),
+      (error) => {
+        log.error("unclean shutdown", { err: error });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.on("unhandledRejection", (error) => log.error("unhandled rejection", { err: error }));
+  return running;
+}
+
+/** `extendEnv({ EXTRA: z.string() })`: the base env plus a function's own variables. */
+export function extendEnv<S extends z.ZodRawShape>(shape: S) {
+  return baseEnvSchema.extend(shape);
+}

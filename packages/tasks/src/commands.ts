@@ -1,0 +1,419 @@
+// Task commands: each is one transaction holding the change and its events (outbox). Functions
+// (create-task, update-task, complete-task, delete-task, on-task-completed) call these; nothing
+// else writes tasks.
+import {
+  cloudEventType,
+  TOPICS,
+  type Actor,
+  type TaskEvent,
+  type TaskEventType,
+  type TaskUpdate,
+  type TaskUpdateType,
+} from "#core/events.ts";
+import {
+  diffTasks,
+  type Changes,
+  type CreateTaskInput,
+  type RecurrenceInput,
+  type ReminderInput,
+  type TaskDto,
+  type UpdateTaskInput,
+} from "#core/tasks.ts";
+import type { Db, Tx } from "#db/client.ts";
+import { enqueue, type OutboxMessage } from "#platform/outbox.ts";
+import { problems } from "#platform/problems.ts";
+import { loadTaskDto } from "./records.ts";
+
+export interface CommandContext {
+  db: Db;
+  /** Pub/sub component name for the events. */
+  pubsub: string;
+  actor: Actor;
+  userId: string;
+  /** The user's zone and default reminders (from the principal). */
+  userTimeZone: string;
+  defaultReminderMinutes: number[];
+  now: Date;
+  traceparent?: string;
+  /** Test hook for fault injection: runs inside the transaction after the events are enqueued. */
+  afterEnqueue?: (tx: Tx) => Promise<void>;
+}
+
+export interface CommandResult {
+  task: TaskDto;
+  /** False when the command changed nothing (e.g. completing a completed task): no events. */
+  changed: boolean;
+  eventIds: string[];
+}
+
+// ───── events ─────
+
+export function taskEventMessages(
+  type: TaskEventType,
+  task: TaskDto,
+  ctx: Pick<CommandContext, "actor" | "now" | "traceparent">,
+  changes: Changes = {},
+  reason: string | null = null,
+): OutboxMessage[] {
+  const event: TaskEvent = {
+    version: "1.0",
+    event_type: type,
+    task_id: task.id,
+    user_id: task.user_id,
+    task_data: task,
+    timestamp: ctx.now.toISOString(),
+    actor: ctx.actor,
+    changes,
+    reason,
+  };
+  const updates: TaskUpdate[] = [];
+  const update = (updateType: TaskUpdateType, extra: Partial<TaskUpdate> = {}) =>
+    updates.push({
+      event_type: updateType,
+      task_id: task.id,
+      user_id: task.user_id,
+      old_status: null,
+      new_status: null,
+      task: type === "deleted" ? null : task,
+      changed_fields: Object.keys(changes),
+      timestamp: ctx.now.toISOString(),
+      ...extra,
+    });
+  if (type === "created") update("task_created");
+  if (type === "deleted") update("task_deleted");
+  if (changes.status) {
+    update("status_changed", {
+      old_status: changes.status.before as TaskDto["status"],
+      new_status: changes.status.after as TaskDto["status"],
+    });
+  }
+  const otherChanges = Object.keys(changes).filter((f) => f !== "status" && f !== "completed_at");
+  if (type === "updated" && otherChanges.length > 0) update("task_updated");
+
+  return [
+    {
+      topic: TOPICS.taskEvents,
+      type: cloudEventType.taskEvent(type),
+      subject: task.id,
+      partitionKey: task.id,
+      data: event,
+      traceparent: ctx.traceparent,
+    },
+    ...updates.map((u) => ({
+      topic: TOPICS.taskUpdates,
+      type: cloudEventType.taskUpdate(u.event_type),
+      subject: task.id,
+      // A user's live stream is ordered: partition by user.
+      partitionKey: task.user_id,
+      data: u,
+      traceparent: ctx.traceparent,
+    })),
+  ];
+}
+
+// ───── helpers ─────
+
+/** Reuses the spelling the user already has for each tag (tags are case-insensitive per user). */
+async function canonicalTags(tx: Tx, userId: string, tags: string[]): Promise<string[]> {
+  if (tags.length === 0) return [];
+  const existing = await tx.$queryRaw<{ tag: string }[]>`
+    SELECT DISTINCT ON (lower(tag)) tag FROM task_tags
+    WHERE user_id = ${userId}::uuid AND lower(tag) = ANY(${tags.map((t) => t.toLowerCase())}::text[])
+    ORDER BY lower(tag), created_at`;
+  const spelling = new Map(existing.map((row) => [row.tag.toLowerCase(), row.tag]));
+  return tags.map((tag) => spelling.get(tag.toLowerCase()) ?? tag);
+}
+
+function reminderRows(reminders: ReminderInput[], dueAt: Date | null) {
+  const offsets = reminders.filter((r): r is { offset_minutes: number } => "offset_minutes" in r);
+  if (offsets.length > 0 && !dueAt) {
+    throw problems.validation([
+      {
+        pointer: "/body/reminders",
+        field: "reminders",
+        detail: "reminders before the due time need a due_at",
+      },
+    ]);
+  }
+  const seen = new Set<string>();
+  return reminders
+    .map((r) =>
+      "offset_minutes" in r
+        ? { offsetMinutes: r.offset_minutes, remindAt: null }
+        : { offsetMinutes: null, remindAt: r.remind_at },
+    )
+    .filter((r) => {
+      const key = r.offsetMinutes !== null ? `o${r.offsetMinutes}` : `a${r.remindAt!.getTime()}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+}
+
+function seriesData(recurrence: RecurrenceInput) {
+  return {
+    pattern: recurrence.pattern,
+    interval: recurrence.interval,
+    weekdays: recurrence.weekdays,
+    monthDay: recurrence.month_day,
+    lastDayOfMonth: recurrence.last_day_of_month,
+    anchor: recurrence.anchor,
+    endsAt: recurrence.ends_at,
+    maxCount: recurrence.max_count,
+  };
+}
+
+async function commit(
+  ctx: CommandContext,
+  work: (tx: Tx) => Promise<{ task: TaskDto; messages: OutboxMessage[] }>,
+): Promise<{ task: TaskDto; eventIds: string[] }> {
+  return ctx.db.$transaction(async (tx) => {
+    const { task, messages } = await work(tx);
+    const eventIds = await enqueue(tx, ctx.pubsub, messages);
+    await ctx.afterEnqueue?.(tx);
+    return { task, eventIds };
+  });
+}
+
+async function lockOwnedTask(tx: Tx, ctx: CommandContext, taskId: string, expectedVersion?: number) {
+  // Row lock: concurrent commands on one task serialise here, so version checks are exact.
+  const rows = await tx.$queryRaw<{ version: number }[]>`
+    SELECT version FROM tasks WHERE id = ${taskId}::uuid AND user_id = ${ctx.userId}::uuid FOR UPDATE`;
+  const row = rows[0];
+  if (!row) throw problems.notFound("No such task.");
+  if (expectedVersion !== undefined && expectedVersion !== row.version) {
+    throw problems.versionConflict(row.version, expectedVersion);
+  }
+  const before = await loadTaskDto(tx, ctx.userId, taskId);
+  if (!before) throw problems.notFound("No such task.");
+  return before;
+}
+
+// ───── commands ─────
+
+export interface CreateOptions {
+  /** Set by on-task-completed for a recurrence's next occurrence. */
+  series?: { id: string; occurrenceIndex: number };
+  reason?: string | null;
+}
+
+export async function createTask(
+  ctx: CommandContext,
+  input: CreateTaskInput,
+  options: CreateOptions = {},
+): Promise<CommandResult> {
+  const timeZone = input.time_zone ?? ctx.userTimeZone;
+  const reminders =
+    input.reminders ?? (input.due_at ? ctx.defaultReminderMinutes.map((m) => ({ offset_minutes: m })) : []);
+  const reminderData = reminderRows(reminders, input.due_at);
+  const { task, eventIds } = await commit(ctx, async (tx) => {
+    let series = options.series ?? null;
+    if (!series && input.recurrence) {
+      const created = await tx.taskRecurrence.create({
+        data: {
+          userId: ctx.userId,
+          ...seriesData(input.recurrence),
+          startsAt: input.due_at!,
+          timeZone,
+          occurrencesCreated: 1,
+        },
+      });
+      series = { id: created.id, occurrenceIndex: 1 };
+    }
+    const tags = await canonicalTags(tx, ctx.userId, input.tags);
+    const row = await tx.task.create({
+      data: {
+        userId: ctx.userId,
+        title: input.title,
+        description: input.description,
+        priority: input.priority,
+        dueAt: input.due_at,
+        timeZone,
+        createdAt: ctx.now,
+        updatedAt: ctx.now,
+        seriesId: series?.id ?? null,
+        occurrenceIndex: series?.occurrenceIndex ?? null,
+        tags: { create: tags.map((tag) => ({ userId: ctx.userId, tag, createdAt: ctx.now })) },
+        reminders: { create: reminderData.map((r) => ({ ...r, userId: ctx.userId })) },
+      },
+      select: { id: true },
+    });
+    const task = (await loadTaskDto(tx, ctx.userId, row.id))!;
+    return { task, messages: taskEventMessages("created", task, ctx, {}, options.reason ?? null) };
+  });
+  return { task, changed: true, eventIds };
+}
+
+export async function updateTask(
+  ctx: CommandContext,
+  taskId: string,
+  input: UpdateTaskInput,
+): Promise<CommandResult> {
+  let changed = false;
+  const { task, eventIds } = await commit(ctx, async (tx) => {
+    const before = await lockOwnedTask(tx, ctx, taskId, input.version);
+    const dueAt = input.due_at !== undefined ? input.due_at : before.due_at ? new Date(before.due_at) : null;
+    const timeZone = input.time_zone ?? before.time_zone;
+
+    if (input.recurrence && !dueAt) {
+      throw problems.validation([
+        { pointer: "/body/recurrence", field: "recurrence", detail: "a recurring task needs a due_at" },
+      ]);
+    }
+    if (input.tags !== undefined) {
+      const tags = await canonicalTags(tx, ctx.userId, input.tags);
+      await tx.taskTag.deleteMany({ where: { taskId } });
+      if (tags.length)
+        await tx.taskTag.createMany({
+          data: tags.map((tag) => ({ taskId, userId: ctx.userId, tag, createdAt: ctx.now })),
+        });
+    }
+    if (input.reminders !== undefined) {
+      const rows = reminderRows(input.reminders, dueAt);
+      await tx.taskReminder.deleteMany({ where: { taskId } });
+      if (rows.length)
+        await tx.taskReminder.createMany({ data: rows.map((r) => ({ ...r, taskId, userId: ctx.userId })) });
+    } else if (input.due_at === null && before.reminders.some((r) => r.offset_minutes !== null)) {
+      // Offsets mean nothing without a due time.
+      await tx.taskReminder.deleteMany({ where: { taskId, offsetMinutes: { not: null } } });
+    }
+    let seriesId = before.series_id;
+    let occurrenceIndex = before.occurrence_index;
+    if (input.recurrence === null && seriesId) {
+      await tx.taskRecurrence.updateMany({
+        where: { id: seriesId, userId: ctx.userId },
+        data: { active: false, updatedAt: ctx.now },
+      });
+    } else if (input.recurrence) {
+      if (seriesId && before.recurrence) {
+        // A changed pattern applies from the next occurrence on.
+        await tx.taskRecurrence.updateMany({
+          where: { id: seriesId, userId: ctx.userId },
+          data: {
+            ...seriesData(input.recurrence),
+            active: true,
+            timeZone,
+            version: { increment: 1 },
+            updatedAt: ctx.now,
+          },
+        });
+      } else {
+        const created = await tx.taskRecurrence.create({
+          data: {
+            userId: ctx.userId,
+            ...seriesData(input.recurrence),
+            startsAt: dueAt!,
+            timeZone,
+            occurrencesCreated: 1,
+          },
+        });
+        seriesId = created.id;
+        occurrenceIndex = 1;
+      }
+    }
+    await tx.task.update({
+      where: { id: taskId },
+      data: {
+        ...(input.title !== undefined ? { title: input.title } : {}),
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.priority !== undefined ? { priority: input.priority } : {}),
+        ...(input.due_at !== undefined ? { dueAt: input.due_at } : {}),
+        ...(input.time_zone !== undefined ? { timeZone: input.time_zone } : {}),
+        seriesId,
+        occurrenceIndex,
+      },
+    });
+    const after = (await loadTaskDto(tx, ctx.userId, taskId))!;
+    const changes = diffTasks(before, after);
+    if (Object.keys(changes).length === 0) return { task: before, messages: [] };
+    changed = true;
+    await tx.task.update({ where: { id: taskId }, data: { version: { increment: 1 }, updatedAt: ctx.now } });
+    const task = { ...after, version: before.version + 1, updated_at: ctx.now.toISOString() };
+    return { task, messages: taskEventMessages("updated", task, ctx, changes) };
+  });
+  return { task, changed, eventIds };
+}
+
+async function setStatus(
+  ctx: CommandContext,
+  taskId: string,
+  status: "pending" | "completed",
+  expectedVersion?: number,
+): Promise<CommandResult> {
+  let changed = false;
+  const { task, eventIds } = await commit(ctx, async (tx) => {
+    const before = await lockOwnedTask(tx, ctx, taskId, expectedVersion);
+    // Completing a completed task (or reopening a pending one) is a no-op, not an error: retries are safe.
+    if (before.status === status) return { task: before, messages: [] };
+    changed = true;
+    const completedAt = status === "completed" ? ctx.now : null;
+    await tx.task.update({
+      where: { id: taskId },
+      data: { status, completedAt, updatedAt: ctx.now, version: { increment: 1 } },
+    });
+    const task: TaskDto = {
+      ...before,
+      status,
+      completed_at: completedAt?.toISOString() ?? null,
+      updated_at: ctx.now.toISOString(),
+      version: before.version + 1,
+    };
+    const changes = diffTasks(before, task);
+    return {
+      task,
+      messages: taskEventMessages(status === "completed" ? "completed" : "updated", task, ctx, changes),
+    };
+  });
+  return { task, changed, eventIds };
+}
+
+export function completeTask(
+  ctx: CommandContext,
+  taskId: string,
+  expectedVersion?: number,
+): Promise<CommandResult> {
+  return setStatus(ctx, taskId, "completed", expectedVersion);
+}
+
+export function reopenTask(
+  ctx: CommandContext,
+  taskId: string,
+  expectedVersion?: number,
+): Promise<CommandResult> {
+  return setStatus(ctx, taskId, "pending", expectedVersion);
+}
+
+export type DeleteScope = "series" | "occurrence";
+
+/**
+ * Deletes a task. For an occurrence of a recurring series, scope "series" (the default) ends the
+ * series; "occurrence" deletes only this one and lets the series go on (on-task-completed then
+ * creates the next occurrence).
+ */
+export async function deleteTask(
+  ctx: CommandContext,
+  taskId: string,
+  options: { scope?: DeleteScope; expectedVersion?: number } = {},
+): Promise<CommandResult> {
+  const scope = options.scope ?? "series";
+  const { task, eventIds } = await commit(ctx, async (tx) => {
+    const before = await lockOwnedTask(tx, ctx, taskId, options.expectedVersion);
+    let reason: string | null = null;
+    if (before.series_id) {
+      reason = scope === "series" ? "series_deleted" : "occurrence_skipped";
+      if (scope === "series") {
+        await tx.taskRecurrence.updateMany({
+          where: { id: before.series_id, userId: ctx.userId },
+          data: { active: false, updatedAt: ctx.now },
+        });
+      }
+    }
+    await tx.task.delete({ where: { id: taskId } });
+    const task =
+      before.recurrence && scope === "series"
+        ? { ...before, recurrence: { ...before.recurrence, active: false } }
+        : before;
+    return { task, messages: taskEventMessages("deleted", task, ctx, {}, reason) };
+  });
+  return { task, changed: true, eventIds };
+}

@@ -1,0 +1,26 @@
+// Where tests get PostgreSQL: DATABASE_URL when set, else the embedded server (started once per
+// test run by global-setup.ts). Each vitest worker gets its own database, copied from a migrated
+// template, so workers never share rows.
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { REPO_ROOT } from "#db/migrate.ts";
+
+export const TEST_PG_PORT = Number(process.env.ORBIT_TEST_PG_PORT ?? 54339);
+export const TEST_PG_DIR = path.join(REPO_ROOT, ".data/test-postgres");
+
+/** Template name changes whenever a migration does, so a stale template is never reused. */
+export function templateName(): string {
+  const dir = path.join(REPO_ROOT, "prisma/migrations");
+  const hash = createHash("sha256");
+  for (const entry of readdirSync(dir, { recursive: true }).map(String).sort()) {
+    if (entry.endsWith(".sql")) hash.update(entry).update(readFileSync(path.join(dir, entry)));
+  }
+  return `orbit_tpl_${hash.digest("hex").slice(0, 12)}`;
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}

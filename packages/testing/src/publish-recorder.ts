@@ -1,0 +1,86 @@
+// A stand-in for daprd's publish endpoint, for tests of publishers before a sidecar is involved.
+// It records what a real sidecar would accept, and can refuse or go away to test failure paths.
+// (daprd itself cannot run on our machines; the local sidecar's conformance suite covers the rest.)
+import { createServer, type Server } from "node:http";
+
+export interface RecordedPublish {
+  pubsub: string;
+  topic: string;
+  query: Record<string, string>;
+  contentType: string | undefined;
+  traceparent: string | undefined;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  at: number;
+}
+
+export interface PublishRecorder {
+  port: number;
+  published: RecordedPublish[];
+  /** Answer the next publishes with this status (204 = accept). */
+  respondWith(status: number): void;
+  /** Resolves once at least `count` publishes were recorded. */
+  waitFor(count: number, timeoutMs?: number): Promise<RecordedPublish[]>;
+  close(): Promise<void>;
+}
+
+export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
+  const published: RecordedPublish[] = [];
+  let status = 204;
+  const waiters: { count: number; resolve: () => void }[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://x");
+      const match = /^\/v1\.0\/publish\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+      if (req.method === "GET" && url.pathname === "/v1.0/healthz/outbound") {
+        res.writeHead(204).end();
+        return;
+      }
+      if (req.method !== "POST" || !match) {
+        res.writeHead(404).end();
+        return;
+      }
+      if (status !== 204) {
+        res
+          .writeHead(status, { "content-type": "application/json" })
+          .end(JSON.stringify({ errorCode: "ERR_PUBSUB_PUBLISH_MESSAGE" }));
+        return;
+      }
+      published.push({
+        pubsub: decodeURIComponent(match[1]!),
+        topic: decodeURIComponent(match[2]!),
+        query: Object.fromEntries(url.searchParams),
+        contentType: req.headers["content-type"],
+        traceparent: req.headers.traceparent as string | undefined,
+        body: JSON.parse(Buffer.concat(chunks).toString("utf8")),
+        at: Date.now(),
+      });
+      res.writeHead(204).end();
+      for (const w of waiters.filter((w) => published.length >= w.count)) w.resolve();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : port,
+    published,
+    respondWith: (s) => {
+      status = s;
+    },
+    waitFor: (count, timeoutMs = 5_000) =>
+      new Promise((resolve, reject) => {
+        if (published.length >= count) return resolve(published);
+        const timer = setTimeout(
+          () => reject(new Error(`expected ${count} publishes, got ${published.length}`)),
+          timeoutMs,
+        );
+        waiters.push({ count, resolve: () => (clearTimeout(timer), resolve(published)) });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

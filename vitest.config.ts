@@ -1,0 +1,19 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: [
+      "functions/**/*.test.ts",
+      "packages/**/*.test.ts",
+      "tests/**/*.test.ts",
+      "prisma/**/*.test.ts",
+      "scripts/**/*.test.ts",
+    ],
+    exclude: ["node_modules", "dist", ".data", "web/**"],
+    globalSetup: ["packages/testing/src/global-setup.ts"],
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: process.env.CI ? ["default"] : ["default"],
+  },
+});
