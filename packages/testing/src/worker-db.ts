@@ -2,6 +2,7 @@
 import { inject } from "vitest";
 import { createDb, type Db } from "#db/client.ts";
 import { ensureDatabase } from "#db/embedded-postgres.ts";
+import { runDatabaseName } from "./database.ts";
 
 let urlPromise: Promise<string> | null = null;
 let db: Db | null = null;
@@ -10,7 +11,7 @@ let db: Db | null = null;
 export function workerDatabaseUrl(): Promise<string> {
   urlPromise ??= ensureDatabase(
     inject("adminUrl"),
-    `orbit_w${inject("runId")}_${process.env.VITEST_POOL_ID ?? "0"}`,
+    runDatabaseName(Number(inject("runId")), `w${process.env.VITEST_POOL_ID ?? "0"}`),
     inject("templateDb"),
   );
   return urlPromise;
