@@ -37,6 +37,8 @@ export interface CommandContext {
   traceparent?: string;
   /** Test hook for fault injection: runs inside the transaction after the events are enqueued. */
   afterEnqueue?: (tx: Tx) => Promise<void>;
+  /** Run inside this transaction instead of opening one (a consumer's inbox + effect commit together). */
+  tx?: Tx;
 }
 
 export interface CommandResult {
@@ -167,12 +169,13 @@ async function commit(
   ctx: CommandContext,
   work: (tx: Tx) => Promise<{ task: TaskDto; messages: OutboxMessage[] }>,
 ): Promise<{ task: TaskDto; eventIds: string[] }> {
-  return ctx.db.$transaction(async (tx) => {
+  const run = async (tx: Tx) => {
     const { task, messages } = await work(tx);
     const eventIds = await enqueue(tx, ctx.pubsub, messages);
     await ctx.afterEnqueue?.(tx);
     return { task, eventIds };
-  });
+  };
+  return ctx.tx ? run(ctx.tx) : ctx.db.$transaction(run);
 }
 
 async function lockOwnedTask(tx: Tx, ctx: CommandContext, taskId: string, expectedVersion?: number) {

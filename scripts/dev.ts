@@ -1,0 +1,188 @@
+// `make dev`: the whole product on one machine with nothing but Node and npm. Reads dapr.yaml (the
+// same file `dapr run -f .` uses), starts the database (embedded PostgreSQL unless DATABASE_URL is
+// set), then every app beside its own local Dapr-compatible sidecar, prefixing each output line with
+// the app's name. Ctrl-C stops everything cleanly.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
+import { z } from "zod";
+import { REPO_ROOT } from "#db/migrate.ts";
+import { openDevDatabase } from "./dev-database.ts";
+
+const appSchema = z.object({
+  appID: z.string(),
+  appDirPath: z.string(),
+  appPort: z.number().int().optional(),
+  daprHTTPPort: z.number().int(),
+  command: z.array(z.string()).min(1),
+  env: z.record(z.string(), z.string()).default({}),
+});
+const runFileSchema = z.object({
+  version: z.literal(1),
+  common: z
+    .object({ resourcesPath: z.string().optional(), env: z.record(z.string(), z.string()).default({}) })
+    .default({ env: {} }),
+  apps: z.array(appSchema).min(1),
+});
+export type RunFile = z.infer<typeof runFileSchema>;
+
+export function readRunFile(file = path.join(REPO_ROOT, "dapr.yaml")): RunFile {
+  return runFileSchema.parse(parse(readFileSync(file, "utf8")));
+}
+
+const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96];
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const width = 22;
+
+function prefixer(name: string, index: number) {
+  const label = name.padEnd(width).slice(0, width);
+  const tag = useColor ? `\x1b[${COLORS[index % COLORS.length]}m${label}\x1b[0m` : label;
+  return (line: string) => {
+    if (!line.trim()) return;
+    // Functions log JSON lines; show them compactly: time level msg key=value…
+    let text = line;
+    if (line.startsWith("{")) {
+      try {
+        const { time, level, msg, service: _service, ...rest } = JSON.parse(line) as Record<string, unknown>;
+        const fields = Object.entries(rest)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+          .join(" ");
+        text = `${String(time ?? "").slice(11, 23)} ${String(level ?? "").padEnd(5)} ${msg} ${fields}`;
+      } catch {
+        // not JSON after all
+      }
+    }
+    process.stdout.write(`${tag} │ ${text}\n`);
+  };
+}
+
+function pipeLines(child: ChildProcess, write: (line: string) => void): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffer = "";
+    stream?.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) write(line);
+    });
+  }
+}
+
+/** `npx <bin>` in dapr.yaml runs the project's own binary directly (no npm wrapper between signals). */
+function resolveCommand(command: string[]): string[] {
+  if (command[0] === "npx" && command[1]) {
+    const bin = path.join(REPO_ROOT, "node_modules/.bin", command[1]);
+    if (existsSync(bin)) return [bin, ...command.slice(2)];
+  }
+  return command;
+}
+
+async function main(): Promise<void> {
+  const runFile = readRunFile();
+  const log = prefixer("dev", 0);
+  const children: { name: string; child: ChildProcess }[] = [];
+  let stopping = false;
+
+  log("starting the database…");
+  const database = await openDevDatabase(true, prefixer("postgres", 1));
+  log(
+    `database ready: ${database.embedded ? `embedded PostgreSQL, data in .data/dev-postgres` : "DATABASE_URL"}`,
+  );
+
+  const resourcesPath = path.resolve(REPO_ROOT, runFile.common.resourcesPath ?? "dapr-components/local");
+  const sidecarMain = path.join(REPO_ROOT, "packages/local-dapr/src/main.ts");
+  const tsx = path.join(REPO_ROOT, "node_modules/.bin/tsx");
+
+  const start = (name: string, index: number, argv: string[], cwd: string, env: NodeJS.ProcessEnv) => {
+    const [cmd, ...args] = argv;
+    // Own process group, so stopping reaches the whole tree (tsx runs node as a child).
+    const child = spawn(cmd!, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    pipeLines(child, prefixer(name, index));
+    child.on("exit", (code, signal) => {
+      if (!stopping) prefixer(name, index)(`exited (${signal ?? code}); the other apps keep running`);
+    });
+    children.push({ name, child });
+  };
+
+  runFile.apps.forEach((app, i) => {
+    const env = {
+      ...process.env,
+      ...runFile.common.env,
+      ...app.env,
+      APP_ID: app.appID,
+      DATABASE_URL: database.url,
+      DAPR_HTTP_PORT: String(app.daprHTTPPort),
+      ...(app.appPort ? { PORT: String(app.appPort), APP_PORT: String(app.appPort) } : {}),
+    };
+    start(
+      `${app.appID}~dapr`,
+      i + 2,
+      [
+        tsx,
+        sidecarMain,
+        "--app-id",
+        app.appID,
+        ...(app.appPort ? ["--app-port", String(app.appPort)] : []),
+        "--dapr-http-port",
+        String(app.daprHTTPPort),
+        "--resources-path",
+        resourcesPath,
+        "--storage-url",
+        database.url,
+      ],
+      REPO_ROOT,
+      { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+    );
+    start(app.appID, i + 2, resolveCommand(app.command), path.resolve(REPO_ROOT, app.appDirPath), env);
+  });
+
+  const ports = runFile.apps.filter((a) => a.appPort).map((a) => `${a.appID} :${a.appPort}`);
+  log(`started ${runFile.apps.length} apps with their sidecars: ${ports.join(", ")}`);
+  log("press Ctrl-C to stop everything");
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping ${children.length} processes…`);
+    const exits = children.map(
+      ({ child }) =>
+        new Promise<void>((resolve) =>
+          child.exitCode !== null || child.signalCode !== null
+            ? resolve()
+            : child.once("exit", () => resolve()),
+        ),
+    );
+    for (const { child } of children) {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    const forced = setTimeout(() => {
+      for (const { child } of children) {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }, 10_000);
+    await Promise.all(exits);
+    clearTimeout(forced);
+    await database.stop();
+    log("stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
