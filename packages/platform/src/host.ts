@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { z } from "zod";
+import type { z } from "zod";
 import { createDb, type Db } from "#db/client.ts";
 import { authenticate, type Principal } from "./auth.ts";
 import { parseCloudEvent, type IncomingCloudEvent } from "./cloudevents.ts";

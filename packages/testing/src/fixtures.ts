@@ -72,14 +72,17 @@ export async function startFunction<E extends BaseEnv>(
   return { url: `http://127.0.0.1:${running.port}`, built, close: running.close };
 }
 
+/** Parsed response bodies are whatever the server sent; tests assert on their shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyJson = any;
+
 /** fetch with JSON in and out; returns status, headers and the parsed body. */
 export async function api(
   base: string,
   method: string,
   path: string,
   options: { auth?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; headers: Headers; body: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; headers: Headers; body: AnyJson }> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.auth) headers.authorization = options.auth;
   let body: string | undefined = options.rawBody;
