@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { taskListQuerySchema } from "#core/task-query.ts";
+import { taskIdSchema } from "#core/tasks.ts";
+import type { Principal } from "#platform/auth.ts";
+import { route } from "#platform/host.ts";
+import { problems } from "#platform/problems.ts";
+import { taskReply } from "#tasks/http.ts";
+import { listTags, listTasks } from "#tasks/queries.ts";
+import { loadTaskDto } from "#tasks/records.ts";
+
+/** The caller's user id; every read is scoped to it, so another user's task is simply not found. */
+function ownerOf(principal: Principal | null): string {
+  if (!principal) throw problems.unauthorized();
+  return principal.userId;
+}
+
+export const getTaskRoute = route({
+  method: "GET",
+  path: "/v1/tasks/:id",
+  auth: "read",
+  params: z.strictObject({ id: taskIdSchema }),
+  summary: "Get one task (ETag: its version)",
+  async handle(request, ctx) {
+    const task = await loadTaskDto(ctx.db, ownerOf(request.principal), request.params.id);
+    if (!task) throw problems.notFound("No such task.");
+    return taskReply(task);
+  },
+});
+
+export const listTasksRoute = route({
+  method: "GET",
+  path: "/v1/tasks",
+  auth: "read",
+  query: taskListQuerySchema,
+  summary: "List, search and filter tasks (keyset pagination via next_cursor)",
+  async handle(request, ctx) {
+    const page = await listTasks(ctx.db, ownerOf(request.principal), request.query, ctx.now());
+    return { body: { items: page.items, next_cursor: page.nextCursor } };
+  },
+});
+
+export const listTagsRoute = route({
+  method: "GET",
+  path: "/v1/tags",
+  auth: "read",
+  query: z.strictObject({}),
+  summary: "The caller's tags with how many tasks carry each, most used first",
+  async handle(request, ctx) {
+    return { body: { items: await listTags(ctx.db, ownerOf(request.principal)) } };
+  },
+});
+
+export const routes = [listTasksRoute, getTaskRoute, listTagsRoute];

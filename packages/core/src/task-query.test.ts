@@ -1,0 +1,167 @@
+import fc from "fast-check";
+import { expect, test } from "vitest";
+import {
+  decodeCursor,
+  encodeCursor,
+  ORDERS,
+  taskListQuerySchema,
+  type CursorKey,
+  type Order,
+} from "./task-query.ts";
+import { PRIORITIES } from "./tasks.ts";
+
+const ID = "0b5a2d39-6c1e-4f3a-9d7e-2a8c4b6f1e90";
+
+test("defaults: due ascending without search, relevance with it, 50 per page, everything else off", () => {
+  expect(taskListQuerySchema.parse({})).toEqual({
+    q: null,
+    status: "all",
+    priorities: null,
+    tags: null,
+    tagMode: "any",
+    dueFrom: null,
+    dueTo: null,
+    overdue: null,
+    noDue: null,
+    sort: "due",
+    order: "asc",
+    limit: 50,
+    after: null,
+  });
+  expect(taskListQuerySchema.parse({ q: " groceries " })).toMatchObject({
+    q: "groceries",
+    sort: "relevance",
+    order: "desc",
+  });
+  expect(taskListQuerySchema.parse({ q: "  " })).toMatchObject({ q: null, sort: "due" });
+});
+
+test("each sort has its own default order", () => {
+  const orderOf = (sort: string) => taskListQuerySchema.parse({ sort, q: "x" }).order;
+  expect(["due", "priority", "created", "title", "relevance"].map(orderOf)).toEqual([
+    "asc",
+    "desc",
+    "desc",
+    "asc",
+    "desc",
+  ]);
+});
+
+test("lists are split on commas, trimmed and de-duplicated; tags compare lowercased", () => {
+  const query = taskListQuerySchema.parse({
+    priority: "high, low,high",
+    tags: "Home,home ,Work",
+    tag_mode: "all",
+  });
+  expect(query.priorities).toEqual(["high", "low"]);
+  expect(query.tags).toEqual(["home", "work"]);
+  expect(query.tagMode).toBe("all");
+});
+
+test("dates need an offset; a '+' decoded to a space is restored", () => {
+  const query = taskListQuerySchema.parse({
+    due_from: "2026-12-01T10:00:00 01:00",
+    due_to: "2026-12-02T00:00:00Z",
+  });
+  expect(query.dueFrom?.toISOString()).toBe("2026-12-01T09:00:00.000Z");
+  expect(query.dueTo?.toISOString()).toBe("2026-12-02T00:00:00.000Z");
+  expect(taskListQuerySchema.safeParse({ due_from: "2026-12-01T10:00:00" }).success).toBe(false);
+  expect(taskListQuerySchema.safeParse({ due_from: "2026-12-01 10:00" }).success).toBe(false);
+});
+
+test("errors carry the parameter's name as their path", () => {
+  const paths = (params: Record<string, unknown>) =>
+    taskListQuerySchema.safeParse(params).error?.issues.map((issue) => issue.path.join(".") || issue.code);
+  expect(paths({ limit: "0" })).toEqual(["limit"]);
+  expect(paths({ limit: "500" })).toEqual(["limit"]);
+  expect(paths({ priority: "high,urgent" })).toEqual(["priority"]);
+  expect(paths({ tags: ["a", "b"] })).toEqual(["tags"]);
+  expect(paths({ sort: "relevance" })).toEqual(["sort"]);
+  expect(paths({ page: "2" })).toEqual(["unrecognized_keys"]);
+  expect(taskListQuerySchema.safeParse({ priority: "high,urgent" }).error?.issues[0]?.message).toContain(
+    '"urgent"',
+  );
+});
+
+test("a cursor round-trips and only fits its own sort, order and search", () => {
+  const key: CursorKey = { sort: "title", key: "buy groceries", id: ID };
+  const cursor = encodeCursor(key, "asc", null);
+  expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+  expect(decodeCursor(cursor, { sort: "title", order: "asc", q: null })).toEqual({ ok: true, key });
+  expect(decodeCursor(cursor, { sort: "title", order: "desc", q: null })).toMatchObject({ ok: false });
+  expect(decodeCursor(cursor, { sort: "due", order: "asc", q: null })).toMatchObject({ ok: false });
+
+  const ranked = encodeCursor({ sort: "relevance", key: 0.4, id: ID }, "desc", "groceries");
+  expect(decodeCursor(ranked, { sort: "relevance", order: "desc", q: "groceries" })).toMatchObject({
+    ok: true,
+  });
+  expect(decodeCursor(ranked, { sort: "relevance", order: "desc", q: "bills" })).toEqual({
+    ok: false,
+    reason: expect.stringContaining("different search"),
+  });
+  expect(taskListQuerySchema.parse({ q: "groceries", cursor: ranked }).after).toEqual({
+    sort: "relevance",
+    key: 0.4,
+    id: ID,
+  });
+});
+
+test("garbage, truncated and forged cursors are refused", () => {
+  const expected = { sort: "due", order: "asc", q: null } as const;
+  const good = encodeCursor({ sort: "due", key: "infinity", id: ID }, "asc", null);
+  const forge = (payload: unknown) => btoa(JSON.stringify(payload)).replace(/=+$/, "");
+  for (const bad of [
+    "",
+    "%%%",
+    good.slice(0, -2),
+    good.slice(1),
+    forge({ v: 1, s: "due", o: "asc", k: "tomorrow", i: ID }),
+    forge({ v: 1, s: "due", o: "asc", k: "infinity", i: "not-a-uuid" }),
+    forge({ v: 1, s: "due", o: "asc", k: "infinity", i: ID, extra: true }),
+    forge({ v: 2, s: "due", o: "asc", k: "infinity", i: ID }),
+    forge(null),
+  ]) {
+    expect(decodeCursor(bad, expected), bad).toMatchObject({ ok: false });
+  }
+  expect(decodeCursor(good, expected)).toMatchObject({ ok: true });
+});
+
+const cursorKeyArb: fc.Arbitrary<CursorKey> = fc.oneof(
+  fc.record({
+    sort: fc.constant("due" as const),
+    key: fc.oneof(
+      fc.constant("infinity"),
+      fc
+        .date({ min: new Date("1970-01-01"), max: new Date("9999-12-31"), noInvalidDate: true })
+        .map((d) => d.toISOString()),
+    ),
+    id: fc.uuid(),
+  }),
+  fc.record({
+    sort: fc.constant("created" as const),
+    key: fc
+      .date({ min: new Date("1970-01-01"), max: new Date("9999-12-31"), noInvalidDate: true })
+      .map((d) => d.toISOString()),
+    id: fc.uuid(),
+  }),
+  fc.record({
+    sort: fc.constant("title" as const),
+    key: fc.string({ unit: "grapheme", maxLength: 500 }),
+    id: fc.uuid(),
+  }),
+  fc.record({ sort: fc.constant("priority" as const), key: fc.constantFrom(...PRIORITIES), id: fc.uuid() }),
+  fc.record({
+    sort: fc.constant("relevance" as const),
+    key: fc.float({ min: 0, max: 1e6, noNaN: true }).map(Math.abs),
+    id: fc.uuid(),
+  }),
+);
+
+test("property: every cursor key survives encode → decode exactly (any Unicode title, any rank)", () => {
+  fc.assert(
+    fc.property(cursorKeyArb, fc.constantFrom<Order>(...ORDERS), fc.string(), (key, order, q) => {
+      const decoded = decodeCursor(encodeCursor(key, order, q), { sort: key.sort, order, q });
+      expect(decoded).toEqual({ ok: true, key });
+    }),
+  );
+});

@@ -1,0 +1,314 @@
+// The task list query (`GET /v1/tasks?…`): its parameters, their defaults, and the opaque keyset
+// cursor. Pure: zod only. The SQL that runs it lives in packages/tasks/src/queries.ts.
+import { z } from "zod";
+import { instantSchema, LIMITS, PRIORITIES, tagSchema, type Priority } from "./tasks.ts";
+
+export const SORTS = ["due", "priority", "created", "title", "relevance"] as const;
+export const ORDERS = ["asc", "desc"] as const;
+export const STATUS_FILTERS = ["pending", "completed", "all"] as const;
+export const TAG_MODES = ["any", "all"] as const;
+export type Sort = (typeof SORTS)[number];
+export type Order = (typeof ORDERS)[number];
+
+/** The order each sort has when `order` is not given. */
+export const DEFAULT_ORDER: Record<Sort, Order> = {
+  due: "asc",
+  priority: "desc",
+  created: "desc",
+  title: "asc",
+  relevance: "desc",
+};
+
+export const LIST_LIMITS = { defaultLimit: 50, maxLimit: 200, qMax: 500, titleKeyMax: 4 * LIMITS.titleMax };
+
+/**
+ * Where a page ended: the sort key of its last row and that row's id (the tie-breaker). `due` is
+ * the ISO instant or "infinity" for a task without a due date (they sort last); `title` is
+ * PostgreSQL's `lower(title)` of the row, exactly as the index holds it.
+ */
+export type CursorKey =
+  | { sort: "due"; key: string; id: string }
+  | { sort: "priority"; key: Priority; id: string }
+  | { sort: "created"; key: string; id: string }
+  | { sort: "title"; key: string; id: string }
+  | { sort: "relevance"; key: number; id: string };
+
+export interface TaskListQuery {
+  /** Full-text search (websearch syntax), null for none. */
+  q: string | null;
+  status: (typeof STATUS_FILTERS)[number];
+  priorities: Priority[] | null;
+  tags: string[] | null;
+  tagMode: (typeof TAG_MODES)[number];
+  /** Inclusive lower bound of due_at. */
+  dueFrom: Date | null;
+  /** Exclusive upper bound of due_at. */
+  dueTo: Date | null;
+  /** true: only pending tasks due before now; false: none of those; null: no filter. */
+  overdue: boolean | null;
+  /** true: only tasks without a due date; false: only tasks with one; null: no filter. */
+  noDue: boolean | null;
+  sort: Sort;
+  order: Order;
+  limit: number;
+  after: CursorKey | null;
+}
+
+// ───── cursor codec ─────
+
+const cursorIdSchema = z.uuid();
+const isoInstant = z.iso.datetime({ offset: true });
+
+const cursorPayloadSchema = z.discriminatedUnion("s", [
+  z.strictObject({
+    v: z.literal(1),
+    s: z.literal("due"),
+    o: z.enum(ORDERS),
+    k: z.union([isoInstant, z.literal("infinity")]),
+    i: cursorIdSchema,
+  }),
+  z.strictObject({
+    v: z.literal(1),
+    s: z.literal("priority"),
+    o: z.enum(ORDERS),
+    k: z.enum(PRIORITIES),
+    i: cursorIdSchema,
+  }),
+  z.strictObject({
+    v: z.literal(1),
+    s: z.literal("created"),
+    o: z.enum(ORDERS),
+    k: isoInstant,
+    i: cursorIdSchema,
+  }),
+  z.strictObject({
+    v: z.literal(1),
+    s: z.literal("title"),
+    o: z.enum(ORDERS),
+    k: z.string().max(LIST_LIMITS.titleKeyMax),
+    i: cursorIdSchema,
+  }),
+  z.strictObject({
+    v: z.literal(1),
+    s: z.literal("relevance"),
+    o: z.enum(ORDERS),
+    k: z.number().nonnegative(),
+    i: cursorIdSchema,
+    /** Fingerprint of the search text: a rank only means something for the query that made it. */
+    q: z.string(),
+  }),
+]);
+type CursorPayload = z.infer<typeof cursorPayloadSchema>;
+
+/**
+ * 32-bit FNV-1a of a string, as 8 hex digits: binds a relevance cursor to its search text.
+ * Not a security measure: a crafted cursor can only move within the caller's own list.
+ */
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
+}
+
+/** The opaque `next_cursor` of a page that ended at `last`, for a list sorted by `order`. */
+export function encodeCursor(last: CursorKey, order: Order, q: string | null): string {
+  const payload: CursorPayload =
+    last.sort === "relevance"
+      ? { v: 1, s: last.sort, o: order, k: last.key, i: last.id, q: fingerprint(q ?? "") }
+      : ({ v: 1, s: last.sort, o: order, k: last.key, i: last.id } as CursorPayload);
+  return toBase64Url(JSON.stringify(payload));
+}
+
+// base64url (RFC 4648 §5) without Node's Buffer, so this module also runs in a browser.
+function toBase64Url(text: string): string {
+  const binary = Array.from(new TextEncoder().encode(text), (byte) => String.fromCharCode(byte)).join("");
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(encoded: string): string {
+  const binary = atob(encoded.replace(/-/g, "+").replace(/_/g, "/"));
+  return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+}
+
+export type CursorDecodeResult = { ok: true; key: CursorKey } | { ok: false; reason: string };
+
+/** Decodes a cursor and checks that it belongs to a list with this sort, order and search. */
+export function decodeCursor(
+  cursor: string,
+  expected: { sort: Sort; order: Order; q: string | null },
+): CursorDecodeResult {
+  const invalid = { ok: false, reason: "is not a cursor this API issued; start again without one" } as const;
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return invalid;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fromBase64Url(cursor));
+  } catch {
+    return invalid;
+  }
+  const parsed = cursorPayloadSchema.safeParse(raw);
+  if (!parsed.success) return invalid;
+  const payload = parsed.data;
+  if (payload.s !== expected.sort || payload.o !== expected.order) {
+    return {
+      ok: false,
+      reason: `belongs to a list sorted by ${payload.s} ${payload.o}, not ${expected.sort} ${expected.order}; start again without a cursor`,
+    };
+  }
+  if (payload.s === "relevance" && payload.q !== fingerprint(expected.q ?? "")) {
+    return { ok: false, reason: "belongs to a different search (q); start again without a cursor" };
+  }
+  return { ok: true, key: { sort: payload.s, key: payload.k, id: payload.i } as CursorKey };
+}
+
+// ───── query parameters ─────
+
+/** One value per parameter: a repeated parameter arrives as an array and is refused. */
+const single = (message: string) => z.string({ error: `${message} (given once)` });
+
+/** "a,b,c" → ["a","b","c"], each item checked by `item`; errors name the parameter, not an index. */
+function commaList<T>(item: z.ZodType<T>, what: string, max: number) {
+  return single(`must be a comma-separated list of ${what}`).transform((raw, ctx) => {
+    const parts = raw
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part.length > 0);
+    if (parts.length === 0) {
+      ctx.issues.push({ code: "custom", input: raw, message: `must name at least one of ${what}` });
+      return z.NEVER;
+    }
+    if (parts.length > max) {
+      ctx.issues.push({ code: "custom", input: raw, message: `must name at most ${max} ${what}` });
+      return z.NEVER;
+    }
+    const values: T[] = [];
+    for (const part of parts) {
+      const result = item.safeParse(part);
+      if (!result.success) {
+        ctx.issues.push({
+          code: "custom",
+          input: raw,
+          message: `"${part}": ${result.error.issues[0]?.message ?? "is not valid"}`,
+        });
+        return z.NEVER;
+      }
+      if (!values.includes(result.data)) values.push(result.data);
+    }
+    return values;
+  });
+}
+
+const booleanParam = single("must be true or false").pipe(
+  z.enum(["true", "false"], { error: "must be true or false" }).transform((value) => value === "true"),
+);
+
+/**
+ * In a URL query, an unencoded "+" means a space (application/x-www-form-urlencoded), so
+ * `due_from=2026-11-24T15:00:00+01:00` arrives as "…15:00:00 01:00". Restore the offset's sign.
+ */
+const instantParam = single("must be an RFC 3339 date-time with an offset")
+  .transform((value) => value.replace(/^(\S+T\S+) (\d{2}:?\d{2})$/, "$1+$2"))
+  .pipe(instantSchema);
+
+const limitParam = single("must be a whole number")
+  .regex(/^\d{1,6}$/, `must be a whole number from 1 to ${LIST_LIMITS.maxLimit}`)
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .min(1, `must be a whole number from 1 to ${LIST_LIMITS.maxLimit}`)
+      .max(LIST_LIMITS.maxLimit, `must be a whole number from 1 to ${LIST_LIMITS.maxLimit}`),
+  );
+
+const enumParam = <const T extends readonly [string, ...string[]]>(values: T) =>
+  single(`must be one of ${values.join(", ")}`).pipe(
+    z.enum(values, { error: `must be one of ${values.join(", ")}` }),
+  );
+
+const paramsSchema = z.strictObject({
+  q: single("must be a search text")
+    .max(LIST_LIMITS.qMax, `must be at most ${LIST_LIMITS.qMax} characters`)
+    .transform((value) => value.trim())
+    .optional(),
+  status: enumParam(STATUS_FILTERS).optional(),
+  priority: commaList(
+    z.enum(PRIORITIES, { error: `must be one of ${PRIORITIES.join(", ")}` }),
+    "priorities",
+    PRIORITIES.length,
+  ).optional(),
+  // Tags match case-insensitively: compare (and de-duplicate) them lowercased.
+  tags: commaList(
+    tagSchema.transform((tag) => tag.toLowerCase()),
+    "tags",
+    LIMITS.tagsPerTask,
+  ).optional(),
+  tag_mode: enumParam(TAG_MODES).optional(),
+  due_from: instantParam.optional(),
+  due_to: instantParam.optional(),
+  overdue: booleanParam.optional(),
+  no_due: booleanParam.optional(),
+  sort: enumParam(SORTS).optional(),
+  order: enumParam(ORDERS).optional(),
+  limit: limitParam.optional(),
+  cursor: single("must be a cursor from next_cursor").max(4096, "is not a cursor this API issued").optional(),
+});
+
+/**
+ * `GET /v1/tasks` query parameters → a TaskListQuery. Unknown parameters are refused by name. An
+ * empty known parameter (`?q=&tags=`, as an HTML form with blank fields sends) counts as absent.
+ */
+export const taskListQuerySchema = z
+  .preprocess(
+    (raw) =>
+      raw && typeof raw === "object" && !Array.isArray(raw)
+        ? Object.fromEntries(
+            Object.entries(raw).filter(([key, value]) => !(value === "" && key in paramsSchema.shape)),
+          )
+        : raw,
+    paramsSchema,
+  )
+  .transform((params, ctx): TaskListQuery => {
+    const q = params.q || null;
+    const sort: Sort = params.sort ?? (q ? "relevance" : "due");
+    const order: Order = params.order ?? DEFAULT_ORDER[sort];
+    if (sort === "relevance" && !q) {
+      ctx.issues.push({
+        code: "custom",
+        path: ["sort"],
+        input: params.sort,
+        message: "relevance needs a search text (q)",
+      });
+    }
+    if (params.due_from && params.due_to && params.due_from >= params.due_to) {
+      ctx.issues.push({
+        code: "custom",
+        path: ["due_to"],
+        input: params.due_to,
+        message: "must be after due_from",
+      });
+    }
+    let after: CursorKey | null = null;
+    if (params.cursor !== undefined) {
+      const decoded = decodeCursor(params.cursor, { sort, order, q });
+      if (decoded.ok) after = decoded.key;
+      else
+        ctx.issues.push({ code: "custom", path: ["cursor"], input: params.cursor, message: decoded.reason });
+    }
+    return {
+      q,
+      status: params.status ?? "all",
+      priorities: params.priority ?? null,
+      tags: params.tags ?? null,
+      tagMode: params.tag_mode ?? "any",
+      dueFrom: params.due_from ?? null,
+      dueTo: params.due_to ?? null,
+      overdue: params.overdue ?? null,
+      noDue: params.no_due ?? null,
+      sort,
+      order,
+      limit: params.limit ?? LIST_LIMITS.defaultLimit,
+      after,
+    };
+  });
