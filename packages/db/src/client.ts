@@ -17,6 +17,48 @@ export interface DbOptions {
   statementTimeoutMs?: number;
 }
 
+type Adapter = Awaited<ReturnType<PrismaPg["connect"]>>;
+type Transaction = Awaited<ReturnType<Adapter["startTransaction"]>>;
+
+/**
+ * Prisma 6.19's transaction manager sends COMMIT (or ROLLBACK) as a query and only then calls the
+ * adapter's commit()/rollback(), which release the pg client to the pool. When that query fails
+ * (a deferred constraint trigger at COMMIT, a connection lost mid-commit) neither is called: the
+ * client leaks, and after pool-size such failures every query waits for a connection forever.
+ * PostgreSQL has ended the transaction by then (a failed COMMIT rolls back), so we release the
+ * client ourselves, once (pg-pool throws on a double release; a broken client is dropped by it).
+ */
+function releaseOnFailedEnd(factory: PrismaPg): PrismaPg {
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    const startTransaction = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolationLevel) => {
+      const tx: Transaction = await startTransaction(isolationLevel);
+      let released = false;
+      const once = (release: () => Promise<void>) => async () => {
+        if (released) return;
+        released = true;
+        await release();
+      };
+      tx.commit = once(tx.commit.bind(tx));
+      tx.rollback = once(tx.rollback.bind(tx));
+      const executeRaw = tx.executeRaw.bind(tx);
+      tx.executeRaw = async (query) => {
+        try {
+          return await executeRaw(query);
+        } catch (error) {
+          if (query.sql === "COMMIT" || query.sql === "ROLLBACK") await tx.rollback();
+          throw error;
+        }
+      };
+      return tx;
+    };
+    return adapter;
+  };
+  return factory;
+}
+
 export function createDb(options: DbOptions): Db {
   const adapter = new PrismaPg({
     connectionString: options.url,
@@ -25,5 +67,5 @@ export function createDb(options: DbOptions): Db {
     statement_timeout: options.statementTimeoutMs ?? 15_000,
     idleTimeoutMillis: 30_000,
   });
-  return new PrismaClient({ adapter });
+  return new PrismaClient({ adapter: releaseOnFailedEnd(adapter) });
 }

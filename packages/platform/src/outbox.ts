@@ -150,8 +150,11 @@ export class OutboxRelay {
       this.again = false;
       if (Date.now() < this.pausedUntil) return;
       try {
-        const claimed = await this.drainOnce();
-        if (claimed >= this.batchSize) this.again = true;
+        const publishedBefore = this.stats.published;
+        await this.drainOnce();
+        // A drain claims only the oldest pending event of each key; while it publishes, the next
+        // ones are due at once (a backlog of one task's events must not wait a sweep per event).
+        if (this.stats.published > publishedBefore) this.again = true;
       } catch (error) {
         this.log.error("outbox drain failed; the sweeper will retry", { err: error });
         return;

@@ -27,10 +27,21 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${N}$${R}$${P}$${salt.toString("base64")}$${key.toString("base64")}`;
 }
 
+/** Parameters a stored hash may name: what scrypt accepts, capped so a bad row cannot cost gigabytes. */
+function plausibleParams(n: number, r: number, p: number): boolean {
+  const isInt = (value: number, max: number) => Number.isInteger(value) && value >= 1 && value <= max;
+  const powerOfTwo = isInt(n, 2 ** 24) && n > 1 && (n & (n - 1)) === 0;
+  // scrypt needs 128·N·r bytes; 256 MiB leaves room to raise N or r later.
+  return powerOfTwo && isInt(r, 32) && isInt(p, 16) && 128 * n * r <= 256 * 1024 * 1024;
+}
+
+/** False for a wrong password and for a stored value that is not one of our hashes; never throws. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split("$");
   if (scheme !== "scrypt" || !n || !r || !p || !salt || !hash) return false;
+  if (!plausibleParams(Number(n), Number(r), Number(p))) return false;
   const expected = Buffer.from(hash, "base64");
+  if (expected.length !== KEY_LENGTH) return false;
   const actual = await scrypt(password, Buffer.from(salt, "base64"), Number(n), Number(r), Number(p));
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return timingSafeEqual(actual, expected);
 }

@@ -263,19 +263,30 @@ export async function updateTask(
         { pointer: "/body/recurrence", field: "recurrence", detail: "a recurring task needs a due_at" },
       ]);
     }
+    // Tags and reminders are replaced by difference, not wholesale: an unchanged one keeps its row
+    // (its id and position), so restating the current set is a no-op with no event.
     if (input.tags !== undefined) {
       const tags = await canonicalTags(tx, ctx.userId, input.tags);
-      await tx.taskTag.deleteMany({ where: { taskId } });
-      if (tags.length)
+      const removed = before.tags.filter((tag) => !tags.includes(tag));
+      const added = tags.filter((tag) => !before.tags.includes(tag));
+      if (removed.length) await tx.taskTag.deleteMany({ where: { taskId, tag: { in: removed } } });
+      if (added.length)
         await tx.taskTag.createMany({
-          data: tags.map((tag) => ({ taskId, userId: ctx.userId, tag, createdAt: ctx.now })),
+          data: added.map((tag) => ({ taskId, userId: ctx.userId, tag, createdAt: ctx.now })),
         });
     }
     if (input.reminders !== undefined) {
       const rows = reminderRows(input.reminders, dueAt);
-      await tx.taskReminder.deleteMany({ where: { taskId } });
-      if (rows.length)
-        await tx.taskReminder.createMany({ data: rows.map((r) => ({ ...r, taskId, userId: ctx.userId })) });
+      const key = (offset: number | null, at: Date | string | null) =>
+        offset !== null ? `o${offset}` : `a${new Date(at!).getTime()}`;
+      const wanted = new Set(rows.map((r) => key(r.offsetMinutes, r.remindAt)));
+      const existing = new Set(before.reminders.map((r) => key(r.offset_minutes, r.remind_at)));
+      const removed = before.reminders.filter((r) => !wanted.has(key(r.offset_minutes, r.remind_at)));
+      const added = rows.filter((r) => !existing.has(key(r.offsetMinutes, r.remindAt)));
+      if (removed.length)
+        await tx.taskReminder.deleteMany({ where: { id: { in: removed.map((r) => r.id) } } });
+      if (added.length)
+        await tx.taskReminder.createMany({ data: added.map((r) => ({ ...r, taskId, userId: ctx.userId })) });
     } else if (input.due_at === null && before.reminders.some((r) => r.offset_minutes !== null)) {
       // Offsets mean nothing without a due time.
       await tx.taskReminder.deleteMany({ where: { taskId, offsetMinutes: { not: null } } });
@@ -345,9 +356,13 @@ async function setStatus(
 ): Promise<CommandResult> {
   let changed = false;
   const { task, eventIds } = await commit(ctx, async (tx) => {
-    const before = await lockOwnedTask(tx, ctx, taskId, expectedVersion);
-    // Completing a completed task (or reopening a pending one) is a no-op, not an error: retries are safe.
+    const before = await lockOwnedTask(tx, ctx, taskId);
+    // Completing a completed task (or reopening a pending one) is a no-op, not an error: retries are
+    // safe, also a retry that still names the version its lost first attempt moved on from.
     if (before.status === status) return { task: before, messages: [] };
+    if (expectedVersion !== undefined && expectedVersion !== before.version) {
+      throw problems.versionConflict(before.version, expectedVersion);
+    }
     changed = true;
     const completedAt = status === "completed" ? ctx.now : null;
     await tx.task.update({

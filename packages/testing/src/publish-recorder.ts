@@ -18,6 +18,8 @@ export interface PublishRecorder {
   published: RecordedPublish[];
   /** Answer the next publishes with this status (204 = accept). */
   respondWith(status: number): void;
+  /** Hold each publish this long before answering (a slow sidecar or broker). */
+  delayResponses(ms: number): void;
   /** Resolves once at least `count` publishes were recorded. */
   waitFor(count: number, timeoutMs?: number): Promise<RecordedPublish[]>;
   close(): Promise<void>;
@@ -26,11 +28,13 @@ export interface PublishRecorder {
 export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
   const published: RecordedPublish[] = [];
   let status = 204;
+  let delayMs = 0;
   const waiters: { count: number; resolve: () => void }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
+    req.on("end", async () => {
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       const url = new URL(req.url ?? "/", "http://x");
       const match = /^\/v1\.0\/publish\/([^/]+)\/([^/]+)$/.exec(url.pathname);
       if (req.method === "GET" && url.pathname === "/v1.0/healthz/outbound") {
@@ -67,6 +71,9 @@ export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
     published,
     respondWith: (s) => {
       status = s;
+    },
+    delayResponses: (ms) => {
+      delayMs = ms;
     },
     waitFor: (count, timeoutMs = 5_000) =>
       new Promise((resolve, reject) => {

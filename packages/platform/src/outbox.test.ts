@@ -1,0 +1,272 @@
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import type { Db } from "#db/client.ts";
+import { startFunction } from "#testing/fixtures.ts";
+import {
+  startPublishRecorder,
+  type PublishRecorder,
+  type RecordedPublish,
+} from "#testing/publish-recorder.ts";
+import { workerDb } from "#testing/worker-db.ts";
+import { DaprClient } from "./dapr-client.ts";
+import { createLogger } from "./logger.ts";
+import { enqueue, eventBackoffMs, OutboxRelay, type OutboxMessage } from "./outbox.ts";
+
+let db: Db;
+let sidecar: PublishRecorder;
+const relays: OutboxRelay[] = [];
+
+beforeAll(async () => {
+  db = await workerDb();
+  sidecar = await startPublishRecorder();
+});
+afterEach(async () => {
+  // A relay left sweeping would lock (claim) the next test's events.
+  await Promise.all(relays.splice(0).map((r) => r.stop()));
+});
+afterAll(async () => {
+  await sidecar.close();
+});
+
+/** A relay of our own (no sweeper unless started), publishing to `port`. */
+function relayTo(port: number, source = "outbox-test"): OutboxRelay {
+  const relay = new OutboxRelay({
+    db,
+    dapr: new DaprClient({ port, timeoutMs: 2_000 }),
+    log: createLogger(source, "silent"),
+    source,
+    sweepIntervalMs: 50,
+  });
+  relays.push(relay);
+  return relay;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function message(key: string, n: number, extra: Partial<OutboxMessage> = {}): OutboxMessage {
+  return {
+    topic: "task-events",
+    type: "orbit.test",
+    subject: key,
+    partitionKey: key,
+    data: { key, n },
+    ...extra,
+  };
+}
+
+async function commitEvents(messages: OutboxMessage[]): Promise<string[]> {
+  return db.$transaction((tx) => enqueue(tx, "pubsub", messages));
+}
+
+interface OutboxRow {
+  event_id: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+  published_at: Date | null;
+  db_now: Date;
+}
+
+async function rows(eventIds: string[]): Promise<OutboxRow[]> {
+  return db.$queryRaw<OutboxRow[]>`
+    SELECT event_id::text AS event_id, status::text AS status, attempts, next_attempt_at, last_error,
+           published_at, now() AS db_now
+    FROM outbox WHERE event_id = ANY(${eventIds}::uuid[]) ORDER BY seq`;
+}
+
+/** Polls `check` until it returns true; fails after `timeoutMs`. */
+async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function publishedOf(recorder: PublishRecorder, eventIds: string[]): RecordedPublish[] {
+  const wanted = new Set(eventIds);
+  return recorder.published.filter((p) => wanted.has(p.body.id));
+}
+
+test("publishes each committed event as a CloudEvent carrying the outbox's id, type, subject and key", async () => {
+  const key = randomUUID();
+  const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const [eventId] = await commitEvents([
+    message(key, 1, { type: "orbit.task.created", topic: "task-events", traceparent }),
+  ]);
+  const relay = relayTo(sidecar.port, "create-task");
+  relay.kick();
+  await until(() => publishedOf(sidecar, [eventId!]).length === 1, "the publish");
+  const [published] = publishedOf(sidecar, [eventId!]);
+  expect(published).toMatchObject({
+    pubsub: "pubsub",
+    topic: "task-events",
+    contentType: "application/cloudevents+json",
+    traceparent,
+    query: { "metadata.partitionKey": key },
+  });
+  expect(published!.body).toEqual({
+    specversion: "1.0",
+    id: eventId,
+    source: "create-task",
+    type: "orbit.task.created",
+    subject: key,
+    time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    datacontenttype: "application/json",
+    data: { key, n: 1 },
+  });
+  await relay.idle();
+  const [row] = await rows([eventId!]);
+  expect(row).toMatchObject({ status: "published", attempts: 0 });
+  expect(row!.published_at).toBeInstanceOf(Date);
+});
+
+test("events of a rolled-back transaction are never published", async () => {
+  const key = randomUUID();
+  await expect(
+    db.$transaction(async (tx) => {
+      await enqueue(tx, "pubsub", [message(key, 1)]);
+      throw new Error("the command failed after enqueueing");
+    }),
+  ).rejects.toThrow("the command failed");
+  const count = await db.outboxEvent.count({ where: { partitionKey: key } });
+  expect(count).toBe(0);
+});
+
+test("a refused publish stays pending with a backoff, and is published once the sidecar recovers", async () => {
+  const refusing = await startPublishRecorder();
+  try {
+    refusing.respondWith(500);
+    const key = randomUUID();
+    const [first, second] = await commitEvents([message(key, 1), message(key, 2)]);
+    const relay = relayTo(refusing.port);
+    relay.kick();
+    await relay.idle();
+    const [failed, waiting] = await rows([first!, second!]);
+    expect(failed).toMatchObject({ status: "pending", attempts: 1 });
+    expect(failed!.last_error).toMatch(/HTTP 500.*ERR_PUBSUB_PUBLISH_MESSAGE/);
+    const backoff = failed!.next_attempt_at.getTime() - failed!.db_now.getTime();
+    expect(backoff).toBeGreaterThan(250);
+    expect(backoff).toBeLessThanOrEqual(625);
+    // The later event of the same key waits behind it, untouched.
+    expect(waiting).toMatchObject({ status: "pending", attempts: 0 });
+    expect(refusing.published).toHaveLength(0);
+
+    // Not retried before its time.
+    relay.kick();
+    await relay.idle();
+    expect((await rows([first!]))[0]!.attempts).toBe(1);
+
+    refusing.respondWith(204);
+    relay.start();
+    await until(
+      async () => (await rows([first!, second!])).every((r) => r.status === "published"),
+      "recovery",
+    );
+    const published = publishedOf(refusing, [first!, second!]);
+    expect(published.map((p) => p.body.data.n)).toEqual([1, 2]);
+    await relay.stop();
+  } finally {
+    await refusing.close();
+  }
+});
+
+test("backoff doubles per attempt up to a minute, with jitter", () => {
+  for (let i = 0; i < 20; i++) {
+    expect(eventBackoffMs(1)).toBeGreaterThanOrEqual(375);
+    expect(eventBackoffMs(1)).toBeLessThanOrEqual(625);
+    expect(eventBackoffMs(3)).toBeGreaterThanOrEqual(1_500);
+    expect(eventBackoffMs(3)).toBeLessThanOrEqual(2_500);
+    expect(eventBackoffMs(30)).toBeLessThanOrEqual(75_000);
+    expect(eventBackoffMs(30)).toBeGreaterThanOrEqual(45_000);
+  }
+});
+
+test("with the sidecar down events stay pending, and are published exactly once, in order, when it is back", async () => {
+  const port = await freePort();
+  const keys = [randomUUID(), randomUUID()];
+  const ids = await commitEvents(keys.flatMap((key) => [1, 2, 3, 4, 5, 6].map((n) => message(key, n))));
+  const relay = relayTo(port);
+  await relay.drainOnce();
+  const pending = await rows(ids);
+  // An unreachable sidecar is not the event's fault: no attempt is counted, no backoff.
+  expect(pending.every((r) => r.status === "pending" && r.attempts === 0)).toBe(true);
+
+  const back = await startPublishRecorder(port);
+  try {
+    relay.start();
+    await until(async () => (await rows(ids)).every((r) => r.status === "published"), "the backlog to drain");
+    await relay.stop();
+    const published = publishedOf(back, ids);
+    expect(published).toHaveLength(12);
+    expect(new Set(published.map((p) => p.body.id)).size).toBe(12);
+    for (const key of keys) {
+      expect(published.filter((p) => p.body.subject === key).map((p) => p.body.data.n)).toEqual([
+        1, 2, 3, 4, 5, 6,
+      ]);
+    }
+  } finally {
+    await back.close();
+  }
+});
+
+test("one kick drains a key's whole backlog, not one event per sweep", async () => {
+  const key = randomUUID();
+  const ids = await commitEvents([1, 2, 3, 4, 5, 6, 7, 8].map((n) => message(key, n)));
+  const relay = relayTo(sidecar.port);
+  relay.kick();
+  await relay.idle();
+  expect(publishedOf(sidecar, ids).map((p) => p.body.data.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+test("two function instances draining one outbox never publish an event twice, and keep each key's order", async () => {
+  const recorder = await startPublishRecorder();
+  // A slow sidecar keeps each relay's claims open while the other one looks for work.
+  recorder.delayResponses(10);
+  const def = { name: "relay-twin", outbox: true };
+  const env = { DAPR_HTTP_PORT: String(recorder.port), OUTBOX_SWEEP_INTERVAL_MS: "20" };
+  const [a, b] = await Promise.all([startFunction(def, env), startFunction(def, env)]);
+  const relayA = a.built.relay!;
+  const relayB = b.built.relay!;
+  let bothDrained = false;
+  try {
+    for (let round = 0; round < 5 && !bothDrained; round++) {
+      const before = [relayA.stats.published, relayB.stats.published];
+      const keys = Array.from({ length: 8 }, () => randomUUID());
+      const ids: string[] = [];
+      for (let n = 1; n <= 5; n++) ids.push(...(await commitEvents(keys.map((key) => message(key, n)))));
+      relayA.kick();
+      relayB.kick();
+      await until(
+        async () => (await rows(ids)).every((r) => r.status === "published"),
+        "both relays to drain",
+      );
+      const published = publishedOf(recorder, ids);
+      expect(published).toHaveLength(ids.length);
+      expect(new Set(published.map((p) => p.body.id)).size).toBe(ids.length);
+      for (const key of keys) {
+        expect(published.filter((p) => p.body.subject === key).map((p) => p.body.data.n)).toEqual([
+          1, 2, 3, 4, 5,
+        ]);
+      }
+      bothDrained = relayA.stats.published > before[0]! && relayB.stats.published > before[1]!;
+    }
+    // The point of the test: the two really shared the work at least once.
+    expect(bothDrained).toBe(true);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await recorder.close();
+  }
+});
