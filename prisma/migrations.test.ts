@@ -66,6 +66,7 @@ test("the migrations build every table, column, enum and index prisma/schema.pri
     .map((i) => i.indexname)
     .filter((name) => !expected.indexes.some((e) => e.indexname === name));
   expect(extras.sort()).toEqual([
+    "dead_letters_open_event_key",
     "outbox_pending_next_attempt_idx",
     "outbox_pending_partition_idx",
     "task_tags_task_id_tag_key",

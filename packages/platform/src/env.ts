@@ -22,6 +22,8 @@ export const baseEnvSchema = z.object({
     .int()
     .min(1024)
     .default(64 * 1024),
+  /** Secret for operator routes (auth "admin"); unset disables them. At least 24 characters. */
+  ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
   /** Requests per minute allowed per API token, per instance. */
   TOKEN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6000),
   /** How often the outbox sweeper looks for events the immediate relay could not publish. */

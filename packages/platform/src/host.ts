@@ -2,7 +2,7 @@
 // A function declares routes, subscriptions and job handlers; the host gives it env parsing,
 // health and readiness, JSON logs, auth, validation, RFC 9457 errors, CloudEvent parsing with
 // Dapr's SUCCESS/RETRY/DROP mapping, job callbacks, the outbox relay and graceful shutdown.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { z } from "zod";
@@ -17,7 +17,11 @@ import { OutboxRelay } from "./outbox.ts";
 import { fieldErrors, Problem, problems } from "./problems.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-export type AuthRequirement = "none" | "read" | "write";
+/**
+ * "read"/"write": a user's API token (write needs a read_write token). "admin": operator routes
+ * (the dead-letter store), authorised by the ADMIN_TOKEN secret; disabled when it is not set.
+ */
+export type AuthRequirement = "none" | "read" | "write" | "admin";
 
 export interface Context<E extends BaseEnv = BaseEnv> {
   name: string;
@@ -182,6 +186,16 @@ export function toProblem(error: unknown, log: Logger): Problem {
   return problems.internal();
 }
 
+/** Operator routes: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
+function authorizeAdmin(adminToken: string | undefined, authorization: string | undefined): void {
+  if (!adminToken) throw problems.forbidden("Operator routes are disabled: ADMIN_TOKEN is not configured.");
+  const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+  if (!given) throw problems.unauthorized("Operator routes need `Authorization: Bearer <admin token>`.");
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(adminToken).digest();
+  if (!timingSafeEqual(a, b)) throw problems.unauthorized("The admin token is not valid.");
+}
+
 function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, location: string): T {
   if (!schema) return value as T;
   const result = schema.safeParse(value);
@@ -298,7 +312,9 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
       const reqLog = res.locals.log as Logger;
       try {
         let principal: Principal | null = null;
-        if (r.auth !== "none") {
+        if (r.auth === "admin") {
+          authorizeAdmin(env.ADMIN_TOKEN, req.headers.authorization);
+        } else if (r.auth !== "none") {
           principal = await authenticate(db, req.headers.authorization, now());
           if (!principal) throw problems.unauthorized();
           if (r.auth === "write" && principal.scope !== "read_write")

@@ -1,0 +1,4 @@
+import { serve } from "#platform/host.ts";
+import { routes, subscriptions } from "./handler.ts";
+
+await serve({ name: "dead-letters", routes, subscriptions });
