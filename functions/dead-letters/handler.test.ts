@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { api, createTestUser, startFunction, type StartedFunction } from "#testing/fixtures.ts";
 import { startPublishRecorder, type PublishRecorder } from "#testing/publish-recorder.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { routes, subscriptions } from "./handler.ts";
+import { collectMetrics, routes, subscriptions } from "./handler.ts";
 
 const ADMIN = "test-admin-token-0123456789abcdef";
 let fn: StartedFunction<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -13,7 +13,7 @@ const admin = `Bearer ${ADMIN}`;
 beforeAll(async () => {
   sidecar = await startPublishRecorder();
   fn = await startFunction(
-    { name: "dead-letters", routes, subscriptions },
+    { name: "dead-letters", routes, subscriptions, collectMetrics },
     { DAPR_HTTP_PORT: String(sidecar.port), ADMIN_TOKEN: ADMIN },
   );
 });
@@ -142,4 +142,14 @@ test("bad ids and parameters are 400s naming the field; unknown ids 404", async 
   expect(badQuery.status).toBe(400);
   expect(badQuery.body.errors[0].field).toBe("status");
   expect((await api(fn.url, "GET", "/v1/dead-letters/999999999", { auth: admin })).status).toBe(404);
+});
+
+test("the open dead letters are exported per topic for alerting", async () => {
+  await deliverDeadLetter(randomUUID());
+  const text = await (await fetch(`${fn.url}/metrics`)).text();
+  const open = Number(/^orbit_dead_letters_open\{topic="task-events"\} (\d+)$/m.exec(text)?.[1]);
+  expect(open).toBe(
+    await (await workerDb()).deadLetter.count({ where: { topic: "task-events", resolvedAt: null } }),
+  );
+  expect(open).toBeGreaterThan(0);
 });

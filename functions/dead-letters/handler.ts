@@ -4,7 +4,8 @@
 import { z } from "zod";
 import { deadLetterTopic, EVENT_CATALOG } from "#core/event-catalog.ts";
 import type { DeadLetter, Prisma } from "#db/generated/client.ts";
-import { route, subscription } from "#platform/host.ts";
+import { route, subscription, type Context } from "#platform/host.ts";
+import { deadLettersOpen } from "#platform/metrics.ts";
 import { problems } from "#platform/problems.ts";
 
 const CONSUMER = "dead-letters";
@@ -165,4 +166,19 @@ export const resolveRoute = route({
 });
 
 export const routes = [listRoute, getRoute, replayRoute, resolveRoute];
+
+/** Open dead letters per topic, for the alert on dead letters (orbit_dead_letters_open). */
+export async function collectMetrics(ctx: Context): Promise<void> {
+  const counts = await ctx.db.deadLetter.groupBy({
+    by: ["topic"],
+    where: { resolvedAt: null },
+    _count: { _all: true },
+  });
+  for (const entry of EVENT_CATALOG) {
+    deadLettersOpen.set(
+      { topic: entry.topic },
+      counts.find((c) => c.topic === entry.topic)?._count._all ?? 0,
+    );
+  }
+}
 export const subscriptions = dlqSubscriptions;

@@ -1,4 +1,4 @@
 import { serve } from "#platform/host.ts";
-import { routes, subscriptions } from "./handler.ts";
+import { collectMetrics, routes, subscriptions } from "./handler.ts";
 
-await serve({ name: "dead-letters", routes, subscriptions });
+await serve({ name: "dead-letters", routes, subscriptions, collectMetrics });

@@ -24,6 +24,8 @@ export const baseEnvSchema = z.object({
     .default(64 * 1024),
   /** Secret for operator routes (auth "admin"); unset disables them. At least 24 characters. */
   ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+  /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16).optional(),
   /** Requests per minute allowed per API token, per instance. */
   TOKEN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6000),
   /** How often the outbox sweeper looks for events the immediate relay could not publish. */

@@ -13,8 +13,19 @@ import { DaprClient, SidecarUnavailableError } from "./dapr-client.ts";
 import { isDatabaseUnavailable } from "./db-errors.ts";
 import { baseEnvSchema, EnvError, parseEnv, type BaseEnv } from "./env.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import {
+  eventHandlerDuration,
+  eventsConsumed,
+  httpDuration,
+  jobsTriggered,
+  outboxLag,
+  outboxPending,
+  registry,
+} from "./metrics.ts";
 import { OutboxRelay } from "./outbox.ts";
 import { fieldErrors, Problem, problems } from "./problems.ts";
+import { context, SpanStatusCode, trace } from "@opentelemetry/api";
+import { contextFrom, SpanKind, startTelemetry, stopTelemetry } from "./telemetry.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 /**
@@ -114,6 +125,8 @@ export interface FunctionDef<E extends BaseEnv = BaseEnv> {
   jobs?: JobDef<E>[];
   /** Start the outbox relay and sweeper in this process (functions that write events). */
   outbox?: boolean;
+  /** Refreshes this function's own gauges before each /metrics scrape. */
+  collectMetrics?(ctx: Context<E>): Promise<void>;
 }
 
 export interface HostDeps<E extends BaseEnv> {
@@ -235,9 +248,31 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
     res.locals.log = log.child({ request_id: requestId, traceparent: req.headers.traceparent });
     res.setHeader("x-request-id", requestId);
     const started = process.hrtime.bigint();
+    // A server span per request, continuing the caller's (or Dapr's delivery) trace.
+    const parent = contextFrom(
+      req.headers.traceparent as string | undefined,
+      req.headers.tracestate as string | undefined,
+    );
+    const span = trace
+      .getTracer("orbit")
+      .startSpan(
+        req.method,
+        { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method, "url.path": req.path } },
+        parent,
+      );
     res.on("finish", () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const quiet = req.path === "/healthz" || req.path === "/readyz";
+      const routePath = (req.route as { path?: string } | undefined)?.path ?? "unmatched";
+      span.updateName(`${req.method} ${routePath}`);
+      span.setAttribute("http.route", routePath);
+      span.setAttribute("http.response.status_code", res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      httpDuration.observe(
+        { method: req.method, route: routePath, status_code: String(res.statusCode) },
+        durationMs / 1000,
+      );
+      const quiet = req.path === "/healthz" || req.path === "/readyz" || req.path === "/metrics";
       (res.locals.log as Logger)[quiet ? "debug" : "info"]("request", {
         method: req.method,
         path: req.path,
@@ -245,7 +280,12 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
         duration_ms: Math.round(durationMs * 100) / 100,
       });
     });
-    next();
+    // Bind the request and response emitters too: the body parser's stream callbacks would
+    // otherwise run outside the span's context, and the handler's spans would start new traces.
+    const spanContext = trace.setSpan(parent, span);
+    context.bind(spanContext, req);
+    context.bind(spanContext, res);
+    context.with(spanContext, next);
   });
 
   app.get("/healthz", (_req, res) => {
@@ -268,6 +308,28 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
       log.warn("not ready: database unreachable", { err: error });
       res.status(503).json({ status: "database unreachable", service: def.name });
     }
+  });
+
+  app.get("/metrics", async (req, res) => {
+    if (env.METRICS_TOKEN) {
+      const given = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? "";
+      const a = createHash("sha256").update(given).digest();
+      const b = createHash("sha256").update(env.METRICS_TOKEN).digest();
+      if (!timingSafeEqual(a, b))
+        return sendProblem(res, problems.unauthorized("Scrapes need the metrics token."), req.originalUrl);
+    }
+    try {
+      if (def.outbox) {
+        const [row] = await db.$queryRaw<{ pending: bigint; oldest: Date | null }[]>`
+          SELECT count(*) AS pending, min(created_at) AS oldest FROM outbox WHERE status = 'pending'`;
+        outboxPending.set(Number(row?.pending ?? 0));
+        outboxLag.set(row?.oldest ? Math.max(0, (Date.now() - row.oldest.getTime()) / 1000) : 0);
+      }
+      await def.collectMetrics?.(ctx);
+    } catch (error) {
+      log.warn("metrics collection failed; serving the rest", { err: error });
+    }
+    res.type(registry.contentType).send(await registry.metrics());
   });
 
   // Bodies: JSON only, size-limited, strict; everything else is a 415 on routes that take a body.
@@ -370,7 +432,13 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
       // Dapr sends a `pubsubname` header and reads SUCCESS/RETRY/DROP from a 200 body; Knative
       // Eventing reads status codes (2xx done, 5xx retried, other 4xx to the dead-letter sink).
       const fromDapr = req.headers.pubsubname !== undefined;
+      const handlerStarted = process.hrtime.bigint();
       const reply = (status: ConsumerStatus) => {
+        eventsConsumed.inc({ topic: s.topic, status });
+        eventHandlerDuration.observe(
+          { topic: s.topic },
+          Number(process.hrtime.bigint() - handlerStarted) / 1e9,
+        );
         if (fromDapr) res.status(200).json({ status });
         else res.status(status === "SUCCESS" ? 204 : status === "RETRY" ? 503 : 422).end();
       };
@@ -425,8 +493,10 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
       }
       try {
         await job.handle(name, req.body ?? null, { ...ctx, log: jobLog });
+        jobsTriggered.inc({ status: "success" });
         res.status(200).json({ status: "SUCCESS" });
       } catch (error) {
+        jobsTriggered.inc({ status: "failed" });
         sendProblem(res, toProblem(error, jobLog), req.originalUrl);
       }
     });
@@ -509,15 +579,20 @@ export async function serve<E extends BaseEnv>(def: FunctionDef<E>): Promise<Run
   const built = buildApp(def, { db, env, log });
   const running = await listen(built, env.PORT, env.SHUTDOWN_TIMEOUT_MS);
   log.info("listening", { port: running.port });
+  // After listen, so tracing never delays a cold start (telemetry.ts says why).
+  void startTelemetry(def.name, log);
   const shutdown = (signal: string) => {
     log.info("shutting down", { signal });
-    running.close().then(
-      () => process.exit(0),
-      (error) => {
-        log.error("unclean shutdown", { err: error });
-        process.exit(1);
-      },
-    );
+    running
+      .close()
+      .then(stopTelemetry)
+      .then(
+        () => process.exit(0),
+        (error) => {
+          log.error("unclean shutdown", { err: error });
+          process.exit(1);
+        },
+      );
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));

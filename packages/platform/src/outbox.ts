@@ -11,6 +11,8 @@ import { randomUUID } from "node:crypto";
 import type { Db, Tx } from "#db/client.ts";
 import { DaprError, SidecarUnavailableError, type DaprClient } from "./dapr-client.ts";
 import type { Logger } from "./logger.ts";
+import { outboxPublished, outboxPublishFailures } from "./metrics.ts";
+import { contextFrom, inSpan, SpanKind, tracingEnabled } from "./telemetry.ts";
 
 export interface OutboxMessage {
   topic: string;
@@ -191,23 +193,46 @@ export class OutboxRelay {
           for (const row of keyRows) {
             if (sidecarDown) return;
             try {
-              await this.dapr.publishEvent(
-                row.pubsub,
-                row.topic,
+              // A producer span in the trace of the request that wrote the event.
+              await inSpan(
+                `publish ${row.topic}`,
                 {
-                  specversion: "1.0",
-                  id: row.event_id,
-                  source: this.source,
-                  type: row.type,
-                  ...(row.subject ? { subject: row.subject } : {}),
-                  time: row.created_at.toISOString(),
-                  datacontenttype: "application/json",
-                  data: row.data,
+                  kind: SpanKind.PRODUCER,
+                  parent: contextFrom(row.traceparent ?? undefined),
+                  attributes: {
+                    "messaging.system": "dapr",
+                    "messaging.destination.name": row.topic,
+                    "messaging.message.id": row.event_id,
+                  },
                 },
-                { partitionKey: row.partition_key, traceparent: row.traceparent ?? undefined },
+                () =>
+                  this.dapr.publishEvent(
+                    row.pubsub,
+                    row.topic,
+                    {
+                      specversion: "1.0",
+                      id: row.event_id,
+                      source: this.source,
+                      type: row.type,
+                      ...(row.subject ? { subject: row.subject } : {}),
+                      time: row.created_at.toISOString(),
+                      datacontenttype: "application/json",
+                      data: row.data,
+                    },
+                    {
+                      partitionKey: row.partition_key,
+                      // With tracing on, fetch's instrumentation sends the producer span's
+                      // traceparent itself; a second header would be joined onto the first.
+                      traceparent: tracingEnabled() ? undefined : (row.traceparent ?? undefined),
+                    },
+                  ),
               );
               published.push(row.seq);
+              outboxPublished.inc({ topic: row.topic });
             } catch (error) {
+              outboxPublishFailures.inc({
+                reason: error instanceof SidecarUnavailableError ? "sidecar_unreachable" : "refused",
+              });
               if (error instanceof SidecarUnavailableError) sidecarDown = true;
               else failed.push({ row, error: error instanceof DaprError ? error.message : String(error) });
               // Later events of this key wait behind this one.

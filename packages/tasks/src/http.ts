@@ -4,6 +4,7 @@ import type { TaskDto } from "#core/tasks.ts";
 import type { Principal } from "#platform/auth.ts";
 import type { Context } from "#platform/host.ts";
 import { problems } from "#platform/problems.ts";
+import { currentTraceparent } from "#platform/telemetry.ts";
 import type { CommandContext } from "./commands.ts";
 
 export function commandContext(
@@ -20,7 +21,8 @@ export function commandContext(
     userTimeZone: principal.timeZone,
     defaultReminderMinutes: principal.defaultReminderMinutes,
     now: ctx.now(),
-    traceparent: request.traceparent,
+    // The request's server span (when tracing runs), so the events continue this trace.
+    traceparent: currentTraceparent() ?? request.traceparent,
   };
 }
 
