@@ -80,7 +80,9 @@ test("an untrusted certificate or an unreachable push service is a retriable fai
 });
 
 /** A stand-in for daprd's secrets API (daprd cannot run here). */
-async function secretsSidecar(secrets: Record<string, Record<string, string>>): Promise<{ port: number; server: Server }> {
+async function secretsSidecar(
+  secrets: Record<string, Record<string, string>>,
+): Promise<{ port: number; server: Server }> {
   const server = createServer((req, res) => {
     if (req.url === "/v1.0/healthz/outbound") return void res.writeHead(204).end();
     const match = /^\/v1\.0\/secrets\/secretstore\/([^/?]+)$/.exec(req.url ?? "");
@@ -99,7 +101,11 @@ test("VAPID keys come from the environment when set, else from the secret store'
   const unreachable = new DaprClient({ port: 1 });
   expect(
     await loadVapidKeys(
-      { VAPID_PUBLIC_KEY: other.publicKey, VAPID_PRIVATE_KEY: other.privateKey, VAPID_SUBJECT: other.subject },
+      {
+        VAPID_PUBLIC_KEY: other.publicKey,
+        VAPID_PRIVATE_KEY: other.privateKey,
+        VAPID_SUBJECT: other.subject,
+      },
       unreachable,
     ),
   ).toEqual(other);
@@ -126,7 +132,9 @@ test("missing or broken VAPID configuration fails with a message that says what 
   const unreachable = new DaprClient({ port: 1 });
   const noSidecar = loadVapidKeys({}, unreachable, { sidecarTimeoutMs: 200 });
   await expect(noSidecar).rejects.toBeInstanceOf(VapidConfigError);
-  await expect(noSidecar).rejects.toThrow(/did not answer.*Set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT/);
+  await expect(noSidecar).rejects.toThrow(
+    /did not answer.*Set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT/,
+  );
   await expect(loadVapidKeys({ VAPID_PUBLIC_KEY: vapid.publicKey }, unreachable)).rejects.toThrow(
     "only one of VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY is set",
   );

@@ -33,7 +33,13 @@ export function generateVapidKeys(subject: string): VapidKeys {
 /** Throws VapidConfigError unless the keys and subject are usable (web-push checks lengths and form). */
 export function checkVapidKeys(keys: VapidKeys): VapidKeys {
   try {
-    webpush.getVapidHeaders("https://push.example", keys.subject, keys.publicKey, keys.privateKey, "aes128gcm");
+    webpush.getVapidHeaders(
+      "https://push.example",
+      keys.subject,
+      keys.publicKey,
+      keys.privateKey,
+      "aes128gcm",
+    );
   } catch (error) {
     throw new VapidConfigError(`the VAPID keys are invalid (${(error as Error).message})`);
   }
@@ -69,7 +75,9 @@ export async function loadVapidKeys(
     });
   }
   if (!(await dapr.waitUntilReady(options.sidecarTimeoutMs ?? 10_000)))
-    throw new VapidConfigError(`no VAPID_* variables, and the Dapr sidecar at ${dapr.baseUrl} did not answer`);
+    throw new VapidConfigError(
+      `no VAPID_* variables, and the Dapr sidecar at ${dapr.baseUrl} did not answer`,
+    );
   let secret: Record<string, string> | null;
   try {
     secret = await dapr.getSecret(store, secretName);
@@ -88,7 +96,11 @@ export async function loadVapidKeys(
   ].filter(Boolean);
   if (missing.length > 0)
     throw new VapidConfigError(`secret "${secretName}" in store "${store}" lacks ${missing.join(", ")}`);
-  return checkVapidKeys({ publicKey: secret.public_key!, privateKey: secret.private_key!, subject: subject! });
+  return checkVapidKeys({
+    publicKey: secret.public_key!,
+    privateKey: secret.private_key!,
+    subject: subject!,
+  });
 }
 
 /** A browser PushSubscription as stored: the endpoint and the keys its payloads are encrypted for. */
@@ -119,7 +131,11 @@ export interface PushResult {
 }
 
 /** Encrypts `payload` (as JSON) for `target` and hands it to its push service. Never throws. */
-export async function sendPush(target: PushTarget, payload: unknown, options: PushOptions): Promise<PushResult> {
+export async function sendPush(
+  target: PushTarget,
+  payload: unknown,
+  options: PushOptions,
+): Promise<PushResult> {
   try {
     const response = await webpush.sendNotification(target, JSON.stringify(payload), {
       vapidDetails: options.vapid,

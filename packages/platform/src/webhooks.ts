@@ -68,7 +68,11 @@ function describeFetchError(error: unknown, timeoutMs: number): string {
 
 /** POSTs one signed delivery. Any 2xx is success; redirects are not followed (they count as failures). */
 export async function sendWebhook(request: WebhookRequest): Promise<WebhookResult> {
-  const envelope: WebhookEnvelope = { event: request.event, time: request.time.toISOString(), data: request.data };
+  const envelope: WebhookEnvelope = {
+    event: request.event,
+    time: request.time.toISOString(),
+    data: request.data,
+  };
   const body = JSON.stringify(envelope);
   try {
     const response = await fetch(request.url, {

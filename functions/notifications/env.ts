@@ -1,0 +1,24 @@
+// The notification service's own settings, on top of the base env.
+import { z } from "zod";
+import { extendEnv } from "#platform/host.ts";
+
+export const notificationsEnvSchema = extendEnv({
+  /** VAPID keys; when unset they are read from the Dapr secret store (secret `vapid`). */
+  VAPID_PUBLIC_KEY: z.string().min(1).optional(),
+  VAPID_PRIVATE_KEY: z.string().min(1).optional(),
+  /** `mailto:` or `https:` contact sent to push services; overrides the secret's `subject`. */
+  VAPID_SUBJECT: z.string().min(1).optional(),
+  SECRET_STORE_NAME: z.string().min(1).default("secretstore"),
+  /** The Dapr output binding that sends mail (bindings.smtp). */
+  EMAIL_BINDING_NAME: z.string().min(1).default("email"),
+  /** Sender address; when unset, the binding component's `emailFrom` applies. */
+  EMAIL_FROM: z.string().min(3).optional(),
+  /** Base URL of the web app, for links in notifications (relative links when unset). */
+  WEB_APP_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** Attempts per reminder and target before a delivery is marked failed (and a webhook dead-lettered). */
+  MAX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+});
+
+export type NotificationsEnv = z.infer<typeof notificationsEnvSchema>;

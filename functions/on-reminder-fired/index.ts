@@ -1,0 +1,4 @@
+import { serve } from "#platform/host.ts";
+import { jobs, subscriptions } from "./handler.ts";
+
+await serve({ name: "on-reminder-fired", subscriptions, jobs, outbox: true });

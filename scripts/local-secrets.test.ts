@@ -1,0 +1,46 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, expect, test } from "vitest";
+import { checkVapidKeys } from "#platform/web-push.ts";
+import { ensureLocalSecrets } from "./local-secrets.ts";
+
+const dir = mkdtempSync(path.join(tmpdir(), "orbit-secrets-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test("creates the secrets file with usable VAPID keys, readable by its owner only", () => {
+  const file = path.join(dir, "nested/secrets.json");
+  expect(ensureLocalSecrets(file)).toEqual(["vapid"]);
+  const secrets = JSON.parse(readFileSync(file, "utf8"));
+  expect(Object.keys(secrets.vapid).sort()).toEqual(["private_key", "public_key", "subject"]);
+  expect(() =>
+    checkVapidKeys({
+      publicKey: secrets.vapid.public_key,
+      privateKey: secrets.vapid.private_key,
+      subject: secrets.vapid.subject,
+    }),
+  ).not.toThrow();
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+});
+
+test("never replaces existing secrets, and keeps what else the file holds", () => {
+  const file = path.join(dir, "existing.json");
+  ensureLocalSecrets(file);
+  const before = readFileSync(file, "utf8");
+  expect(ensureLocalSecrets(file)).toEqual([]);
+  expect(readFileSync(file, "utf8")).toBe(before);
+
+  const partial = path.join(dir, "partial.json");
+  writeFileSync(partial, JSON.stringify({ smtp: { password: "kept" } }));
+  expect(ensureLocalSecrets(partial)).toEqual(["vapid"]);
+  const secrets = JSON.parse(readFileSync(partial, "utf8"));
+  expect(secrets.smtp).toEqual({ password: "kept" });
+  expect(secrets.vapid.public_key).toMatch(/^[A-Za-z0-9_-]{87}$/);
+});
+
+test("refuses to touch a file that is not a JSON object", () => {
+  const file = path.join(dir, "broken.json");
+  writeFileSync(file, "[1, 2]");
+  expect(() => ensureLocalSecrets(file)).toThrow("must hold a JSON object of secrets");
+  expect(readFileSync(file, "utf8")).toBe("[1, 2]");
+});
