@@ -4,7 +4,7 @@ import path from "node:path";
 import { ensureDatabase, startEmbeddedServer } from "#db/embedded-postgres.ts";
 import { migrateDeploy, REPO_ROOT } from "#db/migrate.ts";
 
-export const DEV_PG_PORT = Number(process.env.ORBIT_PG_PORT ?? 54329);
+export const DEV_PG_PORT = Number(process.env.ORBIT_PG_PORT ?? 25432);
 export const DEV_PG_DIR = path.join(REPO_ROOT, ".data/dev-postgres");
 
 export interface DevDatabase {

@@ -465,3 +465,16 @@ test.each(["insert", "commit"] as const)(
   },
   10_000,
 );
+
+test("a reminder of either kind on a task without a due date is refused, naming reminders", async () => {
+  for (const reminder of [{ offset_minutes: 10 }, { remind_at: "2026-11-30T18:00:00Z" }]) {
+    const res = await api(fn.url, "POST", "/v1/tasks", {
+      auth: user.auth,
+      body: { title: "Undated", reminders: [reminder] },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ field: "reminders", detail: "reminders need the task to have a due_at" }),
+    ]);
+  }
+});

@@ -134,7 +134,7 @@ export async function reconcileTaskReminders(
   tx: Tx,
   taskId: string,
   userId: string,
-  ctx: Pick<Context, "dapr" | "env" | "now">,
+  ctx: Pick<Context, "dapr" | "env" | "now" | "name">,
 ): Promise<Reconciliation> {
   await lockTask(tx, taskId);
   const now = ctx.now();
@@ -232,6 +232,7 @@ export async function reconcileTaskReminders(
       tx,
       ctx.env.PUBSUB_NAME,
       toFire.map((job) => reminderMessage({ id: taskId, userId, title: task!.title }, job)),
+      ctx.name,
     );
   }
   return result;
@@ -286,7 +287,7 @@ export type TriggerOutcome =
 export async function fireReminderJob(
   name: string,
   rawData: unknown,
-  ctx: Pick<Context, "db" | "env" | "now">,
+  ctx: Pick<Context, "db" | "env" | "now" | "name">,
 ): Promise<TriggerOutcome> {
   const taskId = taskIdOfJob(name);
   if (!taskId) return { kind: "ignored", why: "not a reminder job name" };
@@ -326,7 +327,7 @@ export async function fireReminderJob(
         where: { jobName: name },
         data: { status: "fired", firedAt: now, skipReason: null, updatedAt: now },
       });
-      await enqueue(tx, ctx.env.PUBSUB_NAME, [reminderMessage(task!, row)]);
+      await enqueue(tx, ctx.env.PUBSUB_NAME, [reminderMessage(task!, row)], ctx.name);
       return { kind: "fired" };
     },
     { maxWait: 5_000, timeout: 30_000 },

@@ -100,6 +100,7 @@ export async function createNextOccurrence(
       db: ctx.db,
       tx,
       pubsub: ctx.env.PUBSUB_NAME,
+      source: CONSUMER,
       actor: SYSTEM_ACTOR,
       userId: event.user_id,
       userTimeZone: task.time_zone,

@@ -147,7 +147,7 @@ test("reminders are replaced by difference: an unchanged one keeps its id", asyn
   expect(await db.taskReminder.count({ where: { taskId: task.id } })).toBe(2);
 });
 
-test("clearing the due date drops offset reminders and keeps absolute ones", async () => {
+test("clearing the due date drops every reminder (they are planned against the due time)", async () => {
   const task = await seed({
     due_at: "2026-12-01T09:00:00Z",
     reminders: [{ offset_minutes: 30 }, { remind_at: "2026-11-30T08:00:00Z" }],
@@ -155,9 +155,8 @@ test("clearing the due date drops offset reminders and keeps absolute ones", asy
   const res = await patch(task.id, { due_at: null });
   expect(res.status).toBe(200);
   expect(res.body.due_at).toBeNull();
-  expect(res.body.reminders).toEqual([
-    expect.objectContaining({ offset_minutes: null, remind_at: "2026-11-30T08:00:00.000Z" }),
-  ]);
+  expect(res.body.reminders).toEqual([]);
+  expect(await (await workerDb()).taskReminder.count({ where: { taskId: task.id } })).toBe(0);
 });
 
 test("offset reminders on a task without a due date are refused, and nothing changes", async () => {

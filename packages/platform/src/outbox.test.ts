@@ -270,3 +270,18 @@ test("two function instances draining one outbox never publish an event twice, a
     await recorder.close();
   }
 });
+
+test("a relay publishes its own function's events at once and rescues another's only after 10 s, under their source", async () => {
+  const key = randomUUID();
+  await db.$transaction((tx) => enqueue(tx, "pubsub", [message(key, 1)], "other-function"));
+  const relay = relayTo(sidecar.port, "this-function");
+  await relay.drainOnce();
+  expect(sidecar.published.filter((p) => p.body.subject === key)).toHaveLength(0);
+
+  // As if the other function had been down (scaled to zero) for a while with this event pending.
+  await db.$executeRaw`UPDATE outbox SET created_at = now() - interval '11 seconds' WHERE partition_key = ${key}`;
+  await relay.drainOnce();
+  const mine = sidecar.published.filter((p) => p.body.subject === key);
+  expect(mine).toHaveLength(1);
+  expect(mine[0]!.body.source).toBe("other-function");
+});

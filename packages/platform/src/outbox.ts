@@ -30,10 +30,19 @@ export interface OutboxMessage {
   eventId?: string;
 }
 
-/** Adds events to the caller's transaction; they commit (or roll back) with the change. */
-export async function enqueue(tx: Tx, pubsub: string, messages: OutboxMessage[]): Promise<string[]> {
+/**
+ * Adds events to the caller's transaction; they commit (or roll back) with the change. `source` is
+ * the producing app-id: the CloudEvent source, and which relay publishes the events first.
+ */
+export async function enqueue(
+  tx: Tx,
+  pubsub: string,
+  messages: OutboxMessage[],
+  source = "",
+): Promise<string[]> {
   const rows = messages.map((m) => ({
     eventId: m.eventId ?? randomUUID(),
+    source,
     pubsub: m.pubsub ?? pubsub,
     topic: m.topic,
     type: m.type,
@@ -49,6 +58,7 @@ export async function enqueue(tx: Tx, pubsub: string, messages: OutboxMessage[])
 interface ClaimedRow {
   seq: bigint;
   event_id: string;
+  source: string;
   pubsub: string;
   topic: string;
   type: string;
@@ -171,10 +181,11 @@ export class OutboxRelay {
     return this.db.$transaction(
       async (tx) => {
         const rows = await tx.$queryRaw<ClaimedRow[]>`
-          SELECT o.seq, o.event_id::text AS event_id, o.pubsub, o.topic, o.type, o.subject, o.partition_key,
+          SELECT o.seq, o.event_id::text AS event_id, o.source, o.pubsub, o.topic, o.type, o.subject, o.partition_key,
                  o.data, o.traceparent, o.attempts, o.created_at
           FROM outbox o
           WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+            AND (o.source IN (${this.source}, '') OR o.created_at < now() - interval '10 seconds')
             AND NOT EXISTS (
               SELECT 1 FROM outbox p
               WHERE p.status = 'pending' AND p.partition_key = o.partition_key AND p.seq < o.seq)
@@ -212,7 +223,7 @@ export class OutboxRelay {
                     {
                       specversion: "1.0",
                       id: row.event_id,
-                      source: this.source,
+                      source: row.source || this.source,
                       type: row.type,
                       ...(row.subject ? { subject: row.subject } : {}),
                       time: row.created_at.toISOString(),

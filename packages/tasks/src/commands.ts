@@ -28,6 +28,8 @@ export interface CommandContext {
   db: Db;
   /** Pub/sub component name for the events. */
   pubsub: string;
+  /** The app-id writing the events (their CloudEvent source). */
+  source?: string;
   actor: Actor;
   userId: string;
   /** The user's zone and default reminders (from the principal). */
@@ -127,13 +129,14 @@ async function canonicalTags(tx: Tx, userId: string, tags: string[]): Promise<st
 }
 
 function reminderRows(reminders: ReminderInput[], dueAt: Date | null) {
-  const offsets = reminders.filter((r): r is { offset_minutes: number } => "offset_minutes" in r);
-  if (offsets.length > 0 && !dueAt) {
+  // A reminder is planned against its task's due time (reminder_jobs keeps the due date each job
+  // was planned for, to tell a stale trigger), so offsets and absolute times alike need one.
+  if (reminders.length > 0 && !dueAt) {
     throw problems.validation([
       {
         pointer: "/body/reminders",
         field: "reminders",
-        detail: "reminders before the due time need a due_at",
+        detail: "reminders need the task to have a due_at",
       },
     ]);
   }
@@ -171,7 +174,7 @@ async function commit(
 ): Promise<{ task: TaskDto; eventIds: string[] }> {
   const run = async (tx: Tx) => {
     const { task, messages } = await work(tx);
-    const eventIds = await enqueue(tx, ctx.pubsub, messages);
+    const eventIds = await enqueue(tx, ctx.pubsub, messages, ctx.source);
     await ctx.afterEnqueue?.(tx);
     return { task, eventIds };
   };
@@ -287,9 +290,9 @@ export async function updateTask(
         await tx.taskReminder.deleteMany({ where: { id: { in: removed.map((r) => r.id) } } });
       if (added.length)
         await tx.taskReminder.createMany({ data: added.map((r) => ({ ...r, taskId, userId: ctx.userId })) });
-    } else if (input.due_at === null && before.reminders.some((r) => r.offset_minutes !== null)) {
-      // Offsets mean nothing without a due time.
-      await tx.taskReminder.deleteMany({ where: { taskId, offsetMinutes: { not: null } } });
+    } else if (input.due_at === null && before.reminders.length > 0) {
+      // Reminders are planned against the due time: clearing it clears them.
+      await tx.taskReminder.deleteMany({ where: { taskId } });
     }
     let seriesId = before.series_id;
     let occurrenceIndex = before.occurrence_index;

@@ -16,6 +16,7 @@ export function commandContext(
   return {
     db: ctx.db,
     pubsub: ctx.env.PUBSUB_NAME,
+    source: ctx.name,
     actor: principal.actor,
     userId: principal.userId,
     userTimeZone: principal.timeZone,

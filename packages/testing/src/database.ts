@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { REPO_ROOT } from "#db/migrate.ts";
 
-export const TEST_PG_PORT = Number(process.env.ORBIT_TEST_PG_PORT ?? 54339);
+export const TEST_PG_PORT = Number(process.env.ORBIT_TEST_PG_PORT ?? 26432);
 /** One data folder per port, so test runs on different ports never share a server. */
 export const TEST_PG_DIR = path.join(REPO_ROOT, `.data/test-postgres-${TEST_PG_PORT}`);
 
