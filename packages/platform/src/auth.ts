@@ -26,6 +26,8 @@ export async function authenticate(
   now: Date,
 ): Promise<Principal | null> {
   if (!authorization) return null;
+  const session = /^Session\s+(\S+)\s*$/i.exec(authorization);
+  if (session?.[1]) return authenticateSession(db, session[1], now);
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   if (!match?.[1]) throw problems.unauthorized("The Authorization header must be `Bearer <API token>`.");
   const token = await db.apiToken.findUnique({
@@ -46,5 +48,27 @@ export async function authenticate(
     scope: token.scope,
     actor: { type: "api_token", id: token.id },
     rateKey: `token:${token.id}`,
+  };
+}
+
+/**
+ * The web app calls the command functions on a signed-in user's behalf (through its Dapr
+ * sidecar) with `Authorization: Session <session secret>`: the same secret its cookie carries,
+ * looked up by hash like an API token. The actor is the user.
+ */
+async function authenticateSession(db: Db, secret: string, now: Date): Promise<Principal> {
+  const session = await db.session.findUnique({
+    where: { tokenHash: hashSecret(secret) },
+    include: { user: { select: { id: true, timeZone: true, defaultReminderMinutes: true } } },
+  });
+  if (!session || session.expiresAt <= now)
+    throw problems.unauthorized("The session is unknown or expired; sign in again.");
+  return {
+    userId: session.user.id,
+    timeZone: session.user.timeZone,
+    defaultReminderMinutes: session.user.defaultReminderMinutes,
+    scope: "read_write",
+    actor: { type: "user", id: session.user.id },
+    rateKey: `session:${session.id}`,
   };
 }

@@ -10,6 +10,7 @@ import {
 } from "#testing/fixtures.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { route, subscription, type FunctionDef } from "./host.ts";
+import { newSessionSecret } from "./tokens.ts";
 
 // What the inline function's handlers saw, for assertions.
 const handled: { subscription: unknown[]; jobs: { name: string; data: unknown }[] } = {
@@ -328,4 +329,37 @@ test("job callbacks: 200 when handled, 404 with no handler, 500 when the handler
   const failed = await api(fn.url, "POST", "/job/reminder-x-fail", { body: {} });
   expect(failed.status).toBe(500);
   expect(JSON.stringify(failed.body)).not.toContain("job failed");
+});
+
+test("a web session authenticates like a token, as the user, and an expired one is refused", async () => {
+  const db = await workerDb();
+  const user = await createTestUser(db);
+  const live = newSessionSecret();
+  const expired = newSessionSecret();
+  await db.session.createMany({
+    data: [
+      { userId: user.id, tokenHash: live.hash, csrfSecret: "x", expiresAt: new Date(Date.now() + 60_000) },
+      { userId: user.id, tokenHash: expired.hash, csrfSecret: "x", expiresAt: new Date(Date.now() - 1_000) },
+    ],
+  });
+  const whoami = route({
+    method: "GET",
+    path: "/whoami",
+    auth: "write",
+    handle: async ({ principal }) => ({ body: { user: principal!.userId, actor: principal!.actor } }),
+  });
+  const fn = await startFunction({ name: "session-test", routes: [whoami] });
+  try {
+    const ok = await api(fn.url, "GET", "/whoami", { headers: { authorization: `Session ${live.secret}` } });
+    expect(ok.body).toEqual({ user: user.id, actor: { type: "user", id: user.id } });
+    expect(
+      (await api(fn.url, "GET", "/whoami", { headers: { authorization: `Session ${expired.secret}` } }))
+        .status,
+    ).toBe(401);
+    expect((await api(fn.url, "GET", "/whoami", { headers: { authorization: "Session nope" } })).status).toBe(
+      401,
+    );
+  } finally {
+    await fn.close();
+  }
 });
