@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { openDevDatabase } from "./dev-database.ts";
+import { ensureLocalSecrets, LOCAL_SECRETS_FILE } from "./local-secrets.ts";
 
 const appSchema = z.object({
   appID: z.string(),
@@ -85,6 +86,13 @@ async function main(): Promise<void> {
   const children: { name: string; child: ChildProcess }[] = [];
   let stopping = false;
 
+  const added = ensureLocalSecrets();
+  if (added.length) log(`generated local secrets (${added.join(", ")}) in .local/secrets.json`);
+  const secrets = JSON.parse(readFileSync(LOCAL_SECRETS_FILE, "utf8")) as Record<
+    string,
+    Record<string, string>
+  >;
+
   log("starting the database…");
   const database = await openDevDatabase(true, prefixer("postgres", 1));
   log(
@@ -113,6 +121,10 @@ async function main(): Promise<void> {
       ...app.env,
       APP_ID: app.appID,
       DATABASE_URL: database.url,
+      // Operator routes (dead-letters); the token is in .local/secrets.json under admin.token.
+      ...(process.env.ADMIN_TOKEN || secrets.admin?.token
+        ? { ADMIN_TOKEN: process.env.ADMIN_TOKEN || secrets.admin!.token }
+        : {}),
       DAPR_HTTP_PORT: String(app.daprHTTPPort),
       ...(app.appPort ? { PORT: String(app.appPort), APP_PORT: String(app.appPort) } : {}),
     };

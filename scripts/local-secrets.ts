@@ -2,6 +2,7 @@
 // local secret store component (secretstores.local.file, multiValued) serves to the functions as
 // Dapr secrets, the way a Kubernetes secret store does in production. Existing values are never
 // replaced: regenerating VAPID keys would orphan every browser subscription made with the old ones.
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { REPO_ROOT } from "#db/migrate.ts";
@@ -14,7 +15,11 @@ type Secrets = Record<string, Record<string, string>>;
 /** Every secret the functions read, generated fresh. */
 function generated(): Secrets {
   const vapid = generateVapidKeys("mailto:orbit@localhost");
-  return { vapid: { public_key: vapid.publicKey, private_key: vapid.privateKey, subject: vapid.subject } };
+  return {
+    vapid: { public_key: vapid.publicKey, private_key: vapid.privateKey, subject: vapid.subject },
+    // The operator token of the dead-letter store (ADMIN_TOKEN).
+    admin: { token: randomBytes(24).toString("base64url") },
+  };
 }
 
 /**
