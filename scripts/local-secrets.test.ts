@@ -10,9 +10,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test("creates the secrets file with usable VAPID keys, readable by its owner only", () => {
   const file = path.join(dir, "nested/secrets.json");
-  expect(ensureLocalSecrets(file)).toEqual(["vapid"]);
+  expect(ensureLocalSecrets(file)).toEqual(["vapid", "admin"]);
   const secrets = JSON.parse(readFileSync(file, "utf8"));
   expect(Object.keys(secrets.vapid).sort()).toEqual(["private_key", "public_key", "subject"]);
+  // An operator token long enough for the host's ADMIN_TOKEN rule.
+  expect(secrets.admin.token.length).toBeGreaterThanOrEqual(24);
   expect(() =>
     checkVapidKeys({
       publicKey: secrets.vapid.public_key,
@@ -32,7 +34,7 @@ test("never replaces existing secrets, and keeps what else the file holds", () =
 
   const partial = path.join(dir, "partial.json");
   writeFileSync(partial, JSON.stringify({ smtp: { password: "kept" } }));
-  expect(ensureLocalSecrets(partial)).toEqual(["vapid"]);
+  expect(ensureLocalSecrets(partial)).toEqual(["vapid", "admin"]);
   const secrets = JSON.parse(readFileSync(partial, "utf8"));
   expect(secrets.smtp).toEqual({ password: "kept" });
   expect(secrets.vapid.public_key).toMatch(/^[A-Za-z0-9_-]{87}$/);
