@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { openDevDatabase } from "./dev-database.ts";
-import { ensureLocalSecrets, LOCAL_SECRETS_FILE } from "./local-secrets.ts";
+import { ensureLocalSecrets, LOCAL_SECRETS_FILE, writeDerivedSecrets } from "./local-secrets.ts";
 
 const appSchema = z.object({
   appID: z.string(),
@@ -98,6 +98,7 @@ async function main(): Promise<void> {
   log(
     `database ready: ${database.embedded ? `embedded PostgreSQL, data in .data/dev-postgres` : "DATABASE_URL"}`,
   );
+  writeDerivedSecrets({ databaseUrl: database.url });
 
   const resourcesPath = path.resolve(REPO_ROOT, runFile.common.resourcesPath ?? "dapr-components/local");
   const sidecarMain = path.join(REPO_ROOT, "packages/local-dapr/src/main.ts");

@@ -51,3 +51,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     added.length ? `added ${added.join(", ")} to ${LOCAL_SECRETS_FILE}` : `${LOCAL_SECRETS_FILE} is complete`,
   );
 }
+
+/**
+ * Records values derived from this run (not generated, so rewritten whenever they change): the
+ * state store component reads its connection string from the secret store.
+ */
+export function writeDerivedSecrets(values: { databaseUrl: string }, file = LOCAL_SECRETS_FILE): void {
+  const current = JSON.parse(readFileSync(file, "utf8")) as Secrets;
+  if (current.pgConnectionString?.pgConnectionString === values.databaseUrl) return;
+  const next = { ...current, pgConnectionString: { pgConnectionString: values.databaseUrl } };
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+}
