@@ -13,31 +13,41 @@ export function functionNames(): string[] {
   );
 }
 
+/** Bundles one entry point into a single self-contained ESM file. */
+export async function bundle(
+  entry: string,
+  outfile: string,
+  options: { minify?: boolean } = {},
+): Promise<number> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    minify: options.minify ?? true,
+    sourcemap: "linked",
+    legalComments: "none",
+    logLevel: "warning",
+    banner: {
+      js: "import { createRequire as __orbitRequire } from 'node:module'; const require = __orbitRequire(import.meta.url);",
+    },
+  });
+  return statSync(outfile).size;
+}
+
 export async function buildFunctions(
   names = functionNames(),
   outDir = path.join(REPO_ROOT, "dist/functions"),
 ) {
-  const results = [];
-  for (const name of names) {
-    const outfile = path.join(outDir, `${name}.mjs`);
-    await build({
-      entryPoints: [path.join(REPO_ROOT, "functions", name, "index.ts")],
-      outfile,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      minify: true,
-      sourcemap: "linked",
-      legalComments: "none",
-      logLevel: "warning",
-      banner: {
-        js: "import { createRequire as __orbitRequire } from 'node:module'; const require = __orbitRequire(import.meta.url);",
-      },
-    });
-    results.push({ name, outfile, bytes: statSync(outfile).size });
-  }
-  return results;
+  return Promise.all(
+    names.map(async (name) => {
+      const outfile = path.join(outDir, `${name}.mjs`);
+      const bytes = await bundle(path.join(REPO_ROOT, "functions", name, "index.ts"), outfile);
+      return { name, outfile, bytes };
+    }),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
