@@ -1,0 +1,103 @@
+// The sidecar → app HTTP channel (daprd's app channel): keep-alive connections, an optional
+// per-call timeout (daprd has none unless a resiliency timeout applies), and the app API token.
+import http from "node:http";
+import net from "node:net";
+
+export interface AppResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export class AppCallError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CallOptions {
+  method: string;
+  path: string;
+  headers?: http.OutgoingHttpHeaders;
+  body?: Buffer;
+  timeoutMs?: number | null;
+}
+
+/** Sends one HTTP request; rejects with AppCallError on connection errors and timeouts. */
+export function httpCall(
+  target: { host: string; port: number; agent?: http.Agent },
+  options: CallOptions,
+): Promise<AppResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: http.OutgoingHttpHeaders = { ...options.headers };
+    if (options.body) headers["content-length"] = options.body.length;
+    const req = http.request(
+      {
+        host: target.host,
+        port: target.port,
+        method: options.method,
+        path: options.path,
+        headers,
+        agent: target.agent,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on("error", (error) => reject(new AppCallError(error.message, "ERESPONSE")));
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    if (options.timeoutMs) {
+      timer = setTimeout(() => {
+        req.destroy(new AppCallError(`no answer within ${options.timeoutMs} ms`, "ETIMEDOUT"));
+      }, options.timeoutMs);
+    }
+    req.on("error", (error: Error & { code?: string }) => {
+      reject(
+        error instanceof AppCallError ? error : new AppCallError(error.message, error.code ?? "ECONNECTION"),
+      );
+    });
+    req.on("close", () => clearTimeout(timer));
+    req.end(options.body);
+  });
+}
+
+export class AppChannel {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly appToken: string | undefined,
+  ) {}
+
+  call(options: CallOptions): Promise<AppResponse> {
+    const headers = { ...options.headers };
+    if (this.appToken) headers["dapr-api-token"] = this.appToken;
+    return httpCall({ host: this.host, port: this.port, agent: this.agent }, { ...options, headers });
+  }
+
+  /** True when the app port accepts a TCP connection (what daprd waits for before subscribing). */
+  probe(timeoutMs = 1_000): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = net.connect({ host: this.host, port: this.port });
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.setTimeout(timeoutMs, () => done(false));
+      socket.once("connect", () => done(true));
+      socket.once("error", () => done(false));
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

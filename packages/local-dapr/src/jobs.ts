@@ -1,0 +1,492 @@
+// The Jobs API (`/v1.0-alpha1/jobs/{name}`, `/v1.0/jobs/{name}`) and its scheduler, with the
+// Dapr 1.16+ contract: `overwrite` (409 when the name exists), `failurePolicy` (default constant
+// 1 s × 3), sub-second precision. Jobs are namespaced by the app-id that scheduled them and fire
+// only to that app-id, one instance (claimed with FOR UPDATE SKIP LOCKED), never before their due
+// instant. A trigger that came due while the app was down fires when it is back (as Dapr ≥ 1.15
+// stages undeliverable triggers). Next triggers are computed from the previous scheduled instant,
+// so missed ticks are caught up (diagridio/go-etcd-cron internal/scheduler/repeats.go).
+import type pg from "pg";
+import type { Logger } from "#platform/logger.ts";
+import { AppCallError, type AppChannel } from "./app-channel.ts";
+import { childSpan } from "./cloudevents.ts";
+import { parsePointInTime } from "./durations.ts";
+import { ApiError } from "./http-util.ts";
+import { parseSchedule } from "./schedule.ts";
+
+export const JOBS_CHANNEL = "dapr_local_jobs";
+
+/** Errors that mean the app is not there (rather than that it failed the trigger). */
+const APP_UNREACHABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ECONNABORTED", "EPIPE"]);
+
+export type FailurePolicy = { constant: { intervalMs: number; maxRetries: number | null } } | { drop: true };
+
+export const DEFAULT_FAILURE_POLICY: FailurePolicy = { constant: { intervalMs: 1_000, maxRetries: 3 } };
+
+type Obj = Record<string, unknown>;
+
+function isObject(value: unknown): value is Obj {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function invalid(message: string): ApiError {
+  return new ApiError(400, "DAPR_SCHEDULER_SCHEDULE_JOB", `failed to schedule job due to: ${message}`, true);
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Job-name rules (go-etcd-cron internal/api/validator): `_ : - space` (and `@ |`, accepted since
+ * Dapr 1.16.15) are ignored, the rest lowercased must be a DNS-1123 subdomain; `/ \ # ?`, NUL and
+ * newlines are refused.
+ */
+export function validateJobName(name: string): string | null {
+  if (/[/\\#?\0\n\r]/.test(name))
+    return `job name ${JSON.stringify(name)} contains one of / \\ # ? or a control character`;
+  const sanitized = name.replace(/[_:\- @|]/g, "").toLowerCase();
+  if (sanitized.length === 0 || sanitized.length > 253 || !DNS1123_SUBDOMAIN.test(sanitized)) {
+    return `job name ${JSON.stringify(name)} is invalid: without _ : - and spaces it must be a lowercase DNS-1123 subdomain (a-z, 0-9, '.'), at most 253 characters`;
+  }
+  return null;
+}
+
+/** protojson's Duration format ("10s", "1.5s"), which the HTTP API parses `interval` with. */
+function protoDurationMs(value: unknown, field: string): number {
+  const match = typeof value === "string" ? /^(\d+)(?:\.(\d{1,9}))?s$/.exec(value) : null;
+  if (!match)
+    throw invalid(
+      `${field} must be a duration in seconds such as "10s" or "1.5s", got ${JSON.stringify(value)}`,
+    );
+  return Number(match[1]) * 1000 + Number(`0.${match[2] ?? "0"}`) * 1000;
+}
+
+function uint(value: unknown, field: string): number {
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 4_294_967_295) {
+    throw invalid(`${field} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function parseFailurePolicy(value: unknown): FailurePolicy {
+  if (value === undefined || value === null) return DEFAULT_FAILURE_POLICY;
+  if (!isObject(value)) throw invalid("failurePolicy must be an object");
+  if (isObject(value.drop) && value.constant === undefined) return { drop: true };
+  if (isObject(value.constant) && value.drop === undefined) {
+    const c = value.constant;
+    const retries = c.maxRetries ?? c.max_retries;
+    return {
+      constant: {
+        intervalMs:
+          c.interval === undefined ? 0 : protoDurationMs(c.interval, "failurePolicy.constant.interval"),
+        maxRetries:
+          retries === undefined || retries === null
+            ? null
+            : uint(retries, "failurePolicy.constant.maxRetries"),
+      },
+    };
+  }
+  throw invalid('failurePolicy must be {"constant": {"interval", "maxRetries"}} or {"drop": {}}');
+}
+
+export interface JobDefinition {
+  name: string;
+  /** What GET answers (camelCase, as given). */
+  spec: Obj;
+  data: unknown;
+  hasData: boolean;
+  schedule: string | null;
+  beginAt: Date;
+  dueAt: Date | null;
+  expiresAt: Date | null;
+  repeats: number | null;
+  failurePolicy: FailurePolicy;
+  overwrite: boolean;
+  /** The first trigger, or null when the job can never fire (its ttl ends first). */
+  firstAt: Date | null;
+}
+
+/** Validates a POST body into a job; throws ApiError (400) naming the wrong field. */
+export function parseJobRequest(name: string, body: unknown, now: Date): JobDefinition {
+  if (!name.trim()) throw new ApiError(400, "DAPR_SCHEDULER_JOB_NAME_EMPTY", "Name is empty", true);
+  if (!isObject(body)) throw new ApiError(400, "ERR_MALFORMED_REQUEST", "the job must be a JSON object");
+  if (body.name !== undefined && body.name !== "") {
+    throw new ApiError(400, "DAPR_SCHEDULER_JOB_NAME", "Set the job name in the url only", true);
+  }
+  const nameError = validateJobName(name);
+  if (nameError) throw new ApiError(400, "DAPR_SCHEDULER_JOB_NAME", nameError, true);
+
+  const field = (camel: string, snake: string) => (body[camel] !== undefined ? body[camel] : body[snake]);
+  const scheduleText = body.schedule ?? null;
+  const dueText = field("dueTime", "due_time") ?? null;
+  const ttlText = body.ttl ?? null;
+  for (const [key, value] of Object.entries({ schedule: scheduleText, dueTime: dueText, ttl: ttlText })) {
+    if (value !== null && typeof value !== "string") throw invalid(`${key} must be a string`);
+  }
+  if (!scheduleText && !dueText)
+    throw new ApiError(400, "DAPR_SCHEDULER_SCHEDULE_EMPTY", "Schedule is empty", true);
+  if (body.overwrite !== undefined && typeof body.overwrite !== "boolean")
+    throw invalid("overwrite must be a boolean");
+
+  const schedule = scheduleText ? parseSchedule(scheduleText as string) : null;
+  if (schedule && "error" in schedule) throw invalid(`schedule: ${schedule.error}`);
+  const repeats = body.repeats === undefined || body.repeats === null ? null : uint(body.repeats, "repeats");
+  if (repeats !== null && repeats < 1) throw invalid("defined repeats must be greater than 0");
+  if (!schedule && repeats !== null && repeats > 1) throw invalid("job must have a schedule to repeat");
+  if (!schedule && ttlText) throw invalid("job must have a schedule to have a ttl");
+
+  let dueAt: Date | null = null;
+  if (dueText) {
+    const parsed = parsePointInTime(dueText as string, now);
+    if ("error" in parsed) throw invalid(`dueTime: ${parsed.error}`);
+    dueAt = parsed;
+  }
+  let expiresAt: Date | null = null;
+  if (ttlText) {
+    const parsed = parsePointInTime(ttlText as string, dueAt ?? now);
+    if ("error" in parsed) throw invalid(`ttl: ${parsed.error}`);
+    if (dueAt && dueAt > parsed) throw invalid("ttl must be greater than due time");
+    expiresAt = parsed;
+  }
+  const failurePolicy = parseFailurePolicy(field("failurePolicy", "failure_policy"));
+
+  let firstAt: Date | null = dueAt ?? (schedule && !("error" in schedule) ? schedule.next(now) : null);
+  if (firstAt && expiresAt && firstAt > expiresAt) firstAt = null;
+
+  const spec: Obj = { name };
+  if (scheduleText) spec.schedule = scheduleText;
+  if (repeats !== null) spec.repeats = repeats;
+  if (dueText) spec.dueTime = dueText;
+  if (ttlText) spec.ttl = ttlText;
+  if (body.data !== undefined) spec.data = body.data;
+  const policy = field("failurePolicy", "failure_policy");
+  if (isObject(policy)) {
+    spec.failurePolicy =
+      "drop" in failurePolicy
+        ? { drop: {} }
+        : {
+            constant: {
+              ...(isObject(policy.constant) && policy.constant.interval !== undefined
+                ? { interval: policy.constant.interval }
+                : {}),
+              ...(failurePolicy.constant.maxRetries !== null
+                ? { maxRetries: failurePolicy.constant.maxRetries }
+                : {}),
+            },
+          };
+  }
+
+  return {
+    name,
+    spec,
+    data: body.data,
+    hasData: body.data !== undefined && body.data !== null,
+    schedule: (scheduleText as string | null) ?? null,
+    beginAt: dueAt ?? now,
+    dueAt,
+    expiresAt,
+    repeats,
+    failurePolicy,
+    overwrite: body.overwrite === true,
+    firstAt,
+  };
+}
+
+function storedPolicy(policy: FailurePolicy): Obj {
+  return "drop" in policy ? { drop: true } : { constant: policy.constant };
+}
+
+/** Stores a job; returns false when it exists and `overwrite` is not set (→ 409). */
+export async function saveJob(pool: pg.Pool, appId: string, job: JobDefinition): Promise<boolean> {
+  const values = [
+    appId,
+    job.name,
+    JSON.stringify(job.spec),
+    job.hasData ? JSON.stringify(job.data) : null,
+    job.schedule,
+    job.beginAt,
+    job.dueAt,
+    job.expiresAt,
+    job.repeats,
+    JSON.stringify(storedPolicy(job.failurePolicy)),
+    job.firstAt,
+  ];
+  const insert = `
+    INSERT INTO dapr_local.jobs (app_id, name, spec, data, schedule, begin_at, due_at, expires_at, repeats,
+                                 failure_policy, next_at, run_at)
+    VALUES ($1, $2, $3, $4::json, $5, $6, $7, $8, $9, $10, $11, $11)`;
+  const conflict = job.overwrite
+    ? `ON CONFLICT (app_id, name) DO UPDATE SET
+         generation = dapr_local.jobs.generation + 1, spec = EXCLUDED.spec, data = EXCLUDED.data,
+         schedule = EXCLUDED.schedule, begin_at = EXCLUDED.begin_at, due_at = EXCLUDED.due_at,
+         expires_at = EXCLUDED.expires_at, repeats = EXCLUDED.repeats,
+         failure_policy = EXCLUDED.failure_policy, trigger_count = 0, last_trigger_at = NULL,
+         next_at = EXCLUDED.next_at, attempt = 0, run_at = EXCLUDED.run_at, locked_by = NULL,
+         created_at = now()`
+    : "ON CONFLICT (app_id, name) DO NOTHING";
+  if (!job.firstAt) {
+    // The ttl ends before the first trigger: the Scheduler would drop it at once.
+    if (job.overwrite) await deleteJob(pool, appId, job.name);
+    else {
+      const { rowCount } = await pool.query("SELECT 1 FROM dapr_local.jobs WHERE app_id = $1 AND name = $2", [
+        appId,
+        job.name,
+      ]);
+      return rowCount === 0;
+    }
+    return true;
+  }
+  const { rows } = await pool.query(
+    `WITH saved AS (${insert} ${conflict} RETURNING app_id)
+     SELECT pg_notify('${JOBS_CHANNEL}', app_id) FROM saved`,
+    values,
+  );
+  return rows.length > 0;
+}
+
+export async function getJob(pool: pg.Pool, appId: string, name: string): Promise<Obj | null> {
+  const { rows } = await pool.query<{ spec: Obj }>(
+    "SELECT spec FROM dapr_local.jobs WHERE app_id = $1 AND name = $2",
+    [appId, name],
+  );
+  return rows[0]?.spec ?? null;
+}
+
+export async function deleteJob(pool: pg.Pool, appId: string, name: string): Promise<void> {
+  await pool.query(
+    `WITH gone AS (DELETE FROM dapr_local.jobs WHERE app_id = $1 AND name = $2 RETURNING app_id)
+     SELECT pg_notify('${JOBS_CHANNEL}', app_id) FROM gone`,
+    [appId, name],
+  );
+}
+
+interface ClaimedJob {
+  app_id: string;
+  name: string;
+  generation: string;
+  data: unknown;
+  schedule: string | null;
+  expires_at: Date | null;
+  repeats: number | null;
+  failure_policy: { drop?: true; constant?: { intervalMs: number; maxRetries: number | null } };
+  trigger_count: number;
+  next_at: Date;
+  attempt: number;
+}
+
+export interface JobRunnerOptions {
+  pool: pg.Pool;
+  appId: string;
+  instanceId: number;
+  channel: AppChannel;
+  log: Logger;
+  maxConcurrency: number;
+}
+
+/** Fires this app-id's due jobs at its app: a timer armed for the earliest one, re-armed on NOTIFY. */
+export class JobRunner {
+  private inflight = new Set<Promise<void>>();
+  private running = false;
+  private dirty = false;
+  private started = false;
+  private stopped = false;
+  /** The app stopped answering: triggers wait (staged, as Dapr ≥ 1.15 does) until it is back. */
+  private appDown = false;
+  private timer: { at: number; handle: NodeJS.Timeout } | null = null;
+
+  constructor(private readonly options: JobRunnerOptions) {}
+
+  start(): void {
+    this.started = true;
+    this.kick();
+  }
+
+  /** Job rows of this app-id changed, or a timer fired: claim what is due and re-arm. */
+  kick(): void {
+    if (!this.started || this.stopped || this.appDown) return;
+    this.dirty = true;
+    if (!this.running) void this.run();
+  }
+
+  private armTimer(at: number): void {
+    if (this.stopped) return;
+    if (this.timer && this.timer.at === at) return;
+    if (this.timer) clearTimeout(this.timer.handle);
+    // A timer may fire a hair early; claims compare with the database clock, so that costs one
+    // empty claim at most, never an early trigger.
+    const handle = setTimeout(
+      () => {
+        this.timer = null;
+        this.kick();
+      },
+      Math.max(0, at - Date.now()) + 1,
+    );
+    handle.unref();
+    this.timer = { at, handle };
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    const { pool, appId, instanceId, maxConcurrency } = this.options;
+    try {
+      while (this.dirty && !this.stopped) {
+        this.dirty = false;
+        while (!this.stopped && this.inflight.size < maxConcurrency) {
+          const limit = Math.min(100, maxConcurrency - this.inflight.size);
+          const { rows } = await pool.query<ClaimedJob>(
+            `UPDATE dapr_local.jobs j SET locked_by = $2
+             FROM (SELECT app_id, name FROM dapr_local.jobs
+                   WHERE app_id = $1 AND locked_by IS NULL AND run_at <= clock_timestamp()
+                   ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) c
+             WHERE j.app_id = c.app_id AND j.name = c.name
+             RETURNING j.app_id, j.name, j.generation, j.data, j.schedule, j.expires_at, j.repeats,
+                       j.failure_policy, j.trigger_count, j.next_at, j.attempt`,
+            [appId, instanceId, limit],
+          );
+          for (const job of rows) {
+            const promise = this.trigger(job);
+            this.inflight.add(promise);
+            void promise.finally(() => {
+              this.inflight.delete(promise);
+              this.kick();
+            });
+          }
+          if (rows.length < limit) break;
+        }
+        if (!this.stopped) {
+          const { rows } = await pool.query<{ at: Date | null }>(
+            "SELECT min(run_at) AS at FROM dapr_local.jobs WHERE app_id = $1 AND locked_by IS NULL",
+            [appId],
+          );
+          const at = rows[0]?.at;
+          if (at) this.armTimer(at.getTime());
+          else if (this.timer) {
+            clearTimeout(this.timer.handle);
+            this.timer = null;
+          }
+        }
+      }
+    } catch (error) {
+      if (!this.stopped) {
+        this.options.log.error("job loop failed; retrying in 1 s", { err: error });
+        this.armTimer(Date.now() + 1_000);
+      }
+    } finally {
+      this.running = false;
+    }
+    if (this.dirty) this.kick();
+  }
+
+  private async trigger(job: ClaimedJob): Promise<void> {
+    const { channel, log } = this.options;
+    const jobLog = log.child({ job: job.name });
+    let succeeded: boolean;
+    let reason = "";
+    try {
+      const response = await channel.call({
+        method: "POST",
+        path: `/job/${encodeURIComponent(job.name)}`,
+        headers: { "content-type": "application/json", traceparent: childSpan(undefined) },
+        body:
+          job.data === null || job.data === undefined
+            ? Buffer.alloc(0)
+            : Buffer.from(JSON.stringify(job.data)),
+      });
+      // 2xx is success; 404 counts as success too (Dapr ≥ 1.15: no retry).
+      succeeded = (response.status >= 200 && response.status <= 299) || response.status === 404;
+      reason = `HTTP ${response.status}`;
+    } catch (error) {
+      if (error instanceof AppCallError && APP_UNREACHABLE.has(error.code)) {
+        await this.stage(job, error, jobLog);
+        return;
+      }
+      succeeded = false;
+      reason = (error as Error).message;
+    }
+    try {
+      if (succeeded) await this.advance(job);
+      else await this.failed(job, reason, jobLog);
+    } catch (error) {
+      if (!this.stopped) jobLog.error("could not record the job trigger; it will fire again", { err: error });
+    }
+  }
+
+  /**
+   * The app is not reachable: the trigger is put back untouched (no failure-policy attempt used)
+   * and nothing fires until the app port answers again.
+   */
+  private async stage(job: ClaimedJob, error: AppCallError, log: Logger): Promise<void> {
+    await this.options.pool
+      .query(
+        "UPDATE dapr_local.jobs SET locked_by = NULL WHERE app_id = $1 AND name = $2 AND generation = $3 AND locked_by = $4",
+        [this.options.appId, job.name, job.generation, this.options.instanceId],
+      )
+      .catch((releaseError) => log.warn("could not release a staged trigger", { err: releaseError }));
+    if (this.appDown) return;
+    this.appDown = true;
+    log.warn("the app does not answer; job triggers wait until it is back", { code: error.code });
+    void (async () => {
+      while (!this.stopped && !(await this.options.channel.probe())) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      this.appDown = false;
+      this.kick();
+    })();
+  }
+
+  /** The trigger is done: count it and schedule the next one, or remove the finished job. */
+  private async advance(job: ClaimedJob): Promise<void> {
+    const { pool, appId, instanceId } = this.options;
+    const count = job.trigger_count + 1;
+    let next: Date | null = null;
+    if (job.schedule && (job.repeats === null || count < job.repeats)) {
+      const schedule = parseSchedule(job.schedule);
+      next = "error" in schedule ? null : schedule.next(job.next_at);
+      if (next && job.expires_at && next > job.expires_at) next = null;
+    }
+    if (!next) {
+      await pool.query(
+        "DELETE FROM dapr_local.jobs WHERE app_id = $1 AND name = $2 AND generation = $3 AND locked_by = $4",
+        [appId, job.name, job.generation, instanceId],
+      );
+      return;
+    }
+    await pool.query(
+      `UPDATE dapr_local.jobs SET trigger_count = $5, last_trigger_at = next_at, next_at = $6, run_at = $6,
+              attempt = 0, locked_by = NULL
+       WHERE app_id = $1 AND name = $2 AND generation = $3 AND locked_by = $4`,
+      [appId, job.name, job.generation, instanceId, count, next],
+    );
+  }
+
+  /** The app failed the trigger: retry per the failure policy, else count it as done. */
+  private async failed(job: ClaimedJob, reason: string, log: Logger): Promise<void> {
+    const constant = job.failure_policy.constant;
+    if (constant && (constant.maxRetries === null || job.attempt < constant.maxRetries)) {
+      log.warn("job trigger failed; retrying per failure policy", { reason, attempt: job.attempt + 1 });
+      await this.options.pool.query(
+        `UPDATE dapr_local.jobs SET attempt = attempt + 1,
+                run_at = clock_timestamp() + $5 * interval '1 millisecond', locked_by = NULL
+         WHERE app_id = $1 AND name = $2 AND generation = $3 AND locked_by = $4`,
+        [this.options.appId, job.name, job.generation, this.options.instanceId, constant.intervalMs],
+      );
+      return;
+    }
+    log.warn("job trigger failed; giving up on this trigger", { reason });
+    await this.advance(job);
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer.handle);
+    this.timer = null;
+    if (this.inflight.size > 0) {
+      await Promise.race([
+        Promise.allSettled([...this.inflight]),
+        new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    await this.options.pool
+      .query("UPDATE dapr_local.jobs SET locked_by = NULL WHERE locked_by = $1", [this.options.instanceId])
+      .catch(() => {});
+  }
+}
