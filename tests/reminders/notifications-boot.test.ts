@@ -12,7 +12,7 @@ import { REPO_ROOT } from "#db/migrate.ts";
 import { createLogger } from "#platform/logger.ts";
 import { resourcesFolder } from "#testing/sidecar-pair.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
-import { startSidecar, type Sidecar } from "../../packages/local-dapr/src/sidecar.ts";
+import { startSidecar, type Sidecar } from "#local-dapr/sidecar.ts";
 import { ensureLocalSecrets } from "../../scripts/local-secrets.ts";
 
 let child: ChildProcess | null = null;

@@ -11,7 +11,7 @@ import path from "node:path";
 import { createLogger, type Level } from "#platform/logger.ts";
 import type { BaseEnv } from "#platform/env.ts";
 import type { FunctionDef } from "#platform/host.ts";
-import { startSidecar, type Sidecar } from "../../local-dapr/src/sidecar.ts";
+import { startSidecar, type Sidecar } from "#local-dapr/sidecar.ts";
 import { startFunction, type StartedFunction } from "./fixtures.ts";
 import { workerDatabaseUrl } from "./worker-db.ts";
 
