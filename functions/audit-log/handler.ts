@@ -4,6 +4,7 @@ import { taskIdSchema } from "#core/tasks.ts";
 import { route, subscription } from "#platform/host.ts";
 import { problems } from "#platform/problems.ts";
 import {
+  activityPageSchema,
   activityQuerySchema,
   auditableTaskEventSchema,
   recordAuditEvent,
@@ -31,6 +32,7 @@ export const taskActivityRoute = route({
   params: z.object({ id: taskIdSchema }),
   query: activityQuerySchema("task"),
   summary: "A task's history, oldest first (still readable after the task was deleted)",
+  response: activityPageSchema,
   async handle(request, ctx) {
     const page = await taskActivity(ctx.db, request.principal!.userId, request.params.id, request.query);
     if (!page) throw problems.notFound("No such task.");
@@ -44,6 +46,7 @@ export const userActivityRoute = route({
   auth: "read",
   query: activityQuerySchema("user"),
   summary: "The caller's recent activity across all tasks, newest first",
+  response: activityPageSchema,
   async handle(request, ctx) {
     return { body: await userActivity(ctx.db, request.principal!.userId, request.query) };
   },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { statusChangeSchema, taskIdSchema } from "#core/tasks.ts";
+import { statusChangeSchema, taskDtoSchema, taskIdSchema } from "#core/tasks.ts";
 import { route } from "#platform/host.ts";
 import { completeTask, reopenTask } from "#tasks/commands.ts";
 import { commandContext, taskReply, versionFromHeaders } from "#tasks/http.ts";
@@ -13,6 +13,7 @@ export const completeTaskRoute = route({
   params,
   body: statusChangeSchema,
   summary: "Mark a task completed (idempotent)",
+  response: taskDtoSchema,
   async handle(request, ctx) {
     const version = request.body.version ?? versionFromHeaders(request.headers);
     const { task, changed } = await completeTask(
@@ -32,6 +33,7 @@ export const reopenTaskRoute = route({
   params,
   body: statusChangeSchema,
   summary: "Mark a completed task pending again (idempotent)",
+  response: taskDtoSchema,
   async handle(request, ctx) {
     const version = request.body.version ?? versionFromHeaders(request.headers);
     const { task, changed } = await reopenTask(

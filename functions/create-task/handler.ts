@@ -1,4 +1,4 @@
-import { createTaskSchema } from "#core/tasks.ts";
+import { createTaskSchema, taskDtoSchema } from "#core/tasks.ts";
 import { route } from "#platform/host.ts";
 import { createTask } from "#tasks/commands.ts";
 import { commandContext, taskReply } from "#tasks/http.ts";
@@ -9,6 +9,7 @@ export const createTaskRoute = route({
   auth: "write",
   body: createTaskSchema,
   summary: "Create a task",
+  response: taskDtoSchema,
   async handle(request, ctx) {
     const { task } = await createTask(commandContext(request.principal, ctx, request), request.body);
     ctx.relay.kick();

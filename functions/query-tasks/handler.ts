@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { taskListQuerySchema } from "#core/task-query.ts";
-import { taskIdSchema } from "#core/tasks.ts";
+import { taskDtoSchema, taskIdSchema } from "#core/tasks.ts";
 import type { Principal } from "#platform/auth.ts";
 import { route } from "#platform/host.ts";
 import { problems } from "#platform/problems.ts";
@@ -20,6 +20,7 @@ export const getTaskRoute = route({
   auth: "read",
   params: z.strictObject({ id: taskIdSchema }),
   summary: "Get one task (ETag: its version)",
+  response: taskDtoSchema,
   async handle(request, ctx) {
     const task = await loadTaskDto(ctx.db, ownerOf(request.principal), request.params.id);
     if (!task) throw problems.notFound("No such task.");
@@ -33,6 +34,7 @@ export const listTasksRoute = route({
   auth: "read",
   query: taskListQuerySchema,
   summary: "List, search and filter tasks (keyset pagination via next_cursor)",
+  response: z.object({ items: z.array(taskDtoSchema), next_cursor: z.string().nullable() }),
   async handle(request, ctx) {
     const page = await listTasks(ctx.db, ownerOf(request.principal), request.query, ctx.now());
     return { body: { items: page.items, next_cursor: page.nextCursor } };
@@ -45,6 +47,7 @@ export const listTagsRoute = route({
   auth: "read",
   query: z.strictObject({}),
   summary: "The caller's tags with how many tasks carry each, most used first",
+  response: z.object({ items: z.array(z.object({ tag: z.string(), count: z.number().int() })) }),
   async handle(request, ctx) {
     return { body: { items: await listTags(ctx.db, ownerOf(request.principal)) } };
   },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { taskIdSchema, updateTaskSchema } from "#core/tasks.ts";
+import { taskDtoSchema, taskIdSchema, updateTaskSchema } from "#core/tasks.ts";
 import { route } from "#platform/host.ts";
 import { updateTask } from "#tasks/commands.ts";
 import { commandContext, taskReply, versionFromHeaders } from "#tasks/http.ts";
@@ -11,6 +11,7 @@ export const updateTaskRoute = route({
   params: z.object({ id: taskIdSchema }),
   body: updateTaskSchema,
   summary: "Change a task's fields (optimistic concurrency via `version` or If-Match)",
+  response: taskDtoSchema,
   async handle(request, ctx) {
     const version = request.body.version ?? versionFromHeaders(request.headers);
     const { task, changed } = await updateTask(

@@ -1,9 +1,10 @@
 // docs/events.md, the zod contracts and the functions' real subscriptions must agree.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
 import { EVENT_CATALOG, NON_FUNCTION_APPS } from "#core/event-catalog.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
+import { loadFunctionApis } from "../../scripts/api-functions.ts";
 import { EVENTS_DOC, renderEventsDoc } from "../../scripts/docs-events.ts";
 
 test("every example in the catalog is valid against its topic's schema", () => {
@@ -19,13 +20,10 @@ test("docs/events.md is what the catalog generates (run `npx tsx scripts/docs-ev
 
 test("the catalog's consumers are exactly the functions that subscribe to each topic", async () => {
   const subscribed = new Map<string, Set<string>>();
-  for (const name of readdirSync(path.join(REPO_ROOT, "functions"))) {
-    const handler = path.join(REPO_ROOT, "functions", name, "handler.ts");
-    if (!existsSync(handler)) continue;
-    const mod = (await import(handler)) as { subscriptions?: { topic: string }[] };
-    for (const s of mod.subscriptions ?? []) {
+  for (const fn of await loadFunctionApis()) {
+    for (const s of fn.subscriptions) {
       if (!subscribed.has(s.topic)) subscribed.set(s.topic, new Set());
-      subscribed.get(s.topic)!.add(name);
+      subscribed.get(s.topic)!.add(fn.name);
     }
   }
   for (const entry of EVENT_CATALOG) {

@@ -72,3 +72,23 @@ async function authenticateSession(db: Db, secret: string, now: Date): Promise<P
     rateKey: `session:${session.id}`,
   };
 }
+
+/**
+ * `X-Orbit-Actor: agent`: the MCP function sends it when it calls the command functions for an AI
+ * agent, so the audit log shows "agent" (id: the token's id) instead of "api_token". It only
+ * relabels API-token principals; a session stays the user. Any token holder could label their own
+ * calls this way: harmless, as it only changes how their own data's history reads.
+ */
+export const ACTOR_HEADER = "x-orbit-actor";
+export const AGENT_ACTOR = "agent";
+
+export function withActorHint(principal: Principal, hint: string | string[] | undefined): Principal {
+  if (hint === undefined) return principal;
+  if (hint !== AGENT_ACTOR)
+    throw problems.validation(
+      [{ pointer: "/headers/x-orbit-actor", field: "X-Orbit-Actor", detail: `must be "${AGENT_ACTOR}"` }],
+      "The X-Orbit-Actor header names who acts for the token holder; the only value is agent.",
+    );
+  if (principal.actor.type !== "api_token") return principal;
+  return { ...principal, actor: { type: "agent", id: principal.actor.id } };
+}

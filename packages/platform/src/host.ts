@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { z } from "zod";
 import { createDb, type Db } from "#db/client.ts";
-import { authenticate, type Principal } from "./auth.ts";
+import { ACTOR_HEADER, authenticate, withActorHint, type Principal } from "./auth.ts";
 import { parseCloudEvent, type IncomingCloudEvent } from "./cloudevents.ts";
 import { DaprClient, SidecarUnavailableError } from "./dapr-client.ts";
 import { isDatabaseUnavailable } from "./db-errors.ts";
@@ -22,6 +22,7 @@ import {
   outboxPending,
   registry,
 } from "./metrics.ts";
+import { openApiDocument } from "./openapi.ts";
 import { OutboxRelay } from "./outbox.ts";
 import { fieldErrors, Problem, problems } from "./problems.ts";
 import { context, SpanStatusCode, trace } from "@opentelemetry/api";
@@ -71,8 +72,32 @@ export interface RouteDef<B = unknown, Q = unknown, P = unknown, E extends BaseE
   params?: z.ZodType<P>;
   /** Documentation for the generated API description. */
   summary?: string;
+  /** The success body's schema, for the generated API description (never used to validate). */
+  response?: z.ZodType;
   handle(request: HandlerRequest<B, Q, P>, ctx: Context<E>): Promise<Reply>;
 }
+
+/**
+ * A route that answers on its own (e.g. a protocol SDK's transport writing to the response), after
+ * the host's auth, rate limit and JSON body parsing (`req.body` holds the parsed JSON).
+ */
+export interface RawRouteDef<E extends BaseEnv = BaseEnv> {
+  kind: "raw";
+  method: HttpMethod;
+  path: string;
+  auth: AuthRequirement;
+  summary?: string;
+  /** Documents the request body in the generated API description (never used to validate). */
+  body?: z.ZodType;
+  handle(http: { req: Request; res: Response; principal: Principal | null }, ctx: Context<E>): Promise<void>;
+}
+
+export function rawRoute<E extends BaseEnv = BaseEnv>(def: Omit<RawRouteDef<E>, "kind">): RawRouteDef<E> {
+  return { kind: "raw", ...def };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRouteDef<E extends BaseEnv = BaseEnv> = RouteDef<any, any, any, E> | RawRouteDef<E>;
 
 /** Identity helper that keeps a route's schema types attached to its handler. */
 export function route<B = unknown, Q = unknown, P = unknown, E extends BaseEnv = BaseEnv>(
@@ -120,7 +145,7 @@ export interface FunctionDef<E extends BaseEnv = BaseEnv> {
   /** One name everywhere: folder, Knative Service, Dapr app-id, image, log `service`. */
   name: string;
   env?: z.ZodType<E>;
-  routes?: RouteDef<any, any, any, E>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  routes?: AnyRouteDef<E>[];
   subscriptions?: SubscriptionDef<any, E>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   jobs?: JobDef<E>[];
   /** Start the outbox relay and sweeper in this process (functions that write events). */
@@ -288,6 +313,14 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
     context.with(spanContext, next);
   });
 
+  // The function's own OpenAPI description, generated once at start from its routes' schemas.
+  if ((def.routes ?? []).length > 0) {
+    const openapi = JSON.stringify(openApiDocument(def.name, def.routes ?? []));
+    app.get("/openapi.json", (_req, res) => {
+      res.type("application/json").send(openapi);
+    });
+  }
+
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", service: def.name });
   });
@@ -332,14 +365,17 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
     res.type(registry.contentType).send(await registry.metrics());
   });
 
+  const subscriptionPaths = new Set((def.subscriptions ?? []).map((s) => s.path));
   // Bodies: JSON only, size-limited, strict; everything else is a 415 on routes that take a body.
   const jsonParser = express.json({ limit: env.BODY_LIMIT_BYTES, type: JSON_TYPES, strict: false });
   app.use((req, res, next) => {
     if (!hasBody(req)) return next();
     const contentType = req.headers["content-type"];
     if (!isJsonContentType(contentType) && !req.path.startsWith("/job/")) {
-      // Knative binary-mode CloudEvents may carry any content type; parse the body as text.
-      if (req.headers["ce-id"] !== undefined)
+      // Knative binary-mode CloudEvents may carry any content type, and so may whatever reaches a
+      // subscription route: parse the body as text and let the CloudEvent parser DROP what it is not
+      // (a 415 would make Dapr redeliver it until its retries run out).
+      if (req.headers["ce-id"] !== undefined || subscriptionPaths.has(req.path))
         return express.text({ type: () => true, limit: env.BODY_LIMIT_BYTES })(req, res, next);
       return sendProblem(res, problems.unsupportedMediaType(contentType), req.originalUrl);
     }
@@ -379,10 +415,15 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
         } else if (r.auth !== "none") {
           principal = await authenticate(db, req.headers.authorization, now());
           if (!principal) throw problems.unauthorized();
+          principal = withActorHint(principal, req.headers[ACTOR_HEADER]);
           if (r.auth === "write" && principal.scope !== "read_write")
             throw problems.forbidden("This API token is read-only; this request changes data.");
           const wait = limiter.take(principal.rateKey, Date.now());
           if (wait > 0) throw problems.rateLimited(wait);
+        }
+        if ("kind" in r) {
+          await r.handle({ req, res, principal }, { ...ctx, log: reqLog });
+          return;
         }
         const params = validate(r.params, req.params, "params");
         const query = validate(r.query, req.query ?? {}, "query");

@@ -1,7 +1,7 @@
 // The audit trail: one audit_log row per task event (written by the audit-log function), and the
 // two ways to read it back (a task's history, oldest first; a user's recent activity, newest first).
 import { z } from "zod";
-import { taskEventSchema, type Actor, type TaskEvent } from "#core/events.ts";
+import { actorSchema, taskEventSchema, type Actor, type TaskEvent } from "#core/events.ts";
 import { TRACKED_FIELDS, type TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
@@ -91,6 +91,24 @@ export interface ActivityPage {
   items: ActivityItem[];
   next_cursor: string | null;
 }
+
+/** ActivityPage as a schema, for the generated API description. */
+export const activityPageSchema = z.object({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      event_id: z.string(),
+      task_id: z.string().nullable(),
+      action: z.string().describe(`One of ${AUDIT_ACTIONS.join(", ")}`),
+      actor: actorSchema,
+      changes: z.record(z.string(), z.object({ before: z.unknown(), after: z.unknown() })),
+      occurred_at: z.string(),
+      title: z.string(),
+      reason: z.string().nullable(),
+    }),
+  ),
+  next_cursor: z.string().nullable(),
+});
 
 export const ACTIVITY_LIMITS = { defaultLimit: 50, maxLimit: 100 } as const;
 
