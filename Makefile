@@ -15,21 +15,36 @@ GENERATED := packages/db/src/generated/client.ts
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
+# `npm install`, not `npm ci`: the registry our machines reach serves Tailwind's Linux binary but
+# not its other platforms' optional packages, so they cannot be in the lockfile and `npm ci`
+# refuses it as out of sync. `npm install` installs the locked versions and leaves the lock as is.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 $(GENERATED): node_modules/.package-lock.json prisma/schema.prisma
 	DATABASE_URL=$(PRISMA_URL) npx prisma generate
 	@touch $@
 
-install: $(GENERATED) ## Install dependencies (npm ci) and generate the Prisma client
+install: $(GENERATED) ## Install dependencies (npm install, locked versions) and generate the Prisma client
 
 dev: install ## Run the whole product locally: database, every function, its Dapr sidecar
 	npx tsx scripts/dev.ts
 
-test: install ## Run every test (unit, integration, end-to-end) on a real PostgreSQL
+test: install test-manifests chromium ## Run every test (unit, integration, end-to-end, browser) on a real PostgreSQL
 	npx vitest run
+
+# The browser tests drive Debian's Chromium (never a downloaded browser). Where it is missing it is
+# installed here (our machines and CI run as root; sudo is used otherwise), so a browser test is
+# never skipped for want of a browser.
+CHROMIUM := /usr/bin/chromium
+.PHONY: chromium
+chromium: ## Install Debian's chromium for the browser tests when /usr/bin/chromium is missing
+	@test -x $(CHROMIUM) || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; \
+	}
+	@test -x $(CHROMIUM) || { echo "chromium is still missing at $(CHROMIUM)"; exit 1; }
 
 validate: install format-check lint typecheck test ## Format check, lint, typecheck and all tests (run before you stop)
 
@@ -42,8 +57,9 @@ format-check: install ## Check formatting
 lint: install ## ESLint
 	npx eslint .
 
-typecheck: install ## TypeScript, strict
+typecheck: install ## TypeScript, strict (the web app is its own project: web/tsconfig.json says why)
 	npx tsc -p .
+	npx tsc -p web
 
 build: install ## Bundle each function into dist/functions/<name>.mjs
 	npx tsx scripts/build.ts
@@ -58,6 +74,32 @@ db-migrate: install ## Apply migrations to DATABASE_URL (or the embedded dev dat
 db-migration: install ## Write a new migration from schema changes: make db-migration NAME=add_x
 	@test -n "$(NAME)" || (echo "usage: make db-migration NAME=snake_case_name"; exit 64)
 	npx tsx scripts/new-migration.ts "$(NAME)"
+
+.PHONY: bench bench-smoke
+
+bench: install ## Run every benchmark at full size beside its baseline; writes docs/benchmarks.md and .png (several minutes)
+	npx tsx scripts/bench/main.ts
+
+bench-smoke: install ## A tiny run of every benchmark (checks the harness, not speed; writes under .data/bench-smoke)
+	npx tsx scripts/bench/main.ts --smoke
+
+.PHONY: manifests test-manifests deploy images
+
+manifests: install ## Render every kustomize overlay and validate each object offline against its schema
+	npx tsx scripts/manifests.ts validate
+
+test-manifests: manifests ## The manifest validation `make test` runs first
+
+deploy: install ## Deploy to the current kube context: make deploy ENV=staging|production [IMAGE_TAG=<sha> IMAGE_OWNER=<ghcr owner>]
+	@case "$(ENV)" in staging|production) ;; *) echo "usage: make deploy ENV=staging|production [IMAGE_TAG=<sha> IMAGE_OWNER=<ghcr owner>]"; exit 64;; esac
+	npx tsx scripts/deploy.ts deploy $(ENV) $(if $(IMAGE_TAG),--tag $(IMAGE_TAG)) $(if $(IMAGE_OWNER),--owner $(IMAGE_OWNER)) $(if $(DEPLOY_STATE),--state $(DEPLOY_STATE))
+
+images: install ## Build every image with Docker: make images [IMAGE_OWNER=<ghcr owner>] [IMAGE_TAG=dev]
+	@for fn in $$(npx tsx scripts/manifests.ts functions); do \
+	  echo "docker build --build-arg FUNCTION=$$fn"; \
+	  docker build --build-arg FUNCTION=$$fn -t ghcr.io/$(or $(IMAGE_OWNER),OWNER)/orbit-$$fn:$(or $(IMAGE_TAG),dev) . || exit 1; \
+	done
+	docker build --target migrate -t ghcr.io/$(or $(IMAGE_OWNER),OWNER)/orbit-migrate:$(or $(IMAGE_TAG),dev) .
 
 clean: ## Remove build output and local data (databases included)
 	rm -rf dist .data
