@@ -22,7 +22,11 @@ const appSchema = z.object({
 const runFileSchema = z.object({
   version: z.literal(1),
   common: z
-    .object({ resourcesPath: z.string().optional(), env: z.record(z.string(), z.string()).default({}) })
+    .object({
+      resourcesPath: z.string().optional(),
+      appHealthCheckPath: z.string().optional(),
+      env: z.record(z.string(), z.string()).default({}),
+    })
     .default({ env: {} }),
   apps: z.array(appSchema).min(1),
 });
@@ -144,6 +148,8 @@ async function main(): Promise<void> {
         resourcesPath,
         "--storage-url",
         database.url,
+        // dapr.yaml's appHealthCheckPath: daprd then pauses deliveries while the app is down.
+        ...(runFile.common.appHealthCheckPath ? ["--enable-app-health-check"] : []),
       ],
       REPO_ROOT,
       { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },

@@ -29,7 +29,12 @@ export type Outcome =
   /** A retriable failure: goes through the resiliency retry policy. */
   | { kind: "retry"; reason: string; status?: number }
   /** A failure outside the policy (bad envelope, routing error): dead letter or redelivery. */
-  | { kind: "fail"; reason: string };
+  | { kind: "fail"; reason: string }
+  /** The app did not accept the connection: it is down, not failing. See Consumer.pauseUntilHealthy. */
+  | { kind: "unreachable"; reason: string };
+
+/** Connection-level errors that mean "nothing listens on the app port", not "the app failed". */
+const APP_DOWN_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "EHOSTUNREACH", "ECONNECTION"]);
 
 /** The app's answer to a delivery, exactly as daprd's HTTP postman reads it. */
 export function classifyResponse(response: AppResponse): Outcome {
@@ -70,6 +75,8 @@ export interface ConsumerOptions {
   pubsubs: Map<string, ComponentResource>;
   maxConcurrency: number;
   batchSize: number;
+  /** daprd's --enable-app-health-check: an unreachable app pauses deliveries (pauseUntilHealthy). */
+  appHealthCheck?: boolean;
 }
 
 const topicKey = (pubsub: string, topic: string) => `${pubsub}\u0000${topic}`;
@@ -84,6 +91,8 @@ export class Consumer {
   private stopped = false;
   private timer: { at: number; handle: NodeJS.Timeout } | null = null;
   private ackTimer: NodeJS.Timeout | null = null;
+  /** Set while the app is unreachable: nothing is claimed until it answers again. */
+  private paused: Promise<void> | null = null;
 
   constructor(private readonly options: ConsumerOptions) {}
 
@@ -97,7 +106,7 @@ export class Consumer {
 
   /** Something may be claimable (a NOTIFY, a timer, a finished delivery). */
   kick(): void {
-    if (this.stopped || this.topics.length === 0) return;
+    if (this.stopped || this.topics.length === 0 || this.paused) return;
     this.dirty = true;
     if (!this.running) void this.run();
   }
@@ -135,9 +144,9 @@ export class Consumer {
     this.running = true;
     const { pool, appId, instanceId, maxConcurrency, batchSize } = this.options;
     try {
-      while (this.dirty && !this.stopped) {
+      while (this.dirty && !this.stopped && !this.paused) {
         this.dirty = false;
-        while (!this.stopped) {
+        while (!this.stopped && !this.paused) {
           const room = this.inflight.size <= maxConcurrency / 2 ? maxConcurrency - this.inflight.size : 0;
           const limit = Math.min(batchSize, room);
           if (limit === 0) {
@@ -275,8 +284,32 @@ export class Consumer {
         error instanceof AppCallError
           ? `error returned from app channel while sending pub/sub event to app: ${error.code} ${error.message}`
           : String(error);
+      if (this.options.appHealthCheck && error instanceof AppCallError && APP_DOWN_CODES.has(error.code))
+        return { kind: "unreachable", reason };
       return { kind: "retry", reason };
     }
+  }
+
+  /**
+   * Dapr's app health checks (--enable-app-health-check; dapr.yaml sets appHealthCheckPath): while
+   * the app is unhealthy, daprd
+   * stops delivering and starts again after the first healthy probe. An app that does not accept
+   * connections (crashed, restarting) therefore pauses this consumer instead of spending its
+   * messages' retries, which would dead-letter them if the restart outlasted the retry policy.
+   * Probed every 500 ms, like daprd's app-health-probe-interval order of magnitude.
+   */
+  private pauseUntilHealthy(log: Logger): void {
+    if (this.paused || this.stopped) return;
+    log.warn("the app is unreachable; pausing deliveries until it answers again");
+    this.paused = (async () => {
+      while (!this.stopped && !(await this.options.channel.probe())) {
+        await new Promise((resolve) => setTimeout(resolve, 500).unref());
+      }
+      if (!this.stopped) log.info("the app answers again; resuming deliveries");
+    })().finally(() => {
+      this.paused = null;
+      this.kick();
+    });
   }
 
   private async settle(row: ClaimedDelivery, outcome: Outcome, log: Logger): Promise<void> {
@@ -298,6 +331,19 @@ export class Consumer {
 
     if (outcome.kind === "success") {
       this.pendingAcks.push(row.id);
+      return;
+    }
+    if (outcome.kind === "unreachable") {
+      // Not an attempt: hand the message back with its counters unchanged, and wait for the app.
+      await rescheduleDelivery(
+        pool,
+        row.id,
+        instanceId,
+        0,
+        { roundAttempts: row.round_attempts, redeliveries: row.redeliveries },
+        outcome.reason,
+      );
+      this.pauseUntilHealthy(log);
       return;
     }
     if (outcome.kind === "drop") {

@@ -155,6 +155,50 @@ test("connection refused is retried, and the message arrives once the app listen
   await settled(subscriber.appId);
 });
 
+test("with app health checks on, an app that is down pauses deliveries: no retries spent, no dead letters, all delivered once it is back", async () => {
+  const topic = uid("topic");
+  const dlq = uid("dlq");
+  // A retry policy far shorter than the outage: without the pause these would all be dead-lettered.
+  const resources = await resourcesDir({
+    "pubsub.yaml": pubsubYaml(),
+    "resiliency.yaml": `apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: { name: r }
+spec:
+  policies:
+    retries:
+      quick: { policy: constant, duration: 10ms, maxRetries: 1 }
+  targets:
+    components:
+      pubsub: { inbound: { retry: quick } }
+`,
+  });
+  const first = await startApp();
+  first.subscribe = [{ pubsubname: "pubsub", topic, route: "/events", deadLetterTopic: dlq }];
+  const subscriber = await sidecar({
+    appId: uid("sub"),
+    appPort: first.port,
+    resourcesPath: resources,
+    appHealthCheck: true,
+  });
+  await subscriber.appReady;
+  await first.close();
+  const publisher = await sidecar({ appId: uid("pub"), resourcesPath: resources });
+  for (let n = 0; n < 5; n++) await publish(publisher.httpPort, topic, { n });
+  const pool = await db();
+  await waitFor("a refused attempt", async () => {
+    const pending = await pendingDeliveries(pool, subscriber.appId);
+    return pending.some((p) => p.lastError?.includes("ECONNREFUSED"));
+  });
+  // Well past the retry policy's budget (2 attempts, 10 ms apart).
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  expect(await readTopic(pool, "pubsub", dlq)).toHaveLength(0);
+  const again = await startApp(first.port);
+  await waitFor("all five", () => again.received("/events").length === 5, 10_000);
+  await settled(subscriber.appId);
+  expect(await readTopic(pool, "pubsub", dlq)).toHaveLength(0);
+});
+
 test("a delivery is a POST of the CloudEvent with its content type, a child traceparent and the pubsubname header", async () => {
   const { topic, app, publisher } = await pubsubSetup();
   const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";

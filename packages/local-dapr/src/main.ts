@@ -8,7 +8,8 @@ import { createLogger } from "#platform/logger.ts";
 import { logLevel, startSidecar } from "./sidecar.ts";
 
 const USAGE = `usage: main.ts --app-id <id> [--app-port <port>] [--app-channel-address <host>]
-  [--dapr-http-port <port, default 3500, 0 = any>] [--resources-path <dir>]... [--storage-url <postgresql://…>]`;
+  [--dapr-http-port <port, default 3500, 0 = any>] [--resources-path <dir>]... [--storage-url <postgresql://…>]
+  [--enable-app-health-check]`;
 
 class UsageError extends Error {}
 
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
         "resources-path": { type: "string", multiple: true },
         "components-path": { type: "string", multiple: true },
         "storage-url": { type: "string" },
+        "enable-app-health-check": { type: "boolean" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     appHost: values["app-channel-address"],
     httpPort: port(values["dapr-http-port"], "--dapr-http-port", 3500)!,
     storageUrl,
+    appHealthCheck: values["enable-app-health-check"] ?? false,
     resourcesPath: [...(values["resources-path"] ?? []), ...(values["components-path"] ?? [])],
     log,
   });

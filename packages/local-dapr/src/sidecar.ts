@@ -48,6 +48,11 @@ export interface SidecarOptions {
   appHost?: string;
   /** The sidecar's HTTP API port; 0 = ephemeral. */
   httpPort: number;
+  /**
+   * daprd's --enable-app-health-check: while the app does not answer, deliveries pause instead of
+   * spending retries (dapr.yaml's appHealthCheckPath turns it on for `make dev`).
+   */
+  appHealthCheck?: boolean;
   /** PostgreSQL URL of the broker/scheduler database. */
   storageUrl: string;
   /** Folder(s) (or files) of component, subscription and resiliency YAML. */
@@ -221,6 +226,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         pubsubs: components.pubsubs,
         maxConcurrency: options.maxConcurrency ?? 16,
         batchSize: 64,
+        appHealthCheck: options.appHealthCheck ?? false,
       })
     : null;
   const jobs = channel

@@ -92,6 +92,7 @@ export async function waitFor<T>(
 interface Proc {
   argv: string[];
   env: NodeJS.ProcessEnv;
+  cwd?: string;
   child: ChildProcess | null;
   output: string[];
 }
@@ -113,6 +114,18 @@ export interface TopologyOptions {
   resourcesPath?: string;
   /** Extra env for every function process. */
   env?: Record<string, string>;
+  /**
+   * Apps that are not bundled functions (e.g. the web app), each started by its own command
+   * beside its own sidecar, with PORT, DATABASE_URL and DAPR_HTTP_PORT set like a function's.
+   */
+  customApps?: CustomApp[];
+}
+
+export interface CustomApp {
+  appId: string;
+  argv: string[];
+  cwd?: string;
+  env?: Record<string, string>;
 }
 
 export class Topology {
@@ -123,7 +136,13 @@ export class Topology {
 
   static async start(options: TopologyOptions): Promise<Topology> {
     const topology = new Topology(options);
-    await topology.boot();
+    try {
+      await topology.boot();
+    } catch (error) {
+      // Processes already spawned must not outlive a failed start (the caller has no handle).
+      await topology.stop();
+      throw error;
+    }
     return topology;
   }
 
@@ -138,9 +157,13 @@ export class Topology {
     const resourcesPath = this.options.resourcesPath
       ? path.resolve(REPO_ROOT, this.options.resourcesPath)
       : localResources(this.options.databaseUrl);
-    for (const appId of this.options.apps) {
+    const custom = new Map((this.options.customApps ?? []).map((app) => [app.appId, app]));
+    for (const appId of [...this.options.apps, ...custom.keys()]) {
       const [appPort, daprPort] = [await freePort(), await freePort()];
-      const fnBundle = await bundled(appId, `functions/${appId}/index.ts`);
+      const customApp = custom.get(appId);
+      const argv = customApp
+        ? customApp.argv
+        : [process.execPath, await bundled(appId, `functions/${appId}/index.ts`)];
       this.apps.set(appId, {
         appId,
         appPort,
@@ -149,7 +172,8 @@ export class Topology {
         daprUrl: `http://127.0.0.1:${daprPort}`,
       });
       this.procs.set(`${appId}:app`, {
-        argv: [process.execPath, fnBundle],
+        argv,
+        cwd: customApp?.cwd,
         env: {
           ...process.env,
           NODE_ENV: "test",
@@ -160,6 +184,7 @@ export class Topology {
           OUTBOX_SWEEP_INTERVAL_MS: "200",
           DB_POOL_SIZE: "4",
           ...this.options.env,
+          ...customApp?.env,
         },
         child: null,
         output: [],
@@ -178,6 +203,8 @@ export class Topology {
           resourcesPath,
           "--storage-url",
           this.options.databaseUrl,
+          // As dapr.yaml configures it (appHealthCheckPath): a restarting app pauses deliveries.
+          "--enable-app-health-check",
         ],
         env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn" },
         child: null,
@@ -191,7 +218,7 @@ export class Topology {
   private spawn(key: string): void {
     const proc = this.procs.get(key)!;
     const [cmd, ...args] = proc.argv;
-    const child = spawn(cmd!, args, { env: proc.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd!, args, { env: proc.env, cwd: proc.cwd, stdio: ["ignore", "pipe", "pipe"] });
     const keep = (chunk: Buffer) => {
       proc.output.push(...chunk.toString().split("\n").filter(Boolean));
       if (proc.output.length > 400) proc.output.splice(0, proc.output.length - 400);
