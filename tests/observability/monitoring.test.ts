@@ -10,7 +10,9 @@ import { registry } from "#platform/metrics.ts";
 const dir = path.join(REPO_ROOT, "knative/observability");
 
 function metricNames(expr: string): string[] {
-  return [...expr.matchAll(/\b((?:orbit|http_server)_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|count|sum)$/, ""));
+  return [...expr.matchAll(/\b((?:orbit|http_server)_[a-z_]+)/g)].map((m) =>
+    m[1]!.replace(/_(bucket|count|sum)$/, ""),
+  );
 }
 
 const exported = new Set(registry.getMetricsAsArray().map((m) => m.name));

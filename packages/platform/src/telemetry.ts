@@ -33,14 +33,19 @@ export async function startTelemetry(serviceName: string, log: Logger): Promise<
   process.env.OTEL_METRICS_EXPORTER ??= "none";
   process.env.OTEL_LOGS_EXPORTER ??= "none";
   try {
-    const [{ NodeSDK }, { OTLPTraceExporter }, { UndiciInstrumentation }, { PrismaInstrumentation }, { resourceFromAttributes }] =
-      await Promise.all([
-        import("@opentelemetry/sdk-node"),
-        import("@opentelemetry/exporter-trace-otlp-http"),
-        import("@opentelemetry/instrumentation-undici"),
-        import("@prisma/instrumentation"),
-        import("@opentelemetry/resources"),
-      ]);
+    const [
+      { NodeSDK },
+      { OTLPTraceExporter },
+      { UndiciInstrumentation },
+      { PrismaInstrumentation },
+      { resourceFromAttributes },
+    ] = await Promise.all([
+      import("@opentelemetry/sdk-node"),
+      import("@opentelemetry/exporter-trace-otlp-http"),
+      import("@opentelemetry/instrumentation-undici"),
+      import("@prisma/instrumentation"),
+      import("@opentelemetry/resources"),
+    ]);
     const started = new NodeSDK({
       resource: resourceFromAttributes({ "service.name": serviceName, "service.namespace": "orbit" }),
       traceExporter: new OTLPTraceExporter(),
