@@ -98,9 +98,12 @@ export class DaprClient {
     event: CloudEventOut,
     options: { partitionKey?: string; traceparent?: string } = {},
   ): Promise<void> {
-    const query = options.partitionKey
-      ? `?metadata.partitionKey=${encodeURIComponent(options.partitionKey)}`
-      : "";
+    // metadata.content-type becomes a Kafka record header (Dapr turns publish metadata into record
+    // headers), so Knative's KafkaSource reads the record as the structured CloudEvent itself instead
+    // of wrapping it (docs/decisions/006, option b). Dapr subscribers are unaffected.
+    const params = new URLSearchParams({ "metadata.content-type": "application/cloudevents+json" });
+    if (options.partitionKey) params.set("metadata.partitionKey", options.partitionKey);
+    const query = `?${params.toString()}`;
     const response = await this.request(
       "POST",
       `/v1.0/publish/${encodeURIComponent(pubsub)}/${encodeURIComponent(topic)}${query}`,
