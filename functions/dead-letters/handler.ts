@@ -10,6 +10,18 @@ import { problems } from "#platform/problems.ts";
 
 const CONSUMER = "dead-letters";
 
+/**
+ * PostgreSQL's jsonb cannot hold U+0000 ("unsupported Unicode escape sequence"): such a message
+ * would fail here on every redelivery, and this store is the end of the line. NULs become U+FFFD.
+ */
+function withoutNul(value: unknown): unknown {
+  if (typeof value === "string") return value.replaceAll("\u0000", "\uFFFD");
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)]));
+  return value;
+}
+
 export const dlqSubscriptions = EVENT_CATALOG.map((entry) =>
   subscription({
     topic: deadLetterTopic(entry.topic),
@@ -25,7 +37,7 @@ export const dlqSubscriptions = EVENT_CATALOG.map((entry) =>
             pubsub: event.pubsubname ?? ctx.env.PUBSUB_NAME,
             topic: entry.topic,
             eventId: event.id,
-            envelope: { ...attributes, data } as object,
+            envelope: withoutNul({ ...attributes, data }) as object,
             error: "delivery failed after the resiliency policy's retries (or the consumer dropped it)",
           },
         ],

@@ -371,11 +371,25 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
   app.use((req, res, next) => {
     if (!hasBody(req)) return next();
     const contentType = req.headers["content-type"];
+    if (subscriptionPaths.has(req.path)) {
+      // Whatever reaches a subscription route is read, whatever its content type, and what is not a
+      // CloudEvent is DROPped by the handler: a 400 or 415 would make Dapr redeliver it until its
+      // retries run out.
+      return express.text({ type: () => true, limit: env.BODY_LIMIT_BYTES })(req, res, (error?: unknown) => {
+        if (error) return next(error);
+        if (typeof req.body === "string" && isJsonContentType(contentType)) {
+          try {
+            req.body = JSON.parse(req.body);
+          } catch {
+            // Not JSON: stays text, which parseCloudEvent or the topic's schema rejects.
+          }
+        }
+        next();
+      });
+    }
     if (!isJsonContentType(contentType) && !req.path.startsWith("/job/")) {
-      // Knative binary-mode CloudEvents may carry any content type, and so may whatever reaches a
-      // subscription route: parse the body as text and let the CloudEvent parser DROP what it is not
-      // (a 415 would make Dapr redeliver it until its retries run out).
-      if (req.headers["ce-id"] !== undefined || subscriptionPaths.has(req.path))
+      // Knative binary-mode CloudEvents may carry any content type; parse the body as text.
+      if (req.headers["ce-id"] !== undefined)
         return express.text({ type: () => true, limit: env.BODY_LIMIT_BYTES })(req, res, next);
       return sendProblem(res, problems.unsupportedMediaType(contentType), req.originalUrl);
     }

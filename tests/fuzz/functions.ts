@@ -1,0 +1,42 @@
+// Every function of functions/ as its index.ts serves it (routes, subscriptions, jobs), for suites
+// that exercise all of them in-process: the fuzzer, the isolation matrix, the security checks.
+import type { FunctionDef } from "#platform/host.ts";
+import { generateVapidKeys } from "#platform/web-push.ts";
+import * as auditLog from "../../functions/audit-log/handler.ts";
+import * as completeTask from "../../functions/complete-task/handler.ts";
+import * as createTask from "../../functions/create-task/handler.ts";
+import * as deadLetters from "../../functions/dead-letters/handler.ts";
+import * as deleteTask from "../../functions/delete-task/handler.ts";
+import * as mcp from "../../functions/mcp/handler.ts";
+import { notificationsEnvSchema } from "../../functions/notifications/env.ts";
+import { notificationsFunction } from "../../functions/notifications/handler.ts";
+import * as onReminderFired from "../../functions/on-reminder-fired/handler.ts";
+import * as onTaskCompleted from "../../functions/on-task-completed/handler.ts";
+import * as queryTasks from "../../functions/query-tasks/handler.ts";
+import * as updateTask from "../../functions/update-task/handler.ts";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDef = FunctionDef<any>;
+
+export const FUNCTIONS: AnyDef[] = [
+  { name: "create-task", routes: createTask.routes, outbox: true },
+  { name: "update-task", routes: updateTask.routes, outbox: true },
+  { name: "complete-task", routes: completeTask.routes, outbox: true },
+  { name: "delete-task", routes: deleteTask.routes, outbox: true },
+  { name: "query-tasks", routes: queryTasks.routes },
+  { name: "audit-log", routes: auditLog.routes, subscriptions: auditLog.subscriptions },
+  { name: "on-task-completed", subscriptions: onTaskCompleted.subscriptions, outbox: true },
+  {
+    name: "on-reminder-fired",
+    subscriptions: onReminderFired.subscriptions,
+    jobs: onReminderFired.jobs,
+    outbox: true,
+  },
+  {
+    name: "notifications",
+    env: notificationsEnvSchema,
+    ...notificationsFunction({ vapid: generateVapidKeys("mailto:fuzz@orbit.test") }),
+  },
+  { name: "dead-letters", routes: deadLetters.routes, subscriptions: deadLetters.subscriptions },
+  { name: "mcp", routes: mcp.routes },
+];

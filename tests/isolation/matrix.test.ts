@@ -1,0 +1,407 @@
+// The isolation matrix, generated from every function's exported routes: for every route and
+// method, user B (a valid token) on user A's resources gets 404 and changes nothing, no token gets
+// 401, a revoked or expired token gets 401, a read-only token on a write route gets 403; operator
+// routes refuse user tokens. A route without an entry in SCENARIOS fails the suite, so a new route
+// cannot skip the matrix. Functions are served in-process over real HTTP on the worker's database.
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import type { TaskUpdate } from "#core/events.ts";
+import type { TaskDto } from "#core/tasks.ts";
+import type { Db } from "#db/client.ts";
+import type { BaseEnv } from "#platform/env.ts";
+import type { AnyRouteDef } from "#platform/host.ts";
+import { auditableTaskEventSchema, recordAuditEvent } from "#tasks/activity.ts";
+import { taskEventMessages } from "#tasks/commands.ts";
+import { latestLiveUpdateId, liveUpdatesSince, recordLiveUpdate } from "#tasks/live-updates.ts";
+import {
+  api,
+  createTestUser,
+  startFunction,
+  type StartedFunction,
+  type TestUser,
+} from "#testing/fixtures.ts";
+import { workerDb } from "#testing/worker-db.ts";
+import { FUNCTIONS } from "../fuzz/functions.ts";
+
+const ADMIN = "isolation-admin-token-0123456789";
+
+let db: Db;
+let a: TestUser;
+let b: TestUser;
+let aReadOnly: TestUser;
+let revoked: string;
+let expired: string;
+const running = new Map<string, StartedFunction<BaseEnv>>();
+
+/** A's resources, created through the product's own routes. */
+const mine = {
+  task: null as unknown as TaskDto,
+  deletable: null as unknown as TaskDto,
+  pushSubscriptionId: "",
+  deletableSubscriptionId: "",
+  tag: `a-only-${randomUUID().slice(0, 8)}`,
+  webhookUrl: "https://hooks.example.test/a-secret-path",
+};
+
+const urlOf = (route: AnyRouteDef) => {
+  const fn = FUNCTIONS.find((f) => f.routes?.includes(route));
+  return running.get(fn!.name)!.url;
+};
+
+function pushKeys() {
+  const p256dh = Buffer.concat([Buffer.from([4]), randomBytes(64)]).toString("base64url");
+  return { p256dh, auth: randomBytes(16).toString("base64url") };
+}
+
+async function createTaskAs(user: TestUser, title: string): Promise<TaskDto> {
+  const res = await api(running.get("create-task")!.url, "POST", "/v1/tasks", {
+    auth: user.auth,
+    body: { title, due_at: "2030-03-01T09:00:00Z", tags: [mine.tag], reminders: [{ offset_minutes: 30 }] },
+  });
+  expect(res.status).toBe(201);
+  return res.body as TaskDto;
+}
+
+beforeAll(async () => {
+  db = await workerDb();
+  for (const def of FUNCTIONS.filter((d) => (d.routes ?? []).length > 0)) {
+    running.set(
+      def.name,
+      await startFunction(def, { ADMIN_TOKEN: ADMIN, OUTBOX_SWEEP_INTERVAL_MS: "60000" }),
+    );
+  }
+  a = await createTestUser(db);
+  b = await createTestUser(db);
+  aReadOnly = { ...(await createTestUser(db, { scope: "read" })) };
+  // A's read-only token belongs to A: same user, second token.
+  await db.apiToken.update({ where: { id: aReadOnly.tokenId }, data: { userId: a.id } });
+  const r = await createTestUser(db);
+  await db.apiToken.update({ where: { id: r.tokenId }, data: { userId: a.id, revokedAt: new Date() } });
+  revoked = r.auth;
+  const e = await createTestUser(db);
+  await db.apiToken.update({
+    where: { id: e.tokenId },
+    data: { userId: a.id, expiresAt: new Date(Date.now() - 1_000) },
+  });
+  expired = e.auth;
+
+  mine.task = await createTaskAs(a, "A's private task");
+  mine.deletable = await createTaskAs(a, "A's task to delete");
+  // A's audit trail, recorded as the audit-log consumer records it.
+  const [message] = taskEventMessages("created", mine.task, {
+    actor: { type: "user", id: a.id },
+    now: new Date(),
+  });
+  await recordAuditEvent(db, randomUUID(), auditableTaskEventSchema.parse(message!.data));
+  const subscribe = async () => {
+    const sub = await api(running.get("notifications")!.url, "POST", "/v1/push-subscriptions", {
+      auth: a.auth,
+      body: { endpoint: `https://push.example.test/${randomUUID()}`, keys: pushKeys() },
+    });
+    expect(sub.status).toBe(201);
+    return sub.body.id as string;
+  };
+  mine.pushSubscriptionId = await subscribe();
+  mine.deletableSubscriptionId = await subscribe();
+  const channel = await api(running.get("notifications")!.url, "PUT", "/v1/channels/webhook", {
+    auth: a.auth,
+    body: { enabled: true, webhook_url: mine.webhookUrl, webhook_secret: "a-webhook-secret-0123456789" },
+  });
+  expect(channel.status).toBe(200);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([...running.values()].map((fn) => fn.close()));
+});
+
+/** Everything of A's a request could change, for before/after comparison. */
+async function stateOfA(): Promise<string> {
+  const [tasks, tags, subs, channels, audit, tokens] = await Promise.all([
+    db.task.findMany({ where: { userId: a.id }, orderBy: { id: "asc" } }),
+    db.taskTag.findMany({ where: { userId: a.id }, orderBy: [{ taskId: "asc" }, { tag: "asc" }] }),
+    db.pushSubscription.findMany({ where: { userId: a.id }, orderBy: { id: "asc" } }),
+    db.notificationChannel.findMany({ where: { userId: a.id }, orderBy: { kind: "asc" } }),
+    db.auditLog.count({ where: { userId: a.id } }),
+    db.apiToken.findMany({
+      where: { userId: a.id },
+      select: { id: true, revokedAt: true },
+      orderBy: { id: "asc" },
+    }),
+  ]);
+  return JSON.stringify({ tasks, tags, subs, channels, audit, tokens }, (_k, v) =>
+    typeof v === "bigint" ? String(v) : v,
+  );
+}
+
+interface Request {
+  path: string;
+  body?: unknown;
+}
+
+/**
+ * How each route is exercised. `foreign`: B's request names A's resource and must get 404. `own`:
+ * the route has no resource id (a list, a create, the caller's own settings): B's answer must not
+ * contain anything of A's. `owner` (optional): the same request as A succeeds, proving B's 404 is
+ * about ownership and not a malformed request (run after B's, so a delete does not go first).
+ */
+type Scenario =
+  | { kind: "foreign"; request: () => Request; ownerStatus: number; before?: () => Promise<void> }
+  | { kind: "own"; request: () => Request; status: number; ownerSees?: () => string }
+  | { kind: "admin" }
+  | { kind: "public" }
+  | { kind: "forwarded"; why: string };
+
+const SCENARIOS: Record<string, Scenario> = {
+  "POST /v1/tasks": {
+    kind: "own",
+    request: () => ({ path: "/v1/tasks", body: { title: "B's task" } }),
+    status: 201,
+  },
+  "GET /v1/tasks": {
+    kind: "own",
+    request: () => ({ path: `/v1/tasks?tags=${mine.tag}` }),
+    status: 200,
+    ownerSees: () => mine.task.id,
+  },
+  "GET /v1/tags": {
+    kind: "own",
+    request: () => ({ path: "/v1/tags" }),
+    status: 200,
+    ownerSees: () => mine.tag,
+  },
+  "GET /v1/tasks/:id": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/tasks/${mine.task.id}` }),
+    ownerStatus: 200,
+  },
+  "PATCH /v1/tasks/:id": {
+    kind: "foreign",
+    request: () => ({
+      path: `/v1/tasks/${mine.task.id}`,
+      body: { title: "Taken over", version: mine.task.version },
+    }),
+    ownerStatus: 200,
+  },
+  "POST /v1/tasks/:id/complete": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/tasks/${mine.task.id}/complete` }),
+    ownerStatus: 200,
+  },
+  "POST /v1/tasks/:id/reopen": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/tasks/${mine.task.id}/reopen` }),
+    ownerStatus: 200,
+    // Reopening needs a completed task: complete it as A first.
+    before: async () => {
+      await api(running.get("complete-task")!.url, "POST", `/v1/tasks/${mine.task.id}/complete`, {
+        auth: a.auth,
+      });
+    },
+  },
+  "DELETE /v1/tasks/:id": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/tasks/${mine.deletable.id}` }),
+    ownerStatus: 204,
+  },
+  "GET /v1/tasks/:id/activity": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/tasks/${mine.task.id}/activity` }),
+    ownerStatus: 200,
+  },
+  "GET /v1/activity": {
+    kind: "own",
+    request: () => ({ path: "/v1/activity" }),
+    status: 200,
+    ownerSees: () => mine.task.id,
+  },
+  "GET /v1/tasks/:id/reminders": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/tasks/${mine.task.id}/reminders` }),
+    ownerStatus: 200,
+  },
+  "GET /v1/push-subscriptions": {
+    kind: "own",
+    request: () => ({ path: "/v1/push-subscriptions" }),
+    status: 200,
+    ownerSees: () => mine.pushSubscriptionId,
+  },
+  "POST /v1/push-subscriptions": {
+    kind: "own",
+    request: () => ({
+      path: "/v1/push-subscriptions",
+      body: { endpoint: `https://push.example.test/${randomUUID()}`, keys: pushKeys() },
+    }),
+    status: 201,
+  },
+  "DELETE /v1/push-subscriptions/:id": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/push-subscriptions/${mine.deletableSubscriptionId}` }),
+    ownerStatus: 204,
+  },
+  "GET /v1/channels": {
+    kind: "own",
+    request: () => ({ path: "/v1/channels" }),
+    status: 200,
+    ownerSees: () => mine.webhookUrl,
+  },
+  "PUT /v1/channels/:kind": {
+    kind: "own",
+    request: () => ({ path: "/v1/channels/webhook", body: { enabled: false } }),
+    status: 200,
+  },
+  "POST /v1/notifications/test": {
+    kind: "own",
+    request: () => ({ path: "/v1/notifications/test", body: {} }),
+    status: 200,
+  },
+  "GET /v1/push/vapid-public-key": { kind: "public" },
+  "GET /v1/dead-letters": { kind: "admin" },
+  "GET /v1/dead-letters/:id": { kind: "admin" },
+  "POST /v1/dead-letters/:id/replay": { kind: "admin" },
+  "POST /v1/dead-letters/:id/resolve": { kind: "admin" },
+  "POST /mcp": {
+    kind: "forwarded",
+    why: "MCP tools call the routes above through Dapr with the caller's own Authorization header",
+  },
+};
+
+const ROUTES = FUNCTIONS.flatMap((def) => (def.routes ?? []).map((route) => ({ fn: def.name, route })));
+const keyOf = (route: AnyRouteDef) => `${route.method} ${route.path}`;
+
+/** A request the route would accept from its owner, for the credential checks. */
+function sampleRequest(route: AnyRouteDef): Request {
+  const scenario = SCENARIOS[keyOf(route)];
+  if (scenario && (scenario.kind === "foreign" || scenario.kind === "own")) return scenario.request();
+  return {
+    path: route.path.replace(/:id/g, "1").replace(/:kind/g, "email"),
+    body: route.method === "GET" ? undefined : {},
+  };
+}
+
+function call(route: AnyRouteDef, auth: string | undefined, request: Request = sampleRequest(route)) {
+  return api(urlOf(route), route.method, request.path, {
+    auth,
+    body: request.body ?? (route.method === "GET" || route.method === "DELETE" ? undefined : {}),
+    headers: route.path === "/mcp" ? { accept: "application/json, text/event-stream" } : {},
+  });
+}
+
+test("every route of every function has a scenario in the matrix", () => {
+  expect(ROUTES.length).toBeGreaterThan(20);
+  expect(ROUTES.map((r) => keyOf(r.route)).filter((key) => !(key in SCENARIOS))).toEqual([]);
+});
+
+test.each(
+  ROUTES.filter((r) => r.route.auth === "read" || r.route.auth === "write").map(
+    (r) => [keyOf(r.route), r.route] as const,
+  ),
+)("%s: no token, a malformed, revoked or expired token → 401; nothing changes", async (_key, route) => {
+  const before = await stateOfA();
+  for (const auth of [
+    undefined,
+    "Bearer",
+    "Basic dXNlcjpwYXNz",
+    "Bearer orbit_not-a-real-token",
+    revoked,
+    expired,
+  ]) {
+    const res = await call(route, auth);
+    expect(res.status, `${auth ?? "no token"}: ${JSON.stringify(res.body)}`).toBe(401);
+    expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+  }
+  expect(await stateOfA()).toBe(before);
+});
+
+test.each(ROUTES.filter((r) => r.route.auth === "write").map((r) => [keyOf(r.route), r.route] as const))(
+  "%s: a read-only token → 403; nothing changes",
+  async (_key, route) => {
+    const before = await stateOfA();
+    const res = await call(route, aReadOnly.auth);
+    expect(res.status, JSON.stringify(res.body)).toBe(403);
+    expect(res.body.type).toBe("https://orbit.invalid/problems/forbidden");
+    expect(await stateOfA()).toBe(before);
+  },
+);
+
+test.each(ROUTES.filter((r) => r.route.auth === "admin").map((r) => [keyOf(r.route), r.route] as const))(
+  "%s (operator route): no token or any user's token → 401",
+  async (_key, route) => {
+    for (const auth of [undefined, a.auth, b.auth, `Bearer ${ADMIN}x`]) {
+      const res = await call(route, auth);
+      expect(res.status, `${auth ?? "no token"}: ${JSON.stringify(res.body)}`).toBe(401);
+    }
+  },
+);
+
+const foreignRoutes = ROUTES.filter((r) => SCENARIOS[keyOf(r.route)]?.kind === "foreign");
+test.each(foreignRoutes.map((r) => [keyOf(r.route), r.route] as const))(
+  "%s: user B on A's resource → 404 (not 403, not A's data); nothing of A's changes; A itself succeeds",
+  async (key, route) => {
+    const scenario = SCENARIOS[key] as Extract<Scenario, { kind: "foreign" }>;
+    await scenario.before?.();
+    const before = await stateOfA();
+    const res = await call(route, b.auth, scenario.request());
+    expect(res.status, JSON.stringify(res.body)).toBe(404);
+    expect(res.body.type).toBe("https://orbit.invalid/problems/not-found");
+    expect(JSON.stringify(res.body)).not.toContain(mine.task.title);
+    expect(await stateOfA()).toBe(before);
+    // The same request is fine for its owner: B's 404 is about whose resource it is.
+    const owner = await call(route, a.auth, scenario.request());
+    expect(owner.status, JSON.stringify(owner.body)).toBe(scenario.ownerStatus);
+    if (owner.body?.version) mine.task = { ...mine.task, version: owner.body.version as number };
+  },
+);
+
+const ownRoutes = ROUTES.filter((r) => SCENARIOS[keyOf(r.route)]?.kind === "own");
+test.each(ownRoutes.map((r) => [keyOf(r.route), r.route] as const))(
+  "%s: user B's answer carries nothing of A's, and A's data does not change",
+  async (key, route) => {
+    const scenario = SCENARIOS[key] as Extract<Scenario, { kind: "own" }>;
+    const before = await stateOfA();
+    const res = await call(route, b.auth, scenario.request());
+    expect(res.status, JSON.stringify(res.body)).toBe(scenario.status);
+    const text = JSON.stringify(res.body);
+    for (const secret of [
+      a.id,
+      mine.task.id,
+      mine.deletable.id,
+      mine.tag,
+      mine.webhookUrl,
+      mine.pushSubscriptionId,
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(await stateOfA()).toBe(before);
+    // The same read as A does show A's data: B's answer is empty of it because it is B's, not by accident.
+    if (scenario.ownerSees) {
+      const owner = await call(route, a.auth, scenario.request());
+      expect(JSON.stringify(owner.body)).toContain(scenario.ownerSees());
+    }
+  },
+);
+
+test("the SSE stream's source (live updates after an id) carries only the reader's own updates, from any resume point", async () => {
+  // web/app/routes/live.ts streams liveUpdatesSince(user, lastId); the end-to-end stream check belongs
+  // with the web suite (tests/web), which runs the web app and a browser.
+  const updateOf = (task: TaskDto) =>
+    taskEventMessages("created", task, { actor: { type: "system", id: "isolation" }, now: new Date() }).find(
+      (m) => m.topic === "task-updates",
+    )!.data as TaskUpdate;
+  const bTask = { ...mine.task, id: randomUUID(), user_id: b.id, title: "B's own" };
+  const aIds: bigint[] = [];
+  for (let i = 0; i < 6; i++) {
+    const owner = i % 2 === 0 ? { ...mine.task, title: `A secret ${i}` } : { ...bTask, title: `B ${i}` };
+    expect(await recordLiveUpdate(db, randomUUID(), updateOf(owner))).toBe(true);
+    if (owner.user_id === a.id) aIds.push(await latestLiveUpdateId(db, a.id));
+  }
+  for (const resumeAt of [0n, ...aIds]) {
+    const rows = await liveUpdatesSince(db, b.id, resumeAt);
+    expect(rows.every((r) => r.payload.user_id === b.id && r.payload.task?.id === bTask.id)).toBe(true);
+    expect(JSON.stringify(rows, (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain(
+      "A secret",
+    );
+  }
+  expect(await liveUpdatesSince(db, b.id, 0n)).toHaveLength(3);
+  expect(await liveUpdatesSince(db, a.id, 0n)).toHaveLength(3);
+});
