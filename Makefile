@@ -28,17 +28,20 @@ $(GENERATED): node_modules/.package-lock.json prisma/schema.prisma
 
 install: $(GENERATED) ## Install dependencies (npm install, locked versions) and generate the Prisma client
 
-dev: install ## Run the whole product locally: database, every function, its Dapr sidecar
+dev: install web-build ## Run the whole product locally: database, every function and the web app, each beside its Dapr sidecar
 	npx tsx scripts/dev.ts
 
 test: install test-manifests chromium ## Run every test (unit, integration, end-to-end, browser) on a real PostgreSQL
 	npx vitest run
 
+web-build: install ## Build the web app (Remix + Vite) into web/build
+	cd web && ../node_modules/.bin/remix vite:build
+
 # The browser tests drive Debian's Chromium (never a downloaded browser). Where it is missing it is
 # installed here (our machines and CI run as root; sudo is used otherwise), so a browser test is
 # never skipped for want of a browser.
 CHROMIUM := /usr/bin/chromium
-.PHONY: chromium
+.PHONY: chromium web-build
 chromium: ## Install Debian's chromium for the browser tests when /usr/bin/chromium is missing
 	@test -x $(CHROMIUM) || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \

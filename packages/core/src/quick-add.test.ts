@@ -1,0 +1,81 @@
+import { expect, test } from "vitest";
+import { parseQuickAdd } from "./quick-add.ts";
+
+// Monday 2026-11-23 10:30 in Berlin (09:30 UTC).
+const NOW = new Date("2026-11-23T09:30:00Z");
+const ZONE = "Europe/Berlin";
+const parse = (text: string) => parseQuickAdd(text, ZONE, NOW);
+
+test("plain text is the title with no tags, priority or due date", () => {
+  expect(parse("Buy milk")).toEqual({ title: "Buy milk", tags: [], priority: "none", dueAt: null });
+});
+
+test("inline #tags and !priority are taken out of the title", () => {
+  expect(parse("Buy milk #home #Errands !high")).toEqual({
+    title: "Buy milk",
+    tags: ["home", "Errands"],
+    priority: "high",
+    dueAt: null,
+  });
+  expect(parse("!low tidy desk").priority).toBe("low");
+  expect(parse("report !medium").priority).toBe("medium");
+});
+
+test("a repeated tag is kept once, first spelling wins", () => {
+  expect(parse("x #Work #work").tags).toEqual(["Work"]);
+});
+
+test("tomorrow 3pm is 15:00 tomorrow in the user's zone", () => {
+  const draft = parse("Call mum tomorrow 3pm");
+  expect(draft.title).toBe("Call mum");
+  expect(draft.dueAt?.toISOString()).toBe("2026-11-24T14:00:00.000Z");
+});
+
+test("today without a time after 09:00 is due at 23:59 local", () => {
+  expect(parse("pay rent today").dueAt?.toISOString()).toBe("2026-11-23T22:59:00.000Z");
+});
+
+test("next monday 9am is a week ahead when today is Monday", () => {
+  const draft = parse("Standup notes next monday 9am #work");
+  expect(draft).toMatchObject({ title: "Standup notes", tags: ["work"] });
+  expect(draft.dueAt?.toISOString()).toBe("2026-11-30T08:00:00.000Z");
+});
+
+test("a weekday name is the coming one, at 09:00 by default", () => {
+  expect(parse("gym friday").dueAt?.toISOString()).toBe("2026-11-27T08:00:00.000Z");
+  expect(parse("gym fri 18:30").dueAt?.toISOString()).toBe("2026-11-27T17:30:00.000Z");
+});
+
+test("in 2 days and in 3 hours count from now", () => {
+  expect(parse("water plants in 2 days").dueAt?.toISOString()).toBe("2026-11-25T09:30:00.000Z");
+  expect(parse("check oven in 3 hours").dueAt?.toISOString()).toBe("2026-11-23T12:30:00.000Z");
+});
+
+test("a lone 'at 5pm' is today", () => {
+  const draft = parse("leave office at 5pm");
+  expect(draft.title).toBe("leave office");
+  expect(draft.dueAt?.toISOString()).toBe("2026-11-23T16:00:00.000Z");
+});
+
+test("an ambiguous bare number is left in the title", () => {
+  expect(parse("meet at 5 guys")).toMatchObject({ title: "meet at 5 guys", dueAt: null });
+});
+
+test("words that merely contain a day name are not dates", () => {
+  expect(parse("Sundays are great")).toMatchObject({ title: "Sundays are great", dueAt: null });
+});
+
+test("an out-of-range time leaves no due date", () => {
+  expect(parse("x tomorrow 13pm").dueAt).toBeNull();
+});
+
+test("text that is only markers keeps the raw input as its title", () => {
+  expect(parse("#work").title).toBe("#work");
+});
+
+test("daylight saving is respected: tomorrow 9am across the change keeps 09:00 local", () => {
+  const beforeDst = new Date("2026-03-28T12:00:00Z");
+  expect(parseQuickAdd("x tomorrow 9am", ZONE, beforeDst).dueAt?.toISOString()).toBe(
+    "2026-03-29T07:00:00.000Z",
+  );
+});

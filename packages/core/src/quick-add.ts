@@ -1,0 +1,131 @@
+// Quick add: one line of text → a task draft. "Buy milk #home !high tomorrow 3pm" is the title
+// "Buy milk", tag "home", priority high, due tomorrow at 15:00 in the user's zone. Pure (luxon
+// for zone arithmetic); the clock is passed in.
+//
+// Due phrases, matched at the end of the text or anywhere as a whole: "today", "tonight",
+// "tomorrow", "monday" / "next monday", "in 2 days|weeks|hours|minutes", each optionally
+// followed by a time ("3pm", "3:30pm", "15:00", "at 9am"); a lone time ("at 5pm") means today.
+// A date without a time is due at 09:00, except "today" once 09:00 has passed (then 23:59) and
+// "tonight" (20:00), so a date-only task is never overdue the moment it is made.
+import { DateTime } from "luxon";
+import type { Priority } from "./tasks.ts";
+
+export interface QuickAddDraft {
+  title: string;
+  tags: string[];
+  priority: Priority;
+  /** null when the text names no due phrase. */
+  dueAt: Date | null;
+}
+
+const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+const WEEKDAY_ALIASES: Record<string, number> = {
+  mon: 1,
+  tue: 2,
+  tues: 2,
+  wed: 3,
+  thu: 4,
+  thur: 4,
+  thurs: 4,
+  fri: 5,
+  sat: 6,
+  sun: 7,
+  ...Object.fromEntries(WEEKDAYS.map((day, index) => [day, index + 1])),
+};
+
+const TIME = String.raw`(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?`;
+const DAY_WORD = String.raw`today|tonight|tomorrow|tmrw|(?:next\s+)?(?:${Object.keys(WEEKDAY_ALIASES).join("|")})`;
+const IN_PHRASE = String.raw`in\s+(\d{1,3})\s+(minute|min|hour|hr|day|week|month)s?`;
+
+/** A due phrase: a day word with an optional time, "in N units", or a lone "at <time>". */
+const DUE_PATTERNS: { re: RegExp; kind: "day" | "in" | "at" }[] = [
+  { re: new RegExp(String.raw`(?:^|\s)(${DAY_WORD})(?:\s+${TIME})?(?=\s|$)`, "i"), kind: "day" },
+  { re: new RegExp(String.raw`(?:^|\s)${IN_PHRASE}(?=\s|$)`, "i"), kind: "in" },
+  { re: new RegExp(String.raw`(?:^|\s)at\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm)?(?=\s|$)`, "i"), kind: "at" },
+];
+
+const TAG = /(?:^|\s)#([\p{L}\p{N}][\p{L}\p{N}_\-/.]*)/gu;
+const PRIORITY = /(?:^|\s)!(high|medium|med|low|h|m|l)(?=\s|$)/i;
+
+/** Hours and minutes of "3", "3pm", "3:30", "15:00"; null when out of range. */
+function clock(hourText: string, minuteText: string | undefined, meridiem: string | undefined) {
+  let hour = Number(hourText);
+  const minute = minuteText === undefined ? 0 : Number(minuteText);
+  if (minute > 59) return null;
+  if (meridiem) {
+    if (hour < 1 || hour > 12) return null;
+    hour = (hour % 12) + (meridiem.toLowerCase() === "pm" ? 12 : 0);
+  } else if (hour > 23) return null;
+  return { hour, minute };
+}
+
+function parseDue(text: string, now: DateTime): { dueAt: DateTime; match: string } | null {
+  for (const { re, kind } of DUE_PATTERNS) {
+    const m = re.exec(text);
+    if (!m) continue;
+    if (kind === "in") {
+      const amount = Number(m[1]);
+      const unit = m[2]!.toLowerCase();
+      const key = unit.startsWith("min")
+        ? "minutes"
+        : unit.startsWith("h")
+          ? "hours"
+          : unit === "day"
+            ? "days"
+            : `${unit}s`;
+      return { dueAt: now.plus({ [key]: amount }).set({ second: 0, millisecond: 0 }), match: m[0] };
+    }
+    if (kind === "at") {
+      const time = clock(m[1]!, m[2], m[3]);
+      // A bare "at 5" without am/pm and without a colon is too ambiguous to be a time ("meet at 5 guys").
+      if (!time || (!m[3] && m[2] === undefined)) continue;
+      return { dueAt: now.set({ ...time, second: 0, millisecond: 0 }), match: m[0] };
+    }
+    const word = m[1]!.toLowerCase().replace(/\s+/g, " ");
+    let day = now.startOf("day");
+    let defaultTime = { hour: 9, minute: 0 };
+    if (word === "today") {
+      if (now.hour >= 9) defaultTime = { hour: 23, minute: 59 };
+    } else if (word === "tonight") {
+      defaultTime = { hour: 20, minute: 0 };
+    } else if (word === "tomorrow" || word === "tmrw") {
+      day = day.plus({ days: 1 });
+    } else {
+      const weekday = WEEKDAY_ALIASES[word.replace(/^next /, "")]!;
+      // "monday" is the coming Monday (never today); "next monday" the same, as people mean it.
+      let ahead = (weekday - now.weekday + 7) % 7;
+      if (ahead === 0) ahead = 7;
+      day = day.plus({ days: ahead });
+    }
+    let time = defaultTime;
+    if (m[2] !== undefined) {
+      const parsed = clock(m[2], m[3], m[4]);
+      if (!parsed) return null;
+      time = parsed;
+    }
+    return { dueAt: day.set(time), match: m[0] };
+  }
+  return null;
+}
+
+/** Parses a quick-add line in `timeZone` at `now`. The title is what remains, trimmed. */
+export function parseQuickAdd(input: string, timeZone: string, now: Date): QuickAddDraft {
+  let text = ` ${input} `;
+  const tags: string[] = [];
+  text = text.replace(TAG, (_whole, tag: string) => {
+    if (!tags.some((t) => t.toLowerCase() === tag.toLowerCase())) tags.push(tag);
+    return " ";
+  });
+  let priority: Priority = "none";
+  const p = PRIORITY.exec(text);
+  if (p) {
+    const level = p[1]!.toLowerCase();
+    priority = level.startsWith("h") ? "high" : level.startsWith("m") ? "medium" : "low";
+    text = text.replace(p[0], " ");
+  }
+  const zonedNow = DateTime.fromJSDate(now, { zone: timeZone });
+  const due = parseDue(text, zonedNow);
+  if (due) text = text.replace(due.match, " ");
+  const title = text.replace(/\s+/g, " ").trim();
+  return { title: title || input.trim(), tags, priority, dueAt: due ? due.dueAt.toJSDate() : null };
+}

@@ -1,0 +1,397 @@
+// The spec's user scenarios in a real browser against the real topology (see harness.ts).
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { REPO_ROOT } from "#db/migrate.ts";
+import { workerDb } from "#testing/worker-db.ts";
+import { newUser, quickAdd, rowOf, startWebWorld, titles, type WebWorld } from "./harness.ts";
+
+let world: WebWorld;
+
+/** Runs in the page: an element's text colour as painted sRGB (Tailwind's are oklch()), via a 1×1 canvas. */
+const paintedColor = (el: Element): number[] => {
+  const ctx = document.createElement("canvas").getContext("2d")!;
+  ctx.fillStyle = getComputedStyle(el).color;
+  ctx.fillRect(0, 0, 1, 1);
+  return Array.from(ctx.getImageData(0, 0, 1, 1).data.slice(0, 3));
+};
+const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  world = await startWebWorld();
+}, 120_000);
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+test("every page requires sign in, and the API-facing routes refuse anonymous callers", async () => {
+  const context = await world.browser.newContext({ baseURL: world.baseUrl });
+  const page = await context.newPage();
+  for (const route of ["/", "/settings", "/tasks/00000000-0000-4000-8000-000000000000"]) {
+    await page.goto(route);
+    expect(new URL(page.url()).pathname, route).toBe("/login");
+  }
+  expect(await page.title()).toBe("Sign in · Orbit");
+  expect((await page.request.get("/live")).status()).toBe(401);
+  const headers = (await page.request.get("/login")).headers();
+  expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+  expect(headers["content-security-policy"]).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+'/);
+  expect(headers["x-content-type-options"]).toBe("nosniff");
+  expect(headers["referrer-policy"]).toBe("strict-origin-when-cross-origin");
+  await page.screenshot({ path: path.join(SHOTS, "sign-in.png") });
+  await context.close();
+});
+
+test("quick add parses tags, priority and due phrase; a high priority task gets a red badge", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Pay rent #home !high tomorrow 9am", "Pay rent");
+  const row = rowOf(page, "Pay rent");
+  const badge = row.locator("[data-priority=high]");
+  await expect(badge.innerText()).resolves.toBe("High");
+  const [r, g, b] = (await badge.evaluate(paintedColor)) as [number, number, number];
+  expect(r).toBeGreaterThan(120);
+  expect(r - Math.max(g, b)).toBeGreaterThan(60);
+  await expect(row.locator("[data-tag=home]").count()).resolves.toBe(1);
+  await expect(row.locator("[data-due]").innerText()).resolves.toBe("Tomorrow 09:00");
+  await context.close();
+});
+
+test("a weekly recurring task, once completed, is followed by next week's occurrence", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Water plants tomorrow 9am", "Water plants");
+  const firstDue = await rowOf(page, "Water plants").locator("time").getAttribute("datetime");
+  await rowOf(page, "Water plants").getByRole("link").click();
+  await page.getByLabel("Pattern").selectOption("weekly");
+  // The live preview lists the next five occurrences, a week apart.
+  const preview = page.getByTestId("recurrence-preview").locator("li");
+  await expect(preview.count()).resolves.toBe(5);
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  await page.getByText("↻ Weekly").waitFor();
+  await page.screenshot({ path: path.join(SHOTS, "task-detail.png"), fullPage: true });
+  await page.getByRole("button", { name: "Mark complete" }).click();
+  await page.getByRole("button", { name: "Reopen" }).waitFor();
+  await page.getByRole("link", { name: "← All tasks" }).click();
+  const nextWeek = new Date(new Date(firstDue!).getTime() + 7 * 86_400_000).toISOString();
+  await page.locator(`[data-task-row] time[datetime="${nextWeek}"]`).waitFor({ timeout: 15_000 });
+  expect(await titles(page)).toEqual(["Water plants"]);
+  // A recurring task asks what to delete: the whole series leaves nothing behind.
+  await rowOf(page, "Water plants").getByRole("link").click();
+  await page.getByRole("button", { name: "Delete this one" }).waitFor();
+  await page.getByRole("button", { name: "Delete the series" }).click();
+  await page.getByTestId("empty-state").waitFor();
+  await context.close();
+});
+
+test("setting a due date lists the task's reminder with its time", async () => {
+  const { page, context } = await newUser(world, "America/New_York");
+  await quickAdd(page, "Dentist appointment", "Dentist appointment");
+  await rowOf(page, "Dentist appointment").getByRole("link").click();
+  await page.getByText("Set a due date to get reminders.").waitFor();
+  await page.getByLabel("Due date").fill("2030-03-15");
+  await page.getByLabel(/Due time/).fill("10:30");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  const reminder = page.locator("[data-reminder]");
+  await reminder.first().waitFor();
+  // The default reminder: 15 minutes before 10:30 New York time, scheduled by on-reminder-fired.
+  await expect(reminder.first().innerText()).resolves.toContain("15 min before · Fri, 15 Mar 2030, 10:15");
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        return page.locator("[data-reminder]").first().innerText();
+      },
+      { timeout: 10_000, interval: 250 },
+    )
+    .toContain("scheduled");
+  await context.close();
+});
+
+test("filtering by the tag work shows only work tasks, and the filter is in the URL", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Write report #work", "Write report");
+  await quickAdd(page, "Buy bread #home", "Buy bread");
+  await quickAdd(page, "Plan sprint #work !medium", "Plan sprint");
+  await page.getByLabel("Tag").selectOption("work");
+  await page.waitForURL(/tag=work/);
+  await expect.poll(() => titles(page)).toEqual(expect.arrayContaining(["Write report", "Plan sprint"]));
+  expect((await titles(page)).sort()).toEqual(["Plan sprint", "Write report"]);
+  // Bookmarkable: the same URL in a new tab shows the same view.
+  const other = await context.newPage();
+  await other.goto(page.url());
+  expect((await titles(other)).sort()).toEqual(["Plan sprint", "Write report"]);
+  await context.close();
+});
+
+test("searching groceries finds every such task and nothing else", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Groceries for the week", "Groceries for the week");
+  await quickAdd(page, "Call the bank", "Call the bank");
+  await quickAdd(page, "Pick up groceries #errands", "Pick up groceries");
+  await page.getByLabel("Search tasks").fill("groceries");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.waitForURL(/q=groceries/);
+  await expect
+    .poll(async () => (await titles(page)).sort())
+    .toEqual(["Groceries for the week", "Pick up groceries"]);
+  await page.getByLabel("Search tasks").fill("nothing-like-this");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByTestId("empty-state").waitFor();
+  await context.close();
+});
+
+test("sorting by due date orders tasks chronologically", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Third in 5 days #home", "Third");
+  await quickAdd(page, "First tomorrow 8am !high #work", "First");
+  await quickAdd(page, "No date at all !low", "No date at all");
+  await quickAdd(page, "Second in 3 days !medium #work #urgent", "Second");
+  await page.getByRole("link", { name: "Created" }).click();
+  await page.waitForURL(/sort=created/);
+  await page.locator("[data-sort=due]").click();
+  await page.waitForURL(/sort=due/);
+  await expect.poll(() => titles(page)).toEqual(["First", "Second", "Third", "No date at all"]);
+  const due = await page
+    .locator("[data-task-row] time")
+    .evaluateAll((els) => els.map((el) => el.getAttribute("datetime")!));
+  expect([...due].sort()).toEqual(due);
+  await page.screenshot({ path: path.join(SHOTS, "task-list.png"), fullPage: true });
+  await context.close();
+});
+
+test("two tabs of one user: a change in one appears in the other within a second, without reload", async () => {
+  const { page, context } = await newUser(world);
+  const other = await context.newPage();
+  await other.goto("/");
+  await other.locator("html[data-live=connected]").waitFor();
+  await page.locator("html[data-live=connected]").waitFor();
+  await other.evaluate(() => ((window as unknown as { marker: string }).marker = "same document"));
+
+  // Once the change is on screen in the tab that made it, the other has it within a second.
+  await quickAdd(page, "Synced task #live", "Synced task");
+  await rowOf(other, "Synced task").waitFor({ timeout: 1_000 });
+
+  await rowOf(page, "Synced task").locator("[data-toggle]").click();
+  await other
+    .locator("[data-task-row][data-status=completed]")
+    .or(other.getByTestId("empty-state"))
+    .waitFor({ timeout: 1_500 });
+  expect(await other.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe("same document");
+  await context.close();
+});
+
+test("a client that reconnects with Last-Event-ID is sent exactly the updates it missed", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Missed one", "Missed one");
+  await quickAdd(page, "Missed two", "Missed two");
+  const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+  const read = async (headers: Record<string, string>, wanted: number) => {
+    const controller = new AbortController();
+    const response = await fetch(`${world.baseUrl}/live`, {
+      headers: { cookie, ...headers },
+      signal: controller.signal,
+    });
+    expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const events: { id: string; title: string }[] = [];
+    let buffer = "";
+    const deadline = Date.now() + 5_000;
+    while (events.length < wanted && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const id = /^id: (\d+)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (id && data)
+          events.push({ id, title: (JSON.parse(data) as { task: { title: string } }).task.title });
+      }
+    }
+    controller.abort();
+    return events;
+  };
+  // Both creations are in the log (each delivered through the web app's own sidecar).
+  await expect
+    .poll(async () => (await read({}, 2)).map((e) => e.title), { timeout: 5_000 })
+    .toEqual(["Missed one", "Missed two"]);
+  const all = await read({}, 2);
+  const resumed = await read({ "last-event-id": all[0]!.id }, 1);
+  expect(resumed).toEqual([all[1]]);
+  await context.close();
+});
+
+test("one user never sees another's tasks, not even by their URL", async () => {
+  const alice = await newUser(world);
+  await quickAdd(alice.page, "Alice's secret plan", "Alice's secret plan");
+  await rowOf(alice.page, "Alice's secret plan").getByRole("link").click();
+  await alice.page.waitForURL(/\/tasks\//);
+  const taskUrl = alice.page.url();
+  const bob = await newUser(world);
+  expect(await titles(bob.page)).toEqual([]);
+  await bob.page.getByLabel("Search tasks").fill("secret");
+  await bob.page.getByRole("button", { name: "Search" }).click();
+  await bob.page.getByTestId("empty-state").waitFor();
+  const response = await bob.page.goto(taskUrl);
+  expect(response?.status()).toBe(404);
+  await expect(bob.page.getByText("Alice's secret plan").count()).resolves.toBe(0);
+  await alice.context.close();
+  await bob.context.close();
+});
+
+test("actions refuse a form without this session's CSRF token (403)", async () => {
+  const { page, context } = await newUser(world);
+  const response = await page.request.post("/?index", {
+    form: { intent: "quick-add", text: "forged", csrf: "nope" },
+  });
+  expect(response.status()).toBe(403);
+  await page.reload();
+  expect(await titles(page)).toEqual([]);
+  await context.close();
+});
+
+test("settings: an API token is shown once, listed by its prefix, and revoked; email reminders switch on", async () => {
+  const { page, context } = await newUser(world);
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.waitForURL(/\/settings$/);
+  await expect.poll(() => page.title()).toBe("Settings · Orbit");
+  await page.getByLabel("Token name").fill("CI script");
+  await page.getByLabel("Access").selectOption("read");
+  await page.getByRole("button", { name: "Create token" }).click();
+  const secret = await page.getByTestId("new-token").innerText();
+  expect(secret).toMatch(/^orb_[A-Za-z0-9_-]{43}$/);
+  const listed = page.locator("li").filter({ hasText: "CI script" });
+  await expect(listed.innerText()).resolves.toContain(`${secret.slice(0, 12)}…`);
+  await expect(listed.innerText()).resolves.toContain("read only");
+  // The token works against the public API until it is revoked.
+  const api = (token: string) =>
+    fetch(`${world.topology.app("notifications").url}/v1/channels`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+  expect((await api(secret)).status).toBe(200);
+  await page.reload();
+  await expect(page.getByTestId("new-token").count()).resolves.toBe(0);
+  await page.getByLabel("Email reminders to").check();
+  await page.getByRole("button", { name: "Save", exact: true }).nth(1).click();
+  await page.getByRole("status").filter({ hasText: "Email reminders saved." }).waitFor();
+  await expect(page.getByLabel("Email reminders to").isChecked()).resolves.toBe(true);
+  await page.screenshot({ path: path.join(SHOTS, "settings.png"), fullPage: true });
+  await page.getByRole("button", { name: "Revoke token CI script" }).click();
+  await page.getByText("No tokens yet.").waitFor();
+  expect((await api(secret)).status).toBe(401);
+  await context.close();
+});
+
+test("the basic forms work without JavaScript: sign up, quick add, complete", async () => {
+  const context = await world.browser.newContext({ baseURL: world.baseUrl, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/signup");
+  await page.getByLabel("Email").fill(`nojs-${Date.now()}@example.test`);
+  await page.getByLabel("Password").fill("a long enough password");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(`${world.baseUrl}/`);
+  await quickAdd(page, "Works without scripts #plain", "Works without scripts");
+  await rowOf(page, "Works without scripts").locator("[data-toggle]").click();
+  await page.getByTestId("empty-state").waitFor();
+  await context.close();
+});
+
+test("keyboard: q focuses quick add, / focuses search, j selects a task and x completes it", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Keyboard task", "Keyboard task");
+  await page.locator("body").click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press("q");
+  await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe("quick-add");
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("/");
+  await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe("search");
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("j");
+  await page.keyboard.press("x");
+  await page.getByTestId("empty-state").waitFor();
+  await context.close();
+});
+
+test("on a phone-sized screen nothing scrolls sideways", async () => {
+  const { page, context } = await newUser(world);
+  await page.setViewportSize({ width: 375, height: 740 });
+  await quickAdd(
+    page,
+    "A rather long task title that must wrap or truncate on a small phone screen #mobile !high tomorrow 9am",
+    "A rather long task title that must wrap or truncate on a small phone screen",
+  );
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: path.join(SHOTS, "phone.png"), fullPage: true });
+  await context.close();
+});
+
+test("with 10,000 tasks the list and each further page stay fast (keyset pagination)", async () => {
+  const { page, context, email } = await newUser(world);
+  const db = await workerDb();
+  const user = await db.user.findUniqueOrThrow({ where: { email } });
+  await db.$executeRaw`
+    INSERT INTO tasks (id, user_id, title, priority, due_at, time_zone)
+    SELECT gen_random_uuid(), ${user.id}::uuid, 'Bulk task ' || n, (ARRAY['none','low','medium','high'])[1 + n % 4]::priority,
+           now() + make_interval(mins => n), 'UTC'
+    FROM generate_series(1, 10000) AS n`;
+  let started = Date.now();
+  await page.goto("/");
+  const firstPageMs = Date.now() - started;
+  await expect(page.locator("[data-task-row]").count()).resolves.toBe(50);
+  const timings: number[] = [];
+  for (let pageNo = 2; pageNo <= 4; pageNo++) {
+    started = Date.now();
+    await page.getByRole("button", { name: "Load more" }).click();
+    await page
+      .locator("[data-task-row]")
+      .nth(pageNo * 50 - 1)
+      .waitFor();
+    timings.push(Date.now() - started);
+  }
+  expect(await titles(page).then((t) => t.slice(0, 2))).toEqual(["Bulk task 1", "Bulk task 2"]);
+  console.log(`10,000 tasks: first page ${firstPageMs} ms, next pages ${timings.join(", ")} ms`);
+  // Generous bounds for a loaded 2-core CI machine; typical numbers are far lower.
+  expect(firstPageMs).toBeLessThan(3_000);
+  for (const ms of timings) expect(ms).toBeLessThan(2_000);
+  await context.close();
+});
+
+test("the session cookie is HttpOnly and SameSite=Lax; repeated wrong passwords get a friendly 429", async () => {
+  const { page, context, email } = await newUser(world);
+  const [cookie] = await context.cookies();
+  expect(cookie).toMatchObject({ name: "orbit_session", httpOnly: true, sameSite: "Lax", path: "/" });
+  expect(cookie!.expires * 1000 - Date.now()).toBeGreaterThan(29 * 86_400_000);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/login$/);
+  let status = 0;
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("not my password");
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST" && r.url().includes("/login")),
+      page.getByRole("button", { name: "Sign in" }).click(),
+    ]);
+    status = response.status();
+    await page.getByRole("alert").waitFor();
+  }
+  expect(status).toBe(429);
+  await expect(page.getByRole("alert").innerText()).resolves.toMatch(/Too many attempts\. .*wait 15 minutes/);
+  await context.close();
+});
+
+test("the task functions' field errors are shown next to the field", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Valid title", "Valid title");
+  await rowOf(page, "Valid title").getByRole("link").click();
+  await page.getByLabel("Title").fill("   ");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  const error = page.locator("#title-error");
+  await error.waitFor();
+  await expect(error.innerText()).resolves.toBe("must not be empty");
+  await context.close();
+});

@@ -1,0 +1,129 @@
+// The browser suite's world: the built web app and the functions it needs, each beside its own
+// local Dapr sidecar (packages/testing/src/topology.ts), on this worker's PostgreSQL, driven by
+// Debian's Chromium through playwright-core (never a downloaded browser).
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import webPush from "web-push";
+import { REPO_ROOT } from "#db/migrate.ts";
+import { Topology } from "#testing/topology.ts";
+import { workerDatabaseUrl } from "#testing/worker-db.ts";
+
+const run = promisify(execFile);
+export const CHROMIUM = "/usr/bin/chromium";
+const WEB_DIR = path.join(REPO_ROOT, "web");
+
+/** The functions a user's clicks reach, plus the consumers whose effects the UI shows. */
+const FUNCTIONS = [
+  "create-task",
+  "update-task",
+  "complete-task",
+  "delete-task",
+  "on-task-completed",
+  "audit-log",
+  "on-reminder-fired",
+  "notifications",
+];
+
+export interface WebWorld {
+  topology: Topology;
+  browser: Browser;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startWebWorld(): Promise<WebWorld> {
+  if (!existsSync(CHROMIUM)) {
+    // `make test` installs it (Makefile target `chromium`); a browser test is never skipped.
+    throw new Error(`${CHROMIUM} is missing: run \`make chromium\` (apt-get install -y chromium)`);
+  }
+  await run(path.join(REPO_ROOT, "node_modules/.bin/remix"), ["vite:build", "--logLevel", "error"], {
+    cwd: WEB_DIR,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const databaseUrl = await workerDatabaseUrl();
+  const vapid = webPush.generateVAPIDKeys();
+  const topology = await Topology.start({
+    databaseUrl,
+    apps: FUNCTIONS,
+    env: {
+      VAPID_PUBLIC_KEY: vapid.publicKey,
+      VAPID_PRIVATE_KEY: vapid.privateKey,
+      VAPID_SUBJECT: "mailto:tests@example.test",
+    },
+    customApps: [
+      {
+        appId: "web",
+        // Started from web/ by its own binary, so build/client is found and the PID is the server's.
+        argv: [path.join(REPO_ROOT, "node_modules/.bin/remix-serve"), "build/server/index.js"],
+        cwd: WEB_DIR,
+        env: { NODE_ENV: "production", COOKIE_SECURE: "false", DB_POOL_SIZE: "5" },
+      },
+    ],
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  return {
+    topology,
+    browser,
+    baseUrl: topology.app("web").url,
+    async stop() {
+      await browser.close().catch(() => {});
+      await topology.stop();
+    },
+  };
+}
+
+let counter = 0;
+
+export interface SignedIn {
+  context: BrowserContext;
+  page: Page;
+  email: string;
+}
+
+/** A new user, signed up through the UI, in a fresh browser context (its own cookies). */
+export async function newUser(world: WebWorld, timeZone = "Europe/Berlin"): Promise<SignedIn> {
+  const context = await world.browser.newContext({ baseURL: world.baseUrl, timezoneId: timeZone });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  page.on("pageerror", (error) => console.error(`[browser ${timeZone}] ${error.message}`));
+  const email = `web-${process.pid}-${Date.now()}-${++counter}@example.test`;
+  await page.goto("/signup");
+  await page.getByTestId("signup-zone").filter({ hasText: timeZone }).waitFor();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a long enough password");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(`${world.baseUrl}/`);
+  return { context, page, email };
+}
+
+/** Adds a task with the quick-add box and waits until it is listed. */
+export async function quickAdd(page: Page, text: string, expectTitle: string): Promise<void> {
+  await page.getByLabel("Add a task").fill(text);
+  await page.getByRole("button", { name: "Add task" }).click();
+  await rowOf(page, expectTitle).waitFor();
+}
+
+export function rowOf(page: Page, title: string) {
+  return page
+    .locator("[data-task-row]")
+    .filter({ has: page.getByRole("link", { name: title, exact: true }) });
+}
+
+export async function titles(page: Page): Promise<string[]> {
+  return page.locator("[data-task-row] a[data-open]").allInnerTexts();
+}

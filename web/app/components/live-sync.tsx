@@ -1,0 +1,38 @@
+// Live sync: one EventSource per tab on /live. Each update revalidates the page's loaders, so the
+// list and the open task redraw in place within a second. EventSource reconnects by itself and
+// sends Last-Event-ID, so updates made while the connection was down are replayed.
+import { useRevalidator } from "@remix-run/react";
+import { useEffect, useRef } from "react";
+
+export const LIVE_EVENT = "orbit:task-update";
+
+export function LiveSync({ after }: { after: string }) {
+  const { revalidate } = useRevalidator();
+  const revalidateRef = useRef(revalidate);
+  revalidateRef.current = revalidate;
+  const startAfter = useRef(after);
+
+  useEffect(() => {
+    const source = new EventSource(`/live?after=${encodeURIComponent(startAfter.current)}`);
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    source.addEventListener("task-update", (event) => {
+      const data = JSON.parse((event as MessageEvent<string>).data) as unknown;
+      window.dispatchEvent(new CustomEvent(LIVE_EVENT, { detail: data }));
+      // Coalesce a burst (e.g. a completed recurring task and its next occurrence) into one reload.
+      if (pending) return;
+      pending = setTimeout(() => {
+        pending = null;
+        revalidateRef.current();
+      }, 50);
+    });
+    source.addEventListener("open", () => document.documentElement.setAttribute("data-live", "connected"));
+    source.addEventListener("error", () =>
+      document.documentElement.setAttribute("data-live", "reconnecting"),
+    );
+    return () => {
+      if (pending) clearTimeout(pending);
+      source.close();
+    };
+  }, []);
+  return null;
+}

@@ -1,0 +1,16 @@
+import { index, route, type RouteConfig } from "@remix-run/route-config";
+
+export default [
+  index("routes/tasks.tsx"),
+  route("tasks/:id", "routes/task.tsx"),
+  route("login", "routes/login.tsx"),
+  route("signup", "routes/signup.tsx"),
+  route("logout", "routes/logout.tsx"),
+  route("settings", "routes/settings.tsx"),
+  // Resource routes: live sync (SSE), the Dapr subscription contract, health probes.
+  route("live", "routes/live.ts"),
+  route("dapr/subscribe", "routes/dapr.subscribe.ts"),
+  route("events/task-updates", "routes/events.task-updates.ts"),
+  route("healthz", "routes/healthz.ts", { id: "healthz" }),
+  route("readyz", "routes/healthz.ts", { id: "readyz" }),
+] satisfies RouteConfig;

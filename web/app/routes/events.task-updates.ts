@@ -1,0 +1,33 @@
+// task-updates deliveries from this app's sidecar. The update is stored in live_updates (once per
+// event id) and announced to every web instance (#tasks/live-updates.ts). Dapr's contract: answer
+// SUCCESS when stored, RETRY when the database failed, DROP for a message that can never be valid
+// (https://docs.dapr.io/reference/api/pubsub_api/#expected-http-response).
+import type { ActionFunctionArgs } from "@remix-run/node";
+import { taskUpdateSchema } from "#core/events.ts";
+import { parseCloudEvent } from "#platform/cloudevents.ts";
+import { recordLiveUpdate } from "#tasks/live-updates.ts";
+import { getDb } from "../lib/db.server.ts";
+
+const reply = (status: "SUCCESS" | "RETRY" | "DROP") => Response.json({ status });
+
+export async function action({ request }: ActionFunctionArgs) {
+  if (request.method !== "POST") return new Response(null, { status: 405 });
+  const text = await request.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    return reply("DROP");
+  }
+  const headers = Object.fromEntries(request.headers.entries());
+  const parsed = parseCloudEvent(headers, body);
+  if (!parsed.ok) return reply("DROP");
+  const update = taskUpdateSchema.safeParse(parsed.event.data);
+  if (!update.success) return reply("DROP");
+  try {
+    await recordLiveUpdate(getDb(), parsed.event.id, update.data);
+    return reply("SUCCESS");
+  } catch {
+    return reply("RETRY");
+  }
+}

@@ -1,0 +1,13 @@
+// Liveness (/healthz) and readiness (/readyz: the database answers) for the sidecar and Knative.
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { getDb } from "../lib/db.server.ts";
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  if (new URL(request.url).pathname === "/healthz") return new Response("ok");
+  try {
+    await getDb().$queryRaw`SELECT 1`;
+    return new Response("ready");
+  } catch {
+    return new Response("database unavailable", { status: 503 });
+  }
+}

@@ -1,0 +1,489 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { DateTime } from "luxon";
+import { useMemo, useState } from "react";
+import { z } from "zod";
+import { describeRecurrence } from "#core/recurrence.ts";
+import { PRIORITIES, type TaskDto } from "#core/tasks.ts";
+import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
+import { loadTaskDto } from "#tasks/records.ts";
+import { RecurrenceEditor } from "../components/recurrence-editor.tsx";
+import {
+  buttonClass,
+  CsrfInput,
+  dangerButtonClass,
+  Field,
+  inputClass,
+  PriorityBadge,
+  secondaryButtonClass,
+  TagChip,
+} from "../components/ui.tsx";
+import { command } from "../lib/commands.server.ts";
+import { getDb } from "../lib/db.server.ts";
+import { formatDue, formatInstant, isOverdue, offsetLabel } from "../lib/format.ts";
+import { renewalHeaders, requireUser, requireUserWithCsrf } from "../lib/session.server.ts";
+
+export const meta: MetaFunction<typeof loader> = ({ data: loaded }) => [
+  { title: loaded ? `${loaded.task.title} · Orbit` : "Task · Orbit" },
+];
+
+const REMINDER_CHOICES = [0, 5, 15, 30, 60, 120, 1440];
+
+/** A foreign or unknown id is 404 (never 403): nobody learns that someone else's task exists. */
+function notFound(): never {
+  throw new Response("This task does not exist, or it is not yours.", { status: 404 });
+}
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const user = await requireUser(request);
+  const id = params.id ?? "";
+  if (!z.uuid().safeParse(id).success) notFound();
+  const db = getDb();
+  const task = await loadTaskDto(db, user.userId, id);
+  if (!task) notFound();
+  const [activity, jobs, deliveries, account] = await Promise.all([
+    taskActivity(db, user.userId, id, activityQuerySchema("task").parse({ limit: "100" })),
+    db.reminderJob.findMany({ where: { taskId: id, userId: user.userId }, orderBy: { remindAt: "asc" } }),
+    db.notificationDelivery.findMany({
+      where: { taskId: id, userId: user.userId },
+      orderBy: { createdAt: "asc" },
+    }),
+    db.user.findUniqueOrThrow({ where: { id: user.userId }, select: { defaultReminderMinutes: true } }),
+  ]);
+  const reminders = task.reminders.map((reminder) => {
+    const remindAt =
+      reminder.remind_at ??
+      (task.due_at && reminder.offset_minutes !== null
+        ? new Date(new Date(task.due_at).getTime() - reminder.offset_minutes * 60_000).toISOString()
+        : null);
+    const job = jobs.find(
+      (j) => j.reminderId === reminder.id && (!task.due_at || j.dueAt.toISOString() === task.due_at),
+    );
+    return {
+      id: reminder.id,
+      label: reminder.offset_minutes !== null ? offsetLabel(reminder.offset_minutes) : "At a set time",
+      remindAt,
+      status: job?.status ?? (task.status === "completed" ? "not scheduled (done)" : "planned"),
+      deliveries: deliveries
+        .filter((d) => job && d.reminderKey.includes(job.jobName))
+        .map((d) => ({
+          id: d.id,
+          channel: d.channel,
+          status: d.status,
+          attempts: d.attempts,
+          error: d.lastError,
+        })),
+    };
+  });
+  return data(
+    {
+      task,
+      reminders,
+      activity: activity?.items ?? [],
+      defaultReminders: account.defaultReminderMinutes,
+      timeZone: user.timeZone,
+      csrf: user.csrf,
+      now: new Date().toISOString(),
+    },
+    { headers: renewalHeaders(user) },
+  );
+}
+
+const editSchema = z.object({
+  title: z.string(),
+  description: z.string().default(""),
+  priority: z.enum(PRIORITIES),
+  tags: z.string().default(""),
+  due_date: z.string().default(""),
+  due_time: z.string().default(""),
+  version: z.coerce.number().int().min(1),
+  recurrence_pattern: z.enum(["", "daily", "weekly", "monthly"]).default(""),
+  recurrence_interval: z.coerce.number().int().default(1),
+  recurrence_anchor: z.enum(["schedule", "completion"]).default("schedule"),
+});
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const form = await request.formData();
+  const user = await requireUserWithCsrf(request, form);
+  const id = params.id ?? "";
+  if (!z.uuid().safeParse(id).success) notFound();
+  const intent = String(form.get("intent") ?? "");
+  const fail = (message: string, fieldErrors: Record<string, string>, status: number) =>
+    data({ intent, message, fieldErrors }, { status });
+
+  if (intent === "complete" || intent === "reopen") {
+    const result = await command(user, "complete-task", "POST", `/v1/tasks/${id}/${intent}`, {});
+    if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
+    return data({ intent, message: null, fieldErrors: {} });
+  }
+  if (intent === "delete") {
+    const scope = form.get("scope") === "series" ? "series" : "occurrence";
+    const result = await command(user, "delete-task", "DELETE", `/v1/tasks/${id}?scope=${scope}`);
+    if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
+    return redirect("/");
+  }
+  if (intent !== "update") return fail("Unknown action.", {}, 400);
+
+  const parsed = editSchema.safeParse(Object.fromEntries(form));
+  if (!parsed.success)
+    return fail("Some fields are not valid.", { form: parsed.error.issues[0]?.message ?? "" }, 400);
+  const input = parsed.data;
+  const fieldErrors: Record<string, string> = {};
+  let dueAt: string | null = null;
+  if (input.due_date) {
+    const local = DateTime.fromISO(`${input.due_date}T${input.due_time || "09:00"}`, { zone: user.timeZone });
+    if (!local.isValid) fieldErrors.due_at = "Pick a valid date and time.";
+    else dueAt = local.toUTC().toISO();
+  } else if (input.due_time) fieldErrors.due_at = "Pick a date for this time.";
+  if (Object.keys(fieldErrors).length > 0) return fail("Some fields are not valid.", fieldErrors, 400);
+
+  const current = await loadTaskDto(getDb(), user.userId, id);
+  if (!current) notFound();
+  const weekdays = form
+    .getAll("recurrence_weekdays")
+    .map(Number)
+    .filter((d) => d >= 1 && d <= 7);
+  const wanted = input.recurrence_pattern
+    ? {
+        pattern: input.recurrence_pattern,
+        interval: input.recurrence_interval,
+        weekdays: input.recurrence_pattern === "weekly" ? weekdays : [],
+        anchor: input.recurrence_anchor,
+      }
+    : null;
+  const body: Record<string, unknown> = {
+    title: input.title,
+    description: input.description,
+    priority: input.priority,
+    tags: input.tags
+      .split(/[\s,]+/)
+      .map((tag) => tag.replace(/^#/, ""))
+      .filter(Boolean),
+    due_at: dueAt,
+    version: input.version,
+  };
+  // Reminders count back from the due time; without one the command clears them itself.
+  if (dueAt)
+    body.reminders = form
+      .getAll("reminders")
+      .map(Number)
+      .filter((minutes) => Number.isInteger(minutes) && minutes >= 0)
+      .map((offset_minutes) => ({ offset_minutes }));
+  // The series is only touched when its rule changed in the form.
+  if (!sameRecurrence(current.recurrence, wanted)) body.recurrence = wanted;
+  const result = await command<TaskDto>(user, "update-task", "PATCH", `/v1/tasks/${id}`, body);
+  if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
+  return data({ intent, message: "Saved.", fieldErrors: {} });
+}
+
+function sameRecurrence(
+  current: TaskDto["recurrence"],
+  wanted: { pattern: string; interval: number; weekdays: number[]; anchor: string } | null,
+): boolean {
+  if (!current || !current.active) return wanted === null;
+  if (!wanted) return false;
+  return (
+    current.pattern === wanted.pattern &&
+    current.interval === wanted.interval &&
+    current.anchor === wanted.anchor &&
+    [...current.weekdays].sort().join(",") === [...wanted.weekdays].sort().join(",")
+  );
+}
+
+function localParts(iso: string | null, zone: string) {
+  if (!iso) return { date: "", time: "" };
+  const local = DateTime.fromISO(iso, { zone });
+  return { date: local.toFormat("yyyy-MM-dd"), time: local.toFormat("HH:mm") };
+}
+
+export default function TaskPage() {
+  const { task, reminders, activity, defaultReminders, timeZone, csrf, now } = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const saving = navigation.state === "submitting" && navigation.formData?.get("intent") === "update";
+  const initial = localParts(task.due_at, timeZone);
+  const [dueDate, setDueDate] = useState(initial.date);
+  const [dueTime, setDueTime] = useState(initial.time);
+  const dueForPreview = useMemo(() => {
+    if (!dueDate) return null;
+    const local = DateTime.fromISO(`${dueDate}T${dueTime || "09:00"}`, { zone: timeZone });
+    return local.isValid ? local.toJSDate() : null;
+  }, [dueDate, dueTime, timeZone]);
+  const errors = (actionData?.fieldErrors ?? {}) as Record<string, string | undefined>;
+  // A task without a due date offers the user's default reminders, ready for when it gets one.
+  const offsets = new Set(
+    task.due_at
+      ? task.reminders.map((r) => r.offset_minutes).filter((m): m is number => m !== null)
+      : defaultReminders,
+  );
+  const choices = [...new Set([...REMINDER_CHOICES, ...offsets])].sort((a, b) => a - b);
+  const recurring = Boolean(task.recurrence?.active);
+  const overdue = isOverdue(task, new Date(now));
+  // Re-mount the form when the task changes elsewhere (live sync), so it shows the new version.
+  const formKey = `${task.id}:${task.version}`;
+
+  return (
+    <div className="space-y-6">
+      <Link to="/" className="text-sm text-indigo-700 underline">
+        ← All tasks
+      </Link>
+      <div className="flex flex-wrap items-start gap-3">
+        <div className="min-w-0 flex-1">
+          <h1
+            className={`text-2xl font-semibold ${task.status === "completed" ? "text-slate-500 line-through" : ""}`}
+          >
+            {task.title}
+          </h1>
+          <div className="mt-2 flex flex-wrap items-center gap-1.5 text-sm">
+            <PriorityBadge priority={task.priority} />
+            {task.tags.map((tag) => (
+              <TagChip key={tag} tag={tag} />
+            ))}
+            {task.due_at ? (
+              <time
+                dateTime={task.due_at}
+                className={overdue ? "font-semibold text-red-700" : "text-slate-700"}
+              >
+                {overdue ? "Overdue · " : "Due "}
+                {formatDue(task.due_at, timeZone, new Date(now))}
+              </time>
+            ) : null}
+            {task.recurrence?.active ? (
+              <span className="text-slate-700">
+                ↻{" "}
+                {describeRecurrence({
+                  pattern: task.recurrence.pattern,
+                  interval: task.recurrence.interval,
+                  weekdays: task.recurrence.weekdays,
+                  monthDay: task.recurrence.month_day,
+                  lastDayOfMonth: task.recurrence.last_day_of_month,
+                })}
+              </span>
+            ) : null}
+          </div>
+        </div>
+        <Form method="post">
+          <CsrfInput token={csrf} />
+          <input type="hidden" name="intent" value={task.status === "completed" ? "reopen" : "complete"} />
+          <button type="submit" className={task.status === "completed" ? secondaryButtonClass : buttonClass}>
+            {task.status === "completed" ? "Reopen" : "Mark complete"}
+          </button>
+        </Form>
+      </div>
+
+      {actionData?.message && actionData.intent !== "update" ? (
+        <p role="alert" className="rounded-md bg-red-50 p-3 text-sm text-red-800">
+          {actionData.message}
+        </p>
+      ) : null}
+
+      <Form
+        key={formKey}
+        method="post"
+        className="space-y-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+        aria-label="Edit task"
+      >
+        <h2 className="text-lg font-semibold">Details</h2>
+        <CsrfInput token={csrf} />
+        <input type="hidden" name="intent" value="update" />
+        <input type="hidden" name="version" value={task.version} />
+        <Field label="Title" name="title" error={errors.title}>
+          <input
+            id="title"
+            name="title"
+            required
+            maxLength={500}
+            defaultValue={task.title}
+            className={inputClass}
+          />
+        </Field>
+        <Field label="Description" name="description" error={errors.description}>
+          <textarea
+            id="description"
+            name="description"
+            rows={3}
+            defaultValue={task.description}
+            className={inputClass}
+          />
+        </Field>
+        <div className="grid gap-4 sm:grid-cols-2">
+          <Field label="Priority" name="priority" error={errors.priority}>
+            <select id="priority" name="priority" defaultValue={task.priority} className={inputClass}>
+              <option value="none">None</option>
+              <option value="low">Low</option>
+              <option value="medium">Medium</option>
+              <option value="high">High</option>
+            </select>
+          </Field>
+          <Field label="Tags" name="tags" error={errors.tags} hint="Separate with spaces or commas.">
+            <input id="tags" name="tags" defaultValue={task.tags.join(", ")} className={inputClass} />
+          </Field>
+        </div>
+        <div className="grid gap-4 sm:grid-cols-2">
+          <Field label="Due date" name="due_date" error={errors.due_at}>
+            <input
+              id="due_date"
+              name="due_date"
+              type="date"
+              value={dueDate}
+              onChange={(e) => setDueDate(e.target.value)}
+              className={inputClass}
+            />
+          </Field>
+          <Field label={`Due time (${timeZone})`} name="due_time">
+            <input
+              id="due_time"
+              name="due_time"
+              type="time"
+              value={dueTime}
+              onChange={(e) => setDueTime(e.target.value)}
+              className={inputClass}
+            />
+          </Field>
+        </div>
+        <fieldset className="space-y-2">
+          <legend className="text-sm font-medium text-slate-800">Remind me</legend>
+          <div className="flex flex-wrap gap-3">
+            {choices.map((minutes) => (
+              <label key={minutes} className="inline-flex items-center gap-1 text-sm">
+                <input
+                  type="checkbox"
+                  name="reminders"
+                  value={minutes}
+                  defaultChecked={offsets.has(minutes)}
+                />
+                {offsetLabel(minutes)}
+              </label>
+            ))}
+          </div>
+          {errors.reminders ? (
+            <p role="alert" className="text-sm text-red-700">
+              {errors.reminders}
+            </p>
+          ) : null}
+        </fieldset>
+        <RecurrenceEditor
+          recurrence={task.recurrence}
+          dueAt={dueForPreview}
+          timeZone={timeZone}
+          error={errors.recurrence}
+        />
+        <div className="flex items-center gap-3">
+          <button type="submit" className={buttonClass} disabled={saving}>
+            {saving ? "Saving…" : "Save changes"}
+          </button>
+          {actionData?.intent === "update" && actionData.message ? (
+            <p
+              role={Object.keys(errors).length ? "alert" : "status"}
+              className={
+                Object.keys(errors).length || actionData.message !== "Saved."
+                  ? "text-sm text-red-700"
+                  : "text-sm text-emerald-700"
+              }
+            >
+              {actionData.message}
+            </p>
+          ) : null}
+        </div>
+      </Form>
+
+      <section
+        className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+        aria-labelledby="reminders-heading"
+      >
+        <h2 id="reminders-heading" className="text-lg font-semibold">
+          Reminders
+        </h2>
+        {reminders.length === 0 ? (
+          <p className="mt-2 text-sm text-slate-700">
+            {task.due_at ? "No reminders for this task." : "Set a due date to get reminders."}
+          </p>
+        ) : (
+          <ul className="mt-2 divide-y divide-slate-100" data-testid="reminders">
+            {reminders.map((reminder) => (
+              <li key={reminder.id} className="py-2 text-sm" data-reminder>
+                <span className="font-medium">{reminder.label}</span>
+                {reminder.remindAt ? (
+                  <span className="text-slate-700"> · {formatInstant(reminder.remindAt, timeZone)}</span>
+                ) : null}
+                <span className="ml-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-700">
+                  {reminder.status}
+                </span>
+                {reminder.deliveries.map((delivery) => (
+                  <span key={delivery.id} className="ml-2 text-xs text-slate-700">
+                    {delivery.channel}: {delivery.status}
+                    {delivery.error ? ` (${delivery.error})` : ""}
+                  </span>
+                ))}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section
+        className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+        aria-labelledby="activity-heading"
+      >
+        <h2 id="activity-heading" className="text-lg font-semibold">
+          Activity
+        </h2>
+        {activity.length === 0 ? (
+          <p className="mt-2 text-sm text-slate-700">No history recorded yet.</p>
+        ) : (
+          <ol className="mt-2 space-y-2" data-testid="activity">
+            {activity.map((item) => (
+              <li key={item.id} className="text-sm">
+                <span className="font-medium capitalize">{item.action}</span>
+                {item.reason ? (
+                  <span className="text-slate-700"> ({item.reason.replace(/_/g, " ")})</span>
+                ) : null}
+                {item.action === "updated" && Object.keys(item.changes).length > 0 ? (
+                  <span className="text-slate-700">
+                    {" "}
+                    · {Object.keys(item.changes).join(", ").replace(/_/g, " ")}
+                  </span>
+                ) : null}
+                <span className="text-slate-600">
+                  {" "}
+                  · {item.actor.type === "user" ? "you" : item.actor.type.replace("_", " ")}
+                </span>
+                <time dateTime={item.occurred_at} className="block text-xs text-slate-600">
+                  {formatInstant(item.occurred_at, timeZone)}
+                </time>
+              </li>
+            ))}
+          </ol>
+        )}
+      </section>
+
+      <section className="rounded-lg border border-red-200 bg-white p-4" aria-labelledby="delete-heading">
+        <h2 id="delete-heading" className="text-lg font-semibold text-red-800">
+          Delete
+        </h2>
+        <Form method="post" className="mt-2 flex flex-wrap gap-2">
+          <CsrfInput token={csrf} />
+          <input type="hidden" name="intent" value="delete" />
+          {recurring ? (
+            <>
+              <p className="w-full text-sm text-slate-700">
+                This task repeats. Delete only this one, or the whole series?
+              </p>
+              <button type="submit" name="scope" value="occurrence" className={dangerButtonClass}>
+                Delete this one
+              </button>
+              <button type="submit" name="scope" value="series" className={dangerButtonClass}>
+                Delete the series
+              </button>
+            </>
+          ) : (
+            <button type="submit" name="scope" value="occurrence" className={dangerButtonClass}>
+              Delete task
+            </button>
+          )}
+        </Form>
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,635 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import {
+  Form,
+  Link,
+  useActionData,
+  useFetcher,
+  useLoaderData,
+  useNavigation,
+  useSearchParams,
+  useSubmit,
+} from "@remix-run/react";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { z } from "zod";
+import { parseQuickAdd } from "#core/quick-add.ts";
+import { describeRecurrence } from "#core/recurrence.ts";
+import type { TaskDto } from "#core/tasks.ts";
+import { listTags, listTasks } from "#tasks/queries.ts";
+import { LIVE_EVENT } from "../components/live-sync.tsx";
+import {
+  buttonClass,
+  CsrfInput,
+  inputClass,
+  PriorityBadge,
+  secondaryButtonClass,
+  TagChip,
+} from "../components/ui.tsx";
+import { command } from "../lib/commands.server.ts";
+import { getDb } from "../lib/db.server.ts";
+import { formatDue, isOverdue } from "../lib/format.ts";
+import { filtersOf, listQueryOf } from "../lib/task-list.server.ts";
+import { renewalHeaders, requireUser, requireUserWithCsrf } from "../lib/session.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Tasks · Orbit" }];
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const user = await requireUser(request);
+  const url = new URL(request.url);
+  const now = new Date();
+  const db = getDb();
+  const parsed = listQueryOf(url, user.timeZone, now);
+  const [page, tags, views] = await Promise.all([
+    parsed.ok
+      ? listTasks(db, user.userId, parsed.query, now)
+      : Promise.resolve({ items: [], nextCursor: null }),
+    listTags(db, user.userId),
+    db.savedView.findMany({
+      where: { userId: user.userId },
+      orderBy: [{ position: "asc" }, { name: "asc" }],
+    }),
+  ]);
+  return data(
+    {
+      items: page.items,
+      nextCursor: page.nextCursor,
+      errors: parsed.ok ? [] : parsed.errors,
+      tags: tags.map((t) => t.tag),
+      views: views.map((v) => ({ id: v.id, name: v.name, query: v.query })),
+      filters: filtersOf(url),
+      sort: parsed.ok ? parsed.query.sort : "due",
+      timeZone: user.timeZone,
+      csrf: user.csrf,
+      now: now.toISOString(),
+    },
+    { headers: renewalHeaders(user) },
+  );
+}
+
+const idSchema = z.uuid();
+
+export async function action({ request }: ActionFunctionArgs) {
+  const form = await request.formData();
+  const user = await requireUserWithCsrf(request, form);
+  const intent = String(form.get("intent") ?? "");
+  if (intent === "quick-add") {
+    const text = String(form.get("text") ?? "").trim();
+    if (!text) return data({ intent, error: "Type what you need to do.", fieldErrors: {} }, { status: 400 });
+    const draft = parseQuickAdd(text, user.timeZone, new Date());
+    const result = await command(user, "create-task", "POST", "/v1/tasks", {
+      title: draft.title,
+      tags: draft.tags,
+      priority: draft.priority,
+      due_at: draft.dueAt?.toISOString() ?? null,
+    });
+    if (!result.ok)
+      return data(
+        { intent, error: result.message, fieldErrors: result.fieldErrors },
+        { status: result.status },
+      );
+    return data({ intent, error: null, fieldErrors: {}, created: true });
+  }
+  if (intent === "complete" || intent === "reopen") {
+    const id = String(form.get("id") ?? "");
+    if (!idSchema.safeParse(id).success) throw new Response("No such task.", { status: 404 });
+    const result = await command(user, "complete-task", "POST", `/v1/tasks/${id}/${intent}`, {});
+    if (!result.ok)
+      return data({ intent, error: result.message, fieldErrors: {} }, { status: result.status });
+    return data({ intent, error: null, fieldErrors: {} });
+  }
+  if (intent === "save-view") {
+    const name = String(form.get("name") ?? "")
+      .trim()
+      .slice(0, 60);
+    const query = String(form.get("query") ?? "").slice(0, 2000);
+    if (!name)
+      return data(
+        { intent, error: "Name the view.", fieldErrors: { name: "Name the view." } },
+        { status: 400 },
+      );
+    const db = getDb();
+    const position = await db.savedView.count({ where: { userId: user.userId } });
+    await db.savedView.upsert({
+      where: { userId_name: { userId: user.userId, name } },
+      create: { userId: user.userId, name, query, position },
+      update: { query },
+    });
+    return data({ intent, error: null, fieldErrors: {} });
+  }
+  if (intent === "delete-view") {
+    await getDb().savedView.deleteMany({ where: { id: String(form.get("id") ?? ""), userId: user.userId } });
+    return data({ intent, error: null, fieldErrors: {} });
+  }
+  return data({ intent, error: "Unknown action.", fieldErrors: {} }, { status: 400 });
+}
+
+type Loaded = ReturnType<typeof useLoaderData<typeof loader>>;
+type Item = Loaded["items"][number];
+
+const SORT_BUTTONS = [
+  ["due", "Due date"],
+  ["priority", "Priority"],
+  ["created", "Created"],
+  ["title", "A–Z"],
+] as const;
+
+export default function Tasks() {
+  const loaded = useLoaderData<typeof loader>();
+  const actionData = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const [params] = useSearchParams();
+  const submit = useSubmit();
+  const quickAddRef = useRef<HTMLInputElement>(null);
+  const quickAddForm = useRef<HTMLFormElement>(null);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const listRef = useRef<HTMLUListElement>(null);
+  const [selected, setSelected] = useState(-1);
+
+  // Pages after the first, fetched with "Load more" and kept in sync with live updates.
+  const more = useFetcher<typeof loader>();
+  const [extra, setExtra] = useState<Item[]>([]);
+  const [nextCursor, setNextCursor] = useState<string | null>(loaded.nextCursor);
+  const baseKey = params.toString();
+  useEffect(() => {
+    setExtra([]);
+    setNextCursor(loaded.nextCursor);
+  }, [baseKey]);
+  useEffect(() => {
+    if (extra.length === 0) setNextCursor(loaded.nextCursor);
+  }, [loaded.nextCursor]);
+  useEffect(() => {
+    if (more.state !== "idle" || !more.data) return;
+    const page = more.data;
+    setExtra((current) => [
+      ...current,
+      ...page.items.filter((item) => !current.some((c) => c.id === item.id)),
+    ]);
+    setNextCursor(page.nextCursor);
+  }, [more.state, more.data]);
+  useEffect(() => {
+    const onUpdate = (event: Event) => {
+      const update = (event as CustomEvent<{ event_type: string; task_id: string; task: TaskDto | null }>)
+        .detail;
+      setExtra((current) =>
+        update.event_type === "task_deleted"
+          ? current.filter((item) => item.id !== update.task_id)
+          : current.map((item) => (item.id === update.task_id && update.task ? update.task : item)),
+      );
+    };
+    window.addEventListener(LIVE_EVENT, onUpdate);
+    return () => window.removeEventListener(LIVE_EVENT, onUpdate);
+  }, []);
+
+  const items = useMemo(() => {
+    const first = new Set(loaded.items.map((item) => item.id));
+    return [...loaded.items, ...extra.filter((item) => !first.has(item.id))];
+  }, [loaded.items, extra]);
+
+  // Clear the quick-add box once the task exists.
+  useEffect(() => {
+    if (actionData && "created" in actionData && actionData.created && navigation.state === "idle") {
+      quickAddForm.current?.reset();
+      quickAddRef.current?.focus();
+    }
+  }, [actionData, navigation.state]);
+
+  // Keyboard shortcuts: q quick add, / search, j/k move, x complete, Enter open.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement;
+      if (event.metaKey || event.ctrlKey || event.altKey) return;
+      if (target.closest("input, textarea, select, [contenteditable=true]")) {
+        if (event.key === "Escape") target.blur();
+        return;
+      }
+      const rows = listRef.current?.querySelectorAll<HTMLElement>("[data-task-row]") ?? [];
+      const move = (to: number) => {
+        const index = Math.max(0, Math.min(rows.length - 1, to));
+        setSelected(index);
+        rows[index]?.focus();
+      };
+      if (event.key === "q") {
+        event.preventDefault();
+        quickAddRef.current?.focus();
+      } else if (event.key === "/") {
+        event.preventDefault();
+        searchRef.current?.focus();
+      } else if (event.key === "j") move(selected + 1);
+      else if (event.key === "k") move(selected - 1);
+      else if (event.key === "x" && rows[selected]) {
+        rows[selected].querySelector<HTMLButtonElement>("[data-toggle]")?.click();
+      } else if (event.key === "Enter" && rows[selected] && target === rows[selected]) {
+        rows[selected].querySelector<HTMLAnchorElement>("a[data-open]")?.click();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [selected]);
+
+  const filters = loaded.filters;
+  const sortHref = (sort: string) => {
+    const next = new URLSearchParams(params);
+    next.delete("cursor");
+    if (sort === loaded.sort && !params.get("order")) {
+      next.set("sort", sort);
+      next.set("order", sort === "due" || sort === "title" ? "desc" : "asc");
+    } else {
+      next.set("sort", sort);
+      next.delete("order");
+    }
+    return `?${next.toString()}`;
+  };
+  const loading = navigation.state === "loading" && navigation.location?.pathname === "/";
+  const filtered = Boolean(
+    filters.q || filters.priority || filters.tag || filters.due || filters.status !== "pending",
+  );
+  const quickError = actionData?.intent === "quick-add" ? actionData : null;
+  const viewQuery = new URLSearchParams(params);
+  viewQuery.delete("cursor");
+
+  return (
+    <div className="space-y-5">
+      <h1 className="sr-only">Tasks</h1>
+      <Form
+        ref={quickAddForm}
+        method="post"
+        className="flex flex-col gap-2 sm:flex-row"
+        aria-label="Quick add"
+      >
+        <CsrfInput token={loaded.csrf} />
+        <input type="hidden" name="intent" value="quick-add" />
+        <label htmlFor="quick-add" className="sr-only">
+          Add a task
+        </label>
+        <input
+          ref={quickAddRef}
+          id="quick-add"
+          name="text"
+          autoComplete="off"
+          required
+          placeholder="Add a task: Buy milk #home !high tomorrow 3pm   (press q)"
+          aria-describedby={quickError?.error ? "quick-add-error" : undefined}
+          className={`${inputClass} sm:flex-1`}
+        />
+        <button type="submit" className={buttonClass}>
+          Add task
+        </button>
+      </Form>
+      {quickError?.error ? (
+        <p id="quick-add-error" role="alert" className="text-sm text-red-700">
+          {Object.values(quickError.fieldErrors as Record<string, string>)[0] ?? quickError.error}
+        </p>
+      ) : null}
+
+      <Form
+        method="get"
+        role="search"
+        aria-label="Find tasks"
+        className="space-y-3 rounded-lg border border-slate-200 bg-white p-3 shadow-sm"
+        onChange={(event) => {
+          if ((event.target as HTMLElement).tagName === "SELECT")
+            submit(event.currentTarget, { replace: true });
+        }}
+      >
+        <div className="flex gap-2">
+          <label htmlFor="search" className="sr-only">
+            Search tasks
+          </label>
+          <input
+            ref={searchRef}
+            id="search"
+            name="q"
+            type="search"
+            defaultValue={filters.q}
+            key={filters.q}
+            placeholder="Search tasks (press /)"
+            className={`${inputClass} flex-1`}
+          />
+          <button type="submit" className={secondaryButtonClass}>
+            Search
+          </button>
+        </div>
+        <div className="grid grid-cols-2 gap-2 sm:grid-cols-4">
+          <Select
+            label="Status"
+            name="status"
+            value={filters.status}
+            options={[
+              ["pending", "Open"],
+              ["completed", "Done"],
+              ["all", "All"],
+            ]}
+          />
+          <Select
+            label="Priority"
+            name="priority"
+            value={filters.priority}
+            options={[
+              ["", "Any priority"],
+              ["high", "High"],
+              ["medium", "Medium"],
+              ["low", "Low"],
+              ["none", "None"],
+            ]}
+          />
+          <Select
+            label="Tag"
+            name="tag"
+            value={filters.tag}
+            options={[
+              ["", "Any tag"],
+              ...loaded.tags.map((tag) => [tag.toLowerCase(), `#${tag}`] as [string, string]),
+            ]}
+          />
+          <Select
+            label="Due"
+            name="due"
+            value={filters.due}
+            options={[
+              ["", "Any time"],
+              ["overdue", "Overdue"],
+              ["today", "Today"],
+              ["week", "Next 7 days"],
+              ["none", "No due date"],
+            ]}
+          />
+        </div>
+        {filters.sort ? <input type="hidden" name="sort" value={filters.sort} /> : null}
+        {filters.order ? <input type="hidden" name="order" value={filters.order} /> : null}
+      </Form>
+
+      <div className="flex flex-wrap items-center gap-2">
+        <span className="text-sm text-slate-700" id="sort-label">
+          Sort:
+        </span>
+        <div role="group" aria-labelledby="sort-label" className="flex flex-wrap gap-1">
+          {SORT_BUTTONS.map(([sort, label]) => (
+            <Link
+              key={sort}
+              to={sortHref(sort)}
+              aria-current={loaded.sort === sort ? "true" : undefined}
+              data-sort={sort}
+              className={`rounded-md px-2.5 py-1 text-sm font-medium ${loaded.sort === sort ? "bg-indigo-600 text-white" : "bg-white text-slate-800 ring-1 ring-slate-300 hover:bg-slate-50"}`}
+            >
+              {label}
+              {loaded.sort === sort
+                ? filters.order === "desc" || (!filters.order && (sort === "priority" || sort === "created"))
+                  ? " ↓"
+                  : " ↑"
+                : ""}
+            </Link>
+          ))}
+        </div>
+        <SavedViews views={loaded.views} csrf={loaded.csrf} query={viewQuery.toString()} />
+      </div>
+
+      {loaded.errors.length > 0 ? (
+        <p role="alert" className="rounded-md bg-amber-50 p-3 text-sm text-amber-900">
+          This view has a problem: {loaded.errors.join("; ")}
+        </p>
+      ) : null}
+
+      <section
+        aria-label="Task list"
+        aria-busy={loading}
+        className={loading ? "opacity-60 transition-opacity" : ""}
+      >
+        {items.length === 0 ? (
+          <div
+            className="rounded-lg border border-dashed border-slate-300 bg-white p-10 text-center"
+            data-testid="empty-state"
+          >
+            <p className="text-lg font-medium">
+              {filtered ? "Nothing matches this view." : "You are all caught up."}
+            </p>
+            <p className="mt-1 text-sm text-slate-700">
+              {filtered ? (
+                <Link to="/" className="text-indigo-700 underline">
+                  Clear filters
+                </Link>
+              ) : (
+                "Add your first task above, e.g. “Pay rent #home !high tomorrow 9am”."
+              )}
+            </p>
+          </div>
+        ) : (
+          <ul
+            ref={listRef}
+            className="divide-y divide-slate-200 overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm"
+          >
+            {items.map((task, index) => (
+              <TaskRow
+                key={task.id}
+                task={task}
+                csrf={loaded.csrf}
+                timeZone={loaded.timeZone}
+                now={loaded.now}
+                selected={index === selected}
+                onFocus={() => setSelected(index)}
+              />
+            ))}
+          </ul>
+        )}
+        {nextCursor ? (
+          <div className="mt-4 text-center">
+            <button
+              type="button"
+              className={secondaryButtonClass}
+              disabled={more.state !== "idle"}
+              onClick={() => {
+                const next = new URLSearchParams(params);
+                next.set("cursor", nextCursor);
+                more.load(`/?index&${next.toString()}`);
+              }}
+            >
+              {more.state !== "idle" ? "Loading…" : "Load more"}
+            </button>
+          </div>
+        ) : null}
+      </section>
+      <p className="hidden text-xs text-slate-600 sm:block">
+        Shortcuts: <kbd>q</kbd> quick add · <kbd>/</kbd> search · <kbd>j</kbd>/<kbd>k</kbd> move ·{" "}
+        <kbd>x</kbd> complete · <kbd>Enter</kbd> open
+      </p>
+    </div>
+  );
+}
+
+function Select({
+  label,
+  name,
+  value,
+  options,
+}: {
+  label: string;
+  name: string;
+  value: string;
+  options: [string, string][];
+}) {
+  return (
+    <div>
+      <label htmlFor={`filter-${name}`} className="block text-xs font-medium text-slate-700">
+        {label}
+      </label>
+      <select
+        id={`filter-${name}`}
+        name={name}
+        defaultValue={value}
+        key={value}
+        className={`${inputClass} mt-1`}
+      >
+        {options.map(([optionValue, optionLabel]) => (
+          <option key={optionValue} value={optionValue}>
+            {optionLabel}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function SavedViews({
+  views,
+  csrf,
+  query,
+}: {
+  views: { id: string; name: string; query: string }[];
+  csrf: string;
+  query: string;
+}) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div className="ml-auto flex flex-wrap items-center gap-1">
+      {views.map((view) => (
+        <span key={view.id} className="inline-flex items-center rounded-md bg-white ring-1 ring-slate-300">
+          <Link to={`/?${view.query}`} className="px-2 py-1 text-sm text-slate-800 hover:bg-slate-50">
+            ★ {view.name}
+          </Link>
+          <Form method="post">
+            <CsrfInput token={csrf} />
+            <input type="hidden" name="intent" value="delete-view" />
+            <input type="hidden" name="id" value={view.id} />
+            <button
+              type="submit"
+              aria-label={`Delete saved view ${view.name}`}
+              className="px-1.5 py-1 text-sm text-slate-600 hover:text-red-700"
+            >
+              ×
+            </button>
+          </Form>
+        </span>
+      ))}
+      {open ? (
+        <Form method="post" className="flex items-center gap-1" onSubmit={() => setOpen(false)}>
+          <CsrfInput token={csrf} />
+          <input type="hidden" name="intent" value="save-view" />
+          <input type="hidden" name="query" value={query} />
+          <label htmlFor="view-name" className="sr-only">
+            View name
+          </label>
+          <input
+            id="view-name"
+            name="name"
+            required
+            maxLength={60}
+            placeholder="View name"
+            className={`${inputClass} w-32 py-1`}
+            autoFocus
+          />
+          <button type="submit" className={secondaryButtonClass}>
+            Save
+          </button>
+        </Form>
+      ) : (
+        <button
+          type="button"
+          className="rounded-md px-2 py-1 text-sm text-indigo-700 hover:bg-indigo-50"
+          onClick={() => setOpen(true)}
+        >
+          Save view
+        </button>
+      )}
+    </div>
+  );
+}
+
+function TaskRow({
+  task,
+  csrf,
+  timeZone,
+  now,
+  selected,
+  onFocus,
+}: {
+  task: Item;
+  csrf: string;
+  timeZone: string;
+  now: string;
+  selected: boolean;
+  onFocus: () => void;
+}) {
+  const fetcher = useFetcher();
+  const done = fetcher.formData ? fetcher.formData.get("intent") === "complete" : task.status === "completed";
+  const overdue = isOverdue(task, new Date(now));
+  return (
+    <li
+      data-task-row
+      data-task-id={task.id}
+      data-status={task.status}
+      tabIndex={-1}
+      onFocus={onFocus}
+      className={`flex items-start gap-3 px-4 py-3 ${selected ? "bg-indigo-50" : ""} ${overdue ? "border-l-4 border-l-red-500" : ""}`}
+    >
+      <fetcher.Form method="post">
+        <CsrfInput token={csrf} />
+        <input type="hidden" name="id" value={task.id} />
+        <input type="hidden" name="intent" value={done ? "reopen" : "complete"} />
+        <button
+          type="submit"
+          data-toggle
+          aria-label={done ? `Reopen “${task.title}”` : `Complete “${task.title}”`}
+          className={`mt-0.5 flex h-5 w-5 items-center justify-center rounded-full border-2 ${done ? "border-emerald-600 bg-emerald-600 text-white" : "border-slate-400 hover:border-indigo-600"}`}
+        >
+          {done ? "✓" : ""}
+        </button>
+      </fetcher.Form>
+      <div className="min-w-0 flex-1">
+        <Link
+          data-open
+          to={`/tasks/${task.id}`}
+          className={`block truncate font-medium hover:underline ${done ? "text-slate-500 line-through" : "text-slate-900"}`}
+        >
+          {task.title}
+        </Link>
+        <div className="mt-1 flex flex-wrap items-center gap-1.5 text-xs">
+          <PriorityBadge priority={task.priority} />
+          {task.tags.map((tag) => (
+            <TagChip key={tag} tag={tag} />
+          ))}
+          {task.due_at ? (
+            <time
+              dateTime={task.due_at}
+              data-due
+              className={overdue ? "font-semibold text-red-700" : "text-slate-700"}
+            >
+              {overdue ? "Overdue · " : ""}
+              {formatDue(task.due_at, timeZone, new Date(now))}
+            </time>
+          ) : null}
+          {task.recurrence ? (
+            <span className="text-slate-700" title="Repeats">
+              ↻{" "}
+              {describeRecurrence({
+                pattern: task.recurrence.pattern,
+                interval: task.recurrence.interval,
+                weekdays: task.recurrence.weekdays,
+                monthDay: task.recurrence.month_day,
+                lastDayOfMonth: task.recurrence.last_day_of_month,
+              })}
+            </span>
+          ) : null}
+        </div>
+      </div>
+    </li>
+  );
+}
