@@ -152,7 +152,7 @@ test("a refused publish stays pending with a backoff, and is published once the 
     const key = randomUUID();
     const [first, second] = await commitEvents([message(key, 1), message(key, 2)]);
     const relay = relayTo(refusing.port);
-    const [{ before }] = await db.$queryRaw<{ before: Date }[]>`SELECT now() AS before`;
+    const [{ before }] = await db.$queryRaw<[{ before: Date }]>`SELECT now() AS before`;
     relay.kick();
     await relay.idle();
     const [failed, waiting] = await rows([first!, second!]);

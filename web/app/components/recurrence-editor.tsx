@@ -1,12 +1,18 @@
 // The recurrence editor with a live preview of the next five occurrences, computed in the browser
 // by the same pure function the server uses (#core/recurrence.ts previewOccurrences).
-import { useMemo, useState } from "react";
+//
+// Without JavaScript every control is rendered (the server ignores those the pattern does not
+// use), so the form still submits a complete rule; once hydrated, only the relevant ones show.
+import { DateTime } from "luxon";
+import { useEffect, useMemo, useState } from "react";
 import { describeRecurrence, previewOccurrences } from "#core/recurrence.ts";
-import type { TaskDto } from "#core/tasks.ts";
+import { LIMITS, type TaskDto } from "#core/tasks.ts";
 import { formatInstant } from "../lib/format.ts";
+import { localParts, recurrenceFromFields } from "#core/task-form.ts";
 import { inputClass } from "./ui.tsx";
 
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const labelClass = "block text-xs font-medium text-slate-700";
 
 export function RecurrenceEditor({
   recurrence,
@@ -20,40 +26,74 @@ export function RecurrenceEditor({
   timeZone: string;
   error?: string | undefined;
 }) {
-  const [pattern, setPattern] = useState<string>(recurrence?.active ? recurrence.pattern : "");
-  const [interval, setInterval] = useState(recurrence?.interval ?? 1);
-  const [weekdays, setWeekdays] = useState<number[]>(recurrence?.weekdays ?? []);
-  const [anchor, setAnchor] = useState(recurrence?.anchor ?? "schedule");
+  const rule = recurrence?.active ? recurrence : null;
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
+  const [pattern, setPattern] = useState<string>(rule?.pattern ?? "");
+  const [interval, setInterval] = useState(String(rule?.interval ?? 1));
+  const [weekdays, setWeekdays] = useState<number[]>(rule?.weekdays ?? []);
+  const [anchor, setAnchor] = useState(rule?.anchor ?? "schedule");
+  const [monthMode, setMonthMode] = useState(
+    rule?.last_day_of_month ? "last" : (rule?.month_day ?? null) !== null ? "day" : "",
+  );
+  const [monthDay, setMonthDay] = useState(
+    String(rule?.month_day ?? (dueAt ? DateTime.fromJSDate(dueAt, { zone: timeZone }).day : 1)),
+  );
+  const [ends, setEnds] = useState(
+    rule?.ends_at ? "on" : (rule?.max_count ?? null) !== null ? "after" : "never",
+  );
+  const [endsOn, setEndsOn] = useState(localParts(rule?.ends_at ?? null, timeZone).date);
+  const [maxCount, setMaxCount] = useState(String(rule?.max_count ?? 10));
 
+  const read = useMemo(
+    () =>
+      recurrenceFromFields(
+        {
+          pattern,
+          interval,
+          weekdays: weekdays.map(String),
+          monthMode,
+          monthDay,
+          ends,
+          endsOn,
+          maxCount,
+          anchor,
+        },
+        timeZone,
+      ),
+    [pattern, interval, weekdays, monthMode, monthDay, ends, endsOn, maxCount, anchor, timeZone],
+  );
+  const wire = read.ok ? read.recurrence : null;
   const preview = useMemo(() => {
-    if (!pattern || !dueAt || !Number.isInteger(interval) || interval < 1) return [];
+    if (!wire || !dueAt) return [];
     try {
       return previewOccurrences(
         {
-          pattern: pattern as "daily" | "weekly" | "monthly",
-          interval,
-          weekdays: pattern === "weekly" ? weekdays : [],
-          monthDay: null,
-          lastDayOfMonth: false,
-          anchor,
+          pattern: wire.pattern,
+          interval: wire.interval,
+          weekdays: wire.weekdays,
+          monthDay: wire.month_day,
+          lastDayOfMonth: wire.last_day_of_month,
+          anchor: wire.anchor,
           startsAt: dueAt,
           timeZone,
-          endsAt: null,
-          maxCount: null,
+          endsAt: wire.ends_at ? new Date(wire.ends_at) : null,
+          maxCount: wire.max_count,
         },
         5,
       );
     } catch {
       return [];
     }
-  }, [pattern, interval, weekdays, anchor, dueAt, timeZone]);
+  }, [wire, dueAt, timeZone]);
+  const shows = (wanted: string) => !hydrated || pattern === wanted;
 
   return (
     <fieldset className="space-y-3 rounded-md border border-slate-200 p-3">
       <legend className="px-1 text-sm font-medium text-slate-800">Repeat</legend>
       <div className="flex flex-wrap items-end gap-3">
         <div>
-          <label htmlFor="recurrence_pattern" className="block text-xs font-medium text-slate-700">
+          <label htmlFor="recurrence_pattern" className={labelClass}>
             Pattern
           </label>
           <select
@@ -69,10 +109,10 @@ export function RecurrenceEditor({
             <option value="monthly">Monthly</option>
           </select>
         </div>
-        {pattern ? (
+        {pattern || !hydrated ? (
           <>
             <div>
-              <label htmlFor="recurrence_interval" className="block text-xs font-medium text-slate-700">
+              <label htmlFor="recurrence_interval" className={labelClass}>
                 Every
               </label>
               <input
@@ -80,14 +120,14 @@ export function RecurrenceEditor({
                 name="recurrence_interval"
                 type="number"
                 min={1}
-                max={365}
+                max={LIMITS.recurrenceIntervalMax}
                 value={interval}
-                onChange={(e) => setInterval(Number(e.target.value))}
+                onChange={(e) => setInterval(e.target.value)}
                 className={`${inputClass} mt-1 w-20`}
               />
             </div>
             <div>
-              <label htmlFor="recurrence_anchor" className="block text-xs font-medium text-slate-700">
+              <label htmlFor="recurrence_anchor" className={labelClass}>
                 Next one counts from
               </label>
               <select
@@ -104,7 +144,7 @@ export function RecurrenceEditor({
           </>
         ) : null}
       </div>
-      {pattern === "weekly" ? (
+      {shows("weekly") ? (
         <div role="group" aria-label="On weekdays" className="flex flex-wrap gap-2">
           {DAYS.map((day, index) => (
             <label key={day} className="inline-flex items-center gap-1 text-sm">
@@ -124,26 +164,123 @@ export function RecurrenceEditor({
           ))}
         </div>
       ) : null}
+      {shows("monthly") ? (
+        <div className="flex flex-wrap items-end gap-3">
+          <div>
+            <label htmlFor="recurrence_month_mode" className={labelClass}>
+              Monthly on
+            </label>
+            <select
+              id="recurrence_month_mode"
+              name="recurrence_month_mode"
+              value={monthMode}
+              onChange={(e) => setMonthMode(e.target.value)}
+              className={`${inputClass} mt-1`}
+            >
+              <option value="">the due date's day</option>
+              <option value="day">day…</option>
+              <option value="last">the last day of the month</option>
+            </select>
+          </div>
+          {monthMode === "day" || !hydrated ? (
+            <div>
+              <label htmlFor="recurrence_month_day" className={labelClass}>
+                Day of the month
+              </label>
+              <input
+                id="recurrence_month_day"
+                name="recurrence_month_day"
+                type="number"
+                min={1}
+                max={31}
+                value={monthDay}
+                onChange={(e) => setMonthDay(e.target.value)}
+                aria-describedby="recurrence_month_day-note"
+                className={`${inputClass} mt-1 w-20`}
+              />
+            </div>
+          ) : null}
+          {monthMode === "day" || !hydrated ? (
+            <p id="recurrence_month_day-note" className="w-full text-xs text-slate-600">
+              In months without that day (say the 31st), it falls on the month's last day.
+            </p>
+          ) : null}
+        </div>
+      ) : null}
+      {pattern || !hydrated ? (
+        <div className="flex flex-wrap items-end gap-3">
+          <div>
+            <label htmlFor="recurrence_ends" className={labelClass}>
+              Ends
+            </label>
+            <select
+              id="recurrence_ends"
+              name="recurrence_ends"
+              value={ends}
+              onChange={(e) => setEnds(e.target.value)}
+              className={`${inputClass} mt-1`}
+            >
+              <option value="never">never</option>
+              <option value="on">on a date</option>
+              <option value="after">after a number of times</option>
+            </select>
+          </div>
+          {ends === "on" || !hydrated ? (
+            <div>
+              <label htmlFor="recurrence_ends_on" className={labelClass}>
+                {`Last date (${timeZone})`}
+              </label>
+              <input
+                id="recurrence_ends_on"
+                name="recurrence_ends_on"
+                type="date"
+                value={endsOn}
+                onChange={(e) => setEndsOn(e.target.value)}
+                className={`${inputClass} mt-1`}
+              />
+            </div>
+          ) : null}
+          {ends === "after" || !hydrated ? (
+            <div>
+              <label htmlFor="recurrence_max_count" className={labelClass}>
+                Occurrences in all
+              </label>
+              <input
+                id="recurrence_max_count"
+                name="recurrence_max_count"
+                type="number"
+                min={1}
+                max={LIMITS.recurrenceCountMax}
+                value={maxCount}
+                onChange={(e) => setMaxCount(e.target.value)}
+                className={`${inputClass} mt-1 w-24`}
+              />
+            </div>
+          ) : null}
+        </div>
+      ) : null}
       {error ? (
         <p role="alert" className="text-sm text-red-700">
           {error}
         </p>
       ) : null}
-      {pattern ? (
+      {pattern && hydrated ? (
         <div aria-live="polite">
           {!dueAt ? (
             <p className="text-sm text-amber-800">A repeating task needs a due date.</p>
-          ) : (
+          ) : !read.ok ? (
+            <p className="text-sm text-amber-800">{read.error}</p>
+          ) : wire ? (
             <>
               <p className="text-sm font-medium text-slate-800">
                 {describeRecurrence({
-                  pattern: pattern as "weekly",
-                  interval,
-                  weekdays,
-                  monthDay: null,
-                  lastDayOfMonth: false,
+                  pattern: wire.pattern,
+                  interval: wire.interval,
+                  weekdays: wire.weekdays,
+                  monthDay: wire.month_day,
+                  lastDayOfMonth: wire.last_day_of_month,
                 })}
-                : next five
+                : {preview.length < 5 ? "every occurrence" : "next five"}
               </p>
               <ol className="mt-1 list-decimal pl-5 text-sm text-slate-700" data-testid="recurrence-preview">
                 {preview.map((date) => (
@@ -151,7 +288,7 @@ export function RecurrenceEditor({
                 ))}
               </ol>
             </>
-          )}
+          ) : null}
         </div>
       ) : null}
     </fieldset>

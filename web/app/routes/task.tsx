@@ -9,6 +9,7 @@ import { PRIORITIES, type TaskDto } from "#core/tasks.ts";
 import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
 import { loadTaskDto } from "#tasks/records.ts";
 import { RecurrenceEditor } from "../components/recurrence-editor.tsx";
+import { ReminderEditor } from "../components/reminder-editor.tsx";
 import {
   buttonClass,
   CsrfInput,
@@ -22,13 +23,18 @@ import {
 import { command } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
 import { formatDue, formatInstant, isOverdue, offsetLabel } from "../lib/format.ts";
+import {
+  localInstant,
+  localParts,
+  recurrenceFromFields,
+  remindersFromFields,
+  type RecurrenceWire,
+} from "#core/task-form.ts";
 import { renewalHeaders, requireUser, requireUserWithCsrf } from "../lib/session.server.ts";
 
 export const meta: MetaFunction<typeof loader> = ({ data: loaded }) => [
   { title: loaded ? `${loaded.task.title} · Orbit` : "Task · Orbit" },
 ];
-
-const REMINDER_CHOICES = [0, 5, 15, 30, 60, 120, 1440];
 
 /** A foreign or unknown id is 404 (never 403): nobody learns that someone else's task exists. */
 function notFound(): never {
@@ -98,8 +104,6 @@ const editSchema = z.object({
   due_date: z.string().default(""),
   due_time: z.string().default(""),
   version: z.coerce.number().int().min(1),
-  recurrence_pattern: z.enum(["", "daily", "weekly", "monthly"]).default(""),
-  recurrence_interval: z.coerce.number().int().default(1),
   recurrence_anchor: z.enum(["schedule", "completion"]).default("schedule"),
 });
 
@@ -136,22 +140,47 @@ export async function action({ request, params }: ActionFunctionArgs) {
     if (!local.isValid) fieldErrors.due_at = "Pick a valid date and time.";
     else dueAt = local.toUTC().toISO();
   } else if (input.due_time) fieldErrors.due_at = "Pick a date for this time.";
-  if (Object.keys(fieldErrors).length > 0) return fail("Some fields are not valid.", fieldErrors, 400);
+  const text = (name: string) => {
+    const value = form.get(name);
+    return typeof value === "string" ? value : "";
+  };
+  const all = (name: string) => form.getAll(name).filter((v): v is string => typeof v === "string");
+  const recurrence = recurrenceFromFields(
+    {
+      pattern: text("recurrence_pattern"),
+      interval: text("recurrence_interval") || "1",
+      weekdays: all("recurrence_weekdays"),
+      monthMode: text("recurrence_month_mode"),
+      monthDay: text("recurrence_month_day"),
+      ends: text("recurrence_ends"),
+      endsOn: text("recurrence_ends_on"),
+      maxCount: text("recurrence_max_count"),
+      anchor: input.recurrence_anchor,
+    },
+    user.timeZone,
+  );
+  if (!recurrence.ok) fieldErrors.recurrence = recurrence.error;
+  const reminders = remindersFromFields(
+    {
+      presets: all("reminders"),
+      kept: all("reminder_keep"),
+      remove: form.get("remove_reminder") === null ? null : text("remove_reminder"),
+      customAmount: text("reminder_custom_amount"),
+      customUnit: text("reminder_custom_unit") || "minutes",
+      atDate: text("reminder_at_date"),
+      atTime: text("reminder_at_time"),
+    },
+    user.timeZone,
+  );
+  if (!reminders.ok) fieldErrors.reminders = reminders.error;
+  else if (!dueAt && (text("reminder_custom_amount").trim() || text("reminder_at_date")))
+    fieldErrors.reminders = "Set a due date to add reminders.";
+  if (!recurrence.ok || !reminders.ok || Object.keys(fieldErrors).length > 0)
+    return fail("Some fields are not valid.", fieldErrors, 400);
 
   const current = await loadTaskDto(getDb(), user.userId, id);
   if (!current) notFound();
-  const weekdays = form
-    .getAll("recurrence_weekdays")
-    .map(Number)
-    .filter((d) => d >= 1 && d <= 7);
-  const wanted = input.recurrence_pattern
-    ? {
-        pattern: input.recurrence_pattern,
-        interval: input.recurrence_interval,
-        weekdays: input.recurrence_pattern === "weekly" ? weekdays : [],
-        anchor: input.recurrence_anchor,
-      }
-    : null;
+  const wanted = recurrence.recurrence;
   const body: Record<string, unknown> = {
     title: input.title,
     description: input.description,
@@ -163,13 +192,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
     due_at: dueAt,
     version: input.version,
   };
-  // Reminders count back from the due time; without one the command clears them itself.
-  if (dueAt)
-    body.reminders = form
-      .getAll("reminders")
-      .map(Number)
-      .filter((minutes) => Number.isInteger(minutes) && minutes >= 0)
-      .map((offset_minutes) => ({ offset_minutes }));
+  // Reminders are planned against the due time; without one the command clears them itself.
+  if (dueAt) body.reminders = reminders.reminders;
   // The series is only touched when its rule changed in the form.
   if (!sameRecurrence(current.recurrence, wanted)) body.recurrence = wanted;
   const result = await command<TaskDto>(user, "update-task", "PATCH", `/v1/tasks/${id}`, body);
@@ -177,24 +201,20 @@ export async function action({ request, params }: ActionFunctionArgs) {
   return data({ intent, message: "Saved.", fieldErrors: {} });
 }
 
-function sameRecurrence(
-  current: TaskDto["recurrence"],
-  wanted: { pattern: string; interval: number; weekdays: number[]; anchor: string } | null,
-): boolean {
+function sameRecurrence(current: TaskDto["recurrence"], wanted: RecurrenceWire | null): boolean {
   if (!current || !current.active) return wanted === null;
   if (!wanted) return false;
+  const instant = (iso: string | null) => (iso === null ? null : new Date(iso).getTime());
   return (
     current.pattern === wanted.pattern &&
     current.interval === wanted.interval &&
     current.anchor === wanted.anchor &&
-    [...current.weekdays].sort().join(",") === [...wanted.weekdays].sort().join(",")
+    [...current.weekdays].sort().join(",") === [...wanted.weekdays].sort().join(",") &&
+    current.month_day === wanted.month_day &&
+    current.last_day_of_month === wanted.last_day_of_month &&
+    instant(current.ends_at) === instant(wanted.ends_at) &&
+    current.max_count === wanted.max_count
   );
-}
-
-function localParts(iso: string | null, zone: string) {
-  if (!iso) return { date: "", time: "" };
-  const local = DateTime.fromISO(iso, { zone });
-  return { date: local.toFormat("yyyy-MM-dd"), time: local.toFormat("HH:mm") };
 }
 
 export default function TaskPage() {
@@ -207,17 +227,9 @@ export default function TaskPage() {
   const [dueTime, setDueTime] = useState(initial.time);
   const dueForPreview = useMemo(() => {
     if (!dueDate) return null;
-    const local = DateTime.fromISO(`${dueDate}T${dueTime || "09:00"}`, { zone: timeZone });
-    return local.isValid ? local.toJSDate() : null;
+    return localInstant(dueDate, dueTime || "09:00", timeZone);
   }, [dueDate, dueTime, timeZone]);
   const errors = (actionData?.fieldErrors ?? {}) as Record<string, string | undefined>;
-  // A task without a due date offers the user's default reminders, ready for when it gets one.
-  const offsets = new Set(
-    task.due_at
-      ? task.reminders.map((r) => r.offset_minutes).filter((m): m is number => m !== null)
-      : defaultReminders,
-  );
-  const choices = [...new Set([...REMINDER_CHOICES, ...offsets])].sort((a, b) => a - b);
   const recurring = Boolean(task.recurrence?.active);
   const overdue = isOverdue(task, new Date(now));
   // Re-mount the form when the task changes elsewhere (live sync), so it shows the new version.
@@ -288,6 +300,11 @@ export default function TaskPage() {
         <CsrfInput token={csrf} />
         <input type="hidden" name="intent" value="update" />
         <input type="hidden" name="version" value={task.version} />
+        {/* Enter in a field clicks the form's first submit button (implicit submission, HTML §4.10.21.2):
+            make that a plain save, not a reminder's remove button further down. */}
+        <button type="submit" tabIndex={-1} aria-hidden="true" className="sr-only">
+          Save
+        </button>
         <Field label="Title" name="title" error={errors.title}>
           <input
             id="title"
@@ -342,27 +359,13 @@ export default function TaskPage() {
             />
           </Field>
         </div>
-        <fieldset className="space-y-2">
-          <legend className="text-sm font-medium text-slate-800">Remind me</legend>
-          <div className="flex flex-wrap gap-3">
-            {choices.map((minutes) => (
-              <label key={minutes} className="inline-flex items-center gap-1 text-sm">
-                <input
-                  type="checkbox"
-                  name="reminders"
-                  value={minutes}
-                  defaultChecked={offsets.has(minutes)}
-                />
-                {offsetLabel(minutes)}
-              </label>
-            ))}
-          </div>
-          {errors.reminders ? (
-            <p role="alert" className="text-sm text-red-700">
-              {errors.reminders}
-            </p>
-          ) : null}
-        </fieldset>
+        <ReminderEditor
+          reminders={task.reminders}
+          hasDue={task.due_at !== null}
+          defaultReminders={defaultReminders}
+          timeZone={timeZone}
+          error={errors.reminders}
+        />
         <RecurrenceEditor
           recurrence={task.recurrence}
           dueAt={dueForPreview}
