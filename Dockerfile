@@ -14,7 +14,9 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /src
 ENV CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# npm install, not npm ci (as the Makefile): the lockfile cannot list Tailwind's optional binaries
+# for other platforms (our registry does not serve them), and npm ci refuses such a lockfile.
+RUN npm install --no-audit --no-fund
 COPY prisma.config.ts ./
 COPY prisma ./prisma
 # `prisma generate` connects nowhere but needs *a* PostgreSQL URL, or it tries to download an
@@ -38,7 +40,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only, and no install scripts: the CLI migrates through its wasm engine
 # and the pg driver adapter (docs/decisions/002), so no native engine is downloaded.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS migrate
 WORKDIR /app

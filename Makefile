@@ -103,6 +103,7 @@ images: install ## Build every image with Docker: make images [IMAGE_OWNER=<ghcr
 	  docker build --build-arg FUNCTION=$$fn -t ghcr.io/$(or $(IMAGE_OWNER),OWNER)/orbit-$$fn:$(or $(IMAGE_TAG),dev) . || exit 1; \
 	done
 	docker build --target migrate -t ghcr.io/$(or $(IMAGE_OWNER),OWNER)/orbit-migrate:$(or $(IMAGE_TAG),dev) .
+	docker build -f web.Dockerfile -t ghcr.io/$(or $(IMAGE_OWNER),OWNER)/orbit-web:$(or $(IMAGE_TAG),dev) .
 
 clean: ## Remove build output and local data (databases included)
 	rm -rf dist .data

@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { deploy, DeployError } from "../../scripts/deploy.ts";
+import { deploy, DeployError, prepareOverlay } from "../../scripts/deploy.ts";
+import { functionNames, kustomizeBuild } from "../../scripts/manifests.ts";
 
 interface Scenario {
   /** Live Knative Services: name → ready revision. */
@@ -115,9 +116,11 @@ test("a release records the live revisions, migrates first, then applies the ove
   const kustomization = calls[6]!.kustomization!;
   expect(kustomization).toContain("newName: ghcr.io/acme/orbit-create-task");
   expect(kustomization).toContain("newTag: 0123abc");
-  expect(kustomization).not.toContain("unreleased");
-  // No web image is built yet (no web.Dockerfile): its Service is left out of the release.
-  expect(kustomization).toContain("$patch: delete");
+  // (The overlay's comments survive `kustomize edit` and mention "unreleased" images.)
+  expect(kustomization).not.toContain("newTag: unreleased");
+  // web.Dockerfile exists, so the web image is released with the functions' tag.
+  expect(kustomization).toContain("newName: ghcr.io/acme/orbit-web");
+  expect(kustomization).not.toContain("$patch: delete");
   expect(calls[7]!.args).toEqual([
     "wait",
     "ksvc",
@@ -131,7 +134,7 @@ test("a release records the live revisions, migrates first, then applies the ove
   expect(state.namespace).toBe("orbit-staging");
   expect(state.previous["create-task"]).toBe("create-task-00007");
   expect(state.previous["audit-log"]).toBeNull();
-  expect(state.previous).not.toHaveProperty("web");
+  expect(state.previous.web).toBeNull();
   expect(JSON.parse(readFileSync(statePath, "utf8"))).toEqual(state);
   expect(lines).toContain("migrations applied");
 });
@@ -202,4 +205,15 @@ test("placeholder images never reach a cluster, and a tag needs its owner", asyn
     /IMAGE_TAG and IMAGE_OWNER go together/,
   );
   expect(kubectl.calls()).toEqual([]);
+});
+
+test("an app this release builds no image for is left out of the overlay", async () => {
+  const overlay = await prepareOverlay("staging", { tag: "0123abc", owner: "acme" }, functionNames());
+  try {
+    const rendered = await kustomizeBuild(overlay.dir);
+    expect(rendered).not.toContain("ghcr.io/acme/orbit-web");
+    expect(rendered).toContain("image: ghcr.io/acme/orbit-create-task:0123abc");
+  } finally {
+    overlay.cleanup();
+  }
 });

@@ -25,6 +25,7 @@ import { runDatabaseName } from "#testing/database.ts";
 import { freePort, waitFor } from "#testing/topology.ts";
 import { bundle } from "../../scripts/build.ts";
 import type { Obj } from "../../scripts/manifest-checks.ts";
+import { dockerignore, parseDockerfile } from "./dockerfile.ts";
 import {
   functionNames,
   kustomizeBuild,
@@ -32,70 +33,6 @@ import {
   parseManifests,
   REPO_ROOT,
 } from "../../scripts/manifests.ts";
-
-// ── the Dockerfile, read as BuildKit reads it ──
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-interface Stage {
-  from: string;
-  name: string;
-  instructions: Instruction[];
-}
-
-function parseDockerfile(text: string): Stage[] {
-  const stages: Stage[] = [];
-  const logical = text.replace(/\\\n/g, " ").split("\n");
-  for (const line of logical.map((l) => l.trim())) {
-    if (!line || line.startsWith("#")) continue;
-    const [keyword = "", ...rest] = line.split(/\s+/);
-    const args = rest.join(" ");
-    if (keyword.toUpperCase() === "FROM") {
-      const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
-      stages.push({ from: match![1]!, name: match?.[2] ?? String(stages.length), instructions: [] });
-    } else stages.at(-1)?.instructions.push({ keyword: keyword.toUpperCase(), args });
-  }
-  return stages;
-}
-
-/** Docker's .dockerignore matching: `*`, `?`, `**`; a path is out if it or a parent matches. */
-function dockerignore(text: string): (relative: string) => boolean {
-  const rules = text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"))
-    .map((l) => {
-      const negate = l.startsWith("!");
-      const pattern = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, "");
-      const source = pattern
-        .split(/(\*\*\/|\*\*|\*|\?)/)
-        .map((part) =>
-          part === "**/"
-            ? "(.*/)?"
-            : part === "**"
-              ? ".*"
-              : part === "*"
-                ? "[^/]*"
-                : part === "?"
-                  ? "[^/]"
-                  : part.replace(/[.+^${}()|[\]\\]/g, "\\$&"),
-        )
-        .join("");
-      return { negate, regex: new RegExp(`^${source}$`) };
-    });
-  return (relative) => {
-    const parts = relative.split("/");
-    let ignored = false;
-    for (let i = 1; i <= parts.length; i++) {
-      const prefix = parts.slice(0, i).join("/");
-      for (const rule of rules) if (rule.regex.test(prefix)) ignored = !rule.negate;
-      if (ignored) return true;
-    }
-    return ignored;
-  };
-}
 
 const stages = parseDockerfile(readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8"));
 const stage = (name: string) => stages.find((s) => s.name === name)!;
@@ -158,7 +95,7 @@ test("the build stage bundles the FUNCTION build arg's entry point into /out/ind
   const deps = stage("deps");
   expect(deps.instructions.map((i) => i.args)).toEqual(
     expect.arrayContaining([
-      "npm ci --no-audit --no-fund",
+      "npm install --no-audit --no-fund",
       "DATABASE_URL=postgresql://build@localhost:5432/unused npx prisma generate",
     ]),
   );
@@ -167,7 +104,7 @@ test("the build stage bundles the FUNCTION build arg's entry point into /out/ind
 test("the migrate target holds production dependencies, prisma/ and its config, and runs migrate deploy as non-root", () => {
   const deps = stage("migrate-deps");
   expect(deps.instructions.map((i) => i.args)).toContain(
-    "npm ci --omit=dev --ignore-scripts --no-audit --no-fund",
+    "npm install --omit=dev --ignore-scripts --no-audit --no-fund",
   );
   const migrate = stage("migrate");
   expect(migrate.instructions.filter((i) => i.keyword === "COPY").map((i) => i.args)).toEqual([
