@@ -22,7 +22,8 @@ import webpush from "web-push";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { dropDatabase, ensureDatabase } from "#db/embedded-postgres.ts";
 import { runDatabaseName } from "#testing/database.ts";
-import { freePort, waitFor } from "#testing/topology.ts";
+import { createServer, type Server } from "node:net";
+import { waitFor } from "#testing/topology.ts";
 import { bundle } from "../../scripts/build.ts";
 import type { Obj } from "../../scripts/manifest-checks.ts";
 import { dockerignore, parseDockerfile } from "./dockerfile.ts";
@@ -181,8 +182,11 @@ function copiedIntoBuild(relative: string): boolean {
 test("each function's bundle reads only what the image's build stage has, and runs with nothing but itself", async () => {
   const functions = functionNames();
   const vapid = webpush.generateVAPIDKeys();
+  // Every port at once, held open until all are known, so no two are the same (ports taken one
+  // at a time, concurrently, can repeat once released).
+  const ports = await distinctFreePorts(functions.length * 3);
   await Promise.all(
-    functions.map(async (fn) => {
+    functions.map(async (fn, index) => {
       const built = path.join(scratch, "build", fn);
       await bundle(path.join(REPO_ROOT, "functions", fn, "index.ts"), path.join(built, "index.mjs"));
       const map = JSON.parse(readFileSync(path.join(built, "index.mjs.map"), "utf8")) as {
@@ -208,7 +212,7 @@ test("each function's bundle reads only what the image's build stage has, and ru
         map: statSync(path.join(app, "index.mjs.map")).size,
       };
 
-      const [port, closedDb, closedDapr] = await Promise.all([freePort(), freePort(), freePort()]);
+      const [port, closedDb, closedDapr] = ports.slice(index * 3, index * 3 + 3) as [number, number, number];
       const child = spawn(process.execPath, ["--enable-source-maps", "index.mjs"], {
         cwd: app,
         // Only what the Knative Service sets (plus the keys notifications would read from its
@@ -356,3 +360,20 @@ test("the migration image's files alone migrate a fresh database with prisma mig
     rmSync(app, { recursive: true, force: true });
   }
 }, 60_000);
+
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const servers: Server[] = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once("error", reject);
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
+}

@@ -18,6 +18,8 @@ test("server states that mean 'try again later' are 'unavailable'", () => {
   expect(isDatabaseUnavailable(errorWith({ code: "08006" }))).toBe(true); // connection failure
   expect(isDatabaseUnavailable(errorWith({ code: "53300" }))).toBe(true); // too many connections
   expect(isDatabaseUnavailable(errorWith({ code: "P1001" }))).toBe(true); // Prisma: can't reach server
+  // Found by make bench: a saturated pool made create-task answer 500 instead of 503.
+  expect(isDatabaseUnavailable(errorWith({ code: "P2028" }))).toBe(true); // transaction could not start in time
   expect(isDatabaseUnavailable(errorWith({ originalCode: "08001" }))).toBe(true);
 });
 

@@ -28,7 +28,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof e.code === "string" && (UNAVAILABLE_CODES.has(e.code) || UNAVAILABLE_SQLSTATE.test(e.code)))
       return true;
     if (typeof e.originalCode === "string" && UNAVAILABLE_SQLSTATE.test(e.originalCode)) return true;
-    if (e.code === "P1001" || e.code === "P1017" || e.code === "P2024") return true;
+    // P1001 can't reach the server, P1017 connection closed, P2024 pool timeout, P2028 a transaction
+    // could not start in time (pool saturated under load: retry later, it is not our bug).
+    if (e.code === "P1001" || e.code === "P1017" || e.code === "P2024" || e.code === "P2028") return true;
     if (typeof e.message === "string" && UNAVAILABLE_MESSAGE.test(e.message)) return true;
     current = e.cause;
   }
