@@ -1,0 +1,58 @@
+// docs/benchmarks.md and docs/benchmarks.png from one run's rows.
+import os from "node:os";
+import type { BenchRow, Figure } from "./context.ts";
+import { barChart } from "./png.ts";
+import { ms, round } from "./stats.ts";
+
+export interface RunInfo {
+  startedAt: Date;
+  finishedAt: Date;
+  loadStart: number[];
+  loadEnd: number[];
+  database: string;
+}
+
+const fig = (f: Figure | null) =>
+  f ? `${f.label}: p50 ${ms(f.p50)}, p99 ${ms(f.p99)}${f.note ? `, ${f.note}` : ""}` : "—";
+
+const verdict = (met: boolean | null) => (met === null ? "pending" : met ? "met" : "missed");
+
+const cell = (text: string) => text.replaceAll("|", "\\|").replaceAll("\n", " ");
+
+export function markdown(rows: BenchRow[], info: RunInfo, details: string[]): string {
+  const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(" / ");
+  const lines = [
+    "# Benchmarks",
+    "",
+    "Written by `make bench` (scripts/bench/main.ts) from one real run; do not edit by hand. Every",
+    "figure is measured beside its baseline in the same run, on the same machine and database, so",
+    "the ratios hold even when the machine is busy. Latencies are milliseconds (p50 / p99,",
+    "nearest-rank); the load generator runs in its own process.",
+    "",
+    `- Run: ${info.startedAt.toISOString()} → ${info.finishedAt.toISOString()}`,
+    `- Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    `- Load average (1/5/15 min) at start: ${load(info.loadStart)}; at end: ${load(info.loadEnd)} (other work on the machine shows here)`,
+    `- Database: ${info.database}`,
+    "",
+    "![Ours (blue) vs baseline (grey) per benchmark; red tick: the target on the same scale](benchmarks.png)",
+    "",
+    "| Benchmark | Target | Measured | Baseline (same run) | Ratio | Result | Why |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows.map(
+      (r) =>
+        `| ${cell(r.title)} | ${cell(r.target)} | ${cell(fig(r.ours))} | ${cell(fig(r.baseline))} | ${
+          r.ratio ? `${r.ratio.label} ${round(r.ratio.value, 2)}` : "—"
+        } | **${verdict(r.met)}** | ${cell(r.reason)} |`,
+    ),
+    "",
+    "## Details",
+    "",
+    ...details.map((d) => `- ${d}`),
+    "",
+  ];
+  return lines.join("\n");
+}
+
+export function chart(rows: BenchRow[]): Buffer {
+  return barChart(rows.flatMap((r) => (r.chart ? [r.chart] : [])));
+}

@@ -1,0 +1,58 @@
+// Runs the benchmarks in order; each returns its report row(s) and detail lines.
+import type { BenchContext, BenchRow } from "./context.ts";
+import { coldStarts } from "./cold-start.ts";
+import { events } from "./events.ts";
+import { readPath } from "./read-path.ts";
+import { reminders } from "./reminders.ts";
+import { webApp } from "./web.ts";
+import { writePath } from "./write-path.ts";
+
+export const BENCHMARKS = ["write", "events", "reminders", "cold-start", "read", "web"] as const;
+
+export async function runBenchmarks(
+  ctx: BenchContext,
+  only?: string[],
+): Promise<{ rows: BenchRow[]; details: string[] }> {
+  const rows: BenchRow[] = [];
+  const details: string[] = [];
+  const want = (key: string) => !only || only.includes(key);
+  if (want("write")) {
+    const row = await writePath(ctx);
+    rows.push(row);
+    details.push(
+      "Write path: create-task runs as an esbuild bundle (scripts/build.ts `bundle()`, unminified as the test topology builds it) in its own process beside its local sidecar (packages/testing/src/topology.ts); the baseline is scripts/bench/baseline-server.ts. Both use a pool of 10 connections; both get the same warm-up first.",
+    );
+  }
+  if (want("events")) {
+    rows.push(...(await events(ctx)));
+    details.push(
+      "Event latency: one sample at a time, measured from just before the HTTP command to the NOTIFY of a trigger on the consumer's table (benchmark database only); the functions are esbuild bundles beside their own sidecar processes. Throughput: the publisher is a separate process posting at a fixed rate (open loop); lag = arrival − send time per message (one clock).",
+    );
+  }
+  if (want("reminders")) {
+    rows.push(await reminders(ctx));
+    details.push(
+      "Reminders: all reminders share one instant; create-task, on-reminder-fired and notifications are esbuild bundles beside their own sidecars; the timer baseline runs in the load process during the same window.",
+    );
+  }
+  if (want("cold-start")) {
+    const cold = await coldStarts(ctx);
+    rows.push(cold.row);
+    details.push(...cold.details);
+  }
+  if (want("read")) {
+    const read = await readPath(ctx);
+    rows.push(read.row);
+    details.push(...read.details);
+    details.push(
+      "Read path: six query shapes in turn (full-text search + status, search sorted by due date, tag + priority filter, pending by priority, all by title, overdue), one request at a time; query-tasks is an esbuild bundle beside its sidecar.",
+    );
+  }
+  if (want("web")) {
+    rows.push(...(await webApp(ctx)));
+    details.push(
+      "Web: the built web app (web/build) under remix-serve beside its own sidecar; the page is fetched with a session cookie made by the product's own createSession; live sync listens on /live, the stream the page's EventSource opens (no browser: the figure excludes the browser's own rendering).",
+    );
+  }
+  return { rows, details };
+}
