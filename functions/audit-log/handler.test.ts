@@ -15,6 +15,8 @@ import {
 import {
   api,
   createTestUser,
+  deliverAsDapr,
+  deliverAsKnative,
   startFunction,
   type StartedFunction,
   type TestUser,
@@ -59,15 +61,12 @@ async function taskEvent(eventIds: string[]): Promise<OutboxEvent> {
 /** The CloudEvent daprd would build from the published outbox row. */
 function cloudEvent(row: OutboxEvent, data: unknown = row.data) {
   return {
-    specversion: "1.0",
     id: row.eventId,
     source: "create-task",
     type: row.type,
     subject: row.subject,
     topic: row.topic,
-    pubsubname: "pubsub",
     time: row.createdAt.toISOString(),
-    datacontenttype: "application/json",
     traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     data,
   };
@@ -75,26 +74,12 @@ function cloudEvent(row: OutboxEvent, data: unknown = row.data) {
 
 /** Delivers as daprd does: structured mode, `pubsubname` header, status read from the 200 body. */
 function deliver(row: OutboxEvent, data?: unknown, base = fn.url) {
-  return api(base, "POST", PATH, {
-    rawBody: JSON.stringify(cloudEvent(row, data)),
-    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
-  });
+  return deliverAsDapr(base, PATH, cloudEvent(row, data));
 }
 
 /** Delivers as Knative Eventing does: binary mode, `ce-*` headers, the data as the body. */
 function deliverBinary(row: OutboxEvent) {
-  return api(fn.url, "POST", PATH, {
-    rawBody: JSON.stringify(row.data),
-    headers: {
-      "content-type": "application/json",
-      "ce-specversion": "1.0",
-      "ce-id": row.eventId,
-      "ce-source": "create-task",
-      "ce-type": row.type,
-      "ce-subject": row.subject ?? "",
-      "ce-time": row.createdAt.toISOString(),
-    },
-  });
+  return deliverAsKnative(fn.url, PATH, cloudEvent(row));
 }
 
 async function auditRows(taskId: string) {

@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { api, createTestUser, startFunction, type StartedFunction } from "#testing/fixtures.ts";
+import {
+  api,
+  createTestUser,
+  deliverAsDapr,
+  startFunction,
+  type StartedFunction,
+} from "#testing/fixtures.ts";
 import { startPublishRecorder, type PublishRecorder } from "#testing/publish-recorder.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { collectMetrics, routes, subscriptions } from "./handler.ts";
@@ -24,23 +30,16 @@ afterAll(async () => {
 
 /** Delivers a CloudEvent the way Dapr delivers from the `task-events-dlq` topic. */
 async function deliverDeadLetter(id: string, data: unknown = { event_type: "created", task_id: "x" }) {
-  const res = await fetch(`${fn.url}/events/dead-letters/task-events`, {
-    method: "POST",
-    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
-    body: JSON.stringify({
-      specversion: "1.0",
-      id,
-      source: "create-task",
-      type: "orbit.task.created",
-      subject: "3f1c2a5e-8d4b-4f7a-9c61-2b8e5d0a7f13",
-      topic: "task-events-dlq",
-      pubsubname: "pubsub",
-      time: new Date().toISOString(),
-      datacontenttype: "application/json",
-      data,
-    }),
+  const { status, body } = await deliverAsDapr(fn.url, "/events/dead-letters/task-events", {
+    id,
+    source: "create-task",
+    type: "orbit.task.created",
+    subject: "3f1c2a5e-8d4b-4f7a-9c61-2b8e5d0a7f13",
+    topic: "task-events-dlq",
+    time: new Date().toISOString(),
+    data,
   });
-  return { status: res.status, body: await res.json() };
+  return { status, body };
 }
 
 async function openRows(eventId: string) {

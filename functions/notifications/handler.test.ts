@@ -8,7 +8,7 @@ import type { ReminderEvent } from "#core/events.ts";
 import type { Db } from "#db/client.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 import { createTask } from "#tasks/commands.ts";
-import { api, createTestUser, type TestUser } from "#testing/fixtures.ts";
+import { api, createTestUser, deliverAsDapr, type TestUser } from "#testing/fixtures.ts";
 import { startPushService, type PushService, type TestSubscription } from "#testing/push-service.ts";
 import {
   PUBSUB_COMPONENT,
@@ -157,18 +157,12 @@ async function reminderFor(user: TestUser, title = "Submit the grant report"): P
 
 /** Delivers a `reminders` event as daprd does; returns the status the function asked for. */
 async function deliver(data: unknown, id = randomUUID()): Promise<string> {
-  const res = await api(url, "POST", "/events/reminders", {
-    rawBody: JSON.stringify({
-      specversion: "1.0",
-      id,
-      source: "on-reminder-fired",
-      type: "orbit.reminder.due",
-      topic: "reminders",
-      pubsubname: "pubsub",
-      datacontenttype: "application/json",
-      data,
-    }),
-    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
+  const res = await deliverAsDapr(url, "/events/reminders", {
+    id,
+    source: "on-reminder-fired",
+    type: "orbit.reminder.due",
+    topic: "reminders",
+    data,
   });
   expect(res.status).toBe(200);
   return res.body.status;

@@ -15,6 +15,7 @@ import {
 import {
   api,
   createTestUser,
+  deliverAsDapr,
   startFunction,
   type StartedFunction,
   type TestUser,
@@ -116,18 +117,12 @@ const name = (task: TaskDto, reminder: { offset_minutes?: number; remind_at?: st
 
 /** Delivers a task event as daprd would (structured CloudEvent, `pubsubname` header). */
 function deliver(base: string, data: unknown, id = randomUUID()) {
-  return api(base, "POST", "/events/task-events", {
-    rawBody: JSON.stringify({
-      specversion: "1.0",
-      id,
-      source: "update-task",
-      type: "orbit.task.updated",
-      topic: TOPICS.taskEvents,
-      pubsubname: "pubsub",
-      datacontenttype: "application/json",
-      data,
-    }),
-    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
+  return deliverAsDapr(base, "/events/task-events", {
+    id,
+    source: "update-task",
+    type: "orbit.task.updated",
+    topic: TOPICS.taskEvents,
+    data,
   });
 }
 

@@ -14,6 +14,8 @@ import {
 import {
   api,
   createTestUser,
+  deliverAsDapr,
+  deliverAsKnative,
   startFunction,
   type StartedFunction,
   type TestUser,
@@ -103,39 +105,29 @@ async function taskEvent(eventIds: string[]): Promise<OutboxEvent> {
   return rows[0]!;
 }
 
+/** The CloudEvent daprd would build from the published outbox row. */
+function cloudEvent(row: OutboxEvent, data: unknown = row.data) {
+  return {
+    id: row.eventId,
+    source: "complete-task",
+    type: row.type,
+    subject: row.subject,
+    topic: row.topic,
+    time: row.createdAt.toISOString(),
+    traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    data,
+  };
+}
+
 /** Delivers as daprd does: a structured CloudEvent, `pubsubname` header, status in the 200 body. */
 function deliver(row: OutboxEvent, data: unknown = row.data, base = fn.url) {
-  return api(base, "POST", PATH, {
-    rawBody: JSON.stringify({
-      specversion: "1.0",
-      id: row.eventId,
-      source: "complete-task",
-      type: row.type,
-      subject: row.subject,
-      topic: row.topic,
-      pubsubname: "pubsub",
-      time: row.createdAt.toISOString(),
-      datacontenttype: "application/json",
-      traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-      data,
-    }),
-    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
-  });
+  return deliverAsDapr(base, PATH, cloudEvent(row, data));
 }
 
 /** Delivers as Knative Eventing does: binary mode, `ce-*` headers, the data as the body. */
 function deliverBinary(row: OutboxEvent) {
-  return api(fn.url, "POST", PATH, {
-    rawBody: JSON.stringify(row.data),
-    headers: {
-      "content-type": "application/json",
-      "ce-specversion": "1.0",
-      "ce-id": row.eventId,
-      "ce-source": "complete-task",
-      "ce-type": row.type,
-      "ce-subject": row.subject ?? "",
-    },
-  });
+  const { time: _time, ...event } = cloudEvent(row);
+  return deliverAsKnative(fn.url, PATH, event);
 }
 
 const SUCCESS = { status: 200, body: { status: "SUCCESS" } };

@@ -100,3 +100,51 @@ export async function api(
   }
   return { status: response.status, headers: response.headers, body: parsed };
 }
+
+/** The attributes a delivered CloudEvent carries besides the ones every Dapr delivery has. */
+export interface DeliveredCloudEvent {
+  id: string;
+  source: string;
+  type: string;
+  topic: string;
+  data: unknown;
+  subject?: string | null;
+  time?: string;
+  traceparent?: string;
+}
+
+/**
+ * Delivers `event` to a subscription route the way daprd does: structured mode
+ * (`application/cloudevents+json`), the `pubsubname` header, the consumer's status read from
+ * the 200 body.
+ */
+export function deliverAsDapr(base: string, path: string, event: DeliveredCloudEvent) {
+  return api(base, "POST", path, {
+    rawBody: JSON.stringify({
+      specversion: "1.0",
+      pubsubname: "pubsub",
+      datacontenttype: "application/json",
+      ...event,
+    }),
+    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
+  });
+}
+
+/**
+ * Delivers `event` the way Knative Eventing does: binary mode, `ce-*` headers, the data as a
+ * JSON body, no `pubsubname` header (so the consumer answers with status codes).
+ */
+export function deliverAsKnative(base: string, path: string, event: Omit<DeliveredCloudEvent, "topic">) {
+  return api(base, "POST", path, {
+    rawBody: JSON.stringify(event.data),
+    headers: {
+      "content-type": "application/json",
+      "ce-specversion": "1.0",
+      "ce-id": event.id,
+      "ce-source": event.source,
+      "ce-type": event.type,
+      "ce-subject": event.subject ?? "",
+      ...(event.time ? { "ce-time": event.time } : {}),
+    },
+  });
+}
