@@ -52,14 +52,7 @@ export async function revokeApiToken(db: Db, userId: string, tokenId: string, no
   return count === 1;
 }
 
-function view(row: {
-  id: string;
-  name: string;
-  prefix: string;
-  scope: "read" | "read_write";
-  createdAt: Date;
-  lastUsedAt: Date | null;
-}): ApiTokenView {
+function view(row: ApiTokenView): ApiTokenView {
   return {
     id: row.id,
     name: row.name,

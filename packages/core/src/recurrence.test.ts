@@ -1,7 +1,13 @@
 import fc from "fast-check";
 import { DateTime, IANAZone } from "luxon";
 import { expect, test } from "vitest";
-import { describeRecurrence, nextOccurrence, previewOccurrences, type RecurrenceRule } from "./recurrence.ts";
+import {
+  describeRecurrence,
+  describeWireRecurrence,
+  nextOccurrence,
+  previewOccurrences,
+  type RecurrenceRule,
+} from "./recurrence.ts";
 
 type Spec = Partial<Omit<RecurrenceRule, "startsAt" | "endsAt">> & { startsAt: string; endsAt?: string };
 
@@ -720,4 +726,33 @@ test("property: a daily series through every 2026–2028 transition keeps its lo
     ),
     { numRuns: 400, seed: 20260329 },
   );
+});
+
+test("describeWireRecurrence describes the snake_case wire form exactly as describeRecurrence", () => {
+  expect(
+    describeWireRecurrence({
+      pattern: "weekly",
+      interval: 2,
+      weekdays: [1, 3],
+      month_day: null,
+      last_day_of_month: false,
+    }),
+  ).toBe(
+    describeRecurrence({
+      pattern: "weekly",
+      interval: 2,
+      weekdays: [1, 3],
+      monthDay: null,
+      lastDayOfMonth: false,
+    }),
+  );
+  expect(
+    describeWireRecurrence({
+      pattern: "monthly",
+      interval: 1,
+      weekdays: [],
+      month_day: null,
+      last_day_of_month: true,
+    }),
+  ).toBe("Monthly on the last day");
 });

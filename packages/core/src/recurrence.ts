@@ -136,6 +136,23 @@ export function previewOccurrences(rule: RecurrenceRule, count: number, from?: D
 }
 
 /** Human text, e.g. "Every 2 weeks on Mon, Wed", "Monthly on the last day", "Daily". */
+/** describeRecurrence of a rule in its snake_case wire form (API, events, the web's forms). */
+export function describeWireRecurrence(rule: {
+  pattern: RecurrenceRule["pattern"];
+  interval: number;
+  weekdays: number[];
+  month_day: number | null;
+  last_day_of_month: boolean;
+}): string {
+  return describeRecurrence({
+    pattern: rule.pattern,
+    interval: rule.interval,
+    weekdays: rule.weekdays,
+    monthDay: rule.month_day,
+    lastDayOfMonth: rule.last_day_of_month,
+  });
+}
+
 export function describeRecurrence(rule: RecurrenceDescription): string {
   const every = (unit: string, single: string) =>
     rule.interval === 1 ? single : `Every ${rule.interval} ${unit}s`;

@@ -5,7 +5,7 @@
 // use), so the form still submits a complete rule; once hydrated, only the relevant ones show.
 import { DateTime } from "luxon";
 import { useEffect, useMemo, useState } from "react";
-import { describeRecurrence, previewOccurrences } from "#core/recurrence.ts";
+import { describeWireRecurrence, previewOccurrences } from "#core/recurrence.ts";
 import { LIMITS, type TaskDto } from "#core/tasks.ts";
 import { formatInstant } from "../lib/format.ts";
 import { localParts, recurrenceFromFields } from "#core/task-form.ts";
@@ -273,14 +273,7 @@ export function RecurrenceEditor({
           ) : wire ? (
             <>
               <p className="text-sm font-medium text-slate-800">
-                {describeRecurrence({
-                  pattern: wire.pattern,
-                  interval: wire.interval,
-                  weekdays: wire.weekdays,
-                  monthDay: wire.month_day,
-                  lastDayOfMonth: wire.last_day_of_month,
-                })}
-                : {preview.length < 5 ? "every occurrence" : "next five"}
+                {describeWireRecurrence(wire)}: {preview.length < 5 ? "every occurrence" : "next five"}
               </p>
               <ol className="mt-1 list-decimal pl-5 text-sm text-slate-700" data-testid="recurrence-preview">
                 {preview.map((date) => (

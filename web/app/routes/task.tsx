@@ -4,7 +4,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { DateTime } from "luxon";
 import { useMemo, useState } from "react";
 import { z } from "zod";
-import { describeRecurrence } from "#core/recurrence.ts";
+import { describeWireRecurrence } from "#core/recurrence.ts";
 import { PRIORITIES, type TaskDto } from "#core/tasks.ts";
 import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
 import { loadTaskDto } from "#tasks/records.ts";
@@ -262,16 +262,7 @@ export default function TaskPage() {
               </time>
             ) : null}
             {task.recurrence?.active ? (
-              <span className="text-slate-700">
-                ↻{" "}
-                {describeRecurrence({
-                  pattern: task.recurrence.pattern,
-                  interval: task.recurrence.interval,
-                  weekdays: task.recurrence.weekdays,
-                  monthDay: task.recurrence.month_day,
-                  lastDayOfMonth: task.recurrence.last_day_of_month,
-                })}
-              </span>
+              <span className="text-slate-700">↻ {describeWireRecurrence(task.recurrence)}</span>
             ) : null}
           </div>
         </div>

@@ -13,7 +13,7 @@ import {
 import { useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
 import { parseQuickAdd } from "#core/quick-add.ts";
-import { describeRecurrence } from "#core/recurrence.ts";
+import { describeWireRecurrence } from "#core/recurrence.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import { listTags, listTasks } from "#tasks/queries.ts";
 import { LIVE_EVENT } from "../components/live-sync.tsx";
@@ -618,14 +618,7 @@ function TaskRow({
           ) : null}
           {task.recurrence ? (
             <span className="text-slate-700" title="Repeats">
-              ↻{" "}
-              {describeRecurrence({
-                pattern: task.recurrence.pattern,
-                interval: task.recurrence.interval,
-                weekdays: task.recurrence.weekdays,
-                monthDay: task.recurrence.month_day,
-                lastDayOfMonth: task.recurrence.last_day_of_month,
-              })}
+              ↻ {describeWireRecurrence(task.recurrence)}
             </span>
           ) : null}
         </div>
