@@ -10,7 +10,7 @@ export PRISMA_HIDE_UPDATE_MESSAGE := 1
 PRISMA_URL := $(or $(DATABASE_URL),postgresql://localhost:5432/unused)
 GENERATED := packages/db/src/generated/client.ts
 
-.PHONY: help install dev test test-unit validate format format-check lint typecheck build token db-migrate db-migration clean
+.PHONY: help install dev test test-dapr dapr-runtime kafka test-unit validate format format-check lint typecheck build token db-migrate db-migration clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -33,6 +33,19 @@ dev: install web-build ## Run the whole product locally: database, every functio
 
 test: install test-manifests chromium ## Run every test (unit, integration, end-to-end, browser) on a real PostgreSQL
 	npx vitest run
+
+# The real-runtime tier: the suites that start real processes, beside real daprd + the Dapr
+# Scheduler (built from the pinned github.com/dapr/dapr module) and a real Apache Kafka (from
+# Maven Central). Needs Go >= 1.26.6, Java 17+ and Maven besides Node; where one is missing the
+# build step fails and says what to install: this tier never passes without running.
+test-dapr: install dapr-runtime kafka ## Run the process-level suites on real daprd 1.18 + Scheduler + Kafka (needs Go, Java, Maven)
+	ORBIT_DAPR_RUNTIME=daprd npx vitest run --config vitest.dapr.config.ts
+
+dapr-runtime: ## Build real daprd and the Dapr Scheduler from the pinned Go module into tools/dapr-runtime/bin
+	tools/dapr-runtime/build.sh
+
+kafka: ## Resolve Apache Kafka (KRaft broker) from Maven Central into tools/kafka/target
+	tools/kafka/classpath.sh
 
 web-build: install ## Build the web app (Remix + Vite) into web/build
 	cd web && ../node_modules/.bin/remix vite:build

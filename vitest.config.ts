@@ -9,7 +9,8 @@ export default defineConfig({
       "prisma/**/*.test.ts",
       "scripts/**/*.test.ts",
     ],
-    exclude: ["node_modules", "dist", ".data", "web/**"],
+    // *.dapr.test.ts need real daprd, the Scheduler and Kafka: vitest.dapr.config.ts runs them.
+    exclude: ["node_modules", "dist", ".data", "web/**", "**/*.dapr.test.ts"],
     globalSetup: ["packages/testing/src/global-setup.ts"],
     pool: "forks",
     testTimeout: 30_000,

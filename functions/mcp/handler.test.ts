@@ -16,7 +16,7 @@ import {
   startFunctionWithSidecar,
   type FunctionWithSidecar,
 } from "#testing/sidecar-pair.ts";
-import { waitFor } from "#testing/topology.ts";
+import { waitFor } from "#testing/ports.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { routes as auditRoutes, subscriptions as auditSubscriptions } from "../audit-log/handler.ts";
 import { routes as completeRoutes } from "../complete-task/handler.ts";

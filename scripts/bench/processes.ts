@@ -1,6 +1,6 @@
 // Child processes of a benchmark: spawn, wait until an HTTP path answers 200, stop.
 import { spawn, type ChildProcess } from "node:child_process";
-import { waitFor } from "#testing/topology.ts";
+import { waitFor } from "#testing/ports.ts";
 
 export interface Spawned {
   child: ChildProcess;

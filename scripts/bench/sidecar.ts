@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "#db/migrate.ts";
-import { freePort } from "#testing/topology.ts";
+import { freePort } from "#testing/ports.ts";
 import { bundle } from "../build.ts";
 import { spawnProcess, waitHttp, type Spawned } from "./processes.ts";
 

@@ -3,7 +3,8 @@
 // insert of the same row, same database, same pool size, same concurrency; load from another process.
 import path from "node:path";
 import { REPO_ROOT } from "#db/migrate.ts";
-import { freePort, Topology } from "#testing/topology.ts";
+import { Topology } from "#testing/topology.ts";
+import { freePort } from "#testing/ports.ts";
 import { benchUser, openDb, type BenchContext, type BenchRow } from "./context.ts";
 import { runLoad, throughput, type LoadResult } from "./load.ts";
 import { spawnProcess, waitHttp } from "./processes.ts";

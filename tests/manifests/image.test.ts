@@ -23,7 +23,7 @@ import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { dropDatabase, ensureDatabase } from "#db/embedded-postgres.ts";
 import { runDatabaseName } from "#testing/database.ts";
 import { createServer, type Server } from "node:net";
-import { waitFor } from "#testing/topology.ts";
+import { waitFor } from "#testing/ports.ts";
 import { bundle } from "../../scripts/build.ts";
 import type { Obj } from "../../scripts/manifest-checks.ts";
 import { dockerignore, parseDockerfile } from "./dockerfile.ts";

@@ -20,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { freePort, waitFor } from "#testing/topology.ts";
+import { freePort, waitFor } from "#testing/ports.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
 import type { Obj } from "../../scripts/manifest-checks.ts";
 import { kustomizeBuild, loadSubscriptions, parseManifests, REPO_ROOT } from "../../scripts/manifests.ts";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { routes } from "../../../functions/create-task/handler.ts";
 import { createTestUser, startFunction, type StartedFunction } from "#testing/fixtures.ts";
 import { startPublishRecorder, type PublishRecorder } from "#testing/publish-recorder.ts";
-import { waitFor } from "#testing/topology.ts";
+import { waitFor } from "#testing/ports.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { createLogger } from "./logger.ts";
 import { startTelemetry, stopTelemetry } from "./telemetry.ts";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, expect, test } from "vitest";
 import type { TaskUpdate } from "#core/events.ts";
 import { createTestUser } from "#testing/fixtures.ts";
-import { waitFor } from "#testing/topology.ts";
+import { waitFor } from "#testing/ports.ts";
 import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
 import {
   latestLiveUpdateId,

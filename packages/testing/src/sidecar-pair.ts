@@ -1,38 +1,32 @@
-// A function served in-process beside the project's local Dapr sidecar (packages/local-dapr), both
-// on ephemeral ports over the test worker's database: pub/sub, jobs, bindings and secrets behave as
-// under `make dev`, while the test keeps direct access to the function (and can call its routes
-// as Dapr would). Each pair gets a fresh app-id unless told otherwise, so consumer groups and jobs
-// of earlier tests on the same database never reach it.
+// A function served in-process beside a Dapr sidecar: the project's local sidecar
+// (packages/local-dapr, in-process too) or, with ORBIT_DAPR_RUNTIME=daprd, a real daprd process
+// with the Scheduler and Kafka (runtime.ts). Both on ephemeral ports over the test worker's
+// database: pub/sub, jobs, bindings and secrets behave as under `make dev` (or `dapr run`), while
+// the test keeps direct access to the function (and can call its routes as Dapr would). Each pair
+// gets a fresh app-id unless told otherwise, so consumer groups and jobs of earlier tests never
+// reach it.
 import { randomUUID } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createLogger, type Level } from "#platform/logger.ts";
 import type { BaseEnv } from "#platform/env.ts";
 import type { FunctionDef } from "#platform/host.ts";
-import { startSidecar, type Sidecar } from "#local-dapr/sidecar.ts";
+import { startSidecar } from "#local-dapr/sidecar.ts";
+import { daprdArgv, daprdHealthy, daprdPorts, LoggedProcess } from "./daprd.ts";
 import { startFunction, type StartedFunction } from "./fixtures.ts";
+import { freePort } from "./ports.ts";
+import { daprBacking, daprdResources, releaseDaprBacking, RUNTIME, type DaprBacking } from "./runtime.ts";
 import { workerDatabaseUrl } from "./worker-db.ts";
 
 export interface FunctionWithSidecar<E extends BaseEnv> {
   appId: string;
   fn: StartedFunction<E>;
-  sidecar: Sidecar;
   /** The sidecar's HTTP API, e.g. http://127.0.0.1:43123. */
   daprUrl: string;
+  /** Kafka, the Scheduler and the mail relay, when the sidecar is real daprd. */
+  backing: DaprBacking | null;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startFunctionWithSidecar<E extends BaseEnv>(
@@ -42,7 +36,8 @@ export async function startFunctionWithSidecar<E extends BaseEnv>(
   const appId = options.appId ?? `${def.name}-${randomUUID().slice(0, 8)}`;
   const daprPort = await freePort();
   const fn = await startFunction(def, { DAPR_HTTP_PORT: String(daprPort), ...options.env });
-  let sidecar: Sidecar;
+  if (RUNTIME === "daprd") return withDaprd(appId, fn, daprPort, options);
+  let sidecar: Awaited<ReturnType<typeof startSidecar>>;
   try {
     sidecar = await startSidecar({
       appId,
@@ -65,13 +60,58 @@ export async function startFunctionWithSidecar<E extends BaseEnv>(
   return {
     appId,
     fn,
-    sidecar,
     daprUrl: `http://127.0.0.1:${sidecar.httpPort}`,
+    backing: null,
     close: async () => {
       await sidecar.stop();
       await fn.close();
     },
   };
+}
+
+async function withDaprd<E extends BaseEnv>(
+  appId: string,
+  fn: StartedFunction<E>,
+  daprPort: number,
+  options: { resourcesPath: string; cwd?: string },
+): Promise<FunctionWithSidecar<E>> {
+  let daprd: LoggedProcess | null = null;
+  try {
+    const backing = await daprBacking();
+    const ports = await daprdPorts(daprPort);
+    daprd = new LoggedProcess(
+      `daprd ${appId}`,
+      daprdArgv({
+        appId,
+        appPort: Number(new URL(fn.url).port),
+        ports,
+        resourcesPath: await daprdResources(options.resourcesPath, backing),
+        configPath: backing.configPath,
+        schedulerAddress: backing.scheduler.address,
+        appHealthCheckPath: "/readyz",
+      }),
+      process.env,
+      options.cwd,
+    ).start();
+    await daprd.waitUntil(`daprd ${appId} healthy`, () => daprdHealthy(ports.http));
+    const started = daprd;
+    return {
+      appId,
+      fn,
+      daprUrl: `http://127.0.0.1:${ports.http}`,
+      backing,
+      close: async () => {
+        await started.stop();
+        await fn.close();
+        await releaseDaprBacking();
+      },
+    };
+  } catch (error) {
+    await daprd?.stop();
+    await fn.close();
+    await releaseDaprBacking();
+    throw error;
+  }
 }
 
 /** A temporary resources folder holding `files` (name → YAML). */

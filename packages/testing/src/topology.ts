@@ -1,31 +1,29 @@
 // A `make dev`-style topology for end-to-end tests: every app as its own OS process (bundled with
-// esbuild, as in production), each beside its own local Dapr sidecar process, on ephemeral ports,
-// over the test worker's database. Tests can SIGKILL and restart any process.
+// esbuild, as in production), each beside its own Dapr sidecar process, on ephemeral ports, over
+// the test worker's database. The sidecar is the local one or real daprd with the Scheduler and
+// Kafka (runtime.ts, ORBIT_DAPR_RUNTIME). Tests can SIGKILL and restart any process.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { createServer } from "node:net";
 import path from "node:path";
 import webpush from "web-push";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { bundle } from "../../../scripts/build.ts";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { BOOT_TIMEOUT_MS, daprdArgv, daprdPorts, type DaprdOptions } from "./daprd.ts";
+import { freePort, waitFor } from "./ports.ts";
+import {
+  daprBacking,
+  daprdResources,
+  releaseDaprBacking,
+  RUNTIME,
+  type DaprBacking,
+  type RuntimeKind,
+} from "./runtime.ts";
 
 const bundles = new Map<string, Promise<string>>();
 
 /** Bundles an entry once per test process. */
-function bundled(key: string, entry: string): Promise<string> {
+export function bundled(key: string, entry: string): Promise<string> {
   let built = bundles.get(key);
   if (!built) {
     const outDir = path.join(REPO_ROOT, "dist/test-bundles", String(process.pid));
@@ -42,7 +40,7 @@ function bundled(key: string, entry: string): Promise<string> {
  * developer's .local/secrets.json does not exist in CI), holding what the components and the
  * functions read: the state store's connection string and VAPID keys.
  */
-function localResources(databaseUrl: string): string {
+function localResources(databaseUrl: string, replace: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "orbit-resources-"));
   const secretsFile = path.join(dir, "secrets.json");
   const vapid = webpush.generateVAPIDKeys();
@@ -64,30 +62,13 @@ function localResources(databaseUrl: string): string {
       .replace(/value: \.data\/mail/, `value: ${path.join(dir, "mail")}`);
     writeFileSync(path.join(dir, file), text);
   }
+  for (const [file, source] of Object.entries(replace)) {
+    writeFileSync(path.join(dir, file), readFileSync(path.resolve(REPO_ROOT, source)));
+  }
   return dir;
 }
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 15_000,
-  intervalMs = 25,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
-  );
-}
+class ProcessExited extends Error {}
 
 interface Proc {
   argv: string[];
@@ -98,7 +79,7 @@ interface Proc {
 }
 
 export interface TopologyApp {
-  /** Function folder name = app-id. */
+  /** Function folder name = app-id (several instances may share one). */
   appId: string;
   appPort: number;
   daprPort: number;
@@ -114,6 +95,10 @@ export interface TopologyOptions {
   resourcesPath?: string;
   /** Extra env for every function process. */
   env?: Record<string, string>;
+  /** Files of dapr-components/local to replace (or add), by file name → path of the replacement. */
+  replaceResources?: Record<string, string>;
+  /** daprd's app health probe (see DaprdOptions); the local sidecar keeps its own. */
+  appHealthProbe?: DaprdOptions["appHealthProbe"];
   /**
    * Apps that are not bundled functions (e.g. the web app), each started by its own command
    * beside its own sidecar, with PORT, DATABASE_URL and DAPR_HTTP_PORT set like a function's.
@@ -131,6 +116,10 @@ export interface CustomApp {
 export class Topology {
   readonly apps = new Map<string, TopologyApp>();
   private readonly procs = new Map<string, Proc>();
+  /** Which sidecar the apps run beside. */
+  readonly runtime: RuntimeKind = RUNTIME;
+  /** Kafka, the Scheduler and the mail relay, when the runtime is real daprd. */
+  backing: DaprBacking | null = null;
 
   private constructor(private readonly options: TopologyOptions) {}
 
@@ -146,73 +135,119 @@ export class Topology {
     return topology;
   }
 
+  get databaseUrl(): string {
+    return this.options.databaseUrl;
+  }
+
   app(appId: string): TopologyApp {
     const app = this.apps.get(appId);
     if (!app) throw new Error(`no app ${appId} in this topology`);
     return app;
   }
 
+  private resourcesPath = "";
+  private sidecarBundle = "";
+
   private async boot(): Promise<void> {
-    const sidecarBundle = await bundled("local-dapr", "packages/local-dapr/src/main.ts");
-    const resourcesPath = this.options.resourcesPath
+    if (this.runtime === "local") {
+      this.sidecarBundle = await bundled("local-dapr", "packages/local-dapr/src/main.ts");
+    }
+    this.resourcesPath = this.options.resourcesPath
       ? path.resolve(REPO_ROOT, this.options.resourcesPath)
-      : localResources(this.options.databaseUrl);
+      : localResources(this.options.databaseUrl, this.options.replaceResources ?? {});
+    if (this.runtime === "daprd") {
+      this.backing = await daprBacking();
+      this.resourcesPath = await daprdResources(this.resourcesPath, this.backing);
+    }
     const custom = new Map((this.options.customApps ?? []).map((app) => [app.appId, app]));
     for (const appId of [...this.options.apps, ...custom.keys()]) {
-      const [appPort, daprPort] = [await freePort(), await freePort()];
-      const customApp = custom.get(appId);
-      const argv = customApp
-        ? customApp.argv
-        : [process.execPath, await bundled(appId, `functions/${appId}/index.ts`)];
-      this.apps.set(appId, {
-        appId,
-        appPort,
-        daprPort,
-        url: `http://127.0.0.1:${appPort}`,
-        daprUrl: `http://127.0.0.1:${daprPort}`,
-      });
-      this.procs.set(`${appId}:app`, {
-        argv,
-        cwd: customApp?.cwd,
-        env: {
-          ...process.env,
-          NODE_ENV: "test",
-          PORT: String(appPort),
-          DATABASE_URL: this.options.databaseUrl,
-          DAPR_HTTP_PORT: String(daprPort),
-          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
-          OUTBOX_SWEEP_INTERVAL_MS: "200",
-          DB_POOL_SIZE: "4",
-          ...this.options.env,
-          ...customApp?.env,
-        },
-        child: null,
-        output: [],
-      });
-      this.procs.set(`${appId}:sidecar`, {
-        argv: [
-          process.execPath,
-          sidecarBundle,
-          "--app-id",
-          appId,
-          "--app-port",
-          String(appPort),
-          "--dapr-http-port",
-          String(daprPort),
-          "--resources-path",
-          resourcesPath,
-          "--storage-url",
-          this.options.databaseUrl,
-          // As dapr.yaml configures it (appHealthCheckPath): a restarting app pauses deliveries.
-          "--enable-app-health-check",
-        ],
-        env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn" },
-        child: null,
-        output: [],
-      });
+      await this.define(appId, appId, custom.get(appId));
     }
     for (const key of this.procs.keys()) this.spawn(key);
     await Promise.all([...this.apps.keys()].map((appId) => this.waitReady(appId)));
+  }
+
+  /**
+   * Another instance of a function (same app-id, so the same consumer group and jobs owner), as a
+   * second pod would be: its own app process beside its own sidecar. Returns its key for app(),
+   * kill(), restart() and logs().
+   */
+  async addInstance(appId: string): Promise<string> {
+    let n = 2;
+    while (this.apps.has(`${appId}#${n}`)) n += 1;
+    const key = `${appId}#${n}`;
+    await this.define(key, appId, undefined);
+    this.spawn(`${key}:app`);
+    this.spawn(`${key}:sidecar`);
+    await this.waitReady(key);
+    return key;
+  }
+
+  private async define(key: string, appId: string, customApp: CustomApp | undefined): Promise<void> {
+    const [appPort, daprPort] = [await freePort(), await freePort()];
+    const appArgv = customApp
+      ? customApp.argv
+      : [process.execPath, await bundled(appId, `functions/${appId}/index.ts`)];
+    this.apps.set(key, {
+      appId,
+      appPort,
+      daprPort,
+      url: `http://127.0.0.1:${appPort}`,
+      daprUrl: `http://127.0.0.1:${daprPort}`,
+    });
+    this.procs.set(`${key}:app`, {
+      argv: appArgv,
+      cwd: customApp?.cwd,
+      env: {
+        ...process.env,
+        NODE_ENV: "test",
+        PORT: String(appPort),
+        DATABASE_URL: this.options.databaseUrl,
+        DAPR_HTTP_PORT: String(daprPort),
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+        OUTBOX_SWEEP_INTERVAL_MS: "200",
+        DB_POOL_SIZE: "4",
+        ...this.options.env,
+        ...customApp?.env,
+      },
+      child: null,
+      output: [],
+    });
+    // App health checks as dapr.yaml and the Knative Services configure them: a restarting app
+    // (or one whose database is gone) pauses deliveries.
+    const sidecarArgv =
+      this.backing !== null
+        ? daprdArgv({
+            appId,
+            appPort,
+            ports: await daprdPorts(daprPort),
+            resourcesPath: this.resourcesPath,
+            configPath: this.backing.configPath,
+            schedulerAddress: this.backing.scheduler.address,
+            appHealthCheckPath: "/readyz",
+            appHealthProbe: this.options.appHealthProbe,
+          })
+        : [
+            process.execPath,
+            this.sidecarBundle,
+            "--app-id",
+            appId,
+            "--app-port",
+            String(appPort),
+            "--dapr-http-port",
+            String(daprPort),
+            "--resources-path",
+            this.resourcesPath,
+            "--storage-url",
+            this.options.databaseUrl,
+            "--enable-app-health-check",
+          ];
+    this.procs.set(`${key}:sidecar`, {
+      argv: sidecarArgv,
+      env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn" },
+      child: null,
+      output: [],
+    });
   }
 
   private spawn(key: string): void {
@@ -228,15 +263,34 @@ export class Topology {
     proc.child = child;
   }
 
-  /** Waits until the app answers /readyz and its sidecar reports the app channel healthy. */
+  /**
+   * Waits until the app answers /readyz and its sidecar reports the app channel healthy. The bound
+   * is generous (a loaded 2-core machine is slow to boot JVMs and Node bundles); a process that
+   * exits meanwhile fails the wait at once.
+   */
   async waitReady(appId: string): Promise<void> {
     const app = this.app(appId);
+    const exited = (which: "app" | "sidecar") => {
+      const child = this.procs.get(`${appId}:${which}`)?.child;
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        throw new ProcessExited(`${appId}'s ${which} exited (${child.exitCode ?? child.signalCode})`);
+      }
+    };
+    const isExit = (error: unknown) => error instanceof ProcessExited;
     try {
-      await waitFor(`${appId} ready`, async () => (await fetch(`${app.url}/readyz`)).ok, 20_000);
+      await waitFor(
+        `${appId} ready`,
+        async () => (exited("app"), (await fetch(`${app.url}/readyz`)).ok),
+        BOOT_TIMEOUT_MS,
+        25,
+        isExit,
+      );
       await waitFor(
         `${appId} sidecar healthy`,
-        async () => (await fetch(`${app.daprUrl}/v1.0/healthz`)).status === 204,
-        20_000,
+        async () => (exited("sidecar"), (await fetch(`${app.daprUrl}/v1.0/healthz`)).status === 204),
+        BOOT_TIMEOUT_MS,
+        25,
+        isExit,
       );
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- ${appId} logs ---\n${this.logs(appId)}`);
@@ -278,5 +332,9 @@ export class Topology {
         clearTimeout(timer);
       }),
     );
+    if (this.backing) {
+      this.backing = null;
+      await releaseDaprBacking();
+    }
   }
 }

@@ -1,0 +1,25 @@
+// The real-runtime tier (`make test-dapr`, ORBIT_DAPR_RUNTIME=daprd): the suites that start real
+// processes, each app beside real daprd with the Dapr Scheduler and Apache Kafka, plus the tests
+// that exist only for that runtime (*.dapr.test.ts). `make test` runs these same process-level
+// suites beside the local sidecar (vitest.config.ts), so every one of them runs on both.
+import { defineConfig } from "vitest/config";
+import base from "./vitest.config.ts";
+
+export default defineConfig({
+  test: {
+    ...base.test,
+    // Replaced, not merged (mergeConfig would concatenate the lists).
+    include: [
+      "tests/e2e/**/*.test.ts",
+      "tests/reminders/end-to-end.test.ts",
+      "tests/fault/pipeline-faults.test.ts",
+      "**/*.dapr.test.ts",
+    ],
+    exclude: ["node_modules", "dist", ".data", "web/**", "tools/**"],
+    // Every file starts its own Kafka broker and Scheduler (a JVM, an etcd): two files at once is
+    // what two cores carry.
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+  },
+});
