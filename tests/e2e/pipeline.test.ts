@@ -1,13 +1,18 @@
 // The event pipeline over real processes, as `make dev` runs it: each function bundled and
-// running as its own OS process beside its own local Dapr sidecar process, real HTTP between all
-// of them, one PostgreSQL.
-import { randomUUID } from "node:crypto";
+// running as its own OS process beside its own Dapr sidecar process (the local one, or real
+// daprd + Kafka under `make test-dapr`), real HTTP between all of them, one PostgreSQL.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { taskEventMessages } from "#tasks/commands.ts";
+import { TOPICS } from "#core/events.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
+import {
+  bulkPublish as publishEvents,
+  createdEvents as createdEventsOf,
+  type PublishableEvent,
+} from "#testing/broker.ts";
 import { api, createTestUser, type TestUser } from "#testing/fixtures.ts";
-import { Topology, waitFor } from "#testing/topology.ts";
+import { Topology } from "#testing/topology.ts";
+import { waitFor } from "#testing/ports.ts";
 import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
 
 const ADMIN = "e2e-admin-token-0123456789abcdef";
@@ -31,59 +36,9 @@ afterAll(async () => {
 
 const url = (app: string) => topology.app(app).url;
 
-function syntheticTask(userId: string, title: string): TaskDto {
-  const now = new Date().toISOString();
-  return {
-    id: randomUUID(),
-    user_id: userId,
-    title,
-    description: "",
-    status: "pending",
-    priority: "none",
-    due_at: null,
-    time_zone: "UTC",
-    tags: [],
-    reminders: [],
-    recurrence: null,
-    series_id: null,
-    occurrence_index: null,
-    completed_at: null,
-    created_at: now,
-    updated_at: now,
-    version: 1,
-  };
-}
-
-/** Publishes CloudEvents through a sidecar's bulk publish API, as any Dapr app could. */
-async function bulkPublish(events: { id: string; type: string; subject: string; data: unknown }[]) {
-  const res = await fetch(
-    `${topology.app("create-task").daprUrl}/v1.0-alpha1/publish/bulk/pubsub/task-events`,
-    {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(
-        events.map((e) => ({
-          entryId: e.id,
-          contentType: "application/cloudevents+json",
-          event: { specversion: "1.0", source: "e2e-test", datacontenttype: "application/json", ...e },
-          metadata: { partitionKey: e.subject },
-        })),
-      ),
-    },
-  );
-  expect(res.status).toBe(204);
-}
-
-function createdEvents(n: number, title: string) {
-  return Array.from({ length: n }, (_, i) => {
-    const task = syntheticTask(user.id, `${title} ${i}`);
-    const [message] = taskEventMessages("created", task, {
-      actor: { type: "system", id: "e2e" },
-      now: new Date(),
-    });
-    return { id: randomUUID(), type: message!.type, subject: task.id, data: message!.data };
-  });
-}
+const bulkPublish = (events: PublishableEvent[]) =>
+  publishEvents(topology.app("create-task").daprUrl, TOPICS.taskEvents, events);
+const createdEvents = (n: number, title: string) => createdEventsOf(user.id, n, title);
 
 test("create, then complete a weekly task: next week's task exists and the audit trail has every step", async () => {
   const created = await api(url("create-task"), "POST", "/v1/tasks", {

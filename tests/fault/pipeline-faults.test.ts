@@ -1,28 +1,23 @@
 // Faults in the event pipeline, over real processes as `make dev` runs them: create-task and
-// audit-log each as their own OS process beside their own local Dapr sidecar process, one
-// PostgreSQL. Processes are SIGKILLed for real. (A consumer SIGKILLed mid-stream and a poison
+// audit-log each as their own OS process beside their own Dapr sidecar process (the local one, or
+// real daprd + Kafka under `make test-dapr`), one PostgreSQL. Processes are SIGKILLed for real. (A consumer SIGKILLed mid-stream and a poison
 // message are covered in tests/e2e/pipeline.test.ts.)
-import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { TOPICS } from "#core/events.ts";
-import type { TaskDto } from "#core/tasks.ts";
-import { taskEventMessages } from "#tasks/commands.ts";
 import type { Db } from "#db/client.ts";
-import { readTopic } from "#local-dapr/inspect.ts";
+import { bulkPublish, createdEvents, topicMessages } from "#testing/broker.ts";
 import { api, createTestUser, startFunction, type TestUser } from "#testing/fixtures.ts";
-import { Topology, waitFor } from "#testing/topology.ts";
+import { Topology } from "#testing/topology.ts";
+import { waitFor } from "#testing/ports.ts";
 import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
 import { routes as createTaskRoutes } from "../../functions/create-task/handler.ts";
 
 let topology: Topology;
 let db: Db;
-let pool: pg.Pool;
 let user: TestUser;
 
 beforeAll(async () => {
   db = await workerDb();
-  pool = new pg.Pool({ connectionString: await workerDatabaseUrl(), max: 2 });
   topology = await Topology.start({
     databaseUrl: await workerDatabaseUrl(),
     apps: ["create-task", "audit-log"],
@@ -32,7 +27,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await topology?.stop();
-  await pool?.end();
 });
 
 const createUrl = () => topology.app("create-task").url;
@@ -61,8 +55,8 @@ async function createdEventIds(taskIds: string[]): Promise<Map<string, string>> 
 /** Copies of each event id on the task-events topic (what the broker stored). */
 async function topicCopies(eventIds: Set<string>): Promise<Map<string, Date[]>> {
   const copies = new Map<string, Date[]>();
-  for (const message of await readTopic(pool, "pubsub", TOPICS.taskEvents)) {
-    const id = message.event?.id as string | undefined;
+  for (const message of await topicMessages(topology, TOPICS.taskEvents)) {
+    const id = message.id;
     if (id && eventIds.has(id)) copies.set(id, [...(copies.get(id) ?? []), message.publishedAt]);
   }
   return copies;
@@ -109,61 +103,10 @@ test("create-task's sidecar down for 10 s during 500 creates: every create succe
 }, 120_000);
 
 test("audit-log's sidecar SIGKILLed mid-delivery of 600 events: after a restart none is lost and none recorded twice", async () => {
-  const events = Array.from({ length: 600 }, (_, i) => {
-    const now = new Date();
-    const task: TaskDto = {
-      id: randomUUID(),
-      user_id: user.id,
-      title: `Delivery ${i}`,
-      description: "",
-      status: "pending",
-      priority: "none",
-      due_at: null,
-      time_zone: "UTC",
-      tags: [],
-      reminders: [],
-      recurrence: null,
-      series_id: null,
-      occurrence_index: null,
-      completed_at: null,
-      created_at: now.toISOString(),
-      updated_at: now.toISOString(),
-      version: 1,
-    };
-    const [message] = taskEventMessages("created", task, { actor: { type: "system", id: "fault" }, now });
-    return {
-      entryId: randomUUID(),
-      event: {
-        specversion: "1.0",
-        id: randomUUID(),
-        source: "fault-test",
-        type: message!.type,
-        subject: task.id,
-        datacontenttype: "application/json",
-        data: message!.data,
-      },
-    };
-  });
-  const ids = events.map((e) => e.event.id);
+  const events = createdEvents(user.id, 600, "Delivery");
+  const ids = events.map((e) => e.id);
   // Published through create-task's sidecar (Dapr's bulk publish API); audit-log's sidecar delivers.
-  for (let i = 0; i < events.length; i += 200) {
-    const res = await fetch(
-      `${topology.app("create-task").daprUrl}/v1.0-alpha1/publish/bulk/pubsub/task-events`,
-      {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(
-          events.slice(i, i + 200).map((e) => ({
-            entryId: e.entryId,
-            contentType: "application/cloudevents+json",
-            event: e.event,
-            metadata: { partitionKey: e.event.subject },
-          })),
-        ),
-      },
-    );
-    expect(res.status).toBe(204);
-  }
+  await bulkPublish(topology.app("create-task").daprUrl, TOPICS.taskEvents, events, 200);
   const recorded = () => db.auditLog.count({ where: { eventId: { in: ids } } });
   await waitFor("some events delivered", async () => (await recorded()) >= 60, 30_000, 5);
   await topology.kill("audit-log", "sidecar", "SIGKILL");
@@ -195,16 +138,10 @@ test("a relay SIGKILLed mid-publish with pending outbox rows: another instance p
 
   // The sidecar comes back; the moment the relay has published the first of them, SIGKILL it.
   await topology.restart("create-task", "sidecar");
-  const taskIds = created.map((c) => c.taskId);
+  // (The relay marks a row published once the sidecar acknowledged it, on either runtime.)
   await waitFor(
     "the relay publishing",
-    async () => {
-      const { rows } = await pool.query<{ n: string }>(
-        "SELECT count(*) AS n FROM dapr_local.messages WHERE topic = $1 AND partition_key = ANY($2)",
-        [TOPICS.taskEvents, taskIds],
-      );
-      return Number(rows[0]!.n) > 0;
-    },
+    async () => (await db.outboxEvent.count({ where: { eventId: { in: ids }, status: "published" } })) > 0,
     30_000,
     1,
   );

@@ -1,13 +1,8 @@
 // PostgreSQL stopped and started again under load, on a dedicated embedded server (its own port and
 // data folder, never the shared test server): requests fail fast with 503 while it is down and
 // recover without restarting the function; no write is left half-done.
-import { rmSync } from "node:fs";
-import { createServer } from "node:net";
-import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createDb, type Db } from "#db/client.ts";
-import { ensureDatabase, startEmbeddedServer, type RunningServer } from "#db/embedded-postgres.ts";
-import { migrateDeploy, REPO_ROOT } from "#db/migrate.ts";
 import type { BaseEnv } from "#platform/env.ts";
 import {
   api,
@@ -16,38 +11,20 @@ import {
   type StartedFunction,
   type TestUser,
 } from "#testing/fixtures.ts";
-import { TEST_PG_PORT } from "#testing/database.ts";
-import { waitFor } from "#testing/topology.ts";
+import { startDedicatedPostgres, type DedicatedPostgres } from "#testing/dedicated-postgres.ts";
+import { waitFor } from "#testing/ports.ts";
 import { routes } from "../../functions/create-task/handler.ts";
 
 const REQUEST_DEADLINE_MS = 8_000;
 
-let dataDir: string;
-let port: number;
-let server: RunningServer | null = null;
-let databaseUrl: string;
+let postgres: DedicatedPostgres | null = null;
 let db: Db;
 let fn: StartedFunction<BaseEnv> | null = null;
 let user: TestUser;
 
-function portIsFree(candidate: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once("error", () => resolve(false));
-    probe.listen(candidate, "127.0.0.1", () => probe.close(() => resolve(true)));
-  });
-}
-
 beforeAll(async () => {
-  // A fixed offset from this run's test server port (below the ephemeral range, as ports must be).
-  port = TEST_PG_PORT + 1_000;
-  while (!(await portIsFree(port))) port += 1;
-  // Beside the test server's folder (PostgreSQL's own user must be able to reach it), fresh each run.
-  dataDir = path.join(REPO_ROOT, `.data/fault-postgres-${port}`);
-  rmSync(dataDir, { recursive: true, force: true });
-  server = await startEmbeddedServer({ dataDir: path.join(dataDir, "pg"), port });
-  databaseUrl = await ensureDatabase(server.adminUrl, "orbit_fault");
-  await migrateDeploy(databaseUrl);
+  postgres = await startDedicatedPostgres("fault");
+  const { databaseUrl } = postgres;
   db = createDb({ url: databaseUrl, poolSize: 2 });
   user = await createTestUser(db);
   fn = await startFunction(
@@ -59,8 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fn?.close();
   await db?.$disconnect();
-  await server?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await postgres?.remove();
 });
 
 interface Outcome {
@@ -130,7 +106,7 @@ test("PostgreSQL stopped under load: 503 with Retry-After fast, never 500, recov
   await waitFor("creates succeeding", async () => count("before", (o) => o.status === 201) >= 40, 20_000, 10);
 
   phase = "down";
-  await server!.stop();
+  await postgres!.stop();
   await waitFor(
     "requests failing with 503",
     async () => count("down", (o) => o.status === 503) >= 20,
@@ -150,7 +126,7 @@ test("PostgreSQL stopped under load: 503 with Retry-After fast, never 500, recov
   expect(readyWhileDown.status).toBe(503);
 
   // Same port, same data folder; the function keeps running.
-  server = await startEmbeddedServer({ dataDir: path.join(dataDir, "pg"), port });
+  await postgres!.start();
   phase = "after";
   await waitFor(
     "creates succeeding again",

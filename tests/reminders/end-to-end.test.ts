@@ -1,18 +1,21 @@
-// Reminders end to end, each function beside its own local Dapr sidecar (packages/local-dapr), as
-// under `make dev`: a task command's event travels outbox → sidecar → on-reminder-fired, which
-// schedules a Dapr job; the sidecar triggers it at its time; the reminder travels outbox → sidecar
-// → notifications, which pushes (to a stand-in push service), mails (through the sidecar's smtp
-// binding) and calls a signed webhook. Only the push service and the webhook receiver are fakes:
-// they are outside our reach in tests.
+// Reminders end to end, each function beside its own Dapr sidecar (packages/local-dapr, as under
+// `make dev`; real daprd with the Scheduler and Kafka under `make test-dapr`): a task command's
+// event travels outbox → sidecar → on-reminder-fired, which schedules a Dapr job; the sidecar
+// triggers it at its time; the reminder travels outbox → sidecar → notifications, which pushes (to
+// a stand-in push service), mails (through the sidecar's smtp binding) and calls a signed webhook.
+// Only the push service, the webhook receiver and (for daprd) the mail relay are stand-ins: they
+// are outside our reach in tests.
 import { createHmac, randomUUID } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { deadLetterTopic, TOPICS } from "#core/events.ts";
 import type { Db } from "#db/client.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 import { createTask, updateTask, type CommandContext } from "#tasks/commands.ts";
+import { sentMail, topicMessages, undelivered } from "#testing/broker.ts";
 import { api, createTestUser, type TestUser } from "#testing/fixtures.ts";
 import { startPushService, type PushService } from "#testing/push-service.ts";
 import {
@@ -21,7 +24,7 @@ import {
   startFunctionWithSidecar,
   type FunctionWithSidecar,
 } from "#testing/sidecar-pair.ts";
-import { workerDb } from "#testing/worker-db.ts";
+import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
 import { notificationsEnvSchema, type NotificationsEnv } from "../../functions/notifications/env.ts";
 import { notificationsFunction } from "../../functions/notifications/handler.ts";
 import { jobs, subscriptions } from "../../functions/on-reminder-fired/handler.ts";
@@ -30,6 +33,7 @@ const SECRET = "e2e-webhook-secret-0123";
 const vapid = generateVapidKeys("mailto:reminders@orbit.test");
 
 let db: Db;
+let databaseUrl: string;
 let push: PushService;
 let reminders: FunctionWithSidecar<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 let notifications: FunctionWithSidecar<NotificationsEnv>;
@@ -39,6 +43,7 @@ const hooks: { path: string; headers: IncomingHttpHeaders; raw: string; at: numb
 
 beforeAll(async () => {
   db = await workerDb();
+  databaseUrl = await workerDatabaseUrl();
   push = await startPushService();
   hookServer = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -145,14 +150,15 @@ async function until<T>(
 /** Nothing of `taskId` left in flight: no pending outbox row, no undelivered message for either app. */
 async function drained(taskId: string): Promise<void> {
   await until("the pipeline to drain", async () => {
-    const [row] = await db.$queryRaw<{ pending: number }[]>`
-      SELECT (SELECT count(*) FROM outbox WHERE status = 'pending' AND partition_key = ${taskId})::int
-           + (SELECT count(*) FROM dapr_local.deliveries
-              WHERE app_id IN (${reminders.appId}, ${notifications.appId}) AND partition_key = ${taskId})::int
-        AS pending`;
-    return row!.pending === 0;
+    const outbox = await db.outboxEvent.count({ where: { status: "pending", partitionKey: taskId } });
+    return (
+      outbox === 0 && (await undelivered(runtime(), [reminders.appId, notifications.appId], taskId)) === 0
+    );
   });
 }
+
+/** The runtime the two functions run on (the local sidecar's store, or daprd's Kafka and mail relay). */
+const runtime = () => ({ backing: notifications.backing, databaseUrl });
 
 async function userWithEveryChannel(): Promise<{
   user: TestUser;
@@ -187,10 +193,7 @@ async function userWithEveryChannel(): Promise<{
   return { user, endpoint: subscription.endpoint, hookPath, email };
 }
 
-async function mails(to: string) {
-  return db.$queryRaw<{ subject: string; sent_at: Date }[]>`
-    SELECT subject, sent_at FROM dapr_local.sent_mail WHERE email_to = ${to} ORDER BY id`;
-}
+const mails = (to: string) => sentMail(runtime(), to);
 
 test("a reminder scheduled a few seconds ahead fires within a second of its time, once per channel", async () => {
   const { user, endpoint, hookPath, email } = await userWithEveryChannel();
@@ -216,7 +219,7 @@ test("a reminder scheduled a few seconds ahead fires within a second of its time
     const rows = await mails(email);
     return rows.length > 0 ? rows : null;
   });
-  for (const at of [pushed!.at, hook.at, mail!.sent_at.getTime()]) {
+  for (const at of [pushed!.at, hook.at, mail!.sentAt.getTime()]) {
     expect(at).toBeGreaterThanOrEqual(remindAt.getTime());
     expect(at - remindAt.getTime()).toBeLessThan(1_000);
   }
@@ -312,8 +315,8 @@ test("a push service failing with 500 is retried by the sidecar's redelivery and
     [1, 2, 3, 4, 5].map((n) => [n, "failed", 500]),
   );
   // The event was finally acknowledged, not dead-lettered by the sidecar.
-  const [dead] = await db.$queryRaw<{ dlq: number }[]>`
-    SELECT count(*)::int AS dlq FROM dapr_local.messages
-    WHERE topic = 'reminders-dlq' AND convert_from(body, 'UTF8') LIKE ${`%${task.id}%`}`;
-  expect(dead!.dlq).toBe(0);
+  const dead = (await topicMessages(runtime(), deadLetterTopic(TOPICS.reminders))).filter((m) =>
+    m.body.includes(task.id),
+  );
+  expect(dead).toEqual([]);
 });
