@@ -2,16 +2,29 @@
 // signal with a deadline (never a fixed sleep).
 import { createServer } from "node:net";
 
+const handedOut = new Set<number>();
+
+/**
+ * A loopback port nothing listens on, never the same one twice in this process: the kernel may
+ * give a just-closed port out again at once, and two of a process's servers (an app and its
+ * daprd, say) must not both be told to take it.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address();
+        const port = typeof address === "object" && address ? address.port : 0;
+        server.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /**
