@@ -66,6 +66,46 @@ test("even data no schema accepts is kept: a dead-letter store must take anythin
   expect((await openRows(id))[0]!.envelope).toMatchObject({ data: "not even an object" });
 });
 
+test("an envelope PostgreSQL's jsonb refuses is still stored: nothing here may fail for ever", async () => {
+  // Nothing stands behind this store (its subscriptions have no dead-letter topic of their own), and
+  // on Kafka one message answered RETRY for ever holds back its whole partition
+  // (tests/dapr/kafka-partitions.dapr.test.ts). jsonb refuses a lone surrogate and U+0000.
+  const id = randomUUID();
+  const data = { title: "half an emoji \ud83d", note: "nul \u0000 here", nested: ["\udc00"] };
+  expect((await deliverDeadLetter(id, data)).body).toEqual({ status: "SUCCESS" });
+  const [row] = await openRows(id);
+  expect(row!.envelope).toMatchObject({
+    id,
+    data: { title: "half an emoji \ufffd", note: "nul \ufffd here", nested: ["\ufffd"] },
+  });
+});
+
+test("an envelope too deeply nested to store keeps its attributes and says why", async () => {
+  // 20,000 levels of arrays: more than storing it can take (the call stack runs out), written out as
+  // text (JSON.stringify itself would run out of stack too).
+  const id = randomUUID();
+  const depth = 20_000;
+  const event = JSON.stringify({
+    specversion: "1.0",
+    pubsubname: "pubsub",
+    datacontenttype: "application/json",
+    id,
+    source: "create-task",
+    type: "orbit.task.created",
+    topic: "task-events-dlq",
+    data: "DATA",
+  }).replace('"DATA"', `${"[".repeat(depth)}"bottom"${"]".repeat(depth)}`);
+  const res = await api(fn.url, "POST", "/events/dead-letters/task-events", {
+    rawBody: event,
+    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
+  });
+  expect(res.body).toEqual({ status: "SUCCESS" });
+  const [row] = await openRows(id);
+  expect(row!.envelope).toMatchObject({ id, type: "orbit.task.created", topic: "task-events-dlq" });
+  expect(row!.envelope).not.toHaveProperty("data");
+  expect(row!.error).toMatch(/^the envelope could not be stored \(.+\); its data is lost$/s);
+});
+
 test("operators list, inspect and dismiss dead letters", async () => {
   const id = randomUUID();
   await deliverDeadLetter(id);

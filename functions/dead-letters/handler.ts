@@ -11,14 +11,19 @@ import { problems } from "#platform/problems.ts";
 const CONSUMER = "dead-letters";
 
 /**
- * PostgreSQL's jsonb cannot hold U+0000 ("unsupported Unicode escape sequence"): such a message
- * would fail here on every redelivery, and this store is the end of the line. NULs become U+FFFD.
+ * PostgreSQL's jsonb cannot hold U+0000 ("unsupported Unicode escape sequence") nor a lone UTF-16
+ * surrogate: such a message would fail here on every redelivery, and this store is the end of the
+ * line (nothing stands behind it; on Kafka a message answered RETRY for ever holds back its whole
+ * partition, tests/dapr/kafka-partitions.dapr.test.ts). Each becomes U+FFFD.
  */
-function withoutNul(value: unknown): unknown {
-  if (typeof value === "string") return value.replaceAll("\u0000", "\uFFFD");
-  if (Array.isArray(value)) return value.map(withoutNul);
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function storable(value: unknown): unknown {
+  if (typeof value === "string")
+    return value.replaceAll("\u0000", "\uFFFD").replace(LONE_SURROGATE, "\uFFFD");
+  if (Array.isArray(value)) return value.map(storable);
   if (value !== null && typeof value === "object")
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)]));
   return value;
 }
 
@@ -30,20 +35,40 @@ export const dlqSubscriptions = EVENT_CATALOG.map((entry) =>
     data: z.unknown(),
     async handle(event, ctx) {
       const { data, deliveryTraceparent: _trace, attributes } = event;
-      const { count } = await ctx.db.deadLetter.createMany({
-        data: [
-          {
-            consumer: null,
-            pubsub: event.pubsubname ?? ctx.env.PUBSUB_NAME,
-            topic: entry.topic,
-            eventId: event.id,
-            envelope: withoutNul({ ...attributes, data }) as object,
-            error: "delivery failed after the resiliency policy's retries (or the consumer dropped it)",
-          },
-        ],
-        // The partial unique index keeps one open row per topic and event across redeliveries.
-        skipDuplicates: true,
-      });
+      const row = (envelope: unknown, error: string) =>
+        ctx.db.deadLetter.createMany({
+          data: [
+            {
+              consumer: null,
+              pubsub: event.pubsubname ?? ctx.env.PUBSUB_NAME,
+              topic: entry.topic,
+              eventId: event.id,
+              envelope: storable(envelope) as object,
+              error,
+            },
+          ],
+          // The partial unique index keeps one open row per topic and event across redeliveries.
+          skipDuplicates: true,
+        });
+      let count: number;
+      try {
+        ({ count } = await row(
+          { ...attributes, data },
+          "delivery failed after the resiliency policy's retries (or the consumer dropped it)",
+        ));
+      } catch (error) {
+        // The database refused this envelope while it answers (a content problem, not an outage,
+        // which stays a RETRY): keep what can be kept, never a message that fails for ever.
+        await ctx.db.$queryRaw`SELECT 1`.catch(() => {
+          throw error;
+        });
+        ctx.log.error("dead letter's envelope could not be stored; keeping its attributes", { err: error });
+        const { data: _data, data_base64: _base64, ...withoutData } = attributes as Record<string, unknown>;
+        ({ count } = await row(
+          withoutData,
+          `the envelope could not be stored (${String(error).slice(0, 500)}); its data is lost`,
+        ));
+      }
       ctx.log.warn(count ? "dead letter stored" : "dead letter already open; redelivery ignored", {
         topic: entry.topic,
         type: event.type,
