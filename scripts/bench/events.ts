@@ -1,5 +1,6 @@
-// 2. Event latency and 3. sustained throughput, through the local sidecar processes
-// (packages/local-dapr) as under `make dev`.
+// 2. Event latency and 3. sustained throughput, through the sidecar processes: the local sidecar
+// (packages/local-dapr) as under `make dev`, or real daprd 1.18 on a real Kafka broker (the
+// real-runtime tier's harness), each run its own way in the same `make bench`.
 // Latency: create → its audit row committed (create-task → sidecar → audit-log's sidecar →
 // audit-log), and complete → the next occurrence committed (complete-task → … → on-task-completed).
 // "Committed" is observed with LISTEN/NOTIFY from triggers added to this benchmark's own database
@@ -9,6 +10,7 @@
 // Throughput: 1,000 events/s published (from another process) through a sidecar pair to the no-op
 // subscriber for 60 s; baseline: the same load POSTed straight to the same subscriber.
 import pg from "pg";
+import type { RuntimeKind } from "#testing/runtime.ts";
 import { Topology } from "#testing/topology.ts";
 import { benchUser, openDb, type BenchContext, type BenchRow } from "./context.ts";
 import { runLoad } from "./load.ts";
@@ -63,12 +65,19 @@ async function post(url: string, auth: string, body?: unknown): Promise<CommandR
   return { status: res.status, json: (await res.json()) as CommandReply["json"] };
 }
 
-export async function events(ctx: BenchContext): Promise<BenchRow[]> {
+/** How a runtime's rows are told apart in the report. */
+export const RUNTIME_LABEL: Record<RuntimeKind, { key: string; title: string }> = {
+  local: { key: "", title: "" },
+  daprd: { key: "-daprd", title: " — daprd 1.18 + Kafka" },
+};
+
+export async function events(ctx: BenchContext, runtime: RuntimeKind = "local"): Promise<BenchRow[]> {
+  const label = RUNTIME_LABEL[runtime];
   const samples = ctx.smoke ? 10 : 200;
   const rate = 1_000;
   const seconds = ctx.smoke ? 2 : 60;
   const baselineSeconds = ctx.smoke ? 2 : 20;
-  const databaseUrl = await ctx.database("events");
+  const databaseUrl = await ctx.database(`events${label.key.replace("-", "_")}`);
   const db = openDb(databaseUrl);
   await db.$executeRawUnsafe(TRIGGERS.split(";\n").join(";\n"));
   const user = await benchUser(db);
@@ -83,11 +92,12 @@ export async function events(ctx: BenchContext): Promise<BenchRow[]> {
     databaseUrl,
     apps: ["create-task", "complete-task", "audit-log", "on-task-completed"],
     env: { DB_POOL_SIZE: "10" },
+    runtime,
   });
   let noop: NoopSubscriber | null = null;
   let flow: NoopSubscriber | null = null;
   try {
-    noop = await noopSubscriber(databaseUrl, "bench-latency");
+    noop = await noopSubscriber(databaseUrl, "bench-latency", runtime);
     const create = `${topology.app("create-task").url}/v1/tasks`;
     const completeBase = `${topology.app("complete-task").url}/v1/tasks`;
     const publish = (topic: string) => `${topology.app("create-task").daprUrl}/v1.0/publish/pubsub/${topic}`;
@@ -129,7 +139,7 @@ export async function events(ctx: BenchContext): Promise<BenchRow[]> {
     }
 
     ctx.log(`throughput: ${rate}/s for ${seconds} s through the sidecars, then ${baselineSeconds} s direct`);
-    flow = await noopSubscriber(databaseUrl, "bench-flow");
+    flow = await noopSubscriber(databaseUrl, "bench-flow", runtime);
     const throughputOf = async (url: string, secs: number) => {
       flow!.arrivals.clear();
       const result = await runLoad({
@@ -173,7 +183,11 @@ export async function events(ctx: BenchContext): Promise<BenchRow[]> {
     const latencyReason = (s: Summary) =>
       latencyMet(s)
         ? `p50 ${round(s.p50)} ms, p99 ${round(s.p99)} ms`
-        : `p50 ${round(s.p50)} ms / p99 ${round(s.p99)} ms against < 20 / < 100 ms: the raw sidecar hop alone takes p50 ${round(p.p50)} ms here (the local sidecar's broker is PostgreSQL: every hop is a committed INSERT, a NOTIFY-woken claim and an HTTP call), and the figure includes the command's own HTTP request and transaction`;
+        : `p50 ${round(s.p50)} ms / p99 ${round(s.p99)} ms against < 20 / < 100 ms: the raw sidecar hop alone takes p50 ${round(p.p50)} ms here (${
+            runtime === "local"
+              ? "the local sidecar's broker is PostgreSQL: every hop is a committed INSERT, a NOTIFY-woken claim and an HTTP call"
+              : "daprd → Kafka → daprd: a produce acknowledged by the broker, then the consumer's fetch"
+          }), and the figure includes the command's own HTTP request and transaction`;
     const lagGrew = ours.last.p50 > ours.first.p50 * 2 + 20;
     const lost = ours.total - ours.delivered;
     const tMet = lost === 0 && !lagGrew && ours.rate >= rate * 0.95;
@@ -186,8 +200,8 @@ export async function events(ctx: BenchContext): Promise<BenchRow[]> {
     if (ours.rate < rate * 0.95) tReasons.push(`sustained ${Math.round(ours.rate)} events/s`);
     return [
       {
-        key: "event-audit",
-        title: "2a. Event latency: create → audit row",
+        key: `${"event-audit"}${label.key}`,
+        title: `${"2a. Event latency: create → audit row"}${label.title}`,
         target: "p50 < 20 ms, p99 < 100 ms",
         ours: { label: "create → audit row committed", p50: a.p50, p99: a.p99 },
         baseline: { label: "raw publish → no-op subscriber", p50: p.p50, p99: p.p99 },
@@ -198,8 +212,8 @@ export async function events(ctx: BenchContext): Promise<BenchRow[]> {
         figures: { p50: a.p50, p99: a.p99, base_p50: p.p50, base_p99: p.p99 },
       },
       {
-        key: "event-recurrence",
-        title: "2b. Event latency: complete → next occurrence",
+        key: `${"event-recurrence"}${label.key}`,
+        title: `${"2b. Event latency: complete → next occurrence"}${label.title}`,
         target: "p50 < 20 ms, p99 < 100 ms",
         ours: { label: "complete → next task committed", p50: r.p50, p99: r.p99 },
         baseline: { label: "raw publish → no-op subscriber", p50: p.p50, p99: p.p99 },
@@ -210,8 +224,8 @@ export async function events(ctx: BenchContext): Promise<BenchRow[]> {
         figures: { p50: r.p50, p99: r.p99 },
       },
       {
-        key: "throughput",
-        title: `3. Sustained throughput (${rate}/s for ${seconds} s)`,
+        key: `throughput${label.key}`,
+        title: `3. Sustained throughput (${rate}/s for ${seconds} s)${label.title}`,
         target: "1,000 events/s for 60 s, no lag growth, none lost",
         ours: {
           label: "publish → sidecar → sidecar → app",

@@ -4,21 +4,26 @@
 // publishes the reminder (outbox → reminders topic → notifications). Lateness = fired_at −
 // remind_at (job trigger) and published_at − remind_at (on the reminders topic), from the rows.
 // Baseline: N plain setTimeout timers due at the same instant, in another process, same run.
+// On the local sidecar (its scheduler in PostgreSQL) or on real daprd with the Dapr Scheduler.
+import type { RuntimeKind } from "#testing/runtime.ts";
 import { Topology } from "#testing/topology.ts";
+import { RUNTIME_LABEL } from "./events.ts";
 import { benchUser, openDb, type BenchContext, type BenchRow } from "./context.ts";
 import { runLoad } from "./load.ts";
 import { round, summarize } from "./stats.ts";
 
-export async function reminders(ctx: BenchContext): Promise<BenchRow> {
+export async function reminders(ctx: BenchContext, runtime: RuntimeKind = "local"): Promise<BenchRow> {
+  const label = RUNTIME_LABEL[runtime];
   const count = ctx.smoke ? 20 : 500;
   const leadMs = ctx.smoke ? 10_000 : 45_000;
-  const databaseUrl = await ctx.database("reminders");
+  const databaseUrl = await ctx.database(`reminders${label.key.replace("-", "_")}`);
   const db = openDb(databaseUrl);
   const user = await benchUser(db);
   const topology = await Topology.start({
     databaseUrl,
     apps: ["create-task", "on-reminder-fired", "notifications"],
     env: { DB_POOL_SIZE: "10" },
+    runtime,
   });
   try {
     const remindAt = Math.ceil((Date.now() + leadMs) / 1000) * 1000;
@@ -86,12 +91,12 @@ export async function reminders(ctx: BenchContext): Promise<BenchRow> {
     if (p.p99 >= 1_000)
       reasons.push(
         f.p99 >= p.p99 * 0.8
-          ? `p99 ${round(p.p99)} ms: the job triggers themselves are recorded late (p99 ${round(f.p99)} ms), so the delay is in delivering ${count} simultaneous triggers (the sidecar's scheduler → on-reminder-fired, one transaction each: lock task, update job, outbox row), not in publishing`
+          ? `p99 ${round(p.p99)} ms: the job triggers themselves are recorded late (p99 ${round(f.p99)} ms), so the delay is in delivering ${count} simultaneous triggers (${runtime === "local" ? "the local sidecar's scheduler" : "the Dapr Scheduler → daprd"} → on-reminder-fired, one transaction each: lock task, update job, outbox row), not in publishing`
           : `p99 ${round(p.p99)} ms, of which the job trigger accounts for p99 ${round(f.p99)} ms and the outbox → reminders topic hop for the rest`,
       );
     return {
-      key: "reminders",
-      title: `4. Reminder punctuality (${count} due at once)`,
+      key: `reminders${label.key}`,
+      title: `4. Reminder punctuality (${count} due at once)${label.title}`,
       target: "every one delivered; lateness p99 < 1 s",
       ours: {
         label: "due → on reminders topic",

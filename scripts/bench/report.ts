@@ -44,6 +44,7 @@ export function markdown(rows: BenchRow[], info: RunInfo, details: string[]): st
           r.ratio ? `${r.ratio.label} ${round(r.ratio.value, 2)}` : "—"
         } | **${verdict(r.met)}** | ${cell(r.reason)} |`,
     ),
+    ...sideBySide(rows),
     "",
     "## Details",
     "",
@@ -51,6 +52,29 @@ export function markdown(rows: BenchRow[], info: RunInfo, details: string[]): st
     "",
   ];
   return lines.join("\n");
+}
+
+/** The benchmarks run on both runtimes, one line each: the local sidecar beside real daprd + Kafka. */
+function sideBySide(rows: BenchRow[]): string[] {
+  const pairs = rows.flatMap((daprd) => {
+    const local = daprd.key.endsWith("-daprd") && rows.find((r) => `${r.key}-daprd` === daprd.key);
+    return local ? [{ local, daprd }] : [];
+  });
+  if (pairs.length === 0) return [];
+  return [
+    "",
+    "## The two runtimes side by side",
+    "",
+    "The same benchmark, in the same run, beside the local sidecar (`make dev`, `make test`) and beside",
+    "real daprd 1.18.2 with the Dapr Scheduler and Kafka 4.1 (`make test-dapr`, production's runtime).",
+    "",
+    "| Benchmark | Local sidecar | daprd + Kafka | Baseline (local / daprd) | Result (local / daprd) |",
+    "| --- | --- | --- | --- | --- |",
+    ...pairs.map(
+      ({ local, daprd }) =>
+        `| ${cell(local.title)} | ${cell(fig(local.ours))} | ${cell(fig(daprd.ours))} | ${cell(fig(local.baseline))} / ${cell(fig(daprd.baseline))} | ${verdict(local.met)} / ${verdict(daprd.met)} |`,
+    ),
+  ];
 }
 
 export function chart(rows: BenchRow[]): Buffer {

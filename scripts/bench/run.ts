@@ -7,7 +7,16 @@ import { reminders } from "./reminders.ts";
 import { webApp } from "./web.ts";
 import { writePath } from "./write-path.ts";
 
-export const BENCHMARKS = ["write", "events", "reminders", "cold-start", "read", "web"] as const;
+export const BENCHMARKS = [
+  "write",
+  "events",
+  "events-daprd",
+  "reminders",
+  "reminders-daprd",
+  "cold-start",
+  "read",
+  "web",
+] as const;
 
 export async function runBenchmarks(
   ctx: BenchContext,
@@ -29,10 +38,22 @@ export async function runBenchmarks(
       "Event latency: one sample at a time, measured from just before the HTTP command to the NOTIFY of a trigger on the consumer's table (benchmark database only); the functions are esbuild bundles beside their own sidecar processes. Throughput: the publisher is a separate process posting at a fixed rate (open loop); lag = arrival − send time per message (one clock).",
     );
   }
+  if (want("events-daprd")) {
+    rows.push(...(await events(ctx, "daprd")));
+    details.push(
+      "Events on daprd: the same benchmark with every function, and the no-op subscriber, beside real daprd 1.18.2 (tools/dapr-runtime) on one real Kafka 4.1 broker (tools/kafka, KRaft, loopback, production's six partitions per topic), in the same run as the local sidecar's.",
+    );
+  }
   if (want("reminders")) {
     rows.push(await reminders(ctx));
     details.push(
       "Reminders: all reminders share one instant; create-task, on-reminder-fired and notifications are esbuild bundles beside their own sidecars; the timer baseline runs in the load process during the same window.",
+    );
+  }
+  if (want("reminders-daprd")) {
+    rows.push(await reminders(ctx, "daprd"));
+    details.push(
+      "Reminders on daprd: the same benchmark beside real daprd 1.18.2 with the real Dapr Scheduler (embedded etcd), in the same run as the local sidecar's.",
     );
   }
   if (want("cold-start")) {

@@ -1,12 +1,15 @@
-// A no-op subscriber app (in this process) behind its own local sidecar process: the baseline
-// consumer for the event benchmarks. It records when each message arrives.
+// A no-op subscriber app (in this process) behind its own sidecar process (the local sidecar, or
+// real daprd on the run's Kafka): the baseline consumer for the event benchmarks. It records when
+// each message arrives.
 import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "#db/migrate.ts";
+import { daprdArgv, daprdHealthy, daprdPorts, LoggedProcess } from "#testing/daprd.ts";
 import { freePort } from "#testing/ports.ts";
+import { daprBacking, daprdResources, releaseDaprBacking, type RuntimeKind } from "#testing/runtime.ts";
 import { bundle } from "../build.ts";
 import { spawnProcess, waitHttp, type Spawned } from "./processes.ts";
 
@@ -34,7 +37,11 @@ export function localSidecarBundle(): Promise<string> {
   return sidecarBundle;
 }
 
-export async function noopSubscriber(databaseUrl: string, topic: string): Promise<NoopSubscriber> {
+export async function noopSubscriber(
+  databaseUrl: string,
+  topic: string,
+  runtime: RuntimeKind = "local",
+): Promise<NoopSubscriber> {
   const arrivals = new Map<number, Arrival>();
   const waiters = new Map<number, (a: Arrival) => void>();
   const server: Server = createServer((req, res) => {
@@ -75,24 +82,28 @@ export async function noopSubscriber(databaseUrl: string, topic: string): Promis
     path.join(resources, "pubsub.yaml"),
   );
   const daprPort = await freePort();
-  const sidecar: Spawned = spawnProcess(
-    [
-      process.execPath,
-      await localSidecarBundle(),
-      "--app-id",
-      `bench-noop-${topic}`,
-      "--app-port",
-      String(appPort),
-      "--dapr-http-port",
-      String(daprPort),
-      "--resources-path",
-      resources,
-      "--storage-url",
-      databaseUrl,
-    ],
-    { ...process.env, LOG_LEVEL: "warn" },
-  );
-  await waitHttp(`http://127.0.0.1:${daprPort}/v1.0/healthz`, "noop subscriber's sidecar", sidecar);
+  const sidecar: Spawned | LoggedProcess =
+    runtime === "daprd"
+      ? await noopDaprd(topic, appPort, daprPort, resources)
+      : spawnProcess(
+          [
+            process.execPath,
+            await localSidecarBundle(),
+            "--app-id",
+            `bench-noop-${topic}`,
+            "--app-port",
+            String(appPort),
+            "--dapr-http-port",
+            String(daprPort),
+            "--resources-path",
+            resources,
+            "--storage-url",
+            databaseUrl,
+          ],
+          { ...process.env, LOG_LEVEL: "warn" },
+        );
+  if (!(sidecar instanceof LoggedProcess))
+    await waitHttp(`http://127.0.0.1:${daprPort}/v1.0/healthz`, "noop subscriber's sidecar", sidecar);
   return {
     topic,
     url: `http://127.0.0.1:${appPort}`,
@@ -106,6 +117,26 @@ export async function noopSubscriber(databaseUrl: string, topic: string): Promis
       await sidecar.stop();
       server.closeAllConnections();
       server.close();
+      if (sidecar instanceof LoggedProcess) await releaseDaprBacking();
     },
   };
+}
+
+async function noopDaprd(topic: string, appPort: number, httpPort: number, resources: string) {
+  const backing = await daprBacking();
+  const ports = await daprdPorts(httpPort);
+  const daprd = new LoggedProcess(
+    "noop subscriber's daprd",
+    daprdArgv({
+      appId: `bench-noop-${topic}`,
+      appPort,
+      ports,
+      resourcesPath: await daprdResources(resources, backing),
+      configPath: backing.configPath,
+      schedulerAddress: backing.scheduler.address,
+      logLevel: "warn",
+    }),
+  ).start();
+  await daprd.waitUntil("noop subscriber's daprd healthy", () => daprdHealthy(ports.http));
+  return daprd;
 }

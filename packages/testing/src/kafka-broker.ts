@@ -86,9 +86,15 @@ interface KafkaTopicSpec {
   config: Record<string, string | number>;
 }
 
-/** A 16-byte random cluster id, base64url without padding, as `kafka-storage random-uuid` prints. */
+/**
+ * A 16-byte random cluster id, base64url without padding, as `kafka-storage random-uuid` prints;
+ * never one starting with "-" (StorageTool would read it as an option; Kafka's Uuid avoids it too).
+ */
 function clusterId(): string {
-  return randomBytes(16).toString("base64url");
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 export async function startKafka(options: { topics?: TopicSpec[] } = {}): Promise<KafkaBroker> {

@@ -97,6 +97,8 @@ export interface TopologyOptions {
   env?: Record<string, string>;
   /** Files of dapr-components/local to replace (or add), by file name → path of the replacement. */
   replaceResources?: Record<string, string>;
+  /** Which sidecar the apps run beside (default: ORBIT_DAPR_RUNTIME, see runtime.ts). */
+  runtime?: RuntimeKind;
   /** daprd's app health probe (see DaprdOptions); the local sidecar keeps its own. */
   appHealthProbe?: DaprdOptions["appHealthProbe"];
   /**
@@ -117,11 +119,13 @@ export class Topology {
   readonly apps = new Map<string, TopologyApp>();
   private readonly procs = new Map<string, Proc>();
   /** Which sidecar the apps run beside. */
-  readonly runtime: RuntimeKind = RUNTIME;
+  readonly runtime: RuntimeKind;
   /** Kafka, the Scheduler and the mail relay, when the runtime is real daprd. */
   backing: DaprBacking | null = null;
 
-  private constructor(private readonly options: TopologyOptions) {}
+  private constructor(private readonly options: TopologyOptions) {
+    this.runtime = options.runtime ?? RUNTIME;
+  }
 
   static async start(options: TopologyOptions): Promise<Topology> {
     const topology = new Topology(options);
