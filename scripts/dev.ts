@@ -11,7 +11,18 @@ import { REPO_ROOT } from "#db/migrate.ts";
 import { openDevDatabase } from "./dev-database.ts";
 import { ensureLocalSecrets, LOCAL_SECRETS_FILE, writeDerivedSecrets } from "./local-secrets.ts";
 
+// The run file's app health fields, as the Dapr CLI reads them (dapr/cli pkg/standalone/run.go
+// SharedRunConfig): allowed in `common` and per app.
+const healthFields = {
+  enableAppHealthCheck: z.boolean().optional(),
+  appHealthCheckPath: z.string().optional(),
+  appHealthProbeInterval: z.number().int().optional(),
+  appHealthProbeTimeout: z.number().int().optional(),
+  appHealthThreshold: z.number().int().optional(),
+};
+
 const appSchema = z.object({
+  ...healthFields,
   appID: z.string(),
   appDirPath: z.string(),
   appPort: z.number().int().optional(),
@@ -23,17 +34,62 @@ const runFileSchema = z.object({
   version: z.literal(1),
   common: z
     .object({
+      ...healthFields,
       resourcesPath: z.string().optional(),
-      appHealthCheckPath: z.string().optional(),
       env: z.record(z.string(), z.string()).default({}),
     })
     .default({ env: {} }),
   apps: z.array(appSchema).min(1),
 });
 export type RunFile = z.infer<typeof runFileSchema>;
+export type RunFileApp = RunFile["apps"][number];
 
 export function readRunFile(file = path.join(REPO_ROOT, "dapr.yaml")): RunFile {
   return runFileSchema.parse(parse(readFileSync(file, "utf8")));
+}
+
+/**
+ * The app health flags `dapr run -f` gives an app's sidecar. As the CLI does: an app's field
+ * that is unset (or false, "", 0) takes the `common` value (pkg/runfileconfig
+ * mergeCommonAndAppsSharedRunConfig), then `enableAppHealthCheck: true` becomes the bare flag, a
+ * non-empty path and non-zero numbers are passed as they are (getArgsFromSchema). Whether
+ * anything is probed is the sidecar's business, as with daprd: no flag, no health checks (the path
+ * alone does nothing); the flag without a path probes daprd's default, /healthz.
+ */
+export function healthCheckArgs(runFile: RunFile, app: RunFileApp): string[] {
+  const common = runFile.common;
+  const enabled = app.enableAppHealthCheck || common.enableAppHealthCheck;
+  const pathValue = app.appHealthCheckPath || common.appHealthCheckPath;
+  const numbers: [string, number | undefined][] = [
+    ["--app-health-probe-interval", app.appHealthProbeInterval || common.appHealthProbeInterval],
+    ["--app-health-probe-timeout", app.appHealthProbeTimeout || common.appHealthProbeTimeout],
+    ["--app-health-threshold", app.appHealthThreshold || common.appHealthThreshold],
+  ];
+  return [
+    ...(enabled ? ["--enable-app-health-check"] : []),
+    ...(pathValue ? ["--app-health-check-path", pathValue] : []),
+    ...numbers.flatMap(([flag, value]) => (value ? [flag, String(value)] : [])),
+  ];
+}
+
+/** The local sidecar's command line for one app of the run file (daprd's flags). */
+export function sidecarArgs(
+  runFile: RunFile,
+  app: RunFileApp,
+  where: { resourcesPath: string; storageUrl: string },
+): string[] {
+  return [
+    "--app-id",
+    app.appID,
+    ...(app.appPort ? ["--app-port", String(app.appPort)] : []),
+    "--dapr-http-port",
+    String(app.daprHTTPPort),
+    "--resources-path",
+    where.resourcesPath,
+    "--storage-url",
+    where.storageUrl,
+    ...healthCheckArgs(runFile, app),
+  ];
 }
 
 const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96];
@@ -136,21 +192,7 @@ async function main(): Promise<void> {
     start(
       `${app.appID}~dapr`,
       i + 2,
-      [
-        tsx,
-        sidecarMain,
-        "--app-id",
-        app.appID,
-        ...(app.appPort ? ["--app-port", String(app.appPort)] : []),
-        "--dapr-http-port",
-        String(app.daprHTTPPort),
-        "--resources-path",
-        resourcesPath,
-        "--storage-url",
-        database.url,
-        // dapr.yaml's appHealthCheckPath: daprd then pauses deliveries while the app is down.
-        ...(runFile.common.appHealthCheckPath ? ["--enable-app-health-check"] : []),
-      ],
+      [tsx, sidecarMain, ...sidecarArgs(runFile, app, { resourcesPath, storageUrl: database.url })],
       REPO_ROOT,
       { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
     );

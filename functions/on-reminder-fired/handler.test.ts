@@ -70,7 +70,7 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
   }
 }
 
-/** The job as the sidecar holds it (GET /v1.0-alpha1/jobs/{name}), or null. */
+/** The job as the sidecar holds it (GET /v1.0/jobs/{name}, data unwrapped by the client), or null. */
 async function daprJob(name: string) {
   return pair.fn.built.ctx.dapr.getJob(name);
 }

@@ -83,6 +83,23 @@ export class AppChannel {
     return httpCall({ host: this.host, port: this.port, agent: this.agent }, { ...options, headers });
   }
 
+  /**
+   * daprd's HTTP app health probe (pkg/channel/http/http_channel.go HealthProbe): `GET <path>`
+   * without the app API token; any 2xx is healthy, any other status or a network error (a timeout
+   * included) is not.
+   */
+  async probeHttp(path: string, timeoutMs: number): Promise<boolean> {
+    try {
+      const response = await httpCall(
+        { host: this.host, port: this.port, agent: this.agent },
+        { method: "GET", path, timeoutMs },
+      );
+      return response.status >= 200 && response.status <= 299;
+    } catch {
+      return false;
+    }
+  }
+
   /** True when the app port accepts a TCP connection (what daprd waits for before subscribing). */
   probe(timeoutMs = 1_000): Promise<boolean> {
     return new Promise((resolve) => {

@@ -164,7 +164,7 @@ async function jobsBench(resources: string): Promise<void> {
   const dueTime = new Date(due).toISOString();
   await Promise.all(
     Array.from({ length: jobCount }, (_, i) =>
-      fetch(`http://127.0.0.1:${sidecar.port}/v1.0-alpha1/jobs/bench-${i}`, {
+      fetch(`http://127.0.0.1:${sidecar.port}/v1.0/jobs/bench-${i}`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ dueTime, data: { i } }),

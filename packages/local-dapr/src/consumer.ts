@@ -1,7 +1,8 @@
 // Delivers an app's pub/sub messages to it, as daprd's subscription + HTTP postman do
 // (dapr pkg/runtime/subscription/subscription.go and postman/http/http.go): CloudEvent parsing,
 // expiry, routing rules, the app's answer (SUCCESS / RETRY / DROP, 404, other statuses), the
-// resiliency retry policy, the dead-letter topic, and otherwise redelivery by the "component".
+// resiliency timeout, circuit breaker and retry policy, the dead-letter topic, and otherwise
+// redelivery by the "component".
 //
 // Deliveries are claimed from PostgreSQL in batches (broker.ts); up to `maxConcurrency` run at
 // once, but a partition key's next message is only claimable once the previous one is done.
@@ -30,6 +31,12 @@ export type Outcome =
   | { kind: "retry"; reason: string; status?: number }
   /** A failure outside the policy (bad envelope, routing error): dead letter or redelivery. */
   | { kind: "fail"; reason: string }
+  /**
+   * The inbound circuit breaker refused the call (open, or half-open and full): the app was not
+   * called. daprd makes this a permanent error (pkg/resiliency/breaker IsErrorPermanent), so the
+   * retry policy stops and the message goes to the dead-letter topic, or back to the component.
+   */
+  | { kind: "refused"; reason: string }
   /** The app did not accept the connection: it is down, not failing. See Consumer.pauseUntilHealthy. */
   | { kind: "unreachable"; reason: string };
 
@@ -75,7 +82,10 @@ export interface ConsumerOptions {
   pubsubs: Map<string, ComponentResource>;
   maxConcurrency: number;
   batchSize: number;
-  /** daprd's --enable-app-health-check: an unreachable app pauses deliveries (pauseUntilHealthy). */
+  /**
+   * daprd's --enable-app-health-check: nothing is delivered until the app health probe reports the
+   * app healthy (setAppHealthy), and an unreachable app pauses deliveries (pauseUntilHealthy).
+   */
   appHealthCheck?: boolean;
 }
 
@@ -93,8 +103,30 @@ export class Consumer {
   private ackTimer: NodeJS.Timeout | null = null;
   /** Set while the app is unreachable: nothing is claimed until it answers again. */
   private paused: Promise<void> | null = null;
+  /** What the app health probe last reported; with health checks on, unhealthy until the first probe. */
+  private unhealthy: boolean;
 
-  constructor(private readonly options: ConsumerOptions) {}
+  constructor(private readonly options: ConsumerOptions) {
+    this.unhealthy = options.appHealthCheck === true;
+  }
+
+  /** Nothing is claimed while the app is unreachable or reported unhealthy. */
+  private get halted(): boolean {
+    return this.paused !== null || this.unhealthy;
+  }
+
+  /**
+   * The app health probe's verdict. daprd stops the app's subscriptions while it is unhealthy and
+   * starts them again on the first healthy probe (pkg/runtime/runtime.go appHealthChanged).
+   */
+  setAppHealthy(healthy: boolean): void {
+    if (this.unhealthy === !healthy) return;
+    this.unhealthy = !healthy;
+    if (healthy) {
+      this.kick();
+      void this.refreshRetryTimer();
+    }
+  }
 
   /** Begins consuming these subscriptions (called once the app channel is ready). */
   start(subscriptions: SubscriptionResource[]): void {
@@ -106,7 +138,7 @@ export class Consumer {
 
   /** Something may be claimable (a NOTIFY, a timer, a finished delivery). */
   kick(): void {
-    if (this.stopped || this.topics.length === 0 || this.paused) return;
+    if (this.stopped || this.topics.length === 0 || this.halted) return;
     this.dirty = true;
     if (!this.running) void this.run();
   }
@@ -144,9 +176,9 @@ export class Consumer {
     this.running = true;
     const { pool, appId, instanceId, maxConcurrency, batchSize } = this.options;
     try {
-      while (this.dirty && !this.stopped && !this.paused) {
+      while (this.dirty && !this.stopped && !this.halted) {
         this.dirty = false;
-        while (!this.stopped && !this.paused) {
+        while (!this.stopped && !this.halted) {
           const room = this.inflight.size <= maxConcurrency / 2 ? maxConcurrency - this.inflight.size : 0;
           const limit = Math.min(batchSize, room);
           if (limit === 0) {
@@ -269,7 +301,16 @@ export class Consumer {
       pubsubname: row.pubsub,
     };
     if (typeof event.tracestate === "string" && event.tracestate) headers.tracestate = event.tracestate;
-    const { timeoutMs } = this.options.resiliency.pubsubInbound(row.pubsub);
+    // daprd's policy runner: the timeout wraps the call, the breaker wraps the timeout, the retry
+    // wraps the breaker (pkg/resiliency/policy.go NewRunnerWithOptions), so a timed-out delivery
+    // counts as a breaker failure and a DROP or 404 (returned as nil by the operation) as a success.
+    const { timeoutMs, breaker } = this.options.resiliency.pubsubInbound(row.pubsub);
+    const permit = breaker?.beforeRequest();
+    if (permit && "refused" in permit) {
+      log.warn("circuit breaker refused the delivery", { breaker: breaker!.name, reason: permit.refused });
+      return { kind: "refused", reason: `${breaker!.name}: ${permit.refused}` };
+    }
+    let outcome: Outcome;
     try {
       const response = await this.options.channel.call({
         method: "POST",
@@ -278,25 +319,28 @@ export class Consumer {
         body,
         timeoutMs,
       });
-      return classifyResponse(response);
+      outcome = classifyResponse(response);
     } catch (error) {
       const reason =
         error instanceof AppCallError
           ? `error returned from app channel while sending pub/sub event to app: ${error.code} ${error.message}`
           : String(error);
-      if (this.options.appHealthCheck && error instanceof AppCallError && APP_DOWN_CODES.has(error.code))
-        return { kind: "unreachable", reason };
-      return { kind: "retry", reason };
+      outcome =
+        this.options.appHealthCheck && error instanceof AppCallError && APP_DOWN_CODES.has(error.code)
+          ? { kind: "unreachable", reason }
+          : { kind: "retry", reason };
     }
+    if (permit) breaker!.afterRequest(permit, outcome.kind === "success" || outcome.kind === "drop");
+    return outcome;
   }
 
   /**
-   * Dapr's app health checks (--enable-app-health-check; dapr.yaml sets appHealthCheckPath): while
-   * the app is unhealthy, daprd
-   * stops delivering and starts again after the first healthy probe. An app that does not accept
-   * connections (crashed, restarting) therefore pauses this consumer instead of spending its
-   * messages' retries, which would dead-letter them if the restart outlasted the retry policy.
-   * Probed every 500 ms, like daprd's app-health-probe-interval order of magnitude.
+   * With app health checks on, an app that does not accept connections (crashed, restarting)
+   * pauses this consumer at once instead of spending its messages' retries. daprd counts such a
+   * delivery as a failed attempt, but its probes (app-health-threshold × interval) stop the
+   * subscription before production's retry budget is spent (dapr-components/resiliency.yaml); the
+   * local retry policies are far shorter, so without this shortcut a restart would dead-letter
+   * what daprd keeps. Re-checked every 500 ms (a TCP connect), independently of the HTTP probe.
    */
   private pauseUntilHealthy(log: Logger): void {
     if (this.paused || this.stopped) return;
@@ -316,7 +360,27 @@ export class Consumer {
     const { pool, instanceId, appId, resiliency } = this.options;
     const subscription = this.subscriptions.get(topicKey(row.pubsub, row.topic));
     const deadLetterTopic = subscription?.deadLetterTopic ?? "";
+    // No dead-letter topic, or it could not take the message: the error goes back to the
+    // component, which redelivers the message.
+    const backToComponent = async (reason: string) => {
+      const delay = this.redeliveryDelayMs(row.pubsub, row.redeliveries);
+      log.warn("delivery failed; the component will redeliver", { reason, delay_ms: delay });
+      await this.reschedule(row, delay, { roundAttempts: 0, redeliveries: row.redeliveries + 1 }, reason);
+    };
     const toDeadLetter = async (reason: string) => {
+      // daprd publishes the dead letter through the component's outbound policy
+      // (subscription.go sendToDeadLetter → publisher.Publish), so through the one breaker the
+      // component's inbound and outbound share: while it is open the dead letter fails too and the
+      // message goes back to the component instead (dapr-components/resiliency.yaml says why
+      // production has no breaker on pub/sub).
+      const { breaker } = resiliency.pubsubOutbound(row.pubsub);
+      const permit = breaker?.beforeRequest();
+      if (permit && "refused" in permit) {
+        await backToComponent(
+          `failed to publish to dead-letter topic ${deadLetterTopic}: ${breaker!.name}: ${permit.refused} (after: ${reason})`,
+        );
+        return;
+      }
       log.warn("sending message to the dead-letter topic", { dead_letter_topic: deadLetterTopic, reason });
       await deadLetterDelivery(pool, row.id, instanceId, appId, deadLetterTopic, {
         app_id: appId,
@@ -327,14 +391,21 @@ export class Consumer {
         reason,
         dead_lettered_at: new Date().toISOString(),
       });
+      if (permit) breaker!.afterRequest(permit, true);
     };
 
     if (outcome.kind === "success") {
       this.pendingAcks.push(row.id);
       return;
     }
-    if (outcome.kind === "unreachable") {
-      // Not an attempt: hand the message back with its counters unchanged, and wait for the app.
+    // Not an attempt: the message goes back with its counters unchanged. Either the app does not
+    // accept connections (wait for it), or the probe declared it unhealthy meanwhile: daprd then
+    // stops the subscription, which cancels its retries and leaves the message to the broker
+    // (pkg/runtime/processor/subscriber StopAppSubscriptions), to be delivered once it is healthy.
+    const haltedMeanwhile =
+      this.unhealthy &&
+      (outcome.kind === "retry" || outcome.kind === "refused" || outcome.kind === "unreachable");
+    if (haltedMeanwhile || outcome.kind === "unreachable") {
       await rescheduleDelivery(
         pool,
         row.id,
@@ -343,7 +414,7 @@ export class Consumer {
         { roundAttempts: row.round_attempts, redeliveries: row.redeliveries },
         outcome.reason,
       );
-      this.pauseUntilHealthy(log);
+      if (!haltedMeanwhile) this.pauseUntilHealthy(log);
       return;
     }
     if (outcome.kind === "drop") {
@@ -379,15 +450,7 @@ export class Consumer {
       await toDeadLetter(outcome.reason);
       return;
     }
-    // No dead-letter topic: the error goes back to the component, which redelivers the message.
-    const delay = this.redeliveryDelayMs(row.pubsub, row.redeliveries);
-    log.warn("delivery failed; the component will redeliver", { reason: outcome.reason, delay_ms: delay });
-    await this.reschedule(
-      row,
-      delay,
-      { roundAttempts: 0, redeliveries: row.redeliveries + 1 },
-      outcome.reason,
-    );
+    await backToComponent(outcome.reason);
   }
 
   private async reschedule(

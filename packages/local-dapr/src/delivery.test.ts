@@ -3,6 +3,7 @@
 import { afterEach, expect, test } from "vitest";
 import { listDeadLetters, pendingDeliveries, readTopic } from "./inspect.ts";
 import {
+  call,
   cleanupAll,
   db,
   publish,
@@ -182,6 +183,13 @@ spec:
     appHealthCheck: true,
   });
   await subscriber.appReady;
+  // Its first probe (GET /healthz, answered 200) must have passed: before that nothing is delivered.
+  await waitFor("the app healthy", async () => {
+    const metadata = (await call(subscriber.httpPort, "GET", "/v1.0/metadata")).json as {
+      extended: { appHealth?: string };
+    };
+    return metadata.extended.appHealth === "healthy";
+  });
   await first.close();
   const publisher = await sidecar({ appId: uid("pub"), resourcesPath: resources });
   for (let n = 0; n < 5; n++) await publish(publisher.httpPort, topic, { n });

@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, expect, test } from "vitest";
-import { pendingDeliveries } from "./inspect.ts";
 import {
   call,
   cleanupAll,
@@ -17,21 +16,13 @@ import {
   startApp,
   storageUrl,
   uid,
+  settled,
   waitFor,
 } from "./test-support.ts";
 
 afterEach(cleanupAll);
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
-
-async function settled(appId: string) {
-  const pool = await db();
-  await waitFor(
-    "no pending deliveries",
-    async () => (await pendingDeliveries(pool, appId)).length === 0,
-    10_000,
-  );
-}
 
 test("a message published while the subscriber's sidecar is down is delivered when it is back", async () => {
   const topic = uid("topic");

@@ -100,3 +100,19 @@ export function parsePointInTime(text: string, now: Date): Date | { error: strin
 export function formatRfc3339Seconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
+
+/**
+ * Whole milliseconds as Go's `time.Duration.String()` writes them: "500ms", "5s", "2.5s",
+ * "1m30s", "1h0m0s", "0s" (daprd's metadata reports the app health probe settings this way).
+ */
+export function formatGoDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  if (ms < 1_000) return `${ms}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = (ms % 60_000) / 1_000;
+  const secondsText = `${Number(seconds.toFixed(3))}s`;
+  if (hours > 0) return `${hours}h${minutes}m${secondsText}`;
+  if (minutes > 0) return `${minutes}m${secondsText}`;
+  return secondsText;
+}

@@ -1,17 +1,21 @@
-// Conformance: health, metadata and the API token (reference §4.4).
+// Conformance: health, metadata, the API token and app health checks (reference §4.4).
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import path from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { readTopic } from "./inspect.ts";
 import {
   call,
   cleanupAll,
+  db,
   freePort,
   onCleanup,
+  publish,
   pubsubYaml,
   resourcesDir,
   sidecar,
+  startApp,
   tempDir,
   uid,
   waitFor,
@@ -129,4 +133,152 @@ test("the shipped dapr-components/local folder loads: every component is served 
   };
   expect(declared.length).toBeGreaterThanOrEqual(4);
   expect(metadata.components.map((c) => c.name).sort()).toEqual(declared.sort());
+});
+
+// ── App health checks (--enable-app-health-check; dapr pkg/apphealth, pkg/runtime/runtime.go) ──
+
+const extended = async (port: number) =>
+  ((await call(port, "GET", "/v1.0/metadata")).json as { extended: Record<string, string> }).extended;
+
+/** A subscriber app whose GET /readyz answers 200 while `ready`, else 503. */
+async function probedApp(topic: string, dlq: string) {
+  const app = await startApp();
+  const state = { ready: false, failedProbes: 0 };
+  app.subscribe = [{ pubsubname: "pubsub", topic, route: "/events", deadLetterTopic: dlq }];
+  app.respond = (request) => {
+    if (request.path !== "/readyz") return { status: 200 };
+    if (!state.ready) state.failedProbes++;
+    return { status: state.ready ? 200 : 503 };
+  };
+  return { app, state };
+}
+
+const healthOptions = {
+  appHealthCheck: true,
+  appHealthCheckPath: "/readyz",
+  appHealthProbeIntervalMs: 100,
+  appHealthProbeTimeoutMs: 50,
+  appHealthThreshold: 2,
+};
+
+test("with app health checks, nothing is delivered and no job fires until GET <app-health-check-path> answers 2xx", async () => {
+  const topic = uid("topic");
+  const dlq = uid("dlq");
+  const { app, state } = await probedApp(topic, dlq);
+  const resources = await resourcesDir({ "pubsub.yaml": pubsubYaml() });
+  const subscriber = await sidecar({
+    appId: uid("probed"),
+    appPort: app.port,
+    resourcesPath: resources,
+    ...healthOptions,
+  });
+  await subscriber.appReady;
+  const publisher = await sidecar({ appId: uid("pub"), resourcesPath: resources });
+  expect((await publish(publisher.httpPort, topic, { n: 1 })).status).toBe(204);
+  expect(
+    (await call(subscriber.httpPort, "POST", "/v1.0/jobs/early", { dueTime: "0s", data: { a: 1 } })).status,
+  ).toBe(204);
+  await waitFor("five failed probes", () => state.failedProbes >= 5);
+  expect(app.received("/events")).toHaveLength(0);
+  expect(app.received("/job/")).toHaveLength(0);
+  expect((await extended(subscriber.httpPort)).appHealth).toBe("unhealthy");
+
+  state.ready = true;
+  await waitFor("the delivery and the trigger", () =>
+    app.received("/events").length === 1 && app.received("/job/early").length === 1 ? true : null,
+  );
+  expect((await extended(subscriber.httpPort)).appHealth).toBe("healthy");
+  // The configured path only (not daprd's default /healthz); no retry was spent, nothing dead-lettered.
+  expect(app.requests.filter((r) => r.path === "/healthz")).toHaveLength(0);
+  expect(await readTopic(await db(), "pubsub", dlq)).toHaveLength(0);
+});
+
+test("an app that turns unhealthy after `threshold` failed probes gets nothing until a probe passes again", async () => {
+  const topic = uid("topic");
+  const dlq = uid("dlq");
+  const { app, state } = await probedApp(topic, dlq);
+  state.ready = true;
+  const resources = await resourcesDir({ "pubsub.yaml": pubsubYaml() });
+  const subscriber = await sidecar({
+    appId: uid("probed"),
+    appPort: app.port,
+    resourcesPath: resources,
+    ...healthOptions,
+  });
+  await subscriber.appReady;
+  await waitFor("healthy", async () => (await extended(subscriber.httpPort)).appHealth === "healthy");
+  const publisher = await sidecar({ appId: uid("pub"), resourcesPath: resources });
+  await publish(publisher.httpPort, topic, { n: 1 });
+  await waitFor("the first delivery", () => app.received("/events").length === 1);
+
+  state.ready = false;
+  await waitFor("unhealthy", async () => (await extended(subscriber.httpPort)).appHealth === "unhealthy");
+  expect(state.failedProbes).toBeGreaterThanOrEqual(2);
+  await publish(publisher.httpPort, topic, { n: 2 });
+  await call(subscriber.httpPort, "POST", "/v1.0/jobs/while-unhealthy", { dueTime: "0s", data: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(app.received("/events")).toHaveLength(1);
+  expect(app.received("/job/")).toHaveLength(0);
+
+  state.ready = true;
+  await waitFor("the held delivery and trigger", () =>
+    app.received("/events").length === 2 && app.received("/job/while-unhealthy").length === 1 ? true : null,
+  );
+  expect(await readTopic(await db(), "pubsub", dlq)).toHaveLength(0);
+});
+
+test("without --enable-app-health-check the health check path does nothing, as in daprd", async () => {
+  const topic = uid("topic");
+  const dlq = uid("dlq");
+  const { app } = await probedApp(topic, dlq);
+  const resources = await resourcesDir({ "pubsub.yaml": pubsubYaml() });
+  const subscriber = await sidecar({
+    appId: uid("unprobed"),
+    appPort: app.port,
+    resourcesPath: resources,
+    appHealthCheckPath: "/readyz",
+  });
+  await subscriber.appReady;
+  const publisher = await sidecar({ appId: uid("pub"), resourcesPath: resources });
+  await publish(publisher.httpPort, topic, { n: 1 });
+  await waitFor("the delivery", () => app.received("/events").length === 1);
+  expect(app.requests.filter((r) => r.path === "/readyz")).toHaveLength(0);
+  const metadata = (await call(subscriber.httpPort, "GET", "/v1.0/metadata")).json as {
+    appConnectionProperties: { health: unknown };
+    extended: Record<string, string>;
+  };
+  expect(metadata.appConnectionProperties.health).toEqual({});
+  expect(metadata.extended.appHealth).toBeUndefined();
+});
+
+test("metadata reports the health check settings as daprd does; the defaults are /healthz, 5s, 500ms, 3", async () => {
+  const configured = await sidecar({ appId: uid("h"), appPort: await freePort(), ...healthOptions });
+  const defaults = await sidecar({ appId: uid("h"), appPort: await freePort(), appHealthCheck: true });
+  const health = async (port: number) =>
+    ((await call(port, "GET", "/v1.0/metadata")).json as { appConnectionProperties: { health: unknown } })
+      .appConnectionProperties.health;
+  expect(await health(configured.httpPort)).toEqual({
+    healthCheckPath: "/readyz",
+    healthProbeInterval: "100ms",
+    healthProbeTimeout: "50ms",
+    healthThreshold: 2,
+  });
+  expect(await health(defaults.httpPort)).toEqual({
+    healthCheckPath: "/healthz",
+    healthProbeInterval: "5s",
+    healthProbeTimeout: "500ms",
+    healthThreshold: 3,
+  });
+});
+
+test("a probe timeout longer than the probe interval fails startup, as daprd refuses it", async () => {
+  await expect(
+    sidecar({
+      appId: uid("h"),
+      appPort: await freePort(),
+      appHealthCheck: true,
+      appHealthProbeIntervalMs: 1_000,
+      appHealthProbeTimeoutMs: 2_000,
+    }),
+  ).rejects.toThrow(/health-probe-timeout/);
 });

@@ -16,7 +16,12 @@ const schedule = (port: number, name: string, job: unknown, version = "v1.0-alph
 
 const triggers = (app: TestApp, name: string) => app.received(`/job/${name}`);
 
-test("POST schedules a job (204) and GET returns it as given, in camelCase", async () => {
+/** `data` as daprd's GET answers it: a protobuf Any holding a google.protobuf.Value, in protojson. */
+const anyValue = (value: unknown) => ({ "@type": "type.googleapis.com/google.protobuf.Value", value });
+/** What the Scheduler stores, and GET shows, when a job names no failure policy. */
+const DEFAULT_POLICY = { constant: { interval: "1s", maxRetries: 3 } };
+
+test("POST schedules a job (204) and GET returns it as given, in camelCase, data as a protojson Any", async () => {
   const { port } = await jobApp();
   const job = {
     schedule: "@every 1h",
@@ -26,14 +31,39 @@ test("POST schedules a job (204) and GET returns it as given, in camelCase", asy
     data: { tenant: "a", n: [1, 2] },
     failurePolicy: { constant: { interval: "10s", maxRetries: 5 } },
   };
-  const created = await schedule(port, "report", job);
+  const created = await schedule(port, "report", job, "v1.0");
   expect(created.status).toBe(204);
   expect(created.text).toBe("");
-  const fetched = await call(port, "GET", "/v1.0-alpha1/jobs/report");
+  const fetched = await call(port, "GET", "/v1.0/jobs/report");
   expect(fetched.status).toBe(200);
-  expect(fetched.json).toEqual({ name: "report", ...job });
-  // The stable path (Dapr 1.18) serves the same jobs.
-  expect((await call(port, "GET", "/v1.0/jobs/report")).json).toEqual(fetched.json);
+  expect(fetched.json).toEqual({ name: "report", ...job, data: anyValue(job.data) });
+});
+
+test("the stable /v1.0/jobs path and the deprecated /v1.0-alpha1/jobs path are one API with the same answers", async () => {
+  const { port } = await jobApp();
+  expect((await schedule(port, "via-alpha", { dueTime: "1h", data: "a" }, "v1.0-alpha1")).status).toBe(204);
+  expect((await schedule(port, "via-stable", { dueTime: "1h", data: 7 }, "v1.0")).status).toBe(204);
+  for (const [name, data] of [
+    ["via-alpha", "a"],
+    ["via-stable", 7],
+  ] as const) {
+    const stable = await call(port, "GET", `/v1.0/jobs/${name}`);
+    const alpha = await call(port, "GET", `/v1.0-alpha1/jobs/${name}`);
+    expect(stable.json).toEqual({
+      name,
+      dueTime: "1h",
+      data: anyValue(data),
+      failurePolicy: DEFAULT_POLICY,
+    });
+    expect(alpha.status).toBe(200);
+    expect(alpha.text).toBe(stable.text);
+  }
+  // A name taken through one path is taken on the other (409), and DELETE on either removes it.
+  expect((await schedule(port, "via-alpha", { dueTime: "1h" }, "v1.0")).status).toBe(409);
+  expect((await call(port, "DELETE", "/v1.0/jobs/via-alpha")).status).toBe(204);
+  expect((await call(port, "DELETE", "/v1.0-alpha1/jobs/via-stable")).status).toBe(204);
+  for (const path of ["/v1.0/jobs/via-alpha", "/v1.0-alpha1/jobs/via-stable"])
+    expect((await call(port, "GET", path)).json).toMatchObject({ errorCode: "DAPR_SCHEDULER_GET_JOB" });
 });
 
 test("snake_case fields are accepted: due_time, failure_policy, max_retries", async () => {
@@ -43,10 +73,41 @@ test("snake_case fields are accepted: due_time, failure_policy, max_retries", as
     failure_policy: { constant: { interval: "2s", max_retries: 1 } },
   });
   expect(created.status).toBe(204);
+  // A job without data has no data field (as daprd 1.18.3; 1.18.2 cannot render it: README).
   expect((await call(port, "GET", "/v1.0/jobs/snake")).json).toEqual({
     name: "snake",
     dueTime: "1h",
     failurePolicy: { constant: { interval: "2s", maxRetries: 1 } },
+  });
+});
+
+test("GET shows the failure policy the Scheduler holds and any JSON value as data (as daprd 1.18.2 answers)", async () => {
+  const { port } = await jobApp();
+  await schedule(port, "drop", { dueTime: "1h", data: 1, failurePolicy: { drop: {} } });
+  await schedule(port, "forever", {
+    dueTime: "1h",
+    data: [1],
+    failurePolicy: { constant: { interval: "2s" } },
+  });
+  await schedule(port, "plain", { dueTime: "1h", data: null });
+  const get = async (name: string) => (await call(port, "GET", `/v1.0/jobs/${name}`)).json;
+  expect(await get("drop")).toEqual({
+    name: "drop",
+    dueTime: "1h",
+    data: anyValue(1),
+    failurePolicy: { drop: {} },
+  });
+  expect(await get("forever")).toEqual({
+    name: "forever",
+    dueTime: "1h",
+    data: anyValue([1]),
+    failurePolicy: { constant: { interval: "2s" } },
+  });
+  expect(await get("plain")).toEqual({
+    name: "plain",
+    dueTime: "1h",
+    data: anyValue(null),
+    failurePolicy: DEFAULT_POLICY,
   });
 });
 
@@ -67,7 +128,8 @@ test("scheduling an existing name is 409 unless overwrite is true, which replace
   expect((await call(port, "GET", "/v1.0/jobs/nightly")).json).toEqual({
     name: "nightly",
     schedule: "@hourly",
-    data: 1,
+    data: anyValue(1),
+    failurePolicy: DEFAULT_POLICY,
   });
 });
 

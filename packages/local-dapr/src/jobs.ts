@@ -1,6 +1,7 @@
-// The Jobs API (`/v1.0-alpha1/jobs/{name}`, `/v1.0/jobs/{name}`) and its scheduler, with the
-// Dapr 1.16+ contract: `overwrite` (409 when the name exists), `failurePolicy` (default constant
-// 1 s × 3), sub-second precision. Jobs are namespaced by the app-id that scheduled them and fire
+// The Jobs API (`/v1.0/jobs/{name}`, and the deprecated `/v1.0-alpha1/jobs/{name}`) and its
+// scheduler, with the contract of daprd 1.18 (the version production pins): `overwrite` (409 when
+// the name exists), `failurePolicy` (default constant 1 s × 3), sub-second precision, GET with
+// `data` as a protojson Any. Jobs are namespaced by the app-id that scheduled them and fire
 // only to that app-id, one instance (claimed with FOR UPDATE SKIP LOCKED), never before their due
 // instant. A trigger that came due while the app was down fires when it is back (as Dapr ≥ 1.15
 // stages undeliverable triggers). Next triggers are computed from the previous scheduled instant,
@@ -251,6 +252,26 @@ export async function getJob(pool: pg.Pool, appId: string, name: string): Promis
   return rows[0]?.spec ?? null;
 }
 
+/** protojson's type URL for the `google.protobuf.Value` daprd stores a job's HTTP `data` as. */
+export const JOB_DATA_TYPE_URL = "type.googleapis.com/google.protobuf.Value";
+
+/**
+ * A stored job as `GET /v1.0/jobs/{name}` answers it, checked against daprd 1.18.2 with the
+ * Scheduler. daprd keeps HTTP `data` as an `Any` holding a `google.protobuf.Value`
+ * (pkg/api/universal/jobs.go ScheduleJobAlpha1HTTP: anypb.New) and writes the job with protojson
+ * (pkg/api/http/universal.go respondWithProto), which renders a well-known type inside an Any as
+ * `{"@type": <url>, "value": <its JSON>}` (google.golang.org/protobuf encoding/protojson
+ * marshalAny). The Scheduler stores the default failure policy when none was given, so GET shows
+ * it. A job without data has no `data` field, as in 1.18.3; 1.18.2 answers 500 ERR_INTERNAL for
+ * it and never delivers its trigger (see the README).
+ */
+export function jobJson(spec: Obj): Obj {
+  const json: Obj = { ...spec };
+  json.failurePolicy ??= { constant: { interval: "1s", maxRetries: 3 } };
+  if (spec.data !== undefined) json.data = { "@type": JOB_DATA_TYPE_URL, value: spec.data };
+  return json;
+}
+
 export async function deleteJob(pool: pg.Pool, appId: string, name: string): Promise<void> {
   await pool.query(
     `WITH gone AS (DELETE FROM dapr_local.jobs WHERE app_id = $1 AND name = $2 RETURNING app_id)
@@ -280,6 +301,8 @@ export interface JobRunnerOptions {
   channel: AppChannel;
   log: Logger;
   maxConcurrency: number;
+  /** daprd's --enable-app-health-check: no triggers until the app health probe reports healthy. */
+  appHealthCheck?: boolean;
 }
 
 /** Fires this app-id's due jobs at its app: a timer armed for the earliest one, re-armed on NOTIFY. */
@@ -291,9 +314,24 @@ export class JobRunner {
   private stopped = false;
   /** The app stopped answering: triggers wait (staged, as Dapr ≥ 1.15 does) until it is back. */
   private appDown = false;
+  /** What the app health probe last reported; with health checks on, unhealthy until the first probe. */
+  private unhealthy: boolean;
   private timer: { at: number; handle: NodeJS.Timeout } | null = null;
 
-  constructor(private readonly options: JobRunnerOptions) {}
+  constructor(private readonly options: JobRunnerOptions) {
+    this.unhealthy = options.appHealthCheck === true;
+  }
+
+  /**
+   * The app health probe's verdict: daprd disconnects the app's job stream while it is unhealthy
+   * (jobsManager.StopApp in pkg/runtime/runtime.go appHealthChanged), so due triggers wait, with no
+   * failure-policy attempt spent, and fire once it is healthy again.
+   */
+  setAppHealthy(healthy: boolean): void {
+    if (this.unhealthy === !healthy) return;
+    this.unhealthy = !healthy;
+    if (healthy) this.kick();
+  }
 
   start(): void {
     this.started = true;
@@ -302,7 +340,7 @@ export class JobRunner {
 
   /** Job rows of this app-id changed, or a timer fired: claim what is due and re-arm. */
   kick(): void {
-    if (!this.started || this.stopped || this.appDown) return;
+    if (!this.started || this.stopped || this.appDown || this.unhealthy) return;
     this.dirty = true;
     if (!this.running) void this.run();
   }
@@ -330,7 +368,7 @@ export class JobRunner {
     try {
       while (this.dirty && !this.stopped) {
         this.dirty = false;
-        while (!this.stopped && this.inflight.size < maxConcurrency) {
+        while (!this.stopped && !this.unhealthy && this.inflight.size < maxConcurrency) {
           const limit = Math.min(100, maxConcurrency - this.inflight.size);
           const { rows } = await pool.query<ClaimedJob>(
             `UPDATE dapr_local.jobs j SET locked_by = $2

@@ -2,11 +2,9 @@
 // one group per app-id, so instances of one app-id share the messages while every app-id gets
 // its own copy (reference §1.4).
 import { afterEach, expect, test } from "vitest";
-import { pendingDeliveries } from "./inspect.ts";
 import {
   call,
   cleanupAll,
-  db,
   publish,
   pubsubSetup,
   pubsubYaml,
@@ -14,22 +12,13 @@ import {
   sidecar,
   startApp,
   uid,
-  waitFor,
+  settled,
   type RecordedRequest,
 } from "./test-support.ts";
 
 afterEach(cleanupAll);
 
 const dataOf = (r: RecordedRequest) => (r.json as { data: { key: string; n: number } }).data;
-
-async function settled(appId: string) {
-  const pool = await db();
-  await waitFor(
-    "no pending deliveries",
-    async () => (await pendingDeliveries(pool, appId)).length === 0,
-    10_000,
-  );
-}
 
 test("messages with one partition key arrive in publish order, one at a time, while other keys go ahead", async () => {
   const { topic, app, subscriber, publisher } = await pubsubSetup();

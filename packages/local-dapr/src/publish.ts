@@ -95,26 +95,35 @@ export class PublishApi {
     }
   }
 
-  /** Stores the messages, retrying per the component's outbound resiliency policy. */
+  /**
+   * Stores the messages, through the component's outbound circuit breaker and retry policy (dapr
+   * pkg/runtime/pubsub/publisher ComponentOutboundPolicy): a refusal by an open breaker is
+   * permanent, so it ends the retries and the publisher gets the 500 at once.
+   */
   private async store(pubsub: string, topic: string, messages: OutgoingMessage[]): Promise<void> {
-    const { retry } = this.resiliency.pubsubOutbound(pubsub);
+    const { retry, breaker } = this.resiliency.pubsubOutbound(pubsub);
     const deadline = Date.now() + 30_000;
+    const fail = (error: unknown) => {
+      this.log.error("publish failed", { pubsub, topic, err: error });
+      return new ApiError(
+        500,
+        "ERR_PUBSUB_PUBLISH_MESSAGE",
+        `error when publishing to topic ${topic} in pubsub ${pubsub}: ${(error as Error).message}`,
+        true,
+      );
+    };
     for (let attempt = 0; ; attempt++) {
+      const permit = breaker?.beforeRequest();
+      if (permit && "refused" in permit) throw fail(new Error(`${breaker!.name}: ${permit.refused}`));
       try {
         await this.publisher.publish(messages);
+        if (permit) breaker!.afterRequest(permit, true);
         return;
       } catch (error) {
+        if (permit) breaker!.afterRequest(permit, false);
         const canRetry =
           retry !== null && (retry.maxRetries === -1 || attempt < retry.maxRetries) && Date.now() < deadline;
-        if (!canRetry) {
-          this.log.error("publish failed", { pubsub, topic, err: error });
-          throw new ApiError(
-            500,
-            "ERR_PUBSUB_PUBLISH_MESSAGE",
-            `error when publishing to topic ${topic} in pubsub ${pubsub}: ${(error as Error).message}`,
-            true,
-          );
-        }
+        if (!canRetry) throw fail(error);
         await new Promise((resolve) => setTimeout(resolve, backoffMs(retry, attempt)));
       }
     }

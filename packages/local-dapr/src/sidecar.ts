@@ -9,9 +9,11 @@ import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { createLogger, type Level, type Logger } from "#platform/logger.ts";
 import { AppCallError, AppChannel } from "./app-channel.ts";
+import { AppHealth, appHealthConfig } from "./app-health.ts";
 import { DELIVERY_CHANNEL, Publisher, registerSubscriptions } from "./broker.ts";
 import { OutputBindings } from "./bindings.ts";
 import { Consumer } from "./consumer.ts";
+import { formatGoDuration } from "./durations.ts";
 import {
   ApiError,
   parseJsonBody,
@@ -24,7 +26,7 @@ import {
   type RouteContext,
 } from "./http-util.ts";
 import { Invoker } from "./invoke.ts";
-import { deleteJob, getJob, JOBS_CHANNEL, JobRunner, parseJobRequest, saveJob } from "./jobs.ts";
+import { deleteJob, getJob, jobJson, JOBS_CHANNEL, JobRunner, parseJobRequest, saveJob } from "./jobs.ts";
 import { PublishApi } from "./publish.ts";
 import { Resiliency } from "./resiliency.ts";
 import {
@@ -38,8 +40,8 @@ import { ensureSchema, LOCK_NAMESPACE } from "./schema.ts";
 import { createSecretStore, SecretStores, type SecretStore } from "./secrets.ts";
 import { StateStores } from "./state.ts";
 
-/** The Dapr runtime version whose HTTP contract this sidecar follows. */
-export const RUNTIME_VERSION = "1.16.0-local";
+/** The Dapr runtime version whose HTTP contract this sidecar follows (the version production pins). */
+export const RUNTIME_VERSION = "1.18.2-local";
 
 export interface SidecarOptions {
   appId: string;
@@ -49,10 +51,19 @@ export interface SidecarOptions {
   /** The sidecar's HTTP API port; 0 = ephemeral. */
   httpPort: number;
   /**
-   * daprd's --enable-app-health-check: while the app does not answer, deliveries pause instead of
-   * spending retries (dapr.yaml's appHealthCheckPath turns it on for `make dev`).
+   * daprd's --enable-app-health-check: the app is probed with `GET appHealthCheckPath`, and while
+   * it is unhealthy (or refuses connections) no deliveries or job triggers are sent to it
+   * (dapr.yaml's enableAppHealthCheck turns it on for `make dev`). See app-health.ts.
    */
   appHealthCheck?: boolean;
+  /** --app-health-check-path (default /healthz); ignored without appHealthCheck, as in daprd. */
+  appHealthCheckPath?: string;
+  /** --app-health-probe-interval (daprd: whole seconds; default 5 s). */
+  appHealthProbeIntervalMs?: number;
+  /** --app-health-probe-timeout (default 500 ms; must not exceed the interval). */
+  appHealthProbeTimeoutMs?: number;
+  /** --app-health-threshold (default 3). */
+  appHealthThreshold?: number;
   /** PostgreSQL URL of the broker/scheduler database. */
   storageUrl: string;
   /** Folder(s) (or files) of component, subscription and resiliency YAML. */
@@ -178,7 +189,19 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
   const resources = await loadResources(paths, appId);
   const components = await loadComponents(resources.components, { cwd, env, log });
-  const resiliency = new Resiliency(resources.resiliencies);
+  // Fails startup on a probe timeout longer than the interval, as daprd does.
+  const healthConfig = options.appHealthCheck
+    ? appHealthConfig({
+        path: options.appHealthCheckPath,
+        intervalMs: options.appHealthProbeIntervalMs,
+        timeoutMs: options.appHealthProbeTimeoutMs,
+        threshold: options.appHealthThreshold,
+      })
+    : null;
+  const resiliency = new Resiliency(resources.resiliencies, (name, from, to) =>
+    // daprd logs this at info (pkg/resiliency/breaker Initialize OnStateChange).
+    log.info(`circuit breaker "${name}" changed state from ${from} to ${to}`, { breaker: name, from, to }),
+  );
   for (const s of resources.subscriptions) {
     if (!components.pubsubs.has(s.pubsubname)) {
       log.warn("declarative subscription names an unknown pubsub; ignored", {
@@ -226,7 +249,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         pubsubs: components.pubsubs,
         maxConcurrency: options.maxConcurrency ?? 16,
         batchSize: 64,
-        appHealthCheck: options.appHealthCheck ?? false,
+        appHealthCheck: healthConfig !== null,
       })
     : null;
   const jobs = channel
@@ -237,8 +260,21 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         channel,
         log: log.child({ component: "jobs" }),
         maxConcurrency: options.maxJobConcurrency ?? 32,
+        appHealthCheck: healthConfig !== null,
       })
     : null;
+  const appHealth =
+    channel && healthConfig
+      ? new AppHealth(
+          channel,
+          healthConfig,
+          (healthy) => {
+            consumer?.setAppHealthy(healthy);
+            jobs?.setAppHealthy(healthy);
+          },
+          log.child({ component: "apphealth" }),
+        )
+      : null;
   const publisher = new Publisher(pool, appId);
   const publishApi = new PublishApi(
     appId,
@@ -367,9 +403,24 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         appChannelReady: String(appChannelReady),
         storage: "postgresql",
         instanceId: String(instanceId),
+        // Local only: the app health probe's verdict (daprd shows it in its logs and metrics).
+        ...(appHealth ? { appHealth: appHealth.healthy ? "healthy" : "unhealthy" } : {}),
       },
       appConnectionProperties: channel
-        ? { port: channel.port, protocol: "http", channelAddress: channel.host, health: {} }
+        ? {
+            port: channel.port,
+            protocol: "http",
+            channelAddress: channel.host,
+            // As daprd reports them (pkg/api/universal/metadata.go): Go duration strings.
+            health: healthConfig
+              ? {
+                  healthCheckPath: healthConfig.path,
+                  healthProbeInterval: formatGoDuration(healthConfig.intervalMs),
+                  healthProbeTimeout: formatGoDuration(healthConfig.timeoutMs),
+                  healthThreshold: healthConfig.threshold,
+                }
+              : {},
+          }
         : {},
     });
   });
@@ -400,9 +451,17 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // After the bulk routes: "bulk" is not a pubsub name on the stable path.
   router.on(["POST", "PUT"], "/v1.0/publish/:pubsub/*topic", publishRoute);
 
+  // daprd 1.18 serves both paths with the same handlers (pkg/api/http/jobs.go
+  // constructJobsEndpoints: onCreateScheduleHandler, onGetJobHandler, onDeleteJobHandler for
+  // v1.0-alpha1 and v1.0), so the answers are identical; the alpha path is deprecated.
   for (const version of ["v1.0-alpha1", "v1.0"]) {
     router.on("POST", `/${version}/jobs/*name`, async ({ req, res, params }) => {
       const job = parseJobRequest(params.name!.trim(), parseJsonBody(await readBody(req)), new Date());
+      if (job.data === undefined) {
+        // Served as 1.18.3 does; daprd 1.18.2 stores an empty Value, then fails every trigger of
+        // the job before calling the app (pkg/channel/http/http_channel.go) and GET with a 500.
+        log.warn("job scheduled without data: daprd 1.18.2 never delivers such a job", { job: job.name });
+      }
       if (!(await saveJob(pool, appId, job))) {
         throw new ApiError(
           409,
@@ -420,10 +479,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         throw new ApiError(
           500,
           "DAPR_SCHEDULER_GET_JOB",
-          `failed to get job due to: job not found: ${params.name}`,
+          `failed to get job due to: rpc error: code = NotFound desc = job not found: ${params.name}`,
           true,
         );
-      sendJson(res, 200, spec);
+      sendJson(res, 200, jobJson(spec));
     });
     router.on("DELETE", `/${version}/jobs/*name`, async ({ res, params }) => {
       await deleteJob(pool, appId, params.name!);
@@ -640,6 +699,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     log.info("app channel ready", { subscriptions: merged.map((s) => `${s.pubsubname}/${s.topic}`) });
     consumer?.start(merged);
     jobs?.start();
+    // daprd starts probing once the app port answers, and subscribes on the first healthy probe.
+    appHealth?.start();
   };
   const appReady = initAppChannel();
   appReady.catch((error) => log.error("app channel failed to initialise", { err: error }));
@@ -649,6 +710,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     stopped ??= (async () => {
       stopping = true;
       clearInterval(sweepTimer);
+      appHealth?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await Promise.all([consumer?.stop(graceMs), jobs?.stop(graceMs)]);

@@ -9,6 +9,7 @@ import path from "node:path";
 import pg from "pg";
 import { createLogger, type Level } from "#platform/logger.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
+import { pendingDeliveries } from "./inspect.ts";
 import { startSidecar, type Sidecar, type SidecarOptions } from "./sidecar.ts";
 
 export interface RecordedRequest {
@@ -191,6 +192,16 @@ export async function sidecar(options: Partial<SidecarOptions> & { appId: string
   });
   cleanups.push(() => started.stop());
   return started;
+}
+
+/** Waits until the sidecar of `appId` has no delivery left to make (each settled one way or another). */
+export async function settled(appId: string): Promise<void> {
+  const pool = await db();
+  await waitFor(
+    "no pending deliveries",
+    async () => (await pendingDeliveries(pool, appId)).length === 0,
+    10_000,
+  );
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */

@@ -40,6 +40,25 @@ export interface JobSpec {
   failurePolicy?: { constant?: { interval?: string; maxRetries?: number }; drop?: Record<string, never> };
 }
 
+const JOB_DATA_TYPE_URL = "type.googleapis.com/google.protobuf.Value";
+
+/**
+ * A job's `data` as GET /v1.0/jobs/{name} returns it, back to the JSON value it was scheduled with.
+ * daprd stores HTTP job data as a protobuf `Any` holding a `google.protobuf.Value` and answers with
+ * protojson, i.e. `{"@type": "type.googleapis.com/google.protobuf.Value", "value": <the value>}`
+ * (dapr pkg/api/universal/jobs.go ScheduleJobAlpha1HTTP, pkg/api/http/jobs.go onGetJobHandler).
+ * A bare value (the docs' example, older stand-ins) is returned as it is, and so is an `Any` of
+ * another type, which only a gRPC client can have scheduled.
+ */
+export function jobDataValue(data: unknown): unknown {
+  if (data !== null && typeof data === "object" && !Array.isArray(data)) {
+    const any = data as Record<string, unknown>;
+    if (any["@type"] === JOB_DATA_TYPE_URL && Object.keys(any).length === 2 && "value" in any)
+      return any.value;
+  }
+  return data;
+}
+
 export interface DaprClientOptions {
   host?: string;
   port: number;
@@ -116,28 +135,34 @@ export class DaprClient {
     await this.expect(response, [200, 204], `publish to ${pubsub}/${topic}`);
   }
 
+  // The Jobs API's stable path (Dapr 1.18; daprd serves /v1.0-alpha1/jobs with the same handlers,
+  // deprecated: dapr pkg/api/http/jobs.go).
   async scheduleJob(name: string, job: JobSpec): Promise<void> {
-    const response = await this.request("POST", `/v1.0-alpha1/jobs/${encodeURIComponent(name)}`, {
+    const response = await this.request("POST", `/v1.0/jobs/${encodeURIComponent(name)}`, {
       body: job,
     });
     await this.expect(response, [200, 204], `schedule job ${name}`);
   }
 
-  /** Returns null for a job that does not exist (Dapr answers 500 DAPR_SCHEDULER_GET_JOB). */
+  /**
+   * Returns null for a job that does not exist (Dapr answers 500 DAPR_SCHEDULER_GET_JOB). `data` is
+   * the value as scheduled: see jobDataValue.
+   */
   async getJob(name: string): Promise<(JobSpec & { name: string }) | null> {
-    const response = await this.request("GET", `/v1.0-alpha1/jobs/${encodeURIComponent(name)}`);
+    const response = await this.request("GET", `/v1.0/jobs/${encodeURIComponent(name)}`);
     if (response.status === 500 || response.status === 404) {
       const text = await response.text();
       if (response.status === 404 || text.includes("DAPR_SCHEDULER_GET_JOB")) return null;
       throw new DaprError(response.status, text, `get job ${name}`);
     }
     await this.expect(response, [200], `get job ${name}`);
-    return (await response.json()) as JobSpec & { name: string };
+    const job = (await response.json()) as JobSpec & { name: string };
+    return "data" in job ? { ...job, data: jobDataValue(job.data) } : job;
   }
 
   /** Deleting a job that does not exist succeeds (204), as on daprd. */
   async deleteJob(name: string): Promise<void> {
-    const response = await this.request("DELETE", `/v1.0-alpha1/jobs/${encodeURIComponent(name)}`);
+    const response = await this.request("DELETE", `/v1.0/jobs/${encodeURIComponent(name)}`);
     await this.expect(response, [200, 204], `delete job ${name}`);
   }
 
