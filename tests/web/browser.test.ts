@@ -1,12 +1,15 @@
 // The spec's user scenarios in a real browser against the real topology (see harness.ts).
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { newUser, quickAdd, rowOf, startWebWorld, titles, type WebWorld } from "./harness.ts";
 
 let world: WebWorld;
+// Each scenario is many browser round trips on a busy machine; its waits are bounded by the
+// context's default timeout (harness.ts), so the test's own limit sits above them.
+vi.setConfig({ testTimeout: 120_000 });
 
 /** Runs in the page: an element's text colour as painted sRGB (Tailwind's are oklch()), via a 1×1 canvas. */
 const paintedColor = (el: Element): number[] => {

@@ -98,7 +98,9 @@ export interface SignedIn {
 /** A new user, signed up through the UI, in a fresh browser context (its own cookies). */
 export async function newUser(world: WebWorld, timeZone = "Europe/Berlin"): Promise<SignedIn> {
   const context = await world.browser.newContext({ baseURL: world.baseUrl, timezoneId: timeZone });
-  context.setDefaultTimeout(10_000);
+  // A ceiling, not a sleep: each wait ends on its signal. 10 s was once too short for a function's
+  // first request while CI booted other suites' topologies on 2 cores (a save waited on update-task).
+  context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[browser ${timeZone}] ${error.message}`));
   const email = `web-${process.pid}-${Date.now()}-${++counter}@example.test`;
