@@ -13,8 +13,8 @@ for tool in java javac mvn; do
 done
 start=$(date +%s)
 if [ ! target/classpath.txt -nt pom.xml ]; then
-  mvn -B -q dependency:build-classpath -Dmdep.outputFile=target/classpath.txt.new
-  mv target/classpath.txt.new target/classpath.txt
+  mvn -B -q dependency:build-classpath -Dmdep.outputFile="target/classpath.txt.$$"
+  mv "target/classpath.txt.$$" target/classpath.txt
   version=$(sed -n 's/.*<kafka.version>\(.*\)<\/kafka.version>.*/\1/p' pom.xml)
   echo "kafka: resolved Apache Kafka $version ($(tr ':' '\n' < target/classpath.txt | wc -l) jars) in $(( $(date +%s) - start )) s"
 fi
