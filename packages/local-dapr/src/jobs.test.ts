@@ -1,6 +1,15 @@
 // Conformance: the Jobs API and trigger delivery (reference §2; dapr tests/integration/suite/daprd/jobs).
 import { afterEach, expect, test } from "vitest";
-import { call, cleanupAll, sidecar, startApp, uid, waitFor, type TestApp } from "./test-support.ts";
+import {
+  call,
+  cleanupAll,
+  sidecar,
+  startApp,
+  uid,
+  waitFor,
+  type TestApp,
+  localOnly,
+} from "./test-support.ts";
 
 afterEach(cleanupAll);
 
@@ -66,7 +75,7 @@ test("the stable /v1.0/jobs path and the deprecated /v1.0-alpha1/jobs path are o
     expect((await call(port, "GET", path)).json).toMatchObject({ errorCode: "DAPR_SCHEDULER_GET_JOB" });
 });
 
-test("snake_case fields are accepted: due_time, failure_policy, max_retries", async () => {
+localOnly("snake_case fields are accepted: due_time, failure_policy, max_retries", async () => {
   const { port } = await jobApp();
   const created = await schedule(port, "snake", {
     due_time: "1h",
@@ -160,7 +169,7 @@ test("a job with neither schedule nor dueTime is 400 DAPR_SCHEDULER_SCHEDULE_EMP
   });
 });
 
-test("the name belongs in the URL only, and must be a valid job name", async () => {
+localOnly("the name belongs in the URL only, and must be a valid job name", async () => {
   const { port } = await jobApp();
   const inBody = await schedule(port, "test", { name: "test1", schedule: "@daily" });
   expect(inBody.status).toBe(400);
@@ -180,7 +189,7 @@ test("the name belongs in the URL only, and must be a valid job name", async () 
   expect((await schedule(port, "Task_Reminder:42-a b", { schedule: "@daily" })).status).toBe(204);
 });
 
-test("bad field values are 400 naming the field", async () => {
+localOnly("bad field values are 400 naming the field", async () => {
   const { port } = await jobApp();
   const cases: [unknown, string][] = [
     [{ schedule: "* * * * *" }, "6"],
@@ -226,7 +235,7 @@ test("a job due 1 s ahead fires within 150 ms after its due time, never before",
   );
 });
 
-test("a Go-duration dueTime counts from when the job was scheduled", async () => {
+localOnly("a Go-duration dueTime counts from when the job was scheduled", async () => {
   const { app, port } = await jobApp();
   const before = Date.now();
   await schedule(port, "relative", { dueTime: "300ms" });
@@ -236,22 +245,25 @@ test("a Go-duration dueTime counts from when the job was scheduled", async () =>
   expect(trigger!.at - before).toBeGreaterThanOrEqual(300);
 });
 
-test("a trigger is POST /job/{name} with Content-Type application/json, the data value as the body, and a traceparent", async () => {
-  const { app, port } = await jobApp();
-  await schedule(port, "with-data", { dueTime: "0s", data: { tenant: "a" } });
-  await schedule(port, "string-data", { dueTime: "0s", data: "someData" });
-  await schedule(port, "no-data", { dueTime: "0s" });
-  await waitFor("three triggers", () => app.received("/job/").length === 3);
-  const [withData] = triggers(app, "with-data");
-  expect(withData!.method).toBe("POST");
-  expect(withData!.headers["content-type"]).toBe("application/json");
-  expect(withData!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
-  expect(withData!.body.toString()).toBe('{"tenant":"a"}');
-  expect(triggers(app, "string-data")[0]!.body.toString()).toBe('"someData"');
-  expect(triggers(app, "no-data")[0]!.body.length).toBe(0);
-});
+localOnly(
+  "a trigger is POST /job/{name} with Content-Type application/json, the data value as the body, and a traceparent",
+  async () => {
+    const { app, port } = await jobApp();
+    await schedule(port, "with-data", { dueTime: "0s", data: { tenant: "a" } });
+    await schedule(port, "string-data", { dueTime: "0s", data: "someData" });
+    await schedule(port, "no-data", { dueTime: "0s" });
+    await waitFor("three triggers", () => app.received("/job/").length === 3);
+    const [withData] = triggers(app, "with-data");
+    expect(withData!.method).toBe("POST");
+    expect(withData!.headers["content-type"]).toBe("application/json");
+    expect(withData!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
+    expect(withData!.body.toString()).toBe('{"tenant":"a"}');
+    expect(triggers(app, "string-data")[0]!.body.toString()).toBe('"someData"');
+    expect(triggers(app, "no-data")[0]!.body.length).toBe(0);
+  },
+);
 
-test("a trigger goes only to the app-id that scheduled the job; job names are per app-id", async () => {
+localOnly("a trigger goes only to the app-id that scheduled the job; job names are per app-id", async () => {
   const owner = await jobApp();
   const other = await jobApp();
   await schedule(owner.port, "mine", { dueTime: "200ms" });
@@ -266,7 +278,7 @@ test("a trigger goes only to the app-id that scheduled the job; job names are pe
   expect((await call(other.port, "GET", "/v1.0/jobs/mine")).status).toBe(200);
 });
 
-test("with two instances of the app-id, exactly one receives each trigger", async () => {
+localOnly("with two instances of the app-id, exactly one receives each trigger", async () => {
   const appId = uid("twin");
   const a = await jobApp(appId);
   const b = await jobApp(appId);
@@ -279,30 +291,33 @@ test("with two instances of the app-id, exactly one receives each trigger", asyn
   expect(a.app.received("/job/").length + b.app.received("/job/").length).toBe(6);
 });
 
-test("@every with repeats fires that many times, spaced by the interval, then the job is gone", async () => {
-  const { app, port } = await jobApp();
-  const scheduledAt = Date.now();
-  await schedule(port, "thrice", { schedule: "@every 150ms", repeats: 3 });
-  await waitFor(
-    "the job to finish",
-    async () => (await call(port, "GET", "/v1.0/jobs/thrice")).status === 500,
-    3_000,
-  );
-  const fired = triggers(app, "thrice");
-  expect(fired).toHaveLength(3);
-  // Slots are anchored to the schedule, not to the previous arrival (a late trigger does not push
-  // the next one back), so the rule is: the n-th trigger never arrives before its slot.
-  fired.forEach((t, i) => expect(t.at).toBeGreaterThanOrEqual(scheduledAt + 150 * (i + 1)));
-});
+localOnly(
+  "@every with repeats fires that many times, spaced by the interval, then the job is gone",
+  async () => {
+    const { app, port } = await jobApp();
+    const scheduledAt = Date.now();
+    await schedule(port, "thrice", { schedule: "@every 150ms", repeats: 3 });
+    await waitFor(
+      "the job to finish",
+      async () => (await call(port, "GET", "/v1.0/jobs/thrice")).status === 500,
+      3_000,
+    );
+    const fired = triggers(app, "thrice");
+    expect(fired).toHaveLength(3);
+    // Slots are anchored to the schedule, not to the previous arrival (a late trigger does not push
+    // the next one back), so the rule is: the n-th trigger never arrives before its slot.
+    fired.forEach((t, i) => expect(t.at).toBeGreaterThanOrEqual(scheduledAt + 150 * (i + 1)));
+  },
+);
 
-test("a 6-field cron schedule fires on whole seconds", async () => {
+localOnly("a 6-field cron schedule fires on whole seconds", async () => {
   const { app, port } = await jobApp();
   await schedule(port, "ticker", { schedule: "* * * * * *", repeats: 2 });
   await waitFor("two triggers", () => triggers(app, "ticker").length === 2, 3_500);
   for (const trigger of triggers(app, "ticker")) expect(trigger.at % 1000).toBeLessThan(150);
 });
 
-test("a CRON_TZ schedule is accepted and fires", async () => {
+localOnly("a CRON_TZ schedule is accepted and fires", async () => {
   const { app, port } = await jobApp();
   expect(
     (await schedule(port, "zoned", { schedule: "CRON_TZ=Asia/Kolkata * * * * * *", repeats: 1 })).status,
@@ -310,7 +325,7 @@ test("a CRON_TZ schedule is accepted and fires", async () => {
   await waitFor("the trigger", () => triggers(app, "zoned").length === 1, 2_500);
 });
 
-test("the default failure policy retries a failed trigger 1 s later", async () => {
+localOnly("the default failure policy retries a failed trigger 1 s later", async () => {
   const { app, port } = await jobApp();
   let calls = 0;
   app.respond = () => ({ status: calls++ === 0 ? 500 : 200 });
@@ -324,7 +339,7 @@ test("the default failure policy retries a failed trigger 1 s later", async () =
   );
 });
 
-test("a constant failure policy retries maxRetries times, then gives the trigger up", async () => {
+localOnly("a constant failure policy retries maxRetries times, then gives the trigger up", async () => {
   const { app, port } = await jobApp();
   app.respond = () => ({ status: 503 });
   await schedule(port, "doomed", {
@@ -338,7 +353,7 @@ test("a constant failure policy retries maxRetries times, then gives the trigger
   expect(triggers(app, "doomed")).toHaveLength(3);
 });
 
-test("a drop failure policy does not retry a failed trigger", async () => {
+localOnly("a drop failure policy does not retry a failed trigger", async () => {
   const { app, port } = await jobApp();
   app.respond = () => ({ status: 500 });
   await schedule(port, "dropped", { dueTime: "0s", failurePolicy: { drop: {} } });
@@ -349,7 +364,7 @@ test("a drop failure policy does not retry a failed trigger", async () => {
   expect(triggers(app, "dropped")).toHaveLength(1);
 });
 
-test("a 404 from the app counts as success: no retry", async () => {
+localOnly("a 404 from the app counts as success: no retry", async () => {
   const { app, port } = await jobApp();
   app.respond = () => ({ status: 404 });
   await schedule(port, "unknown-handler", { dueTime: "0s" });

@@ -3,7 +3,16 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { call, cleanupAll, pubsubYaml, resourcesDir, sidecar, tempDir, uid } from "./test-support.ts";
+import {
+  call,
+  cleanupAll,
+  pubsubYaml,
+  resourcesDir,
+  sidecar,
+  tempDir,
+  uid,
+  localOnly,
+} from "./test-support.ts";
 
 afterEach(cleanupAll);
 
@@ -30,28 +39,31 @@ ${extra}`;
 
 const SECRETS = { db: { user: "orbit", password: "s3cret" }, apiKey: "k-123", port: 5432 };
 
-test("local.file: nested keys are flattened with ':'; GET answers {name: value}, a missing secret 204", async () => {
-  const file = await secretsFile(SECRETS);
-  const started = await sidecar({
-    appId: uid("sec"),
-    resourcesPath: await resourcesDir({ "s.yaml": fileStoreYaml("files", file) }),
-  });
-  const nested = await call(started.httpPort, "GET", "/v1.0/secrets/files/db:password");
-  expect(nested.status).toBe(200);
-  expect(nested.json).toEqual({ "db:password": "s3cret" });
-  expect((await call(started.httpPort, "GET", "/v1.0/secrets/files/apiKey")).json).toEqual({
-    apiKey: "k-123",
-  });
-  expect((await call(started.httpPort, "GET", "/v1.0/secrets/files/port")).json).toEqual({ port: "5432" });
-  const missing = await call(started.httpPort, "GET", "/v1.0/secrets/files/nothing");
-  expect(missing.status).toBe(204);
-  expect((await call(started.httpPort, "GET", "/v1.0/secrets/files/bulk")).json).toEqual({
-    "db:user": { "db:user": "orbit" },
-    "db:password": { "db:password": "s3cret" },
-    apiKey: { apiKey: "k-123" },
-    port: { port: "5432" },
-  });
-});
+localOnly(
+  "local.file: nested keys are flattened with ':'; GET answers {name: value}, a missing secret 204",
+  async () => {
+    const file = await secretsFile(SECRETS);
+    const started = await sidecar({
+      appId: uid("sec"),
+      resourcesPath: await resourcesDir({ "s.yaml": fileStoreYaml("files", file) }),
+    });
+    const nested = await call(started.httpPort, "GET", "/v1.0/secrets/files/db:password");
+    expect(nested.status).toBe(200);
+    expect(nested.json).toEqual({ "db:password": "s3cret" });
+    expect((await call(started.httpPort, "GET", "/v1.0/secrets/files/apiKey")).json).toEqual({
+      apiKey: "k-123",
+    });
+    expect((await call(started.httpPort, "GET", "/v1.0/secrets/files/port")).json).toEqual({ port: "5432" });
+    const missing = await call(started.httpPort, "GET", "/v1.0/secrets/files/nothing");
+    expect(missing.status).toBe(204);
+    expect((await call(started.httpPort, "GET", "/v1.0/secrets/files/bulk")).json).toEqual({
+      "db:user": { "db:user": "orbit" },
+      "db:password": { "db:password": "s3cret" },
+      apiKey: { apiKey: "k-123" },
+      port: { port: "5432" },
+    });
+  },
+);
 
 test("local.file with multiValued: each top-level key is one secret holding its fields", async () => {
   const file = await secretsFile(SECRETS);
@@ -70,7 +82,7 @@ test("local.file with multiValued: each top-level key is one secret holding its 
   });
 });
 
-test("local.env reads the sidecar's environment within its prefix, never DAPR_* variables", async () => {
+localOnly("local.env reads the sidecar's environment within its prefix, never DAPR_* variables", async () => {
   const envStore = (name: string, prefix?: string) => `apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:
@@ -96,7 +108,7 @@ ${prefix ? `  metadata:\n    - name: prefix\n      value: ${prefix}\n` : ""}`;
   expect((await get("allenv", "DAPR_HTTP_PORT")).status).toBe(204);
 });
 
-test("an unknown secret store is 400 ERR_SECRET_STORE_NOT_FOUND", async () => {
+localOnly("an unknown secret store is 400 ERR_SECRET_STORE_NOT_FOUND", async () => {
   const file = await secretsFile(SECRETS);
   const started = await sidecar({
     appId: uid("sec"),
@@ -107,26 +119,32 @@ test("an unknown secret store is 400 ERR_SECRET_STORE_NOT_FOUND", async () => {
   expect(response.json).toMatchObject({ errorCode: "ERR_SECRET_STORE_NOT_FOUND" });
 });
 
-test("a component's secretKeyRef is read from its auth.secretStore; a missing secret fails startup naming it", async () => {
-  const file = await secretsFile({ redisPassword: "pw" });
-  const component = (secret: string) =>
-    pubsubYaml("pubsub").replace(
-      "    - name: redeliverInterval",
-      `    - name: redisPassword\n      secretKeyRef:\n        name: ${secret}\n        key: ${secret}\n    - name: redeliverInterval`,
-    ) + "auth:\n  secretStore: files\n";
-  const ok = await resourcesDir({
-    "s.yaml": fileStoreYaml("files", file),
-    "p.yaml": component("redisPassword"),
-  });
-  const started = await sidecar({ appId: uid("ok"), resourcesPath: ok });
-  expect((await call(started.httpPort, "GET", "/v1.0/metadata")).json).toMatchObject({
-    components: expect.arrayContaining([{ name: "pubsub", type: "pubsub.redis", version: "v1" }]),
-  });
-  const broken = await resourcesDir({ "s.yaml": fileStoreYaml("files", file), "p.yaml": component("nope") });
-  await expect(sidecar({ appId: uid("broken"), resourcesPath: broken })).rejects.toThrow(
-    /needs secret "nope"/,
-  );
-});
+localOnly(
+  "a component's secretKeyRef is read from its auth.secretStore; a missing secret fails startup naming it",
+  async () => {
+    const file = await secretsFile({ redisPassword: "pw" });
+    const component = (secret: string) =>
+      pubsubYaml("pubsub").replace(
+        "    - name: redeliverInterval",
+        `    - name: redisPassword\n      secretKeyRef:\n        name: ${secret}\n        key: ${secret}\n    - name: redeliverInterval`,
+      ) + "auth:\n  secretStore: files\n";
+    const ok = await resourcesDir({
+      "s.yaml": fileStoreYaml("files", file),
+      "p.yaml": component("redisPassword"),
+    });
+    const started = await sidecar({ appId: uid("ok"), resourcesPath: ok });
+    expect((await call(started.httpPort, "GET", "/v1.0/metadata")).json).toMatchObject({
+      components: expect.arrayContaining([{ name: "pubsub", type: "pubsub.redis", version: "v1" }]),
+    });
+    const broken = await resourcesDir({
+      "s.yaml": fileStoreYaml("files", file),
+      "p.yaml": component("nope"),
+    });
+    await expect(sidecar({ appId: uid("broken"), resourcesPath: broken })).rejects.toThrow(
+      /needs secret "nope"/,
+    );
+  },
+);
 
 test("a secrets file that cannot be read fails startup naming the file", async () => {
   const resources = await resourcesDir({ "s.yaml": fileStoreYaml("files", "/nonexistent/secrets.json") });

@@ -2,7 +2,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { call, cleanupAll, resourcesDir, sidecar, tempDir, uid } from "./test-support.ts";
+import { call, cleanupAll, resourcesDir, sidecar, tempDir, uid, localOnly } from "./test-support.ts";
 
 afterEach(cleanupAll);
 
@@ -76,14 +76,14 @@ test("a save with a stale ETag is 409 ERR_STATE_SAVE; with the current ETag it s
   expect(current.headers.get("etag")).not.toBe(etag);
 });
 
-test("an ETag that is not valid for the store is 400", async () => {
+localOnly("an ETag that is not valid for the store is 400", async () => {
   const { port, store } = await stateSidecar();
   const response = await call(port, "POST", `/v1.0/state/${store}`, [{ key: "k", value: 1, etag: "v1" }]);
   expect(response.status).toBe(400);
   expect(response.json).toMatchObject({ errorCode: "ERR_STATE_SAVE" });
 });
 
-test("first-write without an ETag only inserts: writing an existing key that way is 409", async () => {
+localOnly("first-write without an ETag only inserts: writing an existing key that way is 409", async () => {
   const { port, store } = await stateSidecar();
   const item = { key: "once", value: 1, options: { concurrency: "first-write" } };
   expect((await call(port, "POST", `/v1.0/state/${store}`, [item])).status).toBe(204);
@@ -91,7 +91,7 @@ test("first-write without an ETag only inserts: writing an existing key that way
   expect((await call(port, "GET", `/v1.0/state/${store}/once`)).json).toBe(1);
 });
 
-test("a save of several items is all-or-nothing", async () => {
+localOnly("a save of several items is all-or-nothing", async () => {
   const { port, store } = await stateSidecar();
   await call(port, "POST", `/v1.0/state/${store}`, [{ key: "a", value: 1 }]);
   const stale = "00000000-0000-4000-8000-000000000000";

@@ -9,6 +9,9 @@ import path from "node:path";
 import pg from "pg";
 import { createLogger, type Level } from "#platform/logger.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
+import { afterAll, test } from "vitest";
+import { daprdArgv, daprdHealthy, daprdPorts, LoggedProcess } from "#testing/daprd.ts";
+import { daprBacking, daprdResources, releaseDaprBacking, RUNTIME } from "#testing/runtime.ts";
 import { pendingDeliveries } from "./inspect.ts";
 import { startSidecar, type Sidecar, type SidecarOptions } from "./sidecar.ts";
 
@@ -180,7 +183,13 @@ export async function db(): Promise<pg.Pool> {
   return sharedPool;
 }
 
+/**
+ * A sidecar for `options.appId`: the local sidecar in this process, or (ORBIT_DAPR_RUNTIME=daprd,
+ * `make test-dapr`) real daprd 1.18 with the Scheduler and Kafka, given the same resources. The
+ * conformance tests that describe daprd's behaviour run on both (see `onBoth` / `localOnly`).
+ */
 export async function sidecar(options: Partial<SidecarOptions> & { appId: string }): Promise<Sidecar> {
+  if (RUNTIME === "daprd") return daprdSidecar(options);
   const level = (process.env.LOCAL_DAPR_TEST_LOG as Level | undefined) ?? "silent";
   const started = await startSidecar({
     httpPort: 0,
@@ -193,6 +202,79 @@ export async function sidecar(options: Partial<SidecarOptions> & { appId: string
   cleanups.push(() => started.stop());
   return started;
 }
+
+// Kafka and the Scheduler are started once per test file and kept until its end, not per test.
+let fileBacking: ReturnType<typeof daprBacking> | null = null;
+if (RUNTIME === "daprd") {
+  afterAll(async () => {
+    if (fileBacking) await releaseDaprBacking();
+  });
+}
+
+async function daprdSidecar(options: Partial<SidecarOptions> & { appId: string }): Promise<Sidecar> {
+  fileBacking ??= daprBacking();
+  const backing = await fileBacking;
+  const sources = [options.resourcesPath ?? (await tempDir())].flat();
+  if (sources.length !== 1) throw new Error("the daprd sidecar of the tests takes one resources folder");
+  const resourcesPath = await daprdResources(sources[0]!, backing, {
+    stateConnectionString: await storageUrl(),
+  });
+  const ports = await daprdPorts(options.httpPort || undefined);
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  delete env.DAPR_API_TOKEN;
+  delete env.APP_API_TOKEN;
+  if (options.apiToken) env.DAPR_API_TOKEN = options.apiToken;
+  if (options.appApiToken) env.APP_API_TOKEN = options.appApiToken;
+  const daprd = new LoggedProcess(
+    `daprd ${options.appId}`,
+    [
+      ...daprdArgv({
+        appId: options.appId,
+        appPort: options.appPort,
+        ports,
+        resourcesPath,
+        configPath: backing.configPath,
+        schedulerAddress: backing.scheduler.address,
+        ...(options.appHealthCheck
+          ? {
+              appHealthCheckPath: options.appHealthCheckPath ?? "/healthz",
+              appHealthProbe: {
+                intervalSeconds: Math.max(1, Math.round((options.appHealthProbeIntervalMs ?? 5_000) / 1_000)),
+                timeoutMs: options.appHealthProbeTimeoutMs ?? 500,
+                threshold: options.appHealthThreshold ?? 3,
+              },
+            }
+          : {}),
+      }),
+      ...(options.maxConcurrency ? [`--app-max-concurrency=${options.maxConcurrency}`] : []),
+    ],
+    env,
+    options.cwd,
+  ).start();
+  cleanups.push(() => daprd.stop());
+  const ready = daprd.waitUntil(`daprd ${options.appId} healthy`, () => daprdHealthy(ports.http));
+  // Without an app, daprd's healthz passes once its API is up; with one, once the app channel is
+  // ready and the subscriptions are made (the same moment the local sidecar resolves appReady).
+  await ready;
+  return {
+    httpPort: ports.http,
+    appId: options.appId,
+    instanceId: 0,
+    appReady: ready,
+    stop: () => daprd.stop(),
+  };
+}
+
+/** The conformance tests that hold for daprd too: they run on both runtimes. */
+export const onBoth = test;
+
+/**
+ * A test of the local sidecar's own machinery (its PostgreSQL store, its start-up errors, its
+ * logs), or of a rule where daprd differs (ADR 007 says which and why): defined only when the
+ * sidecar under test is the local one, never as a skipped test.
+ */
+export const localOnly: typeof test =
+  RUNTIME === "local" ? test : (((..._args: unknown[]) => {}) as typeof test);
 
 /** Waits until the sidecar of `appId` has no delivery left to make (each settled one way or another). */
 export async function settled(appId: string): Promise<void> {

@@ -103,12 +103,16 @@ function daprdConfiguration(nameResolutionDb: string): string {
  * local sidecar) for real daprd: every pub/sub component becomes pubsub.kafka on this process's
  * broker, under the same name; every bindings.smtp sends to the mail relay. Nothing else changes.
  */
-export async function daprdResources(source: string, backing: DaprBacking): Promise<string> {
+export async function daprdResources(
+  source: string,
+  backing: DaprBacking,
+  options: { stateConnectionString?: string } = {},
+): Promise<string> {
   const target = await mkdtemp(path.join(tmpdir(), "orbit-daprd-resources-"));
   for (const file of (await readdir(source)).filter((f) => /\.ya?ml$/.test(f))) {
     const docs = parseAllDocuments(await readFile(path.join(source, file), "utf8")).map((doc) => {
       const resource = doc.toJS() as Resource | null;
-      return resource ? forDaprd(resource, backing) : resource;
+      return resource ? forDaprd(resource, backing, options) : resource;
     });
     await writeFile(
       path.join(target, file),
@@ -130,7 +134,11 @@ interface Resource {
 /** Component metadata the local sidecar reads for its own stand-ins; daprd has no use for it. */
 const LOCAL_ONLY = new Set(["redisHost", "redeliverInterval", "processingTimeout", "localOutboxDir"]);
 
-function forDaprd(resource: Resource, backing: DaprBacking): Resource {
+function forDaprd(
+  resource: Resource,
+  backing: DaprBacking,
+  options: { stateConnectionString?: string },
+): Resource {
   const type = resource.spec?.type ?? "";
   if (resource.kind !== "Component" || !resource.spec) return resource;
   const kept = (resource.spec.metadata ?? []).filter((m) => !LOCAL_ONLY.has(m.name));
@@ -154,6 +162,14 @@ function forDaprd(resource: Resource, backing: DaprBacking): Resource {
           consumeRetryInterval: "200ms",
         }),
       },
+    };
+  }
+  if (type === "state.postgresql" && options.stateConnectionString) {
+    // The local sidecar keeps state in its own store and never opens the component's database;
+    // daprd does, so a test's placeholder connection string becomes a real one.
+    return {
+      ...resource,
+      spec: { ...resource.spec, metadata: set({ connectionString: options.stateConnectionString }) },
     };
   }
   if (type === "bindings.smtp") {
