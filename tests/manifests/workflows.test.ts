@@ -67,6 +67,7 @@ test("CI runs on every push and pull request, and validates the manifests", () =
       "make lint",
       "make typecheck",
       "make test",
+      "make test-dapr",
       "make manifests",
     ]),
   );
