@@ -93,9 +93,10 @@ test("the request, the publish and audit-log's handling of its event share one t
     async () => {
       traceId = randomBytes(16).toString("hex");
       expect(await createTraced(traceId)).toBe(201);
+      // The server span ends (and is exported) after the spans inside it: wait for that one.
       return waitFor(
-        "audit-log's span",
-        async () => spans.some((s) => s.traceId === traceId && s.service === "audit-log"),
+        "audit-log's server span",
+        async () => spans.some((s) => s.traceId === traceId && s.service === "audit-log" && s.kind === 2),
         5_000,
         50,
       ).catch(() => false);
