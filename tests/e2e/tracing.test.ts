@@ -4,54 +4,26 @@
 // audit-log's handler all share the trace id. Each function exports its spans over OTLP/HTTP to a
 // receiver on loopback standing in for the collector (outside our reach).
 import { randomBytes } from "node:crypto";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createTestUser, type TestUser } from "#testing/fixtures.ts";
 import { waitFor } from "#testing/ports.ts";
+import { startOtlpCollector, type OtlpCollector } from "#testing/otlp-collector.ts";
 import { Topology } from "#testing/topology.ts";
 import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
 
-interface ExportedSpan {
-  service: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-}
-
-let collector: Server;
-const spans: ExportedSpan[] = [];
+let collector: OtlpCollector;
 let topology: Topology;
 let user: TestUser;
 
 beforeAll(async () => {
-  collector = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-        resourceSpans: {
-          resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-          scopeSpans: { spans: Omit<ExportedSpan, "service">[] }[];
-        }[];
-      };
-      for (const rs of body.resourceSpans) {
-        const service = rs.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue ?? "";
-        for (const ss of rs.scopeSpans) spans.push(...ss.spans.map((s) => ({ ...s, service })));
-      }
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
-  const address = collector.address();
-  const port = typeof address === "object" && address ? address.port : 0;
+  collector = await startOtlpCollector();
   user = await createTestUser(await workerDb());
   topology = await Topology.start({
     databaseUrl: await workerDatabaseUrl(),
     apps: ["create-task", "audit-log"],
     env: {
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_BSP_SCHEDULE_DELAY: "50",
     },
@@ -60,8 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await topology?.stop();
-  collector?.closeAllConnections();
-  await new Promise<void>((resolve) => collector?.close(() => resolve()));
+  await collector?.close();
 });
 
 /** POST /v1/tasks with our own traceparent (node:http: nothing in this process rewrites it). */
@@ -96,7 +67,8 @@ test("the request, the publish and audit-log's handling of its event share one t
       // The server span ends (and is exported) after the spans inside it: wait for that one.
       return waitFor(
         "audit-log's server span",
-        async () => spans.some((s) => s.traceId === traceId && s.service === "audit-log" && s.kind === 2),
+        async () =>
+          collector.spans.some((s) => s.traceId === traceId && s.service === "audit-log" && s.kind === 2),
         5_000,
         50,
       ).catch(() => false);
@@ -104,7 +76,7 @@ test("the request, the publish and audit-log's handling of its event share one t
     60_000,
     0,
   );
-  const inTrace = spans.filter((s) => s.traceId === traceId);
+  const inTrace = collector.spans.filter((s) => s.traceId === traceId);
   const request = inTrace.find((s) => s.service === "create-task" && s.name === "POST /v1/tasks");
   const producer = inTrace.find((s) => s.service === "create-task" && s.name === "publish task-events");
   const delivery = inTrace.find((s) => s.service === "audit-log" && s.kind === 2);

@@ -1,48 +1,23 @@
 // Tracing and metrics, end to end on loopback: an OTLP/HTTP receiver stands in for the collector
 // (outside our reach), the stand-in sidecar records what is published.
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { routes } from "../../../functions/create-task/handler.ts";
 import { createTestUser, startFunction, type StartedFunction } from "#testing/fixtures.ts";
 import { startPublishRecorder, type PublishRecorder } from "#testing/publish-recorder.ts";
 import { waitFor } from "#testing/ports.ts";
+import { startOtlpCollector, type OtlpCollector } from "#testing/otlp-collector.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { createLogger } from "./logger.ts";
 import { startTelemetry, stopTelemetry } from "./telemetry.ts";
 
-interface ExportedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-}
-
-let collector: Server;
-const spans: ExportedSpan[] = [];
+let collector: OtlpCollector;
 let sidecar: PublishRecorder;
 let fn: StartedFunction<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 beforeAll(async () => {
-  collector = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      if (req.url !== "/v1/traces") {
-        res.writeHead(404).end();
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-        resourceSpans: { scopeSpans: { spans: ExportedSpan[] }[] }[];
-      };
-      for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
-  const address = collector.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${port}`;
+  collector = await startOtlpCollector();
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = collector.endpoint;
   process.env.OTEL_EXPORTER_OTLP_PROTOCOL = "http/json";
   process.env.OTEL_BSP_SCHEDULE_DELAY = "50";
   await startTelemetry("create-task", createLogger("test", "silent"));
@@ -58,7 +33,7 @@ afterAll(async () => {
   await sidecar.close();
   await stopTelemetry();
   delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  await new Promise<void>((resolve) => collector.close(() => resolve()));
+  await collector.close();
 });
 
 test("one trace spans the caller, the request, the outbox publish and the event it carries", async () => {
@@ -94,7 +69,7 @@ test("one trace spans the caller, the request, the outbox publish and the event 
   expect(published.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
 
   const mine = await waitFor("exported spans", async () => {
-    const inTrace = spans.filter((s) => s.traceId === traceId);
+    const inTrace = collector.spans.filter((s) => s.traceId === traceId);
     return inTrace.some((s) => s.name === "publish task-events") &&
       inTrace.some((s) => s.name === "POST /v1/tasks")
       ? inTrace
