@@ -30,6 +30,8 @@ export const baseEnvSchema = z.object({
   TOKEN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6000),
   /** How often the outbox sweeper looks for events the immediate relay could not publish. */
   OUTBOX_SWEEP_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+  /** Most events one relay claims per drain; other instances take the rest meanwhile. */
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
   /** Grace period for in-flight requests on SIGTERM before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });

@@ -255,6 +255,7 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
         log: log.child({ component: "outbox-relay" }),
         source: def.name,
         sweepIntervalMs: env.OUTBOX_SWEEP_INTERVAL_MS,
+        batchSize: env.OUTBOX_BATCH_SIZE,
       })
     : null;
   const ctx: Context<E> = { name: def.name, db, env, log, dapr, relay: { kick: () => relay?.kick() }, now };

@@ -1,6 +1,5 @@
 // A stand-in for daprd's publish endpoint, for tests of publishers before a sidecar is involved.
 // It records what a real sidecar would accept, and can refuse or go away to test failure paths.
-// (daprd itself cannot run on our machines; the local sidecar's conformance suite covers the rest.)
 import { createServer, type Server } from "node:http";
 
 export interface RecordedPublish {
@@ -20,6 +19,12 @@ export interface PublishRecorder {
   respondWith(status: number): void;
   /** Hold each publish this long before answering (a slow sidecar or broker). */
   delayResponses(ms: number): void;
+  /** Hold every publish (received, not yet recorded or answered) until the returned release is called. */
+  hold(): () => void;
+  /** Publishes received and not answered yet. */
+  readonly inFlight: number;
+  /** Resolves once at least `count` publishes are in flight at the same time. */
+  waitForInFlight(count: number, timeoutMs?: number): Promise<void>;
   /** Resolves once at least `count` publishes were recorded. */
   waitFor(count: number, timeoutMs?: number): Promise<RecordedPublish[]>;
   close(): Promise<void>;
@@ -29,12 +34,19 @@ export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
   const published: RecordedPublish[] = [];
   let status = 204;
   let delayMs = 0;
+  let gate: Promise<void> | null = null;
+  let inFlight = 0;
   const waiters: { count: number; resolve: () => void }[] = [];
+  const inFlightWaiters: { count: number; resolve: () => void }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
+      inFlight += 1;
+      for (const w of inFlightWaiters.filter((w) => inFlight >= w.count)) w.resolve();
+      if (gate) await gate;
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      inFlight -= 1;
       const url = new URL(req.url ?? "/", "http://x");
       const match = /^\/v1\.0\/publish\/([^/]+)\/([^/]+)$/.exec(url.pathname);
       if (req.method === "GET" && url.pathname === "/v1.0/healthz/outbound") {
@@ -75,6 +87,26 @@ export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
     delayResponses: (ms) => {
       delayMs = ms;
     },
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        gate = null;
+        release();
+      };
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    waitForInFlight: (count, timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        if (inFlight >= count) return resolve();
+        const timer = setTimeout(
+          () => reject(new Error(`expected ${count} publishes in flight, got ${inFlight}`)),
+          timeoutMs,
+        );
+        inFlightWaiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+      }),
     waitFor: (count, timeoutMs = 5_000) =>
       new Promise((resolve, reject) => {
         if (published.length >= count) return resolve(published);
