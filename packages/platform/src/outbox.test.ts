@@ -237,7 +237,11 @@ test("two function instances draining one outbox never publish an event twice, a
   const recorder = await startPublishRecorder();
   // Each relay claims at most four events per drain, so eight keys' first events need both.
   const def = { name: "relay-twin", outbox: true };
-  const env = { DAPR_HTTP_PORT: String(recorder.port), OUTBOX_SWEEP_INTERVAL_MS: "20", OUTBOX_BATCH_SIZE: "4" };
+  const env = {
+    DAPR_HTTP_PORT: String(recorder.port),
+    OUTBOX_SWEEP_INTERVAL_MS: "20",
+    OUTBOX_BATCH_SIZE: "4",
+  };
   const [a, b] = await Promise.all([startFunction(def, env), startFunction(def, env)]);
   const relayA = a.built.relay!;
   const relayB = b.built.relay!;
@@ -259,7 +263,9 @@ test("two function instances draining one outbox never publish an event twice, a
     expect(published).toHaveLength(ids.length);
     expect(new Set(published.map((p) => p.body.id)).size).toBe(ids.length);
     for (const key of keys) {
-      expect(published.filter((p) => p.body.subject === key).map((p) => p.body.data.n)).toEqual([1, 2, 3, 4, 5]);
+      expect(published.filter((p) => p.body.subject === key).map((p) => p.body.data.n)).toEqual([
+        1, 2, 3, 4, 5,
+      ]);
     }
   } finally {
     await Promise.all([a.close(), b.close()]);
