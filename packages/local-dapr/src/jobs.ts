@@ -9,7 +9,6 @@
 import type pg from "pg";
 import type { Logger } from "#platform/logger.ts";
 import { AppCallError, type AppChannel } from "./app-channel.ts";
-import { childSpan } from "./cloudevents.ts";
 import { parsePointInTime } from "./durations.ts";
 import { ApiError } from "./http-util.ts";
 import { parseSchedule } from "./schedule.ts";
@@ -29,64 +28,104 @@ function isObject(value: unknown): value is Obj {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-function invalid(message: string): ApiError {
-  return new ApiError(400, "DAPR_SCHEDULER_SCHEDULE_JOB", `failed to schedule job due to: ${message}`, true);
+/**
+ * The Scheduler refused the job (go-etcd-cron's validator or schedule builder): daprd passes the
+ * gRPC error on as 500 DAPR_SCHEDULER_SCHEDULE_JOB (pkg/api/universal/jobs.go scheduleJob →
+ * apierrors.SchedulerScheduleJob), not as a 400.
+ */
+function refused(desc: string): ApiError {
+  return new ApiError(
+    500,
+    "DAPR_SCHEDULER_SCHEDULE_JOB",
+    `failed to schedule job due to: rpc error: code = Unknown desc = ${desc}`,
+    true,
+  );
 }
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A field the Scheduler's builder rejects (go-etcd-cron internal/scheduler/builder.go Parse). */
+function invalid(message: string): ApiError {
+  return refused(`job failed validation: ${message}`);
+}
+
+/** The body does not decode as the JobHTTPRequest proto: daprd's protojson decoder answers 400. */
+function malformed(message: string): ApiError {
+  return new ApiError(400, "ERR_MALFORMED_REQUEST", `failed deserializing HTTP body: proto: ${message}`);
+}
+
+/** Go's %q of a string, as the Scheduler quotes a job name in its errors. */
+function goQuote(text: string): string {
+  return JSON.stringify(text);
+}
 
 /**
- * Job-name rules (go-etcd-cron internal/api/validator): `_ : - space` (and `@ |`, accepted since
- * Dapr 1.16.15) are ignored, the rest lowercased must be a DNS-1123 subdomain; `/ \ # ?`, NUL and
- * newlines are refused.
+ * Job-name rules of the Scheduler daprd 1.18.2 runs (go-etcd-cron v0.12.6
+ * internal/api/validator): the stored name `app||<namespace>||<app-id>||<name>` is at most 512
+ * characters, without `/ \ # ?` or control characters. Anything else (dots, Unicode, spaces) is
+ * accepted. Returns the Scheduler's message, or null.
  */
-export function validateJobName(name: string): string | null {
-  if (/[/\\#?\0\n\r]/.test(name))
-    return `job name ${JSON.stringify(name)} contains one of / \\ # ? or a control character`;
-  const sanitized = name.replace(/[_:\- @|]/g, "").toLowerCase();
-  if (sanitized.length === 0 || sanitized.length > 253 || !DNS1123_SUBDOMAIN.test(sanitized)) {
-    return `job name ${JSON.stringify(name)} is invalid: without _ : - and spaces it must be a lowercase DNS-1123 subdomain (a-z, 0-9, '.'), at most 253 characters`;
-  }
+export function validateJobName(appId: string, name: string): string | null {
+  const stored = `app||default||${appId}||${name}`;
+  if (stored.length > 512) return `job name is invalid ${goQuote(stored)}: must be at most 512 characters`;
+  if (/[#?/\\]/.test(stored))
+    return `job name is invalid ${goQuote(stored)}: must not contain '/', '\\', '#' or '?'`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(stored))
+    return `job name is invalid ${goQuote(stored)}: must not contain control characters`;
   return null;
 }
 
-/** protojson's Duration format ("10s", "1.5s"), which the HTTP API parses `interval` with. */
-function protoDurationMs(value: unknown, field: string): number {
+/** protojson's google.protobuf.Duration ("10s", "1.5s"), which `interval` is decoded as. */
+function protoDurationMs(value: unknown): number {
   const match = typeof value === "string" ? /^(\d+)(?:\.(\d{1,9}))?s$/.exec(value) : null;
-  if (!match)
-    throw invalid(
-      `${field} must be a duration in seconds such as "10s" or "1.5s", got ${JSON.stringify(value)}`,
-    );
+  if (!match) throw malformed(`invalid google.protobuf.Duration value ${JSON.stringify(value)}`);
   return Number(match[1]) * 1000 + Number(`0.${match[2] ?? "0"}`) * 1000;
 }
 
+/** A protojson uint32: a number or a numeric string, whole, 0 to 2^32 − 1. */
 function uint(value: unknown, field: string): number {
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 4_294_967_295) {
-    throw invalid(`${field} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    throw malformed(`invalid value for uint32 field ${field}: ${JSON.stringify(value)}`);
   }
   return n;
 }
 
+/** A protojson string field. */
+function text(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string")
+    throw malformed(`invalid value for string field ${field}: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * `failurePolicy` as the Scheduler applies it: absent → the default (constant 1 s × 3); `drop`;
+ * `constant` (no maxRetries: retry for ever); an object naming neither is the default too.
+ */
 function parseFailurePolicy(value: unknown): FailurePolicy {
   if (value === undefined || value === null) return DEFAULT_FAILURE_POLICY;
-  if (!isObject(value)) throw invalid("failurePolicy must be an object");
-  if (isObject(value.drop) && value.constant === undefined) return { drop: true };
-  if (isObject(value.constant) && value.drop === undefined) {
+  if (!isObject(value))
+    throw malformed(`invalid value for message field failurePolicy: ${JSON.stringify(value)}`);
+  if (value.drop !== undefined && value.constant !== undefined)
+    throw malformed(
+      "failurePolicy: error parsing policy, oneof dapr.proto.common.v1.JobFailurePolicy.policy is already set",
+    );
+  for (const kind of ["drop", "constant"] as const)
+    if (value[kind] !== undefined && !isObject(value[kind]))
+      throw malformed(`invalid value for message field ${kind}: ${JSON.stringify(value[kind])}`);
+  if (value.drop !== undefined) return { drop: true };
+  if (isObject(value.constant)) {
     const c = value.constant;
     const retries = c.maxRetries ?? c.max_retries;
     return {
       constant: {
-        intervalMs:
-          c.interval === undefined ? 0 : protoDurationMs(c.interval, "failurePolicy.constant.interval"),
-        maxRetries:
-          retries === undefined || retries === null
-            ? null
-            : uint(retries, "failurePolicy.constant.maxRetries"),
+        intervalMs: c.interval === undefined ? 0 : protoDurationMs(c.interval),
+        maxRetries: retries === undefined || retries === null ? null : uint(retries, "maxRetries"),
       },
     };
   }
-  throw invalid('failurePolicy must be {"constant": {"interval", "maxRetries"}} or {"drop": {}}');
+  // A policy naming no kind (protojson drops unknown fields): the Scheduler applies the default.
+  return DEFAULT_FAILURE_POLICY;
 }
 
 export interface JobDefinition {
@@ -94,6 +133,7 @@ export interface JobDefinition {
   /** What GET answers (camelCase, as given). */
   spec: Obj;
   data: unknown;
+  /** `data` was given (JSON null included). daprd 1.18.2 cannot deliver a job without it. */
   hasData: boolean;
   schedule: string | null;
   beginAt: Date;
@@ -106,61 +146,69 @@ export interface JobDefinition {
   firstAt: Date | null;
 }
 
-/** Validates a POST body into a job; throws ApiError (400) naming the wrong field. */
-export function parseJobRequest(name: string, body: unknown, now: Date): JobDefinition {
-  if (!name.trim()) throw new ApiError(400, "DAPR_SCHEDULER_JOB_NAME_EMPTY", "Name is empty", true);
-  if (!isObject(body)) throw new ApiError(400, "ERR_MALFORMED_REQUEST", "the job must be a JSON object");
-  if (body.name !== undefined && body.name !== "") {
-    throw new ApiError(400, "DAPR_SCHEDULER_JOB_NAME", "Set the job name in the url only", true);
-  }
-  const nameError = validateJobName(name);
-  if (nameError) throw new ApiError(400, "DAPR_SCHEDULER_JOB_NAME", nameError, true);
-
+/**
+ * Validates a POST body into a job, in daprd 1.18.2's order and with its answers: the protojson
+ * decode of the body (400 ERR_MALFORMED_REQUEST), the HTTP handler and universal API (400: name in
+ * the body, empty name, neither schedule nor dueTime), then the Scheduler (500
+ * DAPR_SCHEDULER_SCHEDULE_JOB: job name, then go-etcd-cron's builder: repeats, ttl, schedule,
+ * dueTime, ttl format, ttl before dueTime).
+ */
+export function parseJobRequest(appId: string, name: string, body: unknown, now: Date): JobDefinition {
+  if (!isObject(body)) throw malformed(`unexpected token ${JSON.stringify(body)}`);
   const field = (camel: string, snake: string) => (body[camel] !== undefined ? body[camel] : body[snake]);
-  const scheduleText = body.schedule ?? null;
-  const dueText = field("dueTime", "due_time") ?? null;
-  const ttlText = body.ttl ?? null;
-  for (const [key, value] of Object.entries({ schedule: scheduleText, dueTime: dueText, ttl: ttlText })) {
-    if (value !== null && typeof value !== "string") throw invalid(`${key} must be a string`);
-  }
-  if (!scheduleText && !dueText)
-    throw new ApiError(400, "DAPR_SCHEDULER_SCHEDULE_EMPTY", "Schedule is empty", true);
-  if (body.overwrite !== undefined && typeof body.overwrite !== "boolean")
-    throw invalid("overwrite must be a boolean");
-
-  const schedule = scheduleText ? parseSchedule(scheduleText as string) : null;
-  if (schedule && "error" in schedule) throw invalid(`schedule: ${schedule.error}`);
+  const scheduleText = text(body.schedule, "schedule");
+  const dueText = text(field("dueTime", "due_time"), "dueTime");
+  const ttlText = text(body.ttl, "ttl");
   const repeats = body.repeats === undefined || body.repeats === null ? null : uint(body.repeats, "repeats");
+  if (body.overwrite !== undefined && body.overwrite !== null && typeof body.overwrite !== "boolean")
+    throw malformed(`invalid value for bool field overwrite: ${JSON.stringify(body.overwrite)}`);
+  const policy = field("failurePolicy", "failure_policy");
+  const failurePolicy = parseFailurePolicy(policy);
+  const bodyName = text(body.name, "name");
+
+  if (bodyName) throw new ApiError(400, "DAPR_SCHEDULER_JOB_NAME", "Set the job name in the url only", true);
+  if (!name) throw new ApiError(400, "DAPR_SCHEDULER_JOB_NAME_EMPTY", "Name is empty", true);
+  if (scheduleText === null && dueText === null)
+    throw new ApiError(400, "DAPR_SCHEDULER_SCHEDULE_EMPTY", "Schedule is empty", true);
+
+  const nameError = validateJobName(appId, name);
+  if (nameError) throw refused(nameError);
+  if (scheduleText === null && repeats !== null && repeats > 1)
+    throw invalid("job must have a schedule to repeat");
   if (repeats !== null && repeats < 1) throw invalid("defined repeats must be greater than 0");
-  if (!schedule && repeats !== null && repeats > 1) throw invalid("job must have a schedule to repeat");
-  if (!schedule && ttlText) throw invalid("job must have a schedule to have a ttl");
+  if (scheduleText === null && ttlText !== null) throw invalid("job must have a schedule to have a ttl");
+  const schedule = scheduleText === null ? null : parseSchedule(scheduleText);
+  if (schedule && "error" in schedule) throw invalid(schedule.error);
 
   let dueAt: Date | null = null;
-  if (dueText) {
-    const parsed = parsePointInTime(dueText as string, now);
-    if ("error" in parsed) throw invalid(`dueTime: ${parsed.error}`);
+  if (dueText !== null) {
+    const parsed = parsePointInTime(dueText, now);
+    if ("error" in parsed)
+      throw invalid(
+        parsed.error.startsWith("repeats")
+          ? "repeats not supported for due time"
+          : "due time format not recognized",
+      );
     dueAt = parsed;
   }
   let expiresAt: Date | null = null;
-  if (ttlText) {
-    const parsed = parsePointInTime(ttlText as string, dueAt ?? now);
-    if ("error" in parsed) throw invalid(`ttl: ${parsed.error}`);
+  if (ttlText !== null) {
+    const parsed = parsePointInTime(ttlText, dueAt ?? now);
+    if ("error" in parsed) throw invalid("ttl format not recognized");
     if (dueAt && dueAt > parsed) throw invalid("ttl must be greater than due time");
     expiresAt = parsed;
   }
-  const failurePolicy = parseFailurePolicy(field("failurePolicy", "failure_policy"));
 
   let firstAt: Date | null = dueAt ?? (schedule && !("error" in schedule) ? schedule.next(now) : null);
   if (firstAt && expiresAt && firstAt > expiresAt) firstAt = null;
 
   const spec: Obj = { name };
-  if (scheduleText) spec.schedule = scheduleText;
+  if (scheduleText !== null) spec.schedule = scheduleText;
   if (repeats !== null) spec.repeats = repeats;
-  if (dueText) spec.dueTime = dueText;
-  if (ttlText) spec.ttl = ttlText;
+  if (dueText !== null) spec.dueTime = dueText;
+  if (ttlText !== null) spec.ttl = ttlText;
   if (body.data !== undefined) spec.data = body.data;
-  const policy = field("failurePolicy", "failure_policy");
-  if (isObject(policy)) {
+  if (isObject(policy) && (policy.drop !== undefined || policy.constant !== undefined)) {
     spec.failurePolicy =
       "drop" in failurePolicy
         ? { drop: {} }
@@ -180,8 +228,8 @@ export function parseJobRequest(name: string, body: unknown, now: Date): JobDefi
     name,
     spec,
     data: body.data,
-    hasData: body.data !== undefined && body.data !== null,
-    schedule: (scheduleText as string | null) ?? null,
+    hasData: body.data !== undefined,
+    schedule: scheduleText,
     beginAt: dueAt ?? now,
     dueAt,
     expiresAt,
@@ -262,8 +310,7 @@ export const JOB_DATA_TYPE_URL = "type.googleapis.com/google.protobuf.Value";
  * (pkg/api/http/universal.go respondWithProto), which renders a well-known type inside an Any as
  * `{"@type": <url>, "value": <its JSON>}` (google.golang.org/protobuf encoding/protojson
  * marshalAny). The Scheduler stores the default failure policy when none was given, so GET shows
- * it. A job without data has no `data` field, as in 1.18.3; 1.18.2 answers 500 ERR_INTERNAL for
- * it and never delivers its trigger (see the README).
+ * it. (A job without data cannot be shown: the GET route answers 500 ERR_INTERNAL as 1.18.2 does.)
  */
 export function jobJson(spec: Obj): Obj {
   const json: Obj = { ...spec };
@@ -285,6 +332,7 @@ interface ClaimedJob {
   name: string;
   generation: string;
   data: unknown;
+  has_data: boolean;
   schedule: string | null;
   expires_at: Date | null;
   repeats: number | null;
@@ -376,7 +424,7 @@ export class JobRunner {
                    WHERE app_id = $1 AND locked_by IS NULL AND run_at <= clock_timestamp()
                    ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) c
              WHERE j.app_id = c.app_id AND j.name = c.name
-             RETURNING j.app_id, j.name, j.generation, j.data, j.schedule, j.expires_at, j.repeats,
+             RETURNING j.app_id, j.name, j.generation, j.data, j.data IS NOT NULL AS has_data, j.schedule, j.expires_at, j.repeats,
                        j.failure_policy, j.trigger_count, j.next_at, j.attempt`,
             [appId, instanceId, limit],
           );
@@ -420,14 +468,19 @@ export class JobRunner {
     let succeeded: boolean;
     let reason = "";
     try {
+      if (!job.has_data) {
+        // daprd 1.18.2 stores a job given without data as an empty google.protobuf.Value, which it
+        // cannot turn into JSON when the job fires (pkg/channel/http/http_channel.go
+        // constructJobRequest): every attempt fails before the app is called, the failure policy
+        // retries it, and the app never sees the trigger.
+        throw new Error("proto: google.protobuf.Value: none of the oneof fields is set");
+      }
       const response = await channel.call({
         method: "POST",
         path: `/job/${encodeURIComponent(job.name)}`,
-        headers: { "content-type": "application/json", traceparent: childSpan(undefined) },
-        body:
-          job.data === null || job.data === undefined
-            ? Buffer.alloc(0)
-            : Buffer.from(JSON.stringify(job.data)),
+        // No traceparent: daprd sets one only from a span, and a Scheduler trigger carries none.
+        headers: { "content-type": "application/json" },
+        body: Buffer.from(JSON.stringify(job.data)),
       });
       // 2xx is success; 404 counts as success too (Dapr ≥ 1.15: no retry).
       succeeded = (response.status >= 200 && response.status <= 299) || response.status === 404;

@@ -36,12 +36,20 @@ test("CRON_TZ evaluates the cron in that zone", () => {
   expect(next("TZ=Asia/Tokyo 0 0 9 * * *", "2025-01-10T12:00:00Z")).toBe("2025-01-11T00:00:00.000Z");
 });
 
-test("schedules Dapr rejects are errors that say why", () => {
+test("schedules Dapr rejects are errors in the Scheduler's words (dapr/kit cron/parser.go)", () => {
   const error = (spec: string) => (parseSchedule(spec) as { error: string }).error;
-  expect(error("0 9 * * *")).toContain("6");
-  expect(error("CRON_TZ=Europe/Paris @every 1s")).toContain("@every");
-  expect(error("CRON_TZ=Nowhere/Land * * * * * *")).toContain("time zone");
-  expect(error("@fortnightly")).toContain("descriptor");
+  expect(error("0 9 * * *")).toBe("expected exactly 6 fields, found 5: [0 9 * * *]");
+  expect(error("CRON_TZ=Nowhere/Land * * * * * *")).toBe(
+    "provided bad location Nowhere/Land: unknown time zone Nowhere/Land",
+  );
+  expect(error("@fortnightly")).toBe("unrecognized descriptor: @fortnightly");
+  expect(error("@every soon")).toBe('failed to parse duration @every soon: time: invalid duration "soon"');
+  expect(error("")).toBe("empty spec string");
+  expect(error("0 0 25 * * *")).toContain("0 0 25 * * *");
+  // Refused here although the Scheduler takes it: an interval of zero would fire without end.
   expect(error("@every 0s")).toContain("positive");
-  expect(error("0 0 25 * * *")).toContain("not a valid cron");
+});
+
+test("as daprd 1.18.2, a zone before @every is accepted and changes nothing", () => {
+  expect(next("CRON_TZ=Europe/Paris @every 90s", "2025-01-10T12:00:00Z")).toBe("2025-01-10T12:01:30.000Z");
 });

@@ -1,6 +1,8 @@
 // Job schedules as Dapr's Scheduler reads them (dapr/proto runtime/v1 `Job.schedule`, dapr/kit
 // cron): a 6-field cron with seconds, `@every <go duration>`, the `@yearly…@hourly` descriptors,
-// and an optional `CRON_TZ=<zone> ` (or `TZ=`) prefix. Dapr 1.18.3 rejects a zone with `@every`.
+// and an optional `CRON_TZ=<zone> ` (or `TZ=`) prefix. Errors are the parser's own words
+// (dapr/kit v0.18.2 cron/parser.go), which daprd passes on. daprd 1.18.2 (the version we pin)
+// accepts a zone before `@every` and ignores it; 1.18.3 refuses that combination.
 import { CronExpressionParser } from "cron-parser";
 import { parseGoDuration } from "./durations.ts";
 
@@ -28,32 +30,38 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-/** Parses a schedule; returns a message naming the problem when it is not one Dapr accepts. */
+/** Parses a schedule; returns the Scheduler's message when it is not one Dapr accepts. */
 export function parseSchedule(text: string): Schedule | { error: string } {
-  let spec = text.trim();
+  if (text.length === 0) return { error: "empty spec string" };
+  let spec = text;
   let zone: string | undefined;
-  const tz = /^(?:CRON_TZ|TZ)=(\S+)\s+(.*)$/.exec(spec);
-  if (tz) {
-    zone = tz[1]!;
-    spec = tz[2]!.trim();
-    if (!isTimeZone(zone)) return { error: `unknown time zone "${zone}"` };
+  if (spec.startsWith("TZ=") || spec.startsWith("CRON_TZ=")) {
+    const space = spec.indexOf(" ");
+    zone = spec.slice(spec.indexOf("=") + 1, space < 0 ? undefined : space);
+    if (!isTimeZone(zone)) return { error: `provided bad location ${zone}: unknown time zone ${zone}` };
+    spec = space < 0 ? "" : spec.slice(space).trim();
   }
-  if (spec.startsWith("@every")) {
-    if (zone) return { error: "CRON_TZ cannot be combined with @every (rejected since Dapr 1.18.3)" };
-    const ms = parseGoDuration(spec.slice("@every".length).trim());
-    if (ms === null || ms <= 0) return { error: `"${spec}" needs a positive Go duration, e.g. "@every 30s"` };
+  if (spec.startsWith("@every ")) {
+    const duration = spec.slice("@every ".length);
+    const ms = parseGoDuration(duration);
+    if (ms === null)
+      return {
+        error: `failed to parse duration ${spec}: time: invalid duration ${JSON.stringify(duration)}`,
+      };
+    // A zero or negative interval would fire without end; the Scheduler takes it, we refuse it.
+    if (ms <= 0) return { error: `failed to parse duration ${spec}: the interval must be positive` };
     return { next: (after) => new Date(after.getTime() + ms) };
   }
   const expression = DESCRIPTORS[spec] ?? spec;
-  if (expression.startsWith("@")) return { error: `unknown descriptor "${spec}"` };
-  const fields = expression.split(/\s+/).length;
-  if (fields !== 6) {
-    return { error: `"${spec}" has ${fields} fields; Dapr jobs use 6 (seconds minutes hours dom month dow)` };
+  if (expression.startsWith("@")) return { error: `unrecognized descriptor: ${spec}` };
+  const fields = expression.split(/\s+/).filter(Boolean);
+  if (fields.length !== 6) {
+    return { error: `expected exactly 6 fields, found ${fields.length}: [${fields.join(" ")}]` };
   }
   try {
     CronExpressionParser.parse(expression, { tz: zone });
   } catch (error) {
-    return { error: `"${spec}" is not a valid cron expression: ${(error as Error).message}` };
+    return { error: `${(error as Error).message}: ${spec}` };
   }
   return {
     next: (after) => CronExpressionParser.parse(expression, { currentDate: after, tz: zone }).next().toDate(),

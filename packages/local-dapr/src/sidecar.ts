@@ -456,11 +456,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // v1.0-alpha1 and v1.0), so the answers are identical; the alpha path is deprecated.
   for (const version of ["v1.0-alpha1", "v1.0"]) {
     router.on("POST", `/${version}/jobs/*name`, async ({ req, res, params }) => {
-      const job = parseJobRequest(params.name!.trim(), parseJsonBody(await readBody(req)), new Date());
-      if (job.data === undefined) {
-        // Served as 1.18.3 does; daprd 1.18.2 stores an empty Value, then fails every trigger of
-        // the job before calling the app (pkg/channel/http/http_channel.go) and GET with a 500.
-        log.warn("job scheduled without data: daprd 1.18.2 never delivers such a job", { job: job.name });
+      const job = parseJobRequest(appId, params.name!.trim(), parseJsonBody(await readBody(req)), new Date());
+      if (!job.hasData) {
+        // As daprd 1.18.2: accepted, but its triggers never reach the app and GET fails (jobs.ts).
+        log.warn("job scheduled without data: daprd 1.18.2 never delivers its trigger", { job: job.name });
       }
       if (!(await saveJob(pool, appId, job))) {
         throw new ApiError(
@@ -482,6 +481,14 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
           `failed to get job due to: rpc error: code = NotFound desc = job not found: ${params.name}`,
           true,
         );
+      if (spec.data === undefined) {
+        // daprd 1.18.2 cannot render the empty google.protobuf.Value it stored for a job without data.
+        throw new ApiError(
+          500,
+          "ERR_INTERNAL",
+          "failed to encode response as JSON: proto: google.protobuf.Value: none of the oneof fields is set",
+        );
+      }
       sendJson(res, 200, jobJson(spec));
     });
     router.on("DELETE", `/${version}/jobs/*name`, async ({ res, params }) => {

@@ -137,7 +137,9 @@ export class DaprClient {
 
   // The Jobs API's stable path (Dapr 1.18; daprd serves /v1.0-alpha1/jobs with the same handlers,
   // deprecated: dapr pkg/api/http/jobs.go).
-  async scheduleJob(name: string, job: JobSpec): Promise<void> {
+  // `data` is required: daprd 1.18.2 accepts a job without it but never delivers its trigger
+  // (packages/local-dapr/README.md, "Jobs").
+  async scheduleJob(name: string, job: JobSpec & { data: unknown }): Promise<void> {
     const response = await this.request("POST", `/v1.0/jobs/${encodeURIComponent(name)}`, {
       body: job,
     });
