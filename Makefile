@@ -93,7 +93,7 @@ db-migration: install ## Write a new migration from schema changes: make db-migr
 
 .PHONY: bench bench-smoke
 
-bench: install dapr-runtime kafka ## Run every benchmark at full size beside its baseline, events and reminders on both runtimes; writes docs/benchmarks.md and .png
+bench: install web-build dapr-runtime kafka ## Run every benchmark at full size beside its baseline, events and reminders on both runtimes; writes docs/benchmarks.md and .png
 	npx tsx scripts/bench/main.ts
 
 bench-smoke: install ## A tiny run of every benchmark (checks the harness, not speed; writes under .data/bench-smoke)

@@ -16,6 +16,7 @@ export default defineConfig({
       "**/*.dapr.test.ts",
       // Differential conformance: the local sidecar's tests of daprd's contract, against daprd.
       "packages/local-dapr/src/{jobs,state,secrets,invoke}.test.ts",
+      "packages/local-dapr/src/{publish,delivery,retry,health,ordering}.test.ts",
     ],
     exclude: ["node_modules", "dist", ".data", "web/**", "tools/**"],
     // Every file starts its own Kafka broker and Scheduler (a JVM, an etcd): two files at once is

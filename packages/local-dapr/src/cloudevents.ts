@@ -152,9 +152,14 @@ export function buildEnvelope(input: EnvelopeInput): Buffer {
       }
     }
     if (!("time" in ce)) ce.time = time;
-    ce.traceid = input.traceparent;
-    ce.traceparent = input.traceparent;
-    ce.tracestate = input.tracestate;
+    // FromCloudEvent: the event's own trace fields win. Only an event without `traceid` gets the
+    // publish span as traceid and traceparent (a `traceparent` of its own is then replaced), and
+    // only one without `tracestate` gets the request's.
+    if (!("traceid" in ce)) {
+      ce.traceid = input.traceparent;
+      ce.traceparent = input.traceparent;
+    }
+    if (!("tracestate" in ce)) ce.tracestate = input.tracestate;
     ce.topic = input.topic;
     ce.pubsubname = input.pubsub;
     ce.source ??= DEFAULT_SOURCE;

@@ -48,7 +48,12 @@ test("a job that came due while its sidecar was down fires when the sidecar is b
   await first.appReady;
   const due = Date.now() + 300;
   expect(
-    (await call(first.httpPort, "POST", "/v1.0/jobs/later", { dueTime: new Date(due).toISOString() })).status,
+    (
+      await call(first.httpPort, "POST", "/v1.0/jobs/later", {
+        dueTime: new Date(due).toISOString(),
+        data: 1,
+      })
+    ).status,
   ).toBe(204);
   await first.stop();
   await waitFor("the due time to pass", () => Date.now() > due + 50, 2_000);
@@ -68,6 +73,7 @@ test("a job that came due while the app was down (its sidecar up) fires when the
   // With the drop policy a failed trigger is gone for good: a refused connection must not count as one.
   await call(started.httpPort, "POST", "/v1.0/jobs/while-down", {
     dueTime: new Date(due).toISOString(),
+    data: 1,
     failurePolicy: { drop: {} },
   });
   await waitFor("the due time to pass", () => Date.now() > due + 300, 2_000);
@@ -154,8 +160,8 @@ test("SIGKILL in the middle of a delivery loses nothing: after a restart every m
   const app = await startApp();
   app.subscribe = [{ pubsubname: "pubsub", topic, route: "/events" }];
   let hangFirst = true;
-  app.respond = () => {
-    if (hangFirst) {
+  app.respond = (request) => {
+    if (hangFirst && request.path === "/events") {
       hangFirst = false;
       return { hang: true };
     }
@@ -180,7 +186,10 @@ test("SIGKILL in the middle of a delivery loses nothing: after a restart every m
     10_000,
   );
   const due = Date.now() + 400;
-  await call(first.httpPort, "POST", "/v1.0/jobs/after-crash", { dueTime: new Date(due).toISOString() });
+  await call(first.httpPort, "POST", "/v1.0/jobs/after-crash", {
+    dueTime: new Date(due).toISOString(),
+    data: 1,
+  });
 
   const publisher = await sidecar({ appId: uid("pub"), resourcesPath: resources });
   await publish(publisher.httpPort, topic, { n: 0 });

@@ -4,12 +4,13 @@ import { createServer } from "node:http";
 import path from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { readTopic } from "./inspect.ts";
+import { RUNTIME } from "#testing/runtime.ts";
 import {
+  appHealth,
   call,
   cleanupAll,
-  db,
   freePort,
+  localOnly,
   onCleanup,
   publish,
   pubsubYaml,
@@ -17,6 +18,7 @@ import {
   sidecar,
   startApp,
   tempDir,
+  topicMessages,
   uid,
   waitFor,
 } from "./test-support.ts";
@@ -47,7 +49,20 @@ test("without an app port, healthz is 204 at once", async () => {
 
 test("metadata lists the app-id, runtime version, components, subscriptions and app connection", async () => {
   const resources = await resourcesDir({
-    "pubsub.yaml": pubsubYaml("pubsub"),
+    // pubsub.kafka, as production declares it: the local sidecar serves it from its own broker.
+    "pubsub.yaml": `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pubsub
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+    - name: brokers
+      value: localhost:9092
+    - name: authType
+      value: none
+`,
     "sub.yaml": `apiVersion: dapr.io/v2alpha1
 kind: Subscription
 metadata:
@@ -68,13 +83,29 @@ spec:
   expect(response.status).toBe(200);
   expect(response.json).toMatchObject({
     id: started.appId,
-    runtimeVersion: expect.stringMatching(/^1\.\d+\.\d+/),
-    enabledFeatures: [],
-    components: [{ name: "pubsub", type: "pubsub.redis", version: "v1" }],
-    appConnectionProperties: { protocol: "http", channelAddress: "127.0.0.1", health: {} },
+    runtimeVersion: expect.stringMatching(/^1\.18\.2/),
+    components: [{ name: "pubsub", type: "pubsub.kafka", version: "v1" }],
+    appConnectionProperties: { protocol: "http", channelAddress: "127.0.0.1" },
   });
-  // Subscriptions appear once the app channel is ready (the app is not listening here).
-  expect((response.json as { subscriptions: unknown[] }).subscriptions).toEqual([]);
+  // Without app health checks there is no `health` at all.
+  expect(response.json).not.toHaveProperty("appConnectionProperties.health");
+  // daprd lists the preview features 1.18 turns on by default (in no fixed order); the local
+  // sidecar has neither (no workflows, no hot reload), so it claims none (ADR 007, difference 9).
+  const { enabledFeatures = [] } = response.json as { enabledFeatures?: string[] };
+  expect([...enabledFeatures].sort()).toEqual(
+    RUNTIME === "daprd" ? ["HotReload", "WorkflowsRemoteActivityReminder"] : [],
+  );
+  // Declarative subscriptions are listed from the start; programmatic ones once the app channel is
+  // ready (the app is not listening here). Empty fields are left out.
+  expect((response.json as { subscriptions: unknown }).subscriptions).toEqual([
+    {
+      pubsubname: "pubsub",
+      topic: "orders",
+      rules: [{ match: 'event.type == "a"', path: "/a" }, { path: "/orders" }],
+      deadLetterTopic: "orders-dlq",
+      type: "DECLARATIVE",
+    },
+  ]);
 });
 
 test("with an API token, every API but healthz needs the dapr-api-token header (401 otherwise)", async () => {
@@ -90,14 +121,37 @@ test("with an API token, every API but healthz needs the dapr-api-token header (
   expect((await call(started.httpPort, "GET", "/v1.0/healthz/outbound")).status).toBe(204);
 });
 
-test("an unknown API path is 404 with Dapr's error shape", async () => {
+test("a path no API takes goes to service invocation: 404 ERR_DIRECT_INVOKE without a dapr-app-id header", async () => {
   const started = await sidecar({ appId: uid("paths") });
-  const response = await call(started.httpPort, "GET", "/v1.0/actors/x");
-  expect(response.status).toBe(404);
-  expect(response.json).toMatchObject({ errorCode: "ERR_NOT_FOUND" });
+  for (const [method, pathname] of [
+    ["GET", "/v1.0/actors/x"],
+    ["GET", "/not-an-api"],
+    ["PATCH", "/v1.0/metadata"],
+  ] as const) {
+    const response = await call(started.httpPort, method, pathname);
+    expect(response.status).toBe(404);
+    expect(response.json).toMatchObject({
+      errorCode: "ERR_DIRECT_INVOKE",
+      message: "failed getting app id either from the URL path or the header dapr-app-id",
+    });
+  }
 });
 
-test("a component type the local sidecar cannot serve fails startup, naming it", async () => {
+test("with a dapr-app-id header, a path no API takes invokes that app with the path as its method", async () => {
+  const app = await startApp();
+  app.respond = () => ({ status: 200, body: { ok: true } });
+  const target = await sidecar({ appId: uid("target"), appPort: app.port });
+  await target.appReady;
+  const caller = await sidecar({ appId: uid("caller") });
+  const response = await call(caller.httpPort, "GET", "/v1.0/actors/x?y=1", undefined, {
+    "dapr-app-id": target.appId,
+  });
+  expect(response.status).toBe(200);
+  expect(response.json).toEqual({ ok: true });
+  expect(app.received("/").map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v1.0/actors/x?y=1"]);
+});
+
+localOnly("a component type the local sidecar cannot serve fails startup, naming it", async () => {
   const resources = await resourcesDir({
     "cron.yaml": `apiVersion: dapr.io/v1alpha1
 kind: Component
@@ -137,17 +191,15 @@ test("the shipped dapr-components/local folder loads: every component is served 
 
 // ── App health checks (--enable-app-health-check; dapr pkg/apphealth, pkg/runtime/runtime.go) ──
 
-const extended = async (port: number) =>
-  ((await call(port, "GET", "/v1.0/metadata")).json as { extended: Record<string, string> }).extended;
-
 /** A subscriber app whose GET /readyz answers 200 while `ready`, else 503. */
 async function probedApp(topic: string, dlq: string) {
   const app = await startApp();
-  const state = { ready: false, failedProbes: 0 };
+  const state = { ready: false, failedProbes: 0, firstPassedAt: 0 };
   app.subscribe = [{ pubsubname: "pubsub", topic, route: "/events", deadLetterTopic: dlq }];
   app.respond = (request) => {
     if (request.path !== "/readyz") return { status: 200 };
     if (!state.ready) state.failedProbes++;
+    else state.firstPassedAt ||= request.at;
     return { status: state.ready ? 200 : 503 };
   };
   return { app, state };
@@ -178,19 +230,31 @@ test("with app health checks, nothing is delivered and no job fires until GET <a
   expect(
     (await call(subscriber.httpPort, "POST", "/v1.0/jobs/early", { dueTime: "0s", data: { a: 1 } })).status,
   ).toBe(204);
-  await waitFor("five failed probes", () => state.failedProbes >= 5);
+  // daprd probes every second at most (its --app-health-probe-interval is in whole seconds).
+  await waitFor("five failed probes", () => state.failedProbes >= 5, 20_000);
   expect(app.received("/events")).toHaveLength(0);
   expect(app.received("/job/")).toHaveLength(0);
-  expect((await extended(subscriber.httpPort)).appHealth).toBe("unhealthy");
+  expect(await appHealth(subscriber)).toBe("unhealthy");
 
   state.ready = true;
-  await waitFor("the delivery and the trigger", () =>
-    app.received("/events").length === 1 && app.received("/job/early").length === 1 ? true : null,
+  await waitFor(
+    "the delivery and the trigger",
+    () => (app.received("/events").length === 1 && app.received("/job/early").length === 1 ? true : null),
+    30_000,
   );
-  expect((await extended(subscriber.httpPort)).appHealth).toBe("healthy");
+  expect(await appHealth(subscriber)).toBe("healthy");
   // The configured path only (not daprd's default /healthz); no retry was spent, nothing dead-lettered.
   expect(app.requests.filter((r) => r.path === "/healthz")).toHaveLength(0);
-  expect(await readTopic(await db(), "pubsub", dlq)).toHaveLength(0);
+  expect(await topicMessages(dlq)).toHaveLength(0);
+  // daprd asks for the app's configuration and subscriptions on its first healthy probe
+  // (pkg/runtime/runtime.go appHealthChanged); the local sidecar as soon as the app port answers,
+  // so that its broker fans messages out to the app-id from then on (ADR 007, difference 16).
+  const startupCalls = app.requests.filter((r) => r.path === "/dapr/config" || r.path === "/dapr/subscribe");
+  expect(startupCalls.map((r) => r.path)).toEqual(["/dapr/config", "/dapr/subscribe"]);
+  for (const call of startupCalls) {
+    if (RUNTIME === "daprd") expect(call.at).toBeGreaterThanOrEqual(state.firstPassedAt);
+    else expect(call.at).toBeLessThan(state.firstPassedAt);
+  }
 });
 
 test("an app that turns unhealthy after `threshold` failed probes gets nothing until a probe passes again", async () => {
@@ -206,13 +270,13 @@ test("an app that turns unhealthy after `threshold` failed probes gets nothing u
     ...healthOptions,
   });
   await subscriber.appReady;
-  await waitFor("healthy", async () => (await extended(subscriber.httpPort)).appHealth === "healthy");
+  await waitFor("healthy", async () => (await appHealth(subscriber)) === "healthy", 15_000);
   const publisher = await sidecar({ appId: uid("pub"), resourcesPath: resources });
   await publish(publisher.httpPort, topic, { n: 1 });
-  await waitFor("the first delivery", () => app.received("/events").length === 1);
+  await waitFor("the first delivery", () => app.received("/events").length === 1, 15_000);
 
   state.ready = false;
-  await waitFor("unhealthy", async () => (await extended(subscriber.httpPort)).appHealth === "unhealthy");
+  await waitFor("unhealthy", async () => (await appHealth(subscriber)) === "unhealthy", 15_000);
   expect(state.failedProbes).toBeGreaterThanOrEqual(2);
   await publish(publisher.httpPort, topic, { n: 2 });
   await call(subscriber.httpPort, "POST", "/v1.0/jobs/while-unhealthy", { dueTime: "0s", data: 1 });
@@ -221,10 +285,13 @@ test("an app that turns unhealthy after `threshold` failed probes gets nothing u
   expect(app.received("/job/")).toHaveLength(0);
 
   state.ready = true;
-  await waitFor("the held delivery and trigger", () =>
-    app.received("/events").length === 2 && app.received("/job/while-unhealthy").length === 1 ? true : null,
+  await waitFor(
+    "the held delivery and trigger",
+    () =>
+      app.received("/events").length === 2 && app.received("/job/while-unhealthy").length === 1 ? true : null,
+    30_000,
   );
-  expect(await readTopic(await db(), "pubsub", dlq)).toHaveLength(0);
+  expect(await topicMessages(dlq)).toHaveLength(0);
 });
 
 test("without --enable-app-health-check the health check path does nothing, as in daprd", async () => {
@@ -244,22 +311,27 @@ test("without --enable-app-health-check the health check path does nothing, as i
   await waitFor("the delivery", () => app.received("/events").length === 1);
   expect(app.requests.filter((r) => r.path === "/readyz")).toHaveLength(0);
   const metadata = (await call(subscriber.httpPort, "GET", "/v1.0/metadata")).json as {
-    appConnectionProperties: { health: unknown };
-    extended: Record<string, string>;
+    appConnectionProperties: Record<string, unknown>;
   };
-  expect(metadata.appConnectionProperties.health).toEqual({});
-  expect(metadata.extended.appHealth).toBeUndefined();
+  expect(metadata.appConnectionProperties).not.toHaveProperty("health");
+  expect(await appHealth(subscriber)).toBeUndefined();
 });
 
 test("metadata reports the health check settings as daprd does; the defaults are /healthz, 5s, 500ms, 3", async () => {
-  const configured = await sidecar({ appId: uid("h"), appPort: await freePort(), ...healthOptions });
+  // Whole seconds: daprd's --app-health-probe-interval takes nothing finer.
+  const configured = await sidecar({
+    appId: uid("h"),
+    appPort: await freePort(),
+    ...healthOptions,
+    appHealthProbeIntervalMs: 2_000,
+  });
   const defaults = await sidecar({ appId: uid("h"), appPort: await freePort(), appHealthCheck: true });
   const health = async (port: number) =>
     ((await call(port, "GET", "/v1.0/metadata")).json as { appConnectionProperties: { health: unknown } })
       .appConnectionProperties.health;
   expect(await health(configured.httpPort)).toEqual({
     healthCheckPath: "/readyz",
-    healthProbeInterval: "100ms",
+    healthProbeInterval: "2s",
     healthProbeTimeout: "50ms",
     healthThreshold: 2,
   });

@@ -1,51 +1,169 @@
 // Service invocation (https://docs.dapr.io/reference/api/service_invocation_api/). The target
 // app-id is resolved through dapr_local.sidecars (live sidecars hold their advisory lock), and the
-// request goes to one instance's app, chosen at random: method, path, query, headers (minus
-// hop-by-hop ones, as Dapr ≥ 1.18 strips them) and body; the app's status and body come back.
+// request goes to one instance's app, chosen at random, as daprd 1.18.2 passes it on
+// (pkg/api/http/directmessaging.go, pkg/messaging/direct_messaging.go,
+// pkg/channel/http/http_channel.go constructRequest, pkg/messaging/v1 InternalMetadataToHTTPHeader):
+// the method path cleaned, the query as it came, the caller's headers but hop-by-hop ones (the
+// caller's `dapr-api-token` too, unless the target has an app API token, which replaces it), the
+// caller/callee app-ids, namespace and X-Forwarded-*/Forwarded headers added to whatever the
+// caller sent, and the body; the app's status, headers (hop-by-hop ones dropped) and body come back.
+import dgram from "node:dgram";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import http from "node:http";
+import os from "node:os";
 import type pg from "pg";
 import { AppCallError, httpCall, type AppResponse } from "./app-channel.ts";
-import { childSpan } from "./cloudevents.ts";
+import { childSpan, parseTraceparent } from "./cloudevents.ts";
 import { ApiError } from "./http-util.ts";
 import { LOCK_NAMESPACE } from "./schema.ts";
 
+/** invokev1.IsHopByHopHeader (RFC 7230 §6.1), plus what the Connection header names. */
 const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
   "proxy-connection",
-  "te",
-  "trailer",
-  "trailers",
   "transfer-encoding",
   "upgrade",
-  "host",
-  "content-length",
+  "http2-settings",
+  "te",
+  "trailer",
+  "proxy-authorization",
+  "proxy-authenticate",
 ]);
 
-export function forwardableHeaders(
-  headers: IncomingHttpHeaders,
-  extraDrop: string[] = [],
-): OutgoingHttpHeaders {
-  const drop = new Set([...HOP_BY_HOP, ...extraDrop]);
-  const named = String(headers.connection ?? "")
-    .split(",")
-    .map((h) => h.trim().toLowerCase())
-    .filter(Boolean);
-  for (const name of named) drop.add(name);
+/**
+ * The headers daprd passes on between a caller and an app, either way (InternalMetadataToHTTPHeader):
+ * none that is hop-by-hop or named by Connection, no gRPC binary (`*-bin`) one, no
+ * destination-app-id, `grpc-*` as `dapr-grpc-*`, and only the first baggage. Host, Content-Length,
+ * Content-Type and the trace context are set by whoever sends the message on.
+ */
+export function forwardableHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const drop = new Set([
+    ...HOP_BY_HOP,
+    "host",
+    "content-length",
+    "destination-app-id",
+    "traceparent",
+    "tracestate",
+  ]);
+  for (const value of [headers.connection ?? []].flat()) {
+    for (const name of value.split(",")) if (name.trim()) drop.add(name.trim().toLowerCase());
+  }
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !drop.has(name)) out[name] = value;
+    if (value === undefined || drop.has(name) || name.endsWith("-bin")) continue;
+    if (name === "baggage") out[name] = [value].flat()[0]!;
+    else out[name.startsWith("grpc-") ? `dapr-${name}` : name] = value;
   }
   return out;
 }
 
-/** Live instances of an app-id with a ready app channel: `host:port` of their apps. */
-export async function liveInstances(pool: pg.Pool, appId: string): Promise<{ host: string; port: number }[]> {
-  const { rows } = await pool.query<{ app_host: string; app_port: number }>(
-    `SELECT s.app_host, s.app_port FROM dapr_local.sidecars s
+/** Adds `value` after whatever the header already holds (daprd's metadata keeps both). */
+function append(headers: OutgoingHttpHeaders, name: string, value: string): void {
+  const current = headers[name];
+  headers[name] = current === undefined ? value : [...[current].flat().map(String), value];
+}
+
+const PATH_SAFE = /^[A-Za-z0-9\-_.~$&+,/:;=@!'()*[\]]*$/;
+
+/**
+ * The path daprd asks the app for: the method unescaped (Go's r.URL.Path), cleaned as Go's
+ * path.Clean cleans a rooted path ("//", "." and ".." resolved, no trailing slash), then escaped
+ * again as net/url does (a path of safe characters only is kept as it is, any other is escaped
+ * whole: only letters, digits and -_.~$&+,/:;=@ stay).
+ */
+export function appPath(method: string): string {
+  let decoded = method;
+  try {
+    decoded = decodeURIComponent(method);
+  } catch {
+    // Not valid percent-encoding: daprd's HTTP server would have refused the request already.
+  }
+  const segments: string[] = [];
+  for (const segment of decoded.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  const cleaned = `/${segments.join("/")}`;
+  if (PATH_SAFE.test(cleaned)) return cleaned;
+  return cleaned.replace(/[^A-Za-z0-9\-_.~$&+,/:;=@]/gu, (c) =>
+    [...Buffer.from(c, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
+  );
+}
+
+function udpSourceAddress(family: "udp4" | "udp6", host: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(family);
+    const done = (address: string | null) => {
+      socket.removeAllListeners();
+      socket.on("error", () => {});
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+      resolve(address);
+    };
+    socket.on("error", () => done(null));
+    socket.connect(80, host, () => {
+      try {
+        done(socket.address().address);
+      } catch {
+        done(null);
+      }
+    });
+  });
+}
+
+/** Lower is better, -1 never (utils/host.go addrPriority). */
+function addressPriority(address: string, family: string): number {
+  if (family === "IPv4") {
+    const [a = 0, b = 0] = address.split(".").map(Number);
+    if (a === 169 && b === 254) return 99;
+    if (a === 10 || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168)) return 2;
+    if (a === 100 && b >= 64 && b < 128) return 2;
+    return 0;
+  }
+  const first = parseInt(address.split(":")[0] || "0", 16);
+  if ((first & 0xffc0) === 0xfe80) return 99;
+  if ((first & 0xfe00) === 0xfc00) return 3;
+  if ((first & 0xff00) === 0xff00 || address === "::") return -1;
+  return 1;
+}
+
+const inClatSubnet = (address: string) => /^192\.0\.0\.[0-7]$/.test(address);
+
+/**
+ * utils.GetHostAddress: DAPR_HOST_IP, else the source address the kernel picks to reach the
+ * documentation addresses 192.0.2.1 / 2001:db8::1 (no packet is sent), else the best interface
+ * address (public IPv4, IPv6 global, private IPv4, IPv6 ULA, link-local). null when there is none.
+ */
+export async function hostAddress(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  if (env.DAPR_HOST_IP) return env.DAPR_HOST_IP;
+  for (const [family, host] of [
+    ["udp4", "192.0.2.1"],
+    ["udp6", "2001:db8::1"],
+  ] as const) {
+    const address = await udpSourceAddress(family, host);
+    if (address && !inClatSubnet(address)) return address;
+  }
+  let best: { address: string; priority: number } | null = null;
+  for (const entry of Object.values(os.networkInterfaces()).flat()) {
+    if (!entry || entry.internal || inClatSubnet(entry.address)) continue;
+    const priority = addressPriority(entry.address, entry.family);
+    if (priority >= 0 && (!best || priority < best.priority)) best = { address: entry.address, priority };
+  }
+  return best?.address ?? null;
+}
+
+/** Live instances of an app-id with a ready app channel: `host:port` of their apps and their app tokens. */
+export async function liveInstances(
+  pool: pg.Pool,
+  appId: string,
+): Promise<{ host: string; port: number; appApiToken: string | null }[]> {
+  const { rows } = await pool.query<{ app_host: string; app_port: number; app_api_token: string | null }>(
+    `SELECT s.app_host, s.app_port, s.app_api_token FROM dapr_local.sidecars s
      WHERE s.app_id = $1 AND s.app_port IS NOT NULL AND s.app_ready
        AND EXISTS (SELECT 1 FROM pg_locks l
                    WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $2 AND l.objsubid = 2
@@ -53,16 +171,23 @@ export async function liveInstances(pool: pg.Pool, appId: string): Promise<{ hos
                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`,
     [appId, LOCK_NAMESPACE],
   );
-  return rows.map((r) => ({ host: r.app_host, port: r.app_port }));
+  return rows.map((r) => ({ host: r.app_host, port: r.app_port, appApiToken: r.app_api_token }));
 }
 
 export class Invoker {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+  private forwarded: Promise<{ address: string | null; hostname: string }> | null = null;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly callerAppId: string,
   ) {}
+
+  /** What daprd's direct messaging puts in X-Forwarded-For / X-Forwarded-Host / Forwarded. */
+  private forwardedBy(): Promise<{ address: string | null; hostname: string }> {
+    this.forwarded ??= hostAddress().then((address) => ({ address, hostname: os.hostname() }));
+    return this.forwarded;
+  }
 
   async invoke(request: {
     target: string;
@@ -79,27 +204,52 @@ export class Invoker {
       throw new ApiError(
         500,
         "ERR_DIRECT_INVOKE",
-        `fail to invoke, id: ${request.target}, err: no live instance of app ${appId}`,
+        `failed to invoke, id: ${request.target}, err: no live instance of app ${appId}`,
       );
     }
-    const headers = forwardableHeaders(request.headers, ["dapr-api-token", "dapr-app-id"]);
-    headers["dapr-caller-app-id"] = this.callerAppId;
-    headers["dapr-callee-app-id"] = appId;
+    const query = request.path.indexOf("?");
+    const path =
+      query < 0
+        ? appPath(request.path)
+        : `${appPath(request.path.slice(0, query))}${request.path.slice(query)}`;
+    const headers = forwardableHeaders(request.headers);
+    delete headers["dapr-app-id"];
+    append(headers, "dapr-caller-namespace", process.env.NAMESPACE || "default");
+    append(headers, "dapr-caller-app-id", this.callerAppId);
+    append(headers, "dapr-callee-app-id", appId);
+    const { address, hostname } = await this.forwardedBy();
+    const forwardedFor = address?.includes(":") ? `"[${address}]"` : address;
+    if (address) append(headers, "x-forwarded-for", address);
+    if (hostname) append(headers, "x-forwarded-host", hostname);
+    append(
+      headers,
+      "forwarded",
+      [forwardedFor ? `for=${forwardedFor};by=${forwardedFor}` : "", hostname ? `host=${hostname}` : ""]
+        .filter(Boolean)
+        .join(";"),
+    );
     headers.traceparent = childSpan(request.headers.traceparent);
+    if (parseTraceparent(request.headers.traceparent) && typeof request.headers.tracestate === "string") {
+      headers.tracestate = request.headers.tracestate;
+    }
     // Try instances in random order; move on only when one refuses the connection (a stale entry).
     const order = instances.sort(() => Math.random() - 0.5);
     let lastError: unknown;
     for (const instance of order) {
       try {
-        return await httpCall(
+        const response = await httpCall(
           { ...instance, agent: this.agent },
           {
             method: request.method,
-            path: request.path,
-            headers,
+            path,
+            // The target's app API token replaces whatever dapr-api-token the caller sent.
+            headers: instance.appApiToken ? { ...headers, "dapr-api-token": instance.appApiToken } : headers,
             body: request.body.length > 0 ? request.body : undefined,
           },
         );
+        const answer = forwardableHeaders(response.headers) as IncomingHttpHeaders;
+        answer.traceparent = [response.headers.traceparent ?? headers.traceparent].flat()[0]!;
+        return { ...response, headers: answer };
       } catch (error) {
         lastError = error;
         if (!(error instanceof AppCallError) || error.code !== "ECONNREFUSED") break;
@@ -108,7 +258,7 @@ export class Invoker {
     throw new ApiError(
       500,
       "ERR_DIRECT_INVOKE",
-      `fail to invoke, id: ${request.target}, err: ${(lastError as Error).message}`,
+      `failed to invoke, id: ${request.target}, err: ${(lastError as Error).message}`,
     );
   }
 

@@ -41,12 +41,15 @@ export class PublishApi {
     private readonly log: Logger,
   ) {}
 
+  /**
+   * daprd's `validateAndGetPubsubAndTopic`. Its "not configured" answer (400) is only for a
+   * runtime without a pub/sub adapter, which daprd always has: with no pub/sub component at all, a
+   * publish is 404 ERR_PUBSUB_NOT_FOUND like any unknown name.
+   */
   private checkTarget(pubsub: string, topic: string): void {
-    if (this.pubsubs.size === 0)
-      throw new ApiError(400, "ERR_PUBSUB_NOT_CONFIGURED", "pubsub is not configured", true);
     if (!pubsub) throw new ApiError(404, "ERR_PUBSUB_EMPTY", "pubsub name is empty", true);
     if (!this.pubsubs.has(pubsub))
-      throw new ApiError(404, "ERR_PUBSUB_NOT_FOUND", `pubsub ${pubsub} not found`, true);
+      throw new ApiError(404, "ERR_PUBSUB_NOT_FOUND", `pubsub ${pubsub} is not found`, true);
     if (!topic) throw new ApiError(404, "ERR_TOPIC_EMPTY", `topic is empty in pubsub ${pubsub}`, true);
   }
 

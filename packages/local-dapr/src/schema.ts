@@ -26,9 +26,12 @@ CREATE TABLE IF NOT EXISTS dapr_local.sidecars (
   http_port    integer NOT NULL,
   pid          integer NOT NULL,
   app_ready    boolean NOT NULL DEFAULT false,
+  -- The app's API token (APP_API_TOKEN): what invocations from other sidecars send to this app.
+  app_api_token text,
   started_at   timestamptz NOT NULL DEFAULT now(),
   heartbeat_at timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE dapr_local.sidecars ADD COLUMN IF NOT EXISTS app_api_token text;
 CREATE INDEX IF NOT EXISTS sidecars_app ON dapr_local.sidecars (app_id);
 
 -- Which app-ids subscribe to which topic: publish fans out to every row (one consumer group per

@@ -1,31 +1,41 @@
-// Secret stores for local use (https://docs.dapr.io/reference/components-reference/supported-secret-stores/):
+// Secret stores for local use (https://docs.dapr.io/reference/components-reference/supported-secret-stores/),
+// as daprd 1.18.2 serves them (components-contrib secretstores/local, dapr pkg/api/universal/secrets.go):
 // secretstores.local.file (a JSON file; nested keys flattened with `nestedSeparator`, or one
 // secret per top-level key with `multiValued`) and secretstores.local.env (the sidecar's own
 // environment, optionally limited to a `prefix`, never DAPR_* or APP_API_TOKEN).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { Logger } from "#platform/logger.ts";
+import { goSprintS } from "./go-format.ts";
 import { ApiError } from "./http-util.ts";
 import { parseBool, ResourceError, type ComponentResource } from "./resources.ts";
 
 export interface SecretStore {
-  /** null when the secret does not exist. */
-  get(name: string): Record<string, string> | null;
+  /** The secret's keys and values; throws the store's error when it has no such secret. */
+  get(name: string): Record<string, string>;
   bulk(): Record<string, Record<string, string>>;
 }
 
+/** The store's own error for a secret it does not have (answered as 500 ERR_SECRET_GET). */
+class SecretNotFound extends Error {}
+
+/**
+ * secretstores.local.file visitJSONObject/visitArray/visitPrimitive: nested objects and arrays
+ * (by index) become keys joined with the separator, and every leaf is fmt.Sprintf("%s", v) of
+ * what encoding/json decoded: a string as is, a number `%!s(float64=5432)`, a boolean
+ * `%!s(bool=true)`, null `%!s(<nil>)`. Empty objects and arrays leave nothing.
+ */
 function flatten(
   value: unknown,
   separator: string,
-  prefix = "",
+  prefix: string[] = [],
   out: Record<string, string> = {},
 ): Record<string, string> {
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value)) {
-      flatten(inner, separator, prefix ? `${prefix}${separator}${key}` : key, out);
-    }
-  } else if (prefix) {
-    out[prefix] = typeof value === "string" ? value : JSON.stringify(value);
-  }
+  if (Array.isArray(value))
+    value.forEach((inner, i) => flatten(inner, separator, [...prefix, String(i)], out));
+  else if (value !== null && typeof value === "object") {
+    for (const [key, inner] of Object.entries(value)) flatten(inner, separator, [...prefix, key], out);
+  } else out[prefix.join(separator)] = goSprintS(value);
   return out;
 }
 
@@ -48,37 +58,50 @@ async function localFileStore(component: ComponentResource, cwd: string): Promis
   }
   const secrets = new Map<string, Record<string, string>>();
   if (multiValued) {
+    // A top-level string is a secret of one key, an object a secret of its flattened fields;
+    // daprd drops every other top-level value (numbers, booleans, null, arrays).
     for (const [name, value] of Object.entries(parsed)) {
-      secrets.set(
-        name,
-        value !== null && typeof value === "object"
-          ? flatten(value, separator)
-          : flatten(value, separator, name),
-      );
+      if (typeof value === "string") secrets.set(name, { [name]: value });
+      else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        secrets.set(name, flatten(value, separator));
+      }
     }
   } else {
-    for (const [name, value] of Object.entries(flatten(parsed, separator)))
+    for (const [name, value] of Object.entries(flatten(parsed, separator))) {
       secrets.set(name, { [name]: value });
+    }
   }
   return {
-    get: (name) => secrets.get(name) ?? null,
+    get(name) {
+      const secret = secrets.get(name);
+      if (!secret) throw new SecretNotFound(`secret ${name} not found`);
+      return secret;
+    },
     bulk: () => Object.fromEntries(secrets),
   };
 }
 
+/**
+ * secretstores.local.env: every name is answered, with "" when the variable is not set or may
+ * not be read (APP_API_TOKEN and DAPR_*, in any case); bulk lists the readable variables that
+ * start with the prefix and are longer than it.
+ */
 function localEnvStore(component: ComponentResource, env: NodeJS.ProcessEnv): SecretStore {
   const prefix = component.metadata.prefix ?? "";
-  const readable = (name: string) => !name.startsWith("DAPR_") && name !== "APP_API_TOKEN";
+  const readable = (variable: string) => {
+    const upper = variable.toUpperCase();
+    return upper !== "APP_API_TOKEN" && !upper.startsWith("DAPR_");
+  };
   return {
     get(name) {
       const variable = prefix + name;
-      const value = env[variable];
-      return readable(variable) && value !== undefined ? { [name]: value } : null;
+      return { [name]: readable(variable) ? (env[variable] ?? "") : "" };
     },
     bulk() {
       const out: Record<string, Record<string, string>> = {};
       for (const [variable, value] of Object.entries(env)) {
-        if (value === undefined || !variable.startsWith(prefix) || !readable(variable)) continue;
+        if (value === undefined || !readable(variable)) continue;
+        if (prefix && (variable.length <= prefix.length || !variable.startsWith(prefix))) continue;
         const name = variable.slice(prefix.length);
         out[name] = { [name]: value };
       }
@@ -98,48 +121,74 @@ export async function createSecretStore(
 }
 
 export class SecretStores {
-  constructor(private readonly stores: Map<string, SecretStore>) {}
+  constructor(
+    private readonly stores: Map<string, SecretStore>,
+    private readonly log?: Logger,
+  ) {}
 
+  /** pkg/api/universal secretsValidateRequest: an unknown store is 401 (messages.ErrSecretStoreNotFound). */
   private store(name: string): SecretStore {
     if (this.stores.size === 0) {
       throw new ApiError(500, "ERR_SECRET_STORES_NOT_CONFIGURED", "secret store is not configured");
     }
     const store = this.stores.get(name);
     if (!store)
-      throw new ApiError(400, "ERR_SECRET_STORE_NOT_FOUND", `failed finding secret store with key ${name}`);
+      throw new ApiError(401, "ERR_SECRET_STORE_NOT_FOUND", `failed finding secret store with key ${name}`);
     return store;
   }
 
-  get(storeName: string, name: string): Record<string, string> | null {
-    return this.store(storeName).get(name);
+  /** GET /v1.0/secrets/{store}/{name}: a secret the store does not have is 500 ERR_SECRET_GET. */
+  get(storeName: string, name: string): Record<string, string> {
+    const store = this.store(storeName);
+    try {
+      return store.get(name);
+    } catch (error) {
+      throw new ApiError(
+        500,
+        "ERR_SECRET_GET",
+        `failed getting secret with key ${name} from secret store ${storeName}: ${(error as Error).message}`,
+      );
+    }
   }
 
   bulk(storeName: string): Record<string, Record<string, string>> {
     return this.store(storeName).bulk();
   }
 
-  /** Resolves a component's `secretKeyRef` metadata (startup: a missing secret is fatal, as in daprd). */
-  resolve(component: ComponentResource): ComponentResource {
+  /**
+   * A component's `secretKeyRef` metadata, as daprd resolves it (pkg/runtime/processor/secret
+   * ProcessResource): from the store `auth.secretStore` names. While that store is not loaded the
+   * component waits for it, so one that never loads leaves the component unloaded (null here;
+   * daprd starts all the same). A secret the store does not have, or an empty value, leaves the
+   * field empty: daprd logs the store's error and goes on.
+   */
+  resolve(component: ComponentResource): ComponentResource | null {
     const refs = Object.entries(component.secretRefs);
     if (refs.length === 0) return component;
-    const storeName = component.secretStore;
-    const store = storeName ? this.stores.get(storeName) : undefined;
+    const storeName = component.secretStore ?? "";
+    const store = this.stores.get(storeName);
     if (!store) {
-      throw new ResourceError(
-        `${component.file}: component "${component.name}" reads secrets but auth.secretStore ` +
-          `${storeName ? `"${storeName}" is not a loaded secret store` : "is not set"}`,
+      this.log?.warn(
+        `Component ${component.name} references a secret store that isn't loaded: ${storeName}`,
+        { component: component.name, secretStore: storeName },
       );
+      return null;
     }
     const metadata = { ...component.metadata };
     for (const [field, ref] of refs) {
-      const value = store.get(ref.name)?.[ref.key];
-      if (value === undefined) {
-        throw new ResourceError(
-          `${component.file}: component "${component.name}" needs secret "${ref.name}" (key "${ref.key}") ` +
-            `for ${field}, which secret store "${storeName}" does not have`,
-        );
+      metadata[field] = "";
+      let secret: Record<string, string>;
+      try {
+        secret = store.get(ref.name);
+      } catch (error) {
+        this.log?.error(`Error getting secret: ${(error as Error).message}`, {
+          component: component.name,
+          field,
+        });
+        continue;
       }
-      metadata[field] = value;
+      const value = secret[ref.key];
+      if (value) metadata[field] = value;
     }
     return { ...component, metadata };
   }

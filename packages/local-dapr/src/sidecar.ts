@@ -126,7 +126,7 @@ async function loadComponents(
       });
     }
   }
-  const secretStores = new SecretStores(stores);
+  const secretStores = new SecretStores(stores, options.log);
   const components: Components = {
     pubsubs: new Map(),
     states: new Map(),
@@ -137,6 +137,8 @@ async function loadComponents(
   for (const raw of list.filter((c) => !c.type.startsWith("secretstores."))) {
     try {
       const component = secretStores.resolve(raw);
+      // Its secret store is not loaded: daprd keeps it waiting for that store, unloaded.
+      if (!component) continue;
       if (component.type.startsWith("pubsub.")) components.pubsubs.set(component.name, component);
       else if (component.type.startsWith("state.")) {
         if (component.metadata.outboxPublishPubsub) {
@@ -233,7 +235,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   // ── State shared by the handlers below ──
   let stopping = false;
   let appChannelReady = options.appPort === undefined;
-  let subscriptions: SubscriptionResource[] = [];
+  // What the metadata API lists: daprd lists the declarative subscriptions from the start, and the
+  // programmatic ones once it has read them from the app (pkg/runtime/processor/subscriptions.go).
+  let subscriptions: SubscriptionResource[] = [...declarative];
   const channel =
     options.appPort === undefined
       ? null
@@ -384,21 +388,30 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     else sendError(res, new ApiError(500, "ERR_OUTBOUND_HEALTH_NOT_READY", "dapr outbound is not ready"));
   });
   router.on("GET", "/v1.0/metadata", ({ res }) => {
+    // daprd leaves out every empty list (`omitempty`, pkg/api/http/metadata.go): no enabled
+    // features, actors or HTTP endpoints here, and components and subscriptions only when there are.
+    const nonEmpty = <T>(name: string, list: T[]) => (list.length > 0 ? { [name]: list } : {});
     sendJson(res, 200, {
       id: appId,
       runtimeVersion: RUNTIME_VERSION,
-      enabledFeatures: [],
-      actors: [],
-      components: components.all.map((c) => ({ name: c.name, type: c.type, version: c.version })),
-      subscriptions: subscriptions.map((s) => ({
-        pubsubname: s.pubsubname,
-        topic: s.topic,
-        metadata: s.metadata,
-        rules: s.rules.map((r) => ({ match: r.match?.source ?? "", path: r.path })),
-        deadLetterTopic: s.deadLetterTopic,
-        type: s.type,
-      })),
-      httpEndpoints: [],
+      ...nonEmpty(
+        "components",
+        components.all.map((c) => ({ name: c.name, type: c.type, version: c.version })),
+      ),
+      ...nonEmpty(
+        "subscriptions",
+        subscriptions.map((s) => ({
+          pubsubname: s.pubsubname,
+          topic: s.topic,
+          ...(Object.keys(s.metadata).length > 0 ? { metadata: s.metadata } : {}),
+          ...nonEmpty(
+            "rules",
+            s.rules.map((r) => (r.match ? { match: r.match.source, path: r.path } : { path: r.path })),
+          ),
+          deadLetterTopic: s.deadLetterTopic,
+          type: s.type,
+        })),
+      ),
       extended: {
         appChannelReady: String(appChannelReady),
         storage: "postgresql",
@@ -411,15 +424,18 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
             port: channel.port,
             protocol: "http",
             channelAddress: channel.host,
-            // As daprd reports them (pkg/api/universal/metadata.go): Go duration strings.
-            health: healthConfig
+            // As daprd reports them (pkg/api/universal/metadata.go): Go duration strings, and no
+            // `health` at all without app health checks (omitempty in pkg/api/http/metadata.go).
+            ...(healthConfig
               ? {
-                  healthCheckPath: healthConfig.path,
-                  healthProbeInterval: formatGoDuration(healthConfig.intervalMs),
-                  healthProbeTimeout: formatGoDuration(healthConfig.timeoutMs),
-                  healthThreshold: healthConfig.threshold,
+                  health: {
+                    healthCheckPath: healthConfig.path,
+                    healthProbeInterval: formatGoDuration(healthConfig.intervalMs),
+                    healthProbeTimeout: formatGoDuration(healthConfig.timeoutMs),
+                    healthThreshold: healthConfig.threshold,
+                  },
                 }
-              : {},
+              : {}),
           }
         : {},
     });
@@ -568,13 +584,19 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   router.on(
     ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
     "/v1.0/invoke/:target/method/*path",
-    ({ req, res, url, params }) =>
-      invokeAndAnswer(
-        req,
-        res,
-        params.target!,
-        `/${url.pathname.split("/method/").slice(1).join("/method/")}${url.search}`,
-      ),
+    ({ req, res, url, params }) => {
+      // A dapr-app-id header wins over the path, which is then the method as a whole
+      // (pkg/api/http/directmessaging.go findTargetIDAndMethod).
+      const headerTarget = req.headers["dapr-app-id"];
+      return typeof headerTarget === "string" && headerTarget
+        ? invokeAndAnswer(req, res, headerTarget, `${url.pathname}${url.search}`)
+        : invokeAndAnswer(
+            req,
+            res,
+            params.target!,
+            `/${url.pathname.split("/method/").slice(1).join("/method/")}${url.search}`,
+          );
+    },
   );
 
   const server: Server = createServer((req, res) => {
@@ -585,17 +607,20 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         if (apiToken && !isHealth && req.headers["dapr-api-token"] !== apiToken) {
           throw new ApiError(401, "ERR_UNAUTHORIZED", "invalid api token");
         }
-        const headerTarget = req.headers["dapr-app-id"];
-        if (typeof headerTarget === "string" && headerTarget && !url.pathname.startsWith("/v1.0")) {
-          await invokeAndAnswer(req, res, headerTarget, `${url.pathname}${url.search}`);
-          return;
-        }
         const match = router.match(req.method ?? "GET", url.pathname);
         if (match === null || match === "method") {
+          // daprd's router hands every request no route takes (unknown path or method) to service
+          // invocation, its fallback route (pkg/api/http/directmessaging.go `onDirectMessage`): the
+          // dapr-app-id header names the target app, else it is 404 ERR_DIRECT_INVOKE.
+          const headerTarget = req.headers["dapr-app-id"];
+          if (typeof headerTarget === "string" && headerTarget) {
+            await invokeAndAnswer(req, res, headerTarget, `${url.pathname}${url.search}`);
+            return;
+          }
           throw new ApiError(
-            match === "method" ? 405 : 404,
-            "ERR_NOT_FOUND",
-            `method ${JSON.stringify(`${req.method} ${url.pathname}`)} is not found`,
+            404,
+            "ERR_DIRECT_INVOKE",
+            "failed getting app id either from the URL path or the header dapr-app-id",
           );
         }
         await match.handler({ req, res, url, params: match.params });
@@ -629,9 +654,18 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const httpPort = (server.address() as AddressInfo).port;
   await sweep();
   await pool.query(
-    `INSERT INTO dapr_local.sidecars (instance_id, app_id, app_host, app_port, http_port, pid)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [instanceId, appId, channel ? appHost : null, options.appPort ?? null, httpPort, process.pid],
+    `INSERT INTO dapr_local.sidecars (instance_id, app_id, app_host, app_port, http_port, pid, app_api_token)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      instanceId,
+      appId,
+      channel ? appHost : null,
+      options.appPort ?? null,
+      httpPort,
+      process.pid,
+      // Callers' sidecars send it to our app on invocations, as daprd's app channel does.
+      (channel && (options.appApiToken ?? env.APP_API_TOKEN)) || null,
+    ],
   );
   let sweeping = false;
   const sweepTimer = setInterval(() => {
@@ -652,14 +686,24 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
   // ── App channel: wait for the app port, read its subscriptions once, then consume and fire jobs ──
   const initAppChannel = async (): Promise<void> => {
-    if (!channel) {
-      subscriptions = [];
-      return;
-    }
+    if (!channel) return;
     while (!stopping && !(await channel.probe())) await sleep(100);
     if (stopping) return;
+    // Before its subscriptions, daprd asks the app for its configuration (pkg/runtime/runtime.go
+    // loadAppConfiguration, pkg/channel/http GetAppConfig); only actors use the answer, and this
+    // sidecar has none, so any answer (or none) will do.
+    await channel
+      .call({
+        method: "GET",
+        path: "/dapr/config",
+        headers: { "content-type": "application/json", "dapr-app-id": appId },
+        timeoutMs: 10_000,
+      })
+      .catch(() => {});
     let programmatic: SubscriptionResource[] = [];
-    for (let attempt = 0; ; attempt++) {
+    // daprd reads GET /dapr/subscribe only when it has a pub/sub component
+    // (pkg/runtime/processor/subscriber initProgrammaticSubscriptions).
+    for (let attempt = 0; components.pubsubs.size > 0; attempt++) {
       try {
         const response = await channel.call({ method: "GET", path: "/dapr/subscribe", timeoutMs: 10_000 });
         if (response.status === 200) {

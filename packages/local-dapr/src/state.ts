@@ -1,29 +1,119 @@
 // The state API (https://docs.dapr.io/reference/api/state_api/) for every state.* component,
 // kept in dapr_local.state whatever the component's own connection settings say: locally the
-// sidecar's database is the store. Semantics follow state.postgresql v2: random-UUID ETags, a
-// mismatch is 409 (500 inside a transaction), an ETag that is not a UUID is 400, first-write
-// without an ETag means "only if absent", keys are `<appId>||<key>` unless `keyPrefix` says otherwise.
+// sidecar's database is the store. Semantics follow daprd 1.18.2 over state.postgresql v2
+// (components-contrib state/postgresql/v2 doSet/doDelete, dapr pkg/api/http onPostState,
+// pkg/components/state/bulk.go): random-UUID ETags; an ETag that is not a UUID is an ETag mismatch
+// (409); first-write without an ETag only inserts ("no item was updated", 500); a save of several
+// items is not atomic (each item is written on its own, the failures are joined); inside a
+// transaction every failure is 500. Values are stored as daprd re-encodes them (Go's
+// json.Marshal: sorted keys, HTML-safe strings). Keys are `<appId>||<key>` unless `keyPrefix`
+// says otherwise.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { goJsonMarshal, goQuote } from "./go-format.ts";
 import { ApiError } from "./http-util.ts";
 import type { ComponentResource } from "./resources.ts";
 
 type Obj = Record<string, unknown>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function isObject(value: unknown): value is Obj {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-class EtagMismatch extends Error {}
+/** A state store's answer to one operation, as components-contrib words it. */
+class StoreError extends Error {
+  constructor(
+    message: string,
+    /** A state.ETagError (always of kind "mismatch" in state.postgresql v2). */
+    readonly etag = false,
+  ) {
+    super(message);
+  }
+}
+
+const ETAG_MISMATCH = "possible etag mismatch. error from state store";
+
+function etagMismatch(cause?: string): StoreError {
+  return new StoreError(cause ? `${ETAG_MISMATCH}: ${cause}` : ETAG_MISMATCH, true);
+}
+
+const HEX = /^[0-9a-fA-F]{2}$/;
+
+/**
+ * github.com/google/uuid Parse (v1.6.0), which state.postgresql v2 applies to every ETag: the
+ * canonical form, `urn:uuid:…`, `{…}` (any two characters around it, unchecked) and 32 hex
+ * digits; the canonical lower-case text, or the error it gives.
+ */
+export function parseUuid(text: string): { uuid: string } | { error: string } {
+  const bytes = Buffer.from(text, "utf8");
+  let s = bytes;
+  switch (bytes.length) {
+    case 36:
+      break;
+    case 36 + 9: {
+      const prefix = bytes.subarray(0, 9).toString("latin1");
+      if (prefix.toLowerCase() !== "urn:uuid:") {
+        return { error: `invalid urn prefix: ${goQuote(bytes.subarray(0, 9).toString("utf8"))}` };
+      }
+      s = bytes.subarray(9);
+      break;
+    }
+    case 36 + 2:
+      s = bytes.subarray(1);
+      break;
+    case 32: {
+      const hex = bytes.toString("latin1");
+      for (let i = 0; i < 32; i += 2)
+        if (!HEX.test(hex.slice(i, i + 2))) return { error: "invalid UUID format" };
+      const h = hex.toLowerCase();
+      return {
+        uuid: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
+      };
+    }
+    default:
+      return { error: `invalid UUID length: ${bytes.length}` };
+  }
+  const dash = 0x2d;
+  if (s[8] !== dash || s[13] !== dash || s[18] !== dash || s[23] !== dash)
+    return { error: "invalid UUID format" };
+  const canonical = s.subarray(0, 36).toString("latin1");
+  for (const x of [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]) {
+    if (!HEX.test(canonical.slice(x, x + 2))) return { error: "invalid UUID format" };
+  }
+  return { uuid: canonical.toLowerCase() };
+}
 
 export interface StateItem {
   key: string;
   value: unknown;
   etag?: string;
   metadata: Record<string, string>;
-  concurrency: "first-write" | "last-write";
+  concurrency: string;
+  consistency: string;
+}
+
+/** The JSON type name encoding/json puts in an UnmarshalTypeError. */
+function jsonType(value: unknown): string {
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "boolean") return "bool";
+  return typeof value === "object" ? "object" : typeof value;
+}
+
+/** json.Decode's "cannot unmarshal" error, as daprd answers it (400 ERR_MALFORMED_REQUEST). */
+function typeError(value: unknown, field: string | null, goType: string): ApiError {
+  const into = field === null ? "Go value" : `Go struct field ${field}`;
+  return new ApiError(
+    400,
+    "ERR_MALFORMED_REQUEST",
+    `json: cannot unmarshal ${jsonType(value)} into ${into} of type ${goType}`,
+  );
+}
+
+/** A string field of a state.SetRequest: absent and null are "", anything but a string is a type error. */
+function stringField(value: unknown, field: string): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value !== "string") throw typeError(value, field, "string");
+  return value;
 }
 
 export class StateStores {
@@ -35,21 +125,29 @@ export class StateStores {
 
   private store(name: string): ComponentResource {
     if (this.stores.size === 0) {
-      throw new ApiError(500, "ERR_STATE_STORE_NOT_CONFIGURED", "state store is not configured");
+      throw new ApiError(500, "ERR_STATE_STORE_NOT_CONFIGURED", `state store ${name} is not configured`);
     }
     const store = this.stores.get(name);
     if (!store) throw new ApiError(400, "ERR_STATE_STORE_NOT_FOUND", `state store ${name} is not found`);
     return store;
   }
 
-  /** dapr pkg/components/state/state_config.go: appid (default) | name | namespace | none | <custom>. */
+  /**
+   * dapr pkg/components/state/state_config.go: the `keyPrefix` metadata (any case; its value
+   * lower-cased) is appid (default) | name | namespace | none | <custom>; one given empty is a
+   * custom prefix "" (keys `||<key>`).
+   */
   private storedKey(store: ComponentResource, key: string): string {
-    if (!key) throw new ApiError(400, "ERR_MALFORMED_REQUEST", "a state key must not be empty");
     if (key.includes("||")) {
-      throw new ApiError(400, "ERR_MALFORMED_REQUEST", `input key/keyPrefix '${key}' can't contain '||'`);
+      throw new ApiError(
+        400,
+        "ERR_MALFORMED_REQUEST",
+        `api error: code = InvalidArgument desc = input key/keyPrefix '${key}' can't contain '||'`,
+      );
     }
-    const prefix = store.metadata.keyPrefix ?? "appid";
-    switch (prefix.toLowerCase()) {
+    const field = Object.keys(store.metadata).find((name) => name.toLowerCase() === "keyprefix");
+    const prefix = field === undefined ? "appid" : store.metadata[field]!.toLowerCase();
+    switch (prefix) {
       case "none":
         return key;
       case "appid":
@@ -62,136 +160,160 @@ export class StateStores {
     }
   }
 
-  private checkEtag(etag: string | undefined, errorCode: string): void {
-    if (etag !== undefined && etag !== "" && !UUID.test(etag)) {
-      throw new ApiError(400, errorCode, `invalid etag value: ${etag} is not a valid ETag for this store`);
-    }
-  }
-
+  /** One state.SetRequest of a save (`where`: "SetRequest") or a transaction. */
   parseItem(raw: unknown, where: string): StateItem {
-    if (!isObject(raw)) throw new ApiError(400, "ERR_MALFORMED_REQUEST", `${where} must be an object`);
-    if (typeof raw.key !== "string" || raw.key === "") {
-      throw new ApiError(400, "ERR_MALFORMED_REQUEST", `${where}.key is required`);
-    }
-    const etag = raw.etag === undefined || raw.etag === null ? undefined : String(raw.etag);
-    const options = isObject(raw.options) ? raw.options : {};
-    const concurrency = options.concurrency ?? "last-write";
-    if (concurrency !== "first-write" && concurrency !== "last-write") {
-      throw new ApiError(
-        400,
-        "ERR_MALFORMED_REQUEST",
-        `${where}.options.concurrency must be first-write or last-write`,
-      );
-    }
+    if (!isObject(raw)) throw typeError(raw, null, "state.SetRequest");
+    const key = stringField(raw.key, `${where}.key`);
+    const etag = stringField(raw.etag, `${where}.etag`);
     const metadata: Record<string, string> = {};
-    if (isObject(raw.metadata)) for (const [k, v] of Object.entries(raw.metadata)) metadata[k] = String(v);
-    return { key: raw.key, value: raw.value, etag, metadata, concurrency };
-  }
-
-  private ttlSeconds(item: StateItem): number | null {
-    const raw = item.metadata.ttlInSeconds;
-    if (raw === undefined) return null;
-    if (!/^-?\d+$/.test(raw)) {
-      throw new ApiError(
-        400,
-        "ERR_MALFORMED_REQUEST",
-        `metadata.ttlInSeconds of "${item.key}" must be an integer`,
-      );
+    if (raw.metadata !== undefined && raw.metadata !== null) {
+      if (!isObject(raw.metadata)) throw typeError(raw.metadata, `${where}.metadata`, "map[string]string");
+      for (const [name, value] of Object.entries(raw.metadata)) {
+        metadata[name] = stringField(value, `${where}.metadata`);
+      }
     }
-    return Number(raw) < 0 ? null : Number(raw);
+    let options: Obj = {};
+    if (raw.options !== undefined && raw.options !== null) {
+      if (!isObject(raw.options)) throw typeError(raw.options, `${where}.options`, "state.SetStateOption");
+      options = raw.options;
+    }
+    return {
+      key,
+      value: raw.value,
+      etag: etag || undefined,
+      metadata,
+      concurrency: stringField(options.concurrency, `${where}.options.concurrency`),
+      consistency: stringField(options.consistency, `${where}.options.consistency`),
+    };
   }
 
-  private async upsert(client: pg.PoolClient, store: ComponentResource, item: StateItem): Promise<void> {
-    const key = this.storedKey(store, item.key);
-    const value = Buffer.from(JSON.stringify(item.value ?? null));
-    const ttl = this.ttlSeconds(item);
-    const expires = ttl === null ? null : new Date(Date.now() + ttl * 1000);
-    const etag = randomUUID();
-    let result: pg.QueryResult;
+  /** state.postgresql v2 doSet: the error a store would return, or null. */
+  private async set(
+    db: pg.Pool | pg.PoolClient,
+    store: ComponentResource,
+    item: StateItem,
+  ): Promise<StoreError | null> {
+    // state.CheckRequestOptions
+    if (item.consistency && item.consistency !== "strong" && item.consistency !== "eventual") {
+      return new StoreError(`unrecognized consistency model '${item.consistency}'`);
+    }
+    if (item.concurrency && item.concurrency !== "first-write" && item.concurrency !== "last-write") {
+      return new StoreError(`unrecognized concurrency model '${item.concurrency}'`);
+    }
+    const value = Buffer.from(goJsonMarshal(item.value));
+    // stateutils.ParseTTL: strconv.ParseInt(v, 10, 0); -1 … MaxInt32; 0 and -1 never expire.
+    let ttl = 0;
+    const ttlText = item.metadata.ttlInSeconds ?? "";
+    if (ttlText !== "") {
+      const prefix = "error parsing TTL: incorrect value for metadata 'ttlInSeconds'";
+      if (!/^[+-]?\d+$/.test(ttlText)) {
+        return new StoreError(`${prefix}: strconv.ParseInt: parsing ${goQuote(ttlText)}: invalid syntax`);
+      }
+      const parsed = BigInt(ttlText);
+      if (parsed > 2n ** 63n - 1n || parsed < -(2n ** 63n)) {
+        return new StoreError(`${prefix}: strconv.ParseInt: parsing ${goQuote(ttlText)}: value out of range`);
+      }
+      if (parsed < -1n || parsed > 2n ** 31n - 1n) return new StoreError(`${prefix}: must be -1 or greater`);
+      ttl = Number(parsed);
+    }
+    const expires = ttl > 0 ? new Date(Date.now() + ttl * 1000) : null;
+    let etag: string | undefined;
     if (item.etag) {
-      result = await client.query(
+      const parsed = parseUuid(item.etag);
+      if ("error" in parsed) return etagMismatch(parsed.error);
+      etag = parsed.uuid;
+    }
+    const key = this.storedKey(store, item.key);
+    const next = randomUUID();
+    let result: pg.QueryResult;
+    if (etag) {
+      result = await db.query(
         `UPDATE dapr_local.state SET value = $3, etag = $4, expires_at = $5, updated_at = now()
-         WHERE store = $1 AND key = $2 AND etag = $6 AND (expires_at IS NULL OR expires_at > now())`,
-        [store.name, key, value, etag, expires, item.etag],
+         WHERE store = $1 AND key = $2 AND etag = $6 AND (expires_at IS NULL OR expires_at >= now())`,
+        [store.name, key, value, next, expires, etag],
       );
-    } else if (item.concurrency === "first-write") {
-      result = await client.query(
+    } else {
+      // An upsert either way: with first-write it only replaces a row that has expired.
+      const firstWrite = item.concurrency === "first-write";
+      result = await db.query(
         `INSERT INTO dapr_local.state (store, key, value, etag, expires_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (store, key) DO UPDATE SET value = $3, etag = $4, expires_at = $5, updated_at = now()
-         WHERE dapr_local.state.expires_at IS NOT NULL AND dapr_local.state.expires_at <= now()`,
-        [store.name, key, value, etag, expires],
-      );
-    } else {
-      result = await client.query(
-        `INSERT INTO dapr_local.state (store, key, value, etag, expires_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (store, key) DO UPDATE SET value = $3, etag = $4, expires_at = $5, updated_at = now()`,
-        [store.name, key, value, etag, expires],
+         ${firstWrite ? "WHERE dapr_local.state.expires_at IS NOT NULL AND dapr_local.state.expires_at < now()" : ""}`,
+        [store.name, key, value, next, expires],
       );
     }
-    if (result.rowCount === 0) throw new EtagMismatch(`possible etag mismatch for key ${item.key}`);
+    if (result.rowCount === 1) return null;
+    return etag ? etagMismatch() : new StoreError("no item was updated");
   }
 
+  /** state.postgresql v2 doDelete (an ETag'd delete ignores expiry, as there). */
   private async remove(
-    client: pg.PoolClient,
+    db: pg.Pool | pg.PoolClient,
     store: ComponentResource,
     key: string,
-    etag?: string,
-  ): Promise<void> {
+    etagText: string | undefined,
+  ): Promise<StoreError | null> {
     const stored = this.storedKey(store, key);
-    if (etag) {
-      const result = await client.query(
-        "DELETE FROM dapr_local.state WHERE store = $1 AND key = $2 AND etag = $3 AND (expires_at IS NULL OR expires_at > now())",
-        [store.name, stored, etag],
-      );
-      if (result.rowCount === 0) throw new EtagMismatch(`possible etag mismatch for key ${key}`);
-    } else {
-      await client.query("DELETE FROM dapr_local.state WHERE store = $1 AND key = $2", [store.name, stored]);
+    if (!etagText) {
+      await db.query("DELETE FROM dapr_local.state WHERE store = $1 AND key = $2", [store.name, stored]);
+      return null;
     }
+    const parsed = parseUuid(etagText);
+    if ("error" in parsed) return etagMismatch(parsed.error);
+    const result = await db.query(
+      "DELETE FROM dapr_local.state WHERE store = $1 AND key = $2 AND etag = $3",
+      [store.name, stored, parsed.uuid],
+    );
+    return result.rowCount === 1 ? null : etagMismatch();
   }
 
-  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
-  /** POST /v1.0/state/{store}: all items or none (state.postgresql runs BulkSet in a transaction). */
+  /**
+   * POST /v1.0/state/{store}. One item is written as it is (an ETag error is 409, any other 500).
+   * Several go through the store's BulkSet, which state.postgresql v2 does not have: each item is
+   * written on its own (the others are saved whatever happens to one) and the failures are joined
+   * (errors.Join, one per line). Any ETag failure among them makes it 409: with ETag failures only,
+   * "possible etag mismatch. error from state store: <the joined failures>"; beside other
+   * failures, the first ETag failure alone. Without one it is 500 with the joined failures.
+   * daprd writes the items in parallel (the joined order is then the order they finished); here
+   * they are written in order.
+   */
   async save(storeName: string, body: unknown): Promise<void> {
     const store = this.store(storeName);
-    if (!Array.isArray(body))
-      throw new ApiError(400, "ERR_MALFORMED_REQUEST", "the body must be a JSON array of state items");
-    const items = body.map((raw, i) => this.parseItem(raw, `[${i}]`));
-    for (const item of items) this.checkEtag(item.etag, "ERR_STATE_SAVE");
+    if (!Array.isArray(body)) throw typeError(body, null, "[]state.SetRequest");
+    const items = body.map((raw) => this.parseItem(raw, "SetRequest"));
     if (items.length === 0) return;
-    try {
-      await this.inTransaction(async (client) => {
-        for (const item of items) await this.upsert(client, store, item);
-      });
-    } catch (error) {
-      if (error instanceof EtagMismatch) {
-        throw new ApiError(
-          409,
-          "ERR_STATE_SAVE",
-          `failed saving state in state store ${storeName}: ${error.message}`,
-        );
-      }
-      throw error;
+    for (const item of items) {
+      if (!item.key) throw new ApiError(400, "ERR_MALFORMED_REQUEST", '"key" is a required field');
+      this.storedKey(store, item.key);
     }
+    const failures: StoreError[] = [];
+    for (const item of items) {
+      const failure = await this.set(this.pool, store, item);
+      if (failure) failures.push(failure);
+    }
+    if (failures.length === 0) return;
+    let status = 500;
+    let message = failures.map((f) => f.message).join("\n");
+    const firstEtag = failures.find((f) => f.etag);
+    if (items.length === 1) status = failures[0]!.etag ? 409 : 500;
+    else if (failures.every((f) => f.etag)) {
+      status = 409;
+      message = `${ETAG_MISMATCH}: ${message}`;
+    } else if (firstEtag) {
+      status = 409;
+      message = firstEtag.message;
+    }
+    throw new ApiError(
+      status,
+      "ERR_STATE_SAVE",
+      `failed saving state in state store ${storeName}: ${message}`,
+    );
   }
 
   async get(storeName: string, key: string): Promise<{ value: Buffer; etag: string } | null> {
     const store = this.store(storeName);
     const { rows } = await this.pool.query<{ value: Buffer; etag: string }>(
-      "SELECT value, etag FROM dapr_local.state WHERE store = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > now())",
+      "SELECT value, etag FROM dapr_local.state WHERE store = $1 AND key = $2 AND (expires_at IS NULL OR expires_at >= now())",
       [store.name, this.storedKey(store, key)],
     );
     return rows[0] ?? null;
@@ -204,37 +326,43 @@ export class StateStores {
     }
     const keys = body.keys as string[];
     const stored = keys.map((k) => this.storedKey(store, k));
-    const { rows } = await this.pool.query<{ key: string; value: Buffer; etag: string }>(
-      `SELECT key, value, etag FROM dapr_local.state
-       WHERE store = $1 AND key = ANY($2::text[]) AND (expires_at IS NULL OR expires_at > now())`,
+    const { rows } = await this.pool.query<{
+      key: string;
+      value: Buffer;
+      etag: string;
+      expires_at: Date | null;
+    }>(
+      `SELECT key, value, etag, expires_at FROM dapr_local.state
+       WHERE store = $1 AND key = ANY($2::text[]) AND (expires_at IS NULL OR expires_at >= now())`,
       [store.name, stored],
     );
     const found = new Map(rows.map((r) => [r.key, r]));
     return keys.map((key, i) => {
       const row = found.get(stored[i]!);
       if (!row) return { key };
-      return { key, data: JSON.parse(row.value.toString("utf8")) as unknown, etag: row.etag };
+      const item: Obj = { key, data: JSON.parse(row.value.toString("utf8")) as unknown, etag: row.etag };
+      // state.GetRespMetaKeyTTLExpireTime, RFC 3339 in UTC (whole seconds).
+      if (row.expires_at) {
+        item.metadata = { ttlExpireTime: row.expires_at.toISOString().replace(/\.\d+Z$/, "Z") };
+      }
+      return item;
     });
   }
 
+  /** DELETE /v1.0/state/{store}/{key}: an ETag failure is 409, as a bad ETag is. */
   async delete(storeName: string, key: string, etag: string | undefined): Promise<void> {
     const store = this.store(storeName);
-    this.checkEtag(etag, "ERR_STATE_DELETE");
-    try {
-      await this.inTransaction((client) => this.remove(client, store, key, etag));
-    } catch (error) {
-      if (error instanceof EtagMismatch) {
-        throw new ApiError(
-          409,
-          "ERR_STATE_DELETE",
-          `failed deleting state with key ${key}: ${error.message}`,
-        );
-      }
-      throw error;
+    const failure = await this.remove(this.pool, store, key, etag);
+    if (failure) {
+      throw new ApiError(
+        failure.etag ? 409 : 500,
+        "ERR_STATE_DELETE",
+        `failed deleting state with key ${key}: ${failure.message}`,
+      );
     }
   }
 
-  /** POST /v1.0/state/{store}/transaction: all-or-nothing; any failure (an ETag mismatch too) is 500. */
+  /** POST /v1.0/state/{store}/transaction: all-or-nothing; any failure (an ETag one too) is 500. */
   async transaction(storeName: string, body: unknown): Promise<void> {
     const store = this.store(storeName);
     if (!isObject(body) || !Array.isArray(body.operations)) {
@@ -250,26 +378,37 @@ export class StateStores {
           `operation type ${String(raw.operation)} not supported`,
         );
       }
-      const item = this.parseItem(raw.request, `operations[${i}].request`);
-      this.checkEtag(item.etag, "ERR_STATE_TRANSACTION");
+      const item = this.parseItem(raw.request, "SetRequest");
+      if (!item.key)
+        throw new ApiError(400, "ERR_MALFORMED_REQUEST", `operations[${i}].request.key is required`);
+      this.storedKey(store, item.key);
       return { operation: raw.operation, item };
     });
+    if (operations.length === 0) return;
+    const client = await this.pool.connect();
+    let failure: StoreError | null = null;
     try {
-      await this.inTransaction(async (client) => {
-        for (const { operation, item } of operations) {
-          if (operation === "upsert") await this.upsert(client, store, item);
-          else await this.remove(client, store, item.key, item.etag);
-        }
-      });
-    } catch (error) {
-      if (error instanceof EtagMismatch) {
-        throw new ApiError(
-          500,
-          "ERR_STATE_TRANSACTION",
-          `error while executing state transaction: ${error.message}`,
-        );
+      await client.query("BEGIN");
+      for (const { operation, item } of operations) {
+        failure =
+          operation === "upsert"
+            ? await this.set(client, store, item)
+            : await this.remove(client, store, item.key, item.etag);
+        if (failure) break;
       }
+      await client.query(failure ? "ROLLBACK" : "COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
       throw error;
+    } finally {
+      client.release();
+    }
+    if (failure) {
+      throw new ApiError(
+        500,
+        "ERR_STATE_TRANSACTION",
+        `error while executing state transaction: ${failure.message}`,
+      );
     }
   }
 }

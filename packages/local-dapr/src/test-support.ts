@@ -9,10 +9,10 @@ import path from "node:path";
 import pg from "pg";
 import { createLogger, type Level } from "#platform/logger.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
-import { afterAll, test } from "vitest";
+import { afterAll, beforeAll, test } from "vitest";
 import { daprdArgv, daprdHealthy, daprdPorts, LoggedProcess } from "#testing/daprd.ts";
 import { daprBacking, daprdResources, releaseDaprBacking, RUNTIME } from "#testing/runtime.ts";
-import { pendingDeliveries } from "./inspect.ts";
+import { pendingDeliveries, readTopic } from "./inspect.ts";
 import { startSidecar, type Sidecar, type SidecarOptions } from "./sidecar.ts";
 
 export interface RecordedRequest {
@@ -36,10 +36,13 @@ export interface Reply {
   hang?: boolean;
 }
 
+/** What a sidecar asks every app once, at start-up (daprd: its configuration, then its subscriptions). */
+const SIDECAR_CALLS = new Set(["/dapr/config", "/dapr/subscribe"]);
+
 export interface TestApp {
   port: number;
   requests: RecordedRequest[];
-  /** Requests to paths starting with `prefix` (the subscribe call excluded). */
+  /** Requests to paths starting with `prefix` (the start-up calls, GET /dapr/config and /dapr/subscribe, excluded). */
   received(prefix?: string): RecordedRequest[];
   /** How each request is answered (default: 200 with an empty body). */
   respond: (request: RecordedRequest) => Reply | Promise<Reply>;
@@ -70,7 +73,7 @@ export async function startApp(port = 0): Promise<TestApp> {
     port: 0,
     requests: [],
     received: (prefix = "/") =>
-      app.requests.filter((r) => r.path.startsWith(prefix) && r.path !== "/dapr/subscribe"),
+      app.requests.filter((r) => r.path.startsWith(prefix) && !SIDECAR_CALLS.has(r.path)),
     respond: () => ({ status: 200 }),
     subscribe: 404,
     close: async () => {},
@@ -154,7 +157,12 @@ export async function resourcesDir(files: Record<string, string>): Promise<strin
   return dir;
 }
 
-/** A pubsub.redis component named `name` (served by the PostgreSQL broker), redelivering fast. */
+/**
+ * A pubsub.redis component named `name` (served by the PostgreSQL broker; pubsub.kafka under the
+ * same name on daprd), whose component-level redelivery of a failed message comes fast: the local
+ * broker's after `redeliverInterval` at most, Kafka's consume retry (components-contrib
+ * common/component/kafka, `backOff*`: constant 5 s by default, for ever) every `backOffDuration`.
+ */
 export function pubsubYaml(name = "pubsub", redeliverInterval = "200ms"): string {
   return `apiVersion: dapr.io/v1alpha1
 kind: Component
@@ -167,6 +175,8 @@ spec:
     - name: redisHost
       value: localhost:6379
     - name: redeliverInterval
+      value: "${redeliverInterval}"
+    - name: backOffDuration
       value: "${redeliverInterval}"
 `;
 }
@@ -203,17 +213,25 @@ export async function sidecar(options: Partial<SidecarOptions> & { appId: string
   return started;
 }
 
-// Kafka and the Scheduler are started once per test file and kept until its end, not per test.
+// Kafka and the Scheduler are started once per test file and kept until its end, not per test:
+// before the file's first test (hookTimeout: a JVM and an etcd booting on a busy machine), so that
+// no test's own timeout pays for them.
 let fileBacking: ReturnType<typeof daprBacking> | null = null;
+function fileBackingStarted(): ReturnType<typeof daprBacking> {
+  fileBacking ??= daprBacking();
+  return fileBacking;
+}
 if (RUNTIME === "daprd") {
+  beforeAll(async () => {
+    await fileBackingStarted();
+  });
   afterAll(async () => {
     if (fileBacking) await releaseDaprBacking();
   });
 }
 
 async function daprdSidecar(options: Partial<SidecarOptions> & { appId: string }): Promise<Sidecar> {
-  fileBacking ??= daprBacking();
-  const backing = await fileBacking;
+  const backing = await fileBackingStarted();
   const sources = [options.resourcesPath ?? (await tempDir())].flat();
   if (sources.length !== 1) throw new Error("the daprd sidecar of the tests takes one resources folder");
   const resourcesPath = await daprdResources(sources[0]!, backing, {
@@ -255,15 +273,32 @@ async function daprdSidecar(options: Partial<SidecarOptions> & { appId: string }
   const ready = daprd.waitUntil(`daprd ${options.appId} healthy`, () => daprdHealthy(ports.http));
   // Without an app, daprd's healthz passes once its API is up; with one, once the app channel is
   // ready and the subscriptions are made (the same moment the local sidecar resolves appReady).
-  await ready;
-  return {
+  // With an app, the sidecar is returned as soon as its API answers (healthz/outbound: components
+  // loaded, servers up, pkg/runtime/runtime.go), as the local sidecar returns before its app
+  // channel is ready: a test of what happens before the app listens needs the sidecar by then.
+  if (options.appPort === undefined) await ready;
+  else {
+    ready.catch(() => {});
+    await daprd.waitUntil(`daprd ${options.appId} outbound healthy`, () => daprdOutboundHealthy(ports.http));
+  }
+  const started: Sidecar = {
     httpPort: ports.http,
     appId: options.appId,
     instanceId: 0,
     appReady: ready,
     stop: () => daprd.stop(),
   };
+  daprdProcesses.set(started, daprd);
+  return started;
 }
+
+async function daprdOutboundHealthy(httpPort: number): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/v1.0/healthz/outbound`).catch(() => null);
+  return res?.status === 204;
+}
+
+/** Every daprd of this file, for its logs and its subscriptions (settled). */
+const daprdProcesses = new Map<Sidecar, LoggedProcess>();
 
 /** The conformance tests that hold for daprd too: they run on both runtimes. */
 export const onBoth = test;
@@ -276,14 +311,135 @@ export const onBoth = test;
 export const localOnly: typeof test =
   RUNTIME === "local" ? test : (((..._args: unknown[]) => {}) as typeof test);
 
-/** Waits until the sidecar of `appId` has no delivery left to make (each settled one way or another). */
-export async function settled(appId: string): Promise<void> {
+/**
+ * Waits until the sidecar(s) of `appId` have no delivery left to make (each acked, dropped or
+ * dead-lettered): no pending delivery in the local store, or, on daprd, the consumer group of the
+ * app-id (Dapr's Kafka consumer group defaults to the app-id) has committed every record of each
+ * topic the app-id subscribes to (lag 0). daprd's Kafka consumer commits what it marked every
+ * second (sarama's auto-commit), so this can trail the last answer by about that much.
+ */
+export async function settled(
+  appId: string,
+  timeoutMs = RUNTIME === "daprd" ? 60_000 : 10_000,
+): Promise<void> {
+  if (RUNTIME === "daprd") {
+    await waitFor(`the consumer group ${appId} to have no lag`, () => groupCaughtUp(appId), timeoutMs, 200);
+    return;
+  }
   const pool = await db();
   await waitFor(
     "no pending deliveries",
     async () => (await pendingDeliveries(pool, appId)).length === 0,
-    10_000,
+    timeoutMs,
   );
+}
+
+/** The topics the running daprd(s) of `appId` subscribe to, from their metadata API. */
+async function subscribedTopics(appId: string): Promise<Set<string>> {
+  const topics = new Set<string>();
+  let asked = 0;
+  for (const [started, process] of daprdProcesses) {
+    if (started.appId !== appId || !process.running) continue;
+    const response = await call(started.httpPort, "GET", "/v1.0/metadata").catch(() => null);
+    if (response?.status !== 200) continue;
+    asked++;
+    // daprd leaves the list out when it is empty.
+    const { subscriptions = [] } = response.json as { subscriptions?: { topic: string }[] };
+    for (const s of subscriptions) topics.add(s.topic);
+  }
+  if (asked === 0) throw new Error(`no running daprd of app-id ${appId} answers its metadata API`);
+  return topics;
+}
+
+async function groupCaughtUp(appId: string): Promise<boolean> {
+  const topics = await subscribedTopics(appId);
+  const kafka = (await fileBackingStarted()).kafka;
+  const group = (await kafka.groups())[appId] ?? {};
+  if ([...topics].some((topic) => (group[topic]?.lag ?? 0) > 0)) return false;
+  // A topic the group has committed nothing on is caught up only while it holds no record.
+  const uncommitted = [...topics].filter((topic) => !(topic in group));
+  if (uncommitted.length === 0) return true;
+  const ends = await kafka.endOffsets(exactly(uncommitted));
+  return uncommitted.every((topic) => (ends[topic] ?? 0) === 0);
+}
+
+const exactly = (names: string[]) =>
+  new RegExp(`^(?:${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`);
+
+/** A message as the broker holds it: a row of the local store, or a Kafka record. */
+export interface TopicMessage {
+  /** The partition key (local) or the record key (Kafka); null without one. */
+  key: string | null;
+  /** The stored bytes as text: the CloudEvent envelope, or a raw payload. */
+  body: string;
+  /** The body parsed as a JSON object (the envelope), or null. */
+  event: Record<string, unknown> | null;
+}
+
+/**
+ * Every message `topic` of `pubsub` holds now, oldest first (per partition on Kafka), on the
+ * runtime under test: the local store's rows, or the records of the Kafka topic (daprd's
+ * pubsub.kafka publishes to the topic of that name, whatever the component is called).
+ */
+export async function topicMessages(topic: string, pubsub = "pubsub"): Promise<TopicMessage[]> {
+  const parse = (body: string) => {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)
+        ? (parsed as Record<string, unknown>)
+        : null;
+    } catch {
+      return null;
+    }
+  };
+  if (RUNTIME === "daprd") {
+    const kafka = (await fileBackingStarted()).kafka;
+    // KafkaTool's read needs the topic to exist; one that holds nothing is not read at all.
+    if (((await kafka.endOffsets(exactly([topic])))[topic] ?? 0) === 0) return [];
+    return (await kafka.read(topic)).map((r) => ({ key: r.key, body: r.value, event: parse(r.value) }));
+  }
+  return (await readTopic(await db(), pubsub, topic)).map((m) => {
+    const body = m.body.toString("utf8");
+    return { key: m.partitionKey, body, event: parse(body) };
+  });
+}
+
+/**
+ * Whether a delivery attempt of the sidecar `subscriber` has failed with an error matching
+ * `pattern`: the last error the local store recorded on a pending delivery, or a line daprd logged.
+ */
+export async function deliveryFailed(subscriber: Sidecar, pattern: RegExp): Promise<boolean> {
+  if (RUNTIME === "daprd") {
+    const output = daprdProcesses.get(subscriber)?.output ?? [];
+    return output.some(
+      (line) => /retriable error|Error processing Kafka message/.test(line) && pattern.test(line),
+    );
+  }
+  const pending = await pendingDeliveries(await db(), subscriber.appId);
+  return pending.some((p) => pattern.test(p.lastError ?? ""));
+}
+
+/**
+ * What the app health probe of `started` last reported (undefined without health checks; both
+ * runtimes hold the app unhealthy until a probe passes): the local sidecar's metadata extension
+ * `extended.appHealth`, or what daprd logged last (pkg/apphealth "App health probes starting",
+ * "App entered healthy / un-healthy status"; daprd's metadata API does not report it).
+ */
+export async function appHealth(started: Sidecar): Promise<"healthy" | "unhealthy" | undefined> {
+  if (RUNTIME === "daprd") {
+    const output = daprdProcesses.get(started)?.output ?? [];
+    for (let i = output.length - 1; i >= 0; i--) {
+      if (output[i]!.includes("App entered healthy status")) return "healthy";
+      if (output[i]!.includes("App entered un-healthy status")) return "unhealthy";
+      // daprd starts its probes with the app unhealthy, and says so only when that changes.
+      if (output[i]!.includes("App health probes starting")) return "unhealthy";
+    }
+    return undefined;
+  }
+  const metadata = (await call(started.httpPort, "GET", "/v1.0/metadata")).json as {
+    extended: { appHealth?: "healthy" | "unhealthy" };
+  };
+  return metadata.extended.appHealth;
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` after `timeoutMs`. */

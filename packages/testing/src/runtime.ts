@@ -157,7 +157,9 @@ function forDaprd(
           brokers: backing.kafka.bootstrap,
           authType: "none",
           // As production (dapr-components/pubsub.yaml): a new consumer group starts at the oldest
-          // retained event, and consume retries come quickly.
+          // retained event, and a consumer-group session that ended (a rebalance) is re-joined
+          // after 200 ms (components-contrib common/component/kafka/subscriber.go). That is not
+          // the retry of a failed message: `backOff*` sets that one (constant 5 s by default).
           initialOffset: "oldest",
           consumeRetryInterval: "200ms",
         }),
