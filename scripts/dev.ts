@@ -175,6 +175,8 @@ async function main(): Promise<void> {
     children.push({ name, child });
   };
 
+  // One app API token for every app and its sidecar (dapr.yaml says why it is not in the run file).
+  const appToken = process.env.APP_API_TOKEN || secrets["app-token"]!.token;
   runFile.apps.forEach((app, i) => {
     const env = {
       ...process.env,
@@ -187,6 +189,7 @@ async function main(): Promise<void> {
         ? { ADMIN_TOKEN: process.env.ADMIN_TOKEN || secrets.admin!.token }
         : {}),
       DAPR_HTTP_PORT: String(app.daprHTTPPort),
+      APP_API_TOKEN: appToken,
       ...(app.appPort ? { PORT: String(app.appPort), APP_PORT: String(app.appPort) } : {}),
     };
     start(
@@ -194,7 +197,7 @@ async function main(): Promise<void> {
       i + 2,
       [tsx, sidecarMain, ...sidecarArgs(runFile, app, { resourcesPath, storageUrl: database.url })],
       REPO_ROOT,
-      { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+      { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", APP_API_TOKEN: appToken },
     );
     start(app.appID, i + 2, resolveCommand(app.command), path.resolve(REPO_ROOT, app.appDirPath), env);
   });

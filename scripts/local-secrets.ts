@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { REPO_ROOT } from "#db/migrate.ts";
+import { generateSecretKey } from "#platform/secret-box.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 
 export const LOCAL_SECRETS_FILE = path.join(REPO_ROOT, ".local/secrets.json");
@@ -19,6 +20,12 @@ function generated(): Secrets {
     vapid: { public_key: vapid.publicKey, private_key: vapid.privateKey, subject: vapid.subject },
     // The operator token of the dead-letter store (ADMIN_TOKEN).
     admin: { token: randomBytes(24).toString("base64url") },
+    // Dapr's app API token (APP_API_TOKEN), given to every app and every sidecar: the sidecar sends
+    // it on each delivery and the app refuses deliveries without it, as in production.
+    "app-token": { token: randomBytes(32).toString("hex") },
+    // The keys webhook secrets are encrypted at rest with (packages/platform/src/secret-box.ts).
+    // Never regenerated: a new key would leave every stored webhook secret unreadable.
+    "webhook-secret-key": { current: "k1", k1: generateSecretKey() },
   };
 }
 

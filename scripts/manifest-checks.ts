@@ -265,6 +265,29 @@ function checkImage(path: string, image: string | undefined, name: string): stri
   return problems;
 }
 
+/**
+ * The Dapr app API token (docs/deployment.md "Who may deliver"): the injector gives daprd
+ * APP_API_TOKEN from key `token` of the Secret `dapr.io/app-token-secret` names (dapr/dapr
+ * pkg/injector/patcher/sidecar_container.go), daprd sends it on every call to the app, and the app
+ * refuses delivery routes without it: so the app must read the same key of the same Secret.
+ */
+function checkAppToken(cpath: string, container: Obj, annotations: Obj): string[] {
+  const secret = annotations["dapr.io/app-token-secret"];
+  if (typeof secret !== "string" || secret === "")
+    return [
+      `dapr.io/app-token-secret is not set: the sidecar would call the app without the app API token, and anyone could post to its delivery routes`,
+    ];
+  const variables = list(container, "env").filter((v) => str(v, "name") === "APP_API_TOKEN");
+  if (variables.length !== 1)
+    return [`${cpath}/env: APP_API_TOKEN must be set once, from the Secret "${secret}" (key "token")`];
+  const ref = get(variables[0], "valueFrom", "secretKeyRef");
+  if (str(ref, "name") !== secret || str(ref, "key") !== "token" || get(ref, "optional") === true)
+    return [
+      `${cpath}/env APP_API_TOKEN must come from secretKeyRef {name: "${secret}", key: "token"} (not optional), the token its sidecar sends`,
+    ];
+  return [];
+}
+
 function checkKsvc(ksvc: Obj, context: RenderContext): string[] {
   const problems: string[] = [];
   const name = str(ksvc, "metadata", "name") ?? "";
@@ -319,6 +342,7 @@ function checkKsvc(ksvc: Obj, context: RenderContext): string[] {
       `dapr.io/metrics-port ${String(metricsPort)} collides with a port already in use in the pod`,
     );
   if (!annotations["dapr.io/config"]) problems.push(`dapr.io/config is not set (tracing and secret scopes)`);
+  problems.push(...checkAppToken(cpath, container, annotations));
 
   // Autoscaling: explicit bounds; min ≤ max.
   const min = scale(annotations, "min-scale");
@@ -606,7 +630,46 @@ export function checkRender(manifests: readonly Manifest[], context: RenderConte
         source,
         `delivers to "${app}", whose sidecar may still subscribe: deny it in the pubsub subscriptionScopes`,
       );
+    for (const message of checkSourceIdentity(source, byName.get(app), namespace)) add(source, message);
   }
+  return problems;
+}
+
+/** The value of a literal env var of a Service's container, if set. */
+function envValue(ksvc: Obj | undefined, name: string): string | undefined {
+  const variable = list(ksvc, "spec", "template", "spec", "containers", 0, "env").find(
+    (v) => str(v, "name") === name,
+  );
+  return str(variable, "value");
+}
+
+/**
+ * A KafkaSource is not the function's sidecar and has no app token: it proves who it is with
+ * Knative's OIDC sender identity, a token for its `sink.audience`, which its function must accept
+ * (DELIVERY_OIDC_AUDIENCE) from a service account of this namespace (DELIVERY_OIDC_SUBJECTS).
+ */
+function checkSourceIdentity(source: Obj, ksvc: Obj | undefined, namespace: string | undefined): string[] {
+  if (!ksvc) return [];
+  const app = str(ksvc, "metadata", "name") ?? "";
+  const audience = str(source, "spec", "sink", "audience");
+  if (!audience)
+    return [
+      `has no sink.audience: it would send no OIDC token, and "${app}" refuses unauthenticated deliveries`,
+    ];
+  const problems: string[] = [];
+  const accepted = envValue(ksvc, "DELIVERY_OIDC_AUDIENCE");
+  if (accepted !== audience)
+    problems.push(
+      `sends tokens for audience "${audience}", but "${app}" accepts ${accepted ? `"${accepted}"` : "no OIDC token"} (DELIVERY_OIDC_AUDIENCE)`,
+    );
+  const subjects = (envValue(ksvc, "DELIVERY_OIDC_SUBJECTS") ?? "").split(",").filter(Boolean);
+  if (subjects.length === 0)
+    problems.push(`"${app}" names no DELIVERY_OIDC_SUBJECTS: no source's token would be accepted`);
+  for (const subject of subjects)
+    if (namespace && !subject.startsWith(`system:serviceaccount:${namespace}:`))
+      problems.push(
+        `"${app}" accepts DELIVERY_OIDC_SUBJECTS "${subject}", outside this source's namespace ${namespace}`,
+      );
   return problems;
 }
 

@@ -17,6 +17,7 @@ import {
   createTestUser,
   deliverAsDapr,
   deliverAsKnative,
+  FROM_SIDECAR,
   startFunction,
   type StartedFunction,
   type TestUser,
@@ -89,7 +90,7 @@ async function auditRows(taskId: string) {
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 10, minute));
 
 test("declares its subscription to every task event with a dead-letter topic", async () => {
-  const res = await api(fn.url, "GET", "/dapr/subscribe");
+  const res = await api(fn.url, "GET", "/dapr/subscribe", { headers: FROM_SIDECAR });
   expect(res.status).toBe(200);
   expect(res.body).toEqual([
     {
@@ -284,6 +285,43 @@ test("an event whose data is not a task event is dropped and stores nothing", as
     expect(res.body).toEqual({ status: "DROP" });
   }
   expect(await db.auditLog.count({ where: { taskId: task.id } })).toBe(0);
+});
+
+test("an event carrying text or an instant PostgreSQL refuses is dropped, not retried for ever", async () => {
+  const user = await createTestUser(db);
+  const { task, eventIds } = await createTask(commandCtx(user, at(0)), {
+    title: "Poisoned",
+    description: "",
+    priority: "none",
+    due_at: null,
+    tags: [],
+    recurrence: null,
+  });
+  const row = await taskEvent(eventIds);
+  const data = row.data as Record<string, unknown> & { task_data: Record<string, unknown> };
+
+  const replies = [];
+  for (const poisoned of [
+    { ...data, timestamp: "0000-01-01T00:00:00Z" },
+    { ...data, task_data: { ...data.task_data, title: "a\u0000b" } },
+    { ...data, task_data: { ...data.task_data, title: "\ud800" } },
+    { ...data, reason: "x\u0000" },
+    { ...data, changes: { title: { before: null, after: "\udc00" } } },
+  ])
+    replies.push((await deliver(row, poisoned)).body);
+
+  expect(replies).toEqual(Array(5).fill({ status: "DROP" }));
+  expect(await db.auditLog.count({ where: { taskId: task.id } })).toBe(0);
+});
+
+test("a forged activity cursor at year 0 is a 400 naming the cursor, not a 500", async () => {
+  const user = await createTestUser(db);
+  const forged = Buffer.from(JSON.stringify({ v: 1, k: "user", t: "0000-01-01T00:00:00Z", i: "1" })).toString(
+    "base64url",
+  );
+  const res = await api(fn.url, "GET", `/v1/activity?cursor=${forged}`, { auth: user.auth });
+  expect(res.status).toBe(400);
+  expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(["cursor"]);
 });
 
 test("when the database is unreachable the delivery is retried, never acknowledged", async () => {

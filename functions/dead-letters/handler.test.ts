@@ -4,6 +4,7 @@ import {
   api,
   createTestUser,
   deliverAsDapr,
+  FROM_SIDECAR,
   startFunction,
   type StartedFunction,
 } from "#testing/fixtures.ts";
@@ -97,7 +98,7 @@ test("an envelope too deeply nested to store keeps its attributes and says why",
   }).replace('"DATA"', `${"[".repeat(depth)}"bottom"${"]".repeat(depth)}`);
   const res = await api(fn.url, "POST", "/events/dead-letters/task-events", {
     rawBody: event,
-    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
+    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub", ...FROM_SIDECAR },
   });
   expect(res.body).toEqual({ status: "SUCCESS" });
   const [row] = await openRows(id);

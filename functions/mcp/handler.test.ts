@@ -147,6 +147,44 @@ test("add_tasks input the schema refuses is a tool error naming the field", asyn
   expect(text(result)).toContain("tasks[0].title");
 });
 
+test("a NUL, an unpaired surrogate or year 0 in any tool's input is a tool error naming the field, nothing written", async () => {
+  const client = await connect(owner);
+  const before = await db.task.count({ where: { userId: owner.id } });
+  const NUL = "must not contain a NUL character (U+0000)";
+  const LONE = "must be well-formed Unicode (it has an unpaired surrogate)";
+  const RANGE = "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z";
+  const refused = async (name: string, args: Record<string, unknown>, ...wanted: string[]) => {
+    const result = await call(client, name, args);
+    expect(result.isError, `${name} ${JSON.stringify(args)}: ${text(result)}`).toBe(true);
+    for (const part of wanted) expect(text(result)).toContain(part);
+  };
+  await refused("add_tasks", { tasks: [{ title: "milk\u0000" }] }, "tasks[0].title", NUL);
+  await refused(
+    "add_tasks",
+    { tasks: [{ title: "ok", description: "\ud800" }] },
+    "tasks[0].description",
+    LONE,
+  );
+  await refused(
+    "add_tasks",
+    { tasks: [{ title: "ok", due_at: "0000-01-01T00:00:00Z" }] },
+    "tasks[0].due_at",
+    RANGE,
+  );
+  const task = await addTask(client, { title: "Target" });
+  await refused("update_tasks", { updates: [{ id: task.id, changes: { title: "\udc00" } }] }, "title", LONE);
+  await refused("reschedule_task", { id: task.id, due_at: "0000-01-01T00:00:00Z" }, "due_at", RANGE);
+  await refused("find_tasks", { q: "milk\u0000" }, `Invalid arguments: q: ${NUL}`);
+  await refused("find_tasks", { q: "\ud800" }, `Invalid arguments: q: ${LONE}`);
+  await refused("find_tasks", { due_from: "0000-01-01T00:00:00Z" }, `Invalid arguments: due_from: ${RANGE}`);
+  const forged = Buffer.from(JSON.stringify({ v: 1, k: "user", t: "0000-01-01T00:00:00Z", i: "1" })).toString(
+    "base64url",
+  );
+  await refused("find_activity", { cursor: forged }, "Invalid arguments: cursor:");
+  expect(await db.task.count({ where: { userId: owner.id } })).toBe(before + 1);
+  expect((await db.task.findUniqueOrThrow({ where: { id: task.id } })).title).toBe("Target");
+});
+
 test("find_tasks searches, filters, sorts and pages with a cursor; list_tags counts tags", async () => {
   const client = await connect(owner);
   const tag = `t${randomUUID().slice(0, 8)}`;

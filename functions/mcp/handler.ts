@@ -4,6 +4,7 @@
 // session) have no meaning without sessions: the host answers them 405, as the SDK's stateless
 // example does. Auth is the host's: a user's API token; tools check its scope themselves.
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { Response } from "express";
 import { z } from "zod";
 import { rawRoute } from "#platform/host.ts";
 import { problems } from "#platform/problems.ts";
@@ -17,12 +18,43 @@ const jsonRpcMessageSchema = z.object({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 
+/**
+ * Each JSON-RPC message of a batch is one unit of the token's per-minute limit, so a batch cannot
+ * carry more calls than single requests could. A batch that does not fit is refused whole, with
+ * nothing executed: Streamable HTTP says a server that cannot accept the input MUST answer with an
+ * HTTP error status, its body MAY be a JSON-RPC error without an id
+ * (https://modelcontextprotocol.io/specification/2025-03-26/basic/transports#sending-messages-to-the-server),
+ * and JSON-RPC has no way to say "not now" for part of a batch — answering some messages and not
+ * others would leave a client to work out which writes happened. (Protocol 2025-06-18 dropped
+ * batches; the SDK still accepts them from 2025-03-26 clients.) A batch larger than the limit can
+ * never fit: its error says so.
+ */
+const rateLimit = {
+  cost: (body: unknown) => (Array.isArray(body) ? Math.max(1, body.length) : 1),
+  refuse(res: Response, retryAfterSeconds: number) {
+    const messages = Array.isArray(res.req.body) ? res.req.body.length : 1;
+    res
+      .status(429)
+      .setHeader("Retry-After", String(retryAfterSeconds))
+      .json({
+        jsonrpc: "2.0",
+        id: null,
+        error: {
+          code: -32000,
+          message: `Rate limit exceeded: this request holds ${messages} JSON-RPC message${messages === 1 ? "" : "s"}, each counted against your token's limit per minute. Retry after ${retryAfterSeconds} s, or send fewer at once.`,
+          data: { retry_after_seconds: retryAfterSeconds, messages },
+        },
+      });
+  },
+};
+
 export const mcpRoute = rawRoute({
   method: "POST",
   path: "/mcp",
   auth: "read",
   summary: "MCP Streamable HTTP endpoint (JSON-RPC 2.0; stateless, JSON responses)",
   body: z.union([jsonRpcMessageSchema, z.array(jsonRpcMessageSchema)]),
+  rateLimit,
   async handle({ req, res, principal }, ctx) {
     if (!principal) throw problems.unauthorized();
     const server = buildMcpServer({ principal, authorization: req.headers.authorization!, ctx });

@@ -9,19 +9,47 @@
 // webhook that never accepted is written to dead_letters.
 import { DateTime } from "luxon";
 import { randomUUID } from "node:crypto";
-import type { Agent } from "node:https";
 import type { ReminderEvent } from "#core/events.ts";
 import type { Db, Tx } from "#db/client.ts";
 import type { ChannelKind } from "#db/generated/client.ts";
 import type { Context } from "#platform/host.ts";
+import type { OutboundPolicy, Resolver } from "#platform/outbound.ts";
+import { generateSecretKey, openSecret, parseKeyring, type SecretKeyring } from "#platform/secret-box.ts";
 import { sendPush, type VapidKeys } from "#platform/web-push.ts";
 import { sendWebhook } from "#platform/webhooks.ts";
+import { deliversTo, isConfirmed } from "./email-confirmation.ts";
 import type { NotificationsEnv } from "./env.ts";
 
 export interface NotificationDeps {
   vapid: VapidKeys;
-  /** TLS agent for push services (tests trust their own push service with it). */
-  pushAgent?: Agent;
+  /** PEM of the certificate authority push services are trusted by (tests' own push service). */
+  pushCa?: string;
+  /** DNS for checking webhook and push hosts (tests inject answers); the system's when unset. */
+  resolve?: Resolver;
+  /**
+   * The keys webhook secrets are encrypted at rest with (secret `webhook-secret-key`, read at start
+   * by index.ts, which refuses to start without it). Unset only where a test builds the function:
+   * then a random key of this instance, so nothing is ever stored in plain text.
+   */
+  webhookKeys?: SecretKeyring;
+}
+
+const instanceKeys = new WeakMap<NotificationDeps, SecretKeyring>();
+
+/** The keyring webhook secrets are sealed and opened with (see NotificationDeps.webhookKeys). */
+export function webhookKeyring(deps: NotificationDeps): SecretKeyring {
+  if (deps.webhookKeys) return deps.webhookKeys;
+  let keys = instanceKeys.get(deps);
+  if (!keys) {
+    keys = parseKeyring({ current: "instance", instance: generateSecretKey() }, "an instance key");
+    instanceKeys.set(deps, keys);
+  }
+  return keys;
+}
+
+/** Where webhooks and pushes may go: public addresses, and loopback when the env allows it. */
+export function outboundPolicy(env: NotificationsEnv, deps: NotificationDeps): OutboundPolicy {
+  return { allowLoopback: env.OUTBOUND_ALLOW_LOOPBACK, resolve: deps.resolve };
 }
 
 /** What one send produced. */
@@ -152,6 +180,7 @@ export async function resolveTargets(
   );
   const targets: Target[] = [];
   const env = ctx.env;
+  const policy = outboundPolicy(env, deps);
 
   // Push is on unless switched off: subscribing in a browser is already the user's opt-in.
   if (channels.get("push")?.enabled ?? true) {
@@ -178,7 +207,8 @@ export async function resolveTargets(
               vapid: deps.vapid,
               ttlSeconds: notification.ttlSeconds,
               timeoutMs: env.PUSH_TIMEOUT_MS,
-              agent: deps.pushAgent,
+              policy,
+              ca: deps.pushCa,
             },
           ),
       });
@@ -186,8 +216,9 @@ export async function resolveTargets(
   }
 
   const email = channels.get("email");
-  if (email?.enabled) {
-    const to = email.emailAddress ?? user.email;
+  const to = deliversTo(email, user.email);
+  // Only to an address its owner confirmed (./email-confirmation.ts): never to anyone a user names.
+  if (email?.enabled && isConfirmed(email, to)) {
     targets.push({
       channel: "email",
       target: to,
@@ -210,13 +241,22 @@ export async function resolveTargets(
 
   const webhook = channels.get("webhook");
   if (webhook?.enabled && webhook.webhookUrl && webhook.webhookSecret) {
-    const { webhookUrl: url, webhookSecret: secret } = webhook;
+    const { webhookUrl: url, webhookSecret: stored } = webhook;
     targets.push({
       channel: "webhook",
       target: url,
       deadLetterOnFailure: true,
-      send: async (deliveryId) => {
-        const result = await sendWebhook({
+      send: (deliveryId) => {
+        let secret: string;
+        try {
+          // Bound to the row's owner: a value copied from another account's row does not open.
+          secret = openSecret(stored, webhook.userId, webhookKeyring(deps));
+        } catch (error) {
+          // Trying again cannot help until an operator restores the key; never sent unsigned.
+          const reason = (error as Error).message;
+          return Promise.resolve({ ok: false, status: null, error: reason, retriable: false });
+        }
+        return sendWebhook({
           url,
           secret,
           event: notification.event,
@@ -224,8 +264,8 @@ export async function resolveTargets(
           deliveryId,
           time: ctx.now(),
           timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+          policy,
         });
-        return { ...result, retriable: !result.ok };
       },
     });
   }

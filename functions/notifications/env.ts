@@ -9,6 +9,11 @@ export const notificationsEnvSchema = extendEnv({
   /** `mailto:` or `https:` contact sent to push services; overrides the secret's `subject`. */
   VAPID_SUBJECT: z.string().min(1).optional(),
   SECRET_STORE_NAME: z.string().min(1).default("secretstore"),
+  /**
+   * Keys webhook secrets are encrypted at rest with, as JSON `{"current":"<kid>","<kid>":"<base64>"}`;
+   * when unset they are read from the Dapr secret store (secret `webhook-secret-key`, same fields).
+   */
+  WEBHOOK_SECRET_KEYS: z.string().min(1).optional(),
   /** The Dapr output binding that sends mail (bindings.smtp). */
   EMAIL_BINDING_NAME: z.string().min(1).default("email"),
   /** Sender address; when unset, the binding component's `emailFrom` applies. */

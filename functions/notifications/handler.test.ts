@@ -8,8 +8,10 @@ import type { ReminderEvent } from "#core/events.ts";
 import type { Db } from "#db/client.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 import { createTask } from "#tasks/commands.ts";
-import { api, createTestUser, deliverAsDapr, type TestUser } from "#testing/fixtures.ts";
+import { CONFIRMATION_SUBJECT, enableConfirmedEmail } from "#testing/email-confirmation.ts";
+import { api, createTestUser, deliverAsDapr, FROM_SIDECAR, type TestUser } from "#testing/fixtures.ts";
 import { startPushService, type PushService, type TestSubscription } from "#testing/push-service.ts";
+import { PUBLIC_TEST_ADDRESS, stubResolver } from "#testing/resolver.ts";
 import {
   PUBSUB_COMPONENT,
   resourcesFolder,
@@ -81,9 +83,17 @@ spec:
     {
       name: "notifications",
       env: notificationsEnvSchema,
-      ...notificationsFunction({ vapid, pushAgent: push.agent }),
+      ...notificationsFunction({
+        vapid,
+        pushCa: push.ca,
+        resolve: stubResolver({ "hooks.example.com": [PUBLIC_TEST_ADDRESS] }).resolve,
+      }),
     },
-    { resourcesPath: resources, env: { WEB_APP_URL: "https://orbit.test", WEBHOOK_TIMEOUT_MS: "2000" } },
+    {
+      resourcesPath: resources,
+      // The push service and the webhook receiver are stand-ins on this machine.
+      env: { WEB_APP_URL: "https://orbit.test", WEBHOOK_TIMEOUT_MS: "2000", OUTBOUND_ALLOW_LOOPBACK: "true" },
+    },
   );
   url = pair.fn.url;
 });
@@ -106,12 +116,9 @@ async function subscribe(user: TestUser): Promise<TestSubscription & { id: strin
   return { ...subscription, id: res.body.id };
 }
 
+/** Turns email on for `address` (null: the account's) and confirms it through the mailed link. */
 async function enableEmail(user: TestUser, address: string | null = null) {
-  const res = await api(url, "PUT", "/v1/channels/email", {
-    auth: user.auth,
-    body: { enabled: true, email_address: address },
-  });
-  expect(res.status).toBe(200);
+  await enableConfirmedEmail(url, user.auth, address, address ?? user.email, sentMail);
 }
 
 async function enableWebhook(user: TestUser, hookPath = `/hooks/${randomUUID()}`) {
@@ -181,6 +188,11 @@ async function sentMail(to: string) {
     WHERE app_id = ${pair.appId} AND email_to = ${to} ORDER BY id`;
 }
 
+/** Mail to `to` other than the confirmation link (reminders, tests). */
+async function notificationMail(to: string) {
+  return (await sentMail(to)).filter((mail) => mail.subject !== CONFIRMATION_SUBJECT);
+}
+
 /** "Mon 23 Nov 2026, 16:24", the way a Berliner reads the instant. */
 function berlin(iso: string): string {
   const parts = Object.fromEntries(
@@ -205,7 +217,7 @@ const sign = (raw: string) => `sha256=${createHmac("sha256", WEBHOOK_SECRET).upd
 // ───── consuming reminders ─────
 
 test("subscribes to reminders with a dead-letter topic", async () => {
-  const res = await api(url, "GET", "/dapr/subscribe");
+  const res = await api(url, "GET", "/dapr/subscribe", { headers: FROM_SIDECAR });
   expect(res.body).toEqual([
     {
       pubsubname: "pubsub",
@@ -236,7 +248,7 @@ test("a reminder goes out once through every enabled channel: push, email and a 
       url: `https://orbit.test/tasks/${reminder.task_id}`,
     });
   }
-  const [mail] = await sentMail("me@orbit.test");
+  const [mail] = await notificationMail("me@orbit.test");
   expect(mail).toMatchObject({
     email_from: "reminders@orbit.test",
     subject: "Reminder: Submit the grant report",
@@ -291,7 +303,7 @@ test("the same reminder delivered again (same or new event id) sends nothing twi
   await Promise.all([deliver(reminder), deliver(reminder)]);
 
   expect(push.received.filter((r) => r.endpoint === sub.endpoint)).toHaveLength(1);
-  expect(await sentMail(user.email)).toHaveLength(1);
+  expect(await notificationMail(user.email)).toHaveLength(1);
   expect(hooks.filter((h) => h.path === hookPath)).toHaveLength(1);
   expect((await deliveries(reminder.task_id)).map((d) => d.attempts)).toEqual([1, 1, 1]);
 });
@@ -459,7 +471,16 @@ test("channels: defaults, settings, validation, and a webhook secret that is nev
   const initial = await api(url, "GET", "/v1/channels", { auth: user.auth });
   expect(initial.body.items).toEqual([
     { kind: "push", enabled: true, push_subscriptions: 0, updated_at: null },
-    { kind: "email", enabled: false, email_address: null, delivers_to: user.email, updated_at: null },
+    {
+      kind: "email",
+      enabled: false,
+      email_address: null,
+      delivers_to: user.email,
+      address_status: "unconfirmed",
+      confirmation_sent_at: null,
+      confirmation_expires_at: null,
+      updated_at: null,
+    },
     { kind: "webhook", enabled: false, webhook_url: null, has_secret: false, updated_at: null },
   ]);
 
@@ -505,6 +526,10 @@ test("channels: defaults, settings, validation, and a webhook secret that is nev
     enabled: true,
     email_address: null,
     delivers_to: user.email,
+    // Not confirmed yet: a link went to the address, and nothing else will until it is opened.
+    address_status: "pending",
+    confirmation_sent_at: expect.any(String),
+    confirmation_expires_at: expect.any(String),
   });
   const reader = await createTestUser(db, { scope: "read" });
   expect(
@@ -528,7 +553,7 @@ test("a test notification goes through every enabled channel now and reports eac
   expect(byChannel.webhook).toMatchObject({ status: "failed", attempts: 1, http_status: 500 });
   const [received] = await push.waitFor(1, sub.endpoint);
   expect(received!.payload).toMatchObject({ title: "Orbit test notification", task_id: null });
-  expect(await sentMail("test-me@orbit.test")).toHaveLength(1);
+  expect(await notificationMail("test-me@orbit.test")).toHaveLength(1);
   const hook = hooks.find((h) => h.path === hookPath)!;
   expect(hook.headers["x-orbit-event"]).toBe("notification.test");
   expect(hook.headers["x-orbit-signature"]).toBe(sign(hook.raw));

@@ -4,22 +4,35 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { deadLetterTopic, reminderEventSchema, TOPICS } from "#core/events.ts";
-import { taskIdSchema } from "#core/tasks.ts";
+import { storableString, taskIdSchema } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import type { NotificationChannel } from "#db/generated/client.ts";
 import type { Principal } from "#platform/auth.ts";
 import { route, subscription, type FunctionDef } from "#platform/host.ts";
-import { problems, type FieldError } from "#platform/problems.ts";
+import { needsReseal, openSecret, sealSecret } from "#platform/secret-box.ts";
+import { isUniqueViolation } from "#platform/db-errors.ts";
+import { Problem, problems, ProblemType, type FieldError } from "#platform/problems.ts";
+import { pushEndpointProblem } from "#platform/web-push.ts";
 import { webhookUrlProblem } from "#platform/webhooks.ts";
 import {
   attemptDelivery,
   mapLimit,
+  outboundPolicy,
   reminderNotification,
   resolveTargets,
   testNotification,
   type DeliveryResult,
+  webhookKeyring,
   type NotificationDeps,
 } from "./delivery.ts";
+import {
+  addressStatus,
+  confirmAddress,
+  deliversTo,
+  sendConfirmation,
+  takeConfirmationAllowance,
+  unconfirmedEmail,
+} from "./email-confirmation.ts";
 import type { NotificationsEnv } from "./env.ts";
 
 /** Targets attempted at once for one event (each attempt holds a pooled connection while it sends). */
@@ -225,27 +238,52 @@ export const listPushSubscriptionsRoute = route({
   },
 });
 
-export const createPushSubscriptionRoute = route({
-  method: "POST",
-  path: "/v1/push-subscriptions",
-  auth: "write",
-  body: pushSubscriptionBodySchema,
-  summary: "Register a browser push subscription (201 new, 200 when the endpoint was known)",
-  async handle(request, ctx) {
-    const userId = owner(request.principal);
-    const { endpoint, keys } = request.body;
-    const userAgent = String(request.headers["user-agent"] ?? "").slice(0, 300) || null;
-    // An endpoint belongs to one browser profile: when another account subscribes from it, the
-    // subscription moves to that account (the browser signed out of the old one).
-    const existing = await ctx.db.pushSubscription.findUnique({ where: { endpoint }, select: { id: true } });
-    const row = await ctx.db.pushSubscription.upsert({
-      where: { endpoint },
-      create: { userId, endpoint, p256dh: keys.p256dh, auth: keys.auth, userAgent },
-      update: { userId, p256dh: keys.p256dh, auth: keys.auth, userAgent },
-    });
-    return { status: existing ? 200 : 201, body: subscriptionJson(row) };
-  },
-});
+function createPushSubscriptionRoute(deps: NotificationDeps) {
+  return route<z.infer<typeof pushSubscriptionBodySchema>, unknown, unknown, NotificationsEnv>({
+    method: "POST",
+    path: "/v1/push-subscriptions",
+    auth: "write",
+    body: pushSubscriptionBodySchema,
+    summary: "Register a browser push subscription (201 new, 200 when the endpoint was known)",
+    async handle(request, ctx) {
+      const userId = owner(request.principal);
+      const { endpoint, keys } = request.body;
+      // Only a browser push service's host, resolving to public addresses (SSRF: ADR 011).
+      const problem = await pushEndpointProblem(endpoint, outboundPolicy(ctx.env, deps));
+      if (problem)
+        throw problems.validation([{ pointer: "/body/endpoint", field: "endpoint", detail: problem }]);
+      const userAgent = String(request.headers["user-agent"] ?? "").slice(0, 300) || null;
+      // An endpoint stays with the account that registered it (issue 12, finding 6): moving it on
+      // another account's say-so would let anyone who learns an endpoint URL take over (or, with
+      // keys of their own, garble) someone else's notifications. A browser that really changed
+      // accounts unsubscribes (PushSubscription.unsubscribe()) and subscribes again: its push
+      // service then gives it a new endpoint. Only the owner's row is updated; a concurrent insert
+      // by another account loses on the unique endpoint and gets the same 409.
+      const data = { p256dh: keys.p256dh, auth: keys.auth, userAgent };
+      const { count } = await ctx.db.pushSubscription.updateMany({ where: { endpoint, userId }, data });
+      if (count === 1) {
+        const row = await ctx.db.pushSubscription.findUniqueOrThrow({ where: { endpoint } });
+        return { status: 200, body: subscriptionJson(row) };
+      }
+      try {
+        const row = await ctx.db.pushSubscription.create({ data: { userId, endpoint, ...data } });
+        return { status: 201, body: subscriptionJson(row) };
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        throw new Problem({
+          type: ProblemType.conflict,
+          title: "Conflict",
+          status: 409,
+          detail:
+            "This push endpoint is registered to another account. Unsubscribe in the browser and subscribe again to get a new endpoint.",
+          errors: [
+            { pointer: "/body/endpoint", field: "endpoint", detail: "is registered to another account" },
+          ],
+        });
+      }
+    },
+  });
+}
 
 export const deletePushSubscriptionRoute = route({
   method: "DELETE",
@@ -281,8 +319,8 @@ export const channelBodySchema = z.strictObject({
     .max(2048, "must be at most 2048 characters")
     .nullable()
     .optional(),
-  webhook_secret: z
-    .string({ error: "must be a string" })
+  // Stored as text: a NUL would reach PostgreSQL as a 500.
+  webhook_secret: storableString()
     .min(16, "must be at least 16 characters")
     .max(256, "must be at most 256 characters")
     .optional(),
@@ -293,6 +331,7 @@ function channelJson(
   kind: Kind,
   row: NotificationChannel | undefined,
   account: { email: string; pushSubscriptions: number },
+  now: Date,
 ) {
   const enabled = row?.enabled ?? kind === "push";
   const updatedAt = row?.updatedAt.toISOString() ?? null;
@@ -300,11 +339,17 @@ function channelJson(
     return { kind, enabled, push_subscriptions: account.pushSubscriptions, updated_at: updatedAt };
   if (kind === "email") {
     const address = row?.emailAddress ?? null;
+    const status = addressStatus(row, account.email, now);
     return {
       kind,
       enabled,
       email_address: address,
-      delivers_to: address ?? account.email,
+      delivers_to: deliversTo(row, account.email),
+      // Mail goes out only when enabled and confirmed.
+      address_status: status,
+      confirmation_sent_at: status === "pending" ? (row?.emailTokenSentAt?.toISOString() ?? null) : null,
+      confirmation_expires_at:
+        status === "pending" ? (row?.emailTokenExpiresAt?.toISOString() ?? null) : null,
       updated_at: updatedAt,
     };
   }
@@ -340,59 +385,172 @@ export const listChannelsRoute = route({
       accountOf(ctx.db, userId),
     ]);
     const byKind = new Map(rows.map((r) => [r.kind, r]));
-    return { body: { items: CHANNEL_KINDS.map((kind) => channelJson(kind, byKind.get(kind), account)) } };
+    const now = ctx.now();
+    return {
+      body: { items: CHANNEL_KINDS.map((kind) => channelJson(kind, byKind.get(kind), account, now)) },
+    };
   },
 });
 
-export const putChannelRoute = route<
-  z.infer<typeof channelBodySchema>,
-  unknown,
-  { kind: Kind },
-  NotificationsEnv
->({
-  method: "PUT",
-  path: "/v1/channels/:kind",
+/** The webhook secret to store: `given` sealed, else `stored` (re-sealed when it needs it). */
+function sealedWebhookSecret(
+  given: string | undefined,
+  stored: string | null | undefined,
+  userId: string,
+  deps: NotificationDeps,
+): string | null {
+  const keys = webhookKeyring(deps);
+  if (given !== undefined) return sealSecret(given, userId, keys);
+  if (!stored || !needsReseal(stored, keys)) return stored ?? null;
+  try {
+    return sealSecret(openSecret(stored, userId, keys), userId, keys);
+  } catch {
+    return stored; // Not ours to open (its key is gone): left as it is, and delivery reports why.
+  }
+}
+
+function putChannelRoute(deps: NotificationDeps) {
+  return route<z.infer<typeof channelBodySchema>, unknown, { kind: Kind }, NotificationsEnv>({
+    method: "PUT",
+    path: "/v1/channels/:kind",
+    auth: "write",
+    params: z.strictObject({ kind: z.enum(CHANNEL_KINDS, { error: "must be push, email or webhook" }) }),
+    body: channelBodySchema,
+    summary: "Configure one channel; omitted fields keep their value (the webhook secret is write-only)",
+    async handle(request, ctx) {
+      const userId = owner(request.principal);
+      const { kind } = request.params;
+      const body = request.body;
+      const errors: FieldError[] = [];
+      const error = (field: string, detail: string) =>
+        errors.push({ pointer: `/body/${field}`, field, detail });
+      for (const field of Object.keys(body)) {
+        if (!CHANNEL_FIELDS[kind].includes(field)) error(field, `not a setting of the ${kind} channel`);
+      }
+      if (kind === "webhook" && body.webhook_url) {
+        // Resolved and checked now, and again at every send (SSRF: ADR 011).
+        const problem = await webhookUrlProblem(body.webhook_url, outboundPolicy(ctx.env, deps));
+        if (problem) error("webhook_url", problem);
+      }
+      if (errors.length > 0) throw problems.validation(errors);
+
+      const existing = await ctx.db.notificationChannel.findUnique({
+        where: { userId_kind: { userId, kind } },
+      });
+      const next = {
+        enabled: body.enabled ?? existing?.enabled ?? true,
+        emailAddress:
+          body.email_address !== undefined ? body.email_address : (existing?.emailAddress ?? null),
+        webhookUrl: body.webhook_url !== undefined ? body.webhook_url : (existing?.webhookUrl ?? null),
+        // Encrypted at rest; a kept secret stored in plain text or under an old key is sealed again.
+        webhookSecret: sealedWebhookSecret(body.webhook_secret, existing?.webhookSecret, userId, deps),
+      };
+      if (kind === "webhook" && next.enabled) {
+        if (!next.webhookUrl) error("webhook_url", "is required to enable the webhook channel");
+        if (!next.webhookSecret) error("webhook_secret", "is required to enable the webhook channel");
+        if (errors.length > 0) throw problems.validation(errors);
+      }
+      const now = ctx.now();
+      const account = await accountOf(ctx.db, userId);
+      // A new address starts unconfirmed, and a link sent to the old one stops working.
+      const email =
+        kind === "email" && next.emailAddress !== (existing?.emailAddress ?? null) ? unconfirmedEmail : {};
+      // Turning the channel on for an address nobody confirmed mails it a link (rate limited,
+      // checked before anything is stored so a refused request changes nothing).
+      const sendLink =
+        kind === "email" &&
+        next.enabled &&
+        addressStatus({ ...unconfirmedEmail, ...existing, ...next, ...email }, account.email, now) ===
+          "unconfirmed";
+      const address = deliversTo(next, account.email);
+      if (sendLink) await takeConfirmationAllowance(ctx.db, userId, address, now);
+      let row = await ctx.db.notificationChannel.upsert({
+        where: { userId_kind: { userId, kind } },
+        create: { userId, kind, ...next, createdAt: now, updatedAt: now },
+        update: { ...next, ...email, updatedAt: now },
+      });
+      if (sendLink) row = await sendConfirmation(ctx, userId, address);
+      return { body: channelJson(kind, row, account, now) };
+    },
+  });
+}
+
+/** The email channel as GET /v1/channels shows it (its item of kind "email"). */
+export const emailChannelSchema = z.object({
+  kind: z.literal("email"),
+  enabled: z.boolean(),
+  email_address: z.string().nullable().describe("null: the account's email address"),
+  delivers_to: z.string(),
+  address_status: z
+    .enum(["confirmed", "pending", "unconfirmed"])
+    .describe(
+      "Mail goes out only when enabled and confirmed. pending: a confirmation link was mailed and still works; unconfirmed: none is out (POST /v1/channels/email/confirmation sends one)",
+    ),
+  confirmation_sent_at: z.iso.datetime().nullable(),
+  confirmation_expires_at: z.iso.datetime().nullable(),
+  updated_at: z.iso.datetime().nullable(),
+});
+
+/** The email channel as the API shows it, after a change. */
+async function emailChannelJson(db: Db, userId: string, now: Date) {
+  const [row, account] = await Promise.all([
+    db.notificationChannel.findUnique({ where: { userId_kind: { userId, kind: "email" } } }),
+    accountOf(db, userId),
+  ]);
+  return channelJson("email", row ?? undefined, account, now);
+}
+
+export const resendEmailConfirmationRoute = route<Record<string, never>, unknown, unknown, NotificationsEnv>({
+  method: "POST",
+  path: "/v1/channels/email/confirmation",
+  response: emailChannelSchema,
   auth: "write",
-  params: z.strictObject({ kind: z.enum(CHANNEL_KINDS, { error: "must be push, email or webhook" }) }),
-  body: channelBodySchema,
-  summary: "Configure one channel; omitted fields keep their value (the webhook secret is write-only)",
+  body: z.strictObject({}),
+  summary:
+    "Mail a new confirmation link to the email channel's address (the earlier link stops working); rate limited",
   async handle(request, ctx) {
     const userId = owner(request.principal);
-    const { kind } = request.params;
-    const body = request.body;
-    const errors: FieldError[] = [];
-    const error = (field: string, detail: string) =>
-      errors.push({ pointer: `/body/${field}`, field, detail });
-    for (const field of Object.keys(body)) {
-      if (!CHANNEL_FIELDS[kind].includes(field)) error(field, `not a setting of the ${kind} channel`);
-    }
-    if (body.webhook_url) {
-      const problem = webhookUrlProblem(body.webhook_url, ctx.env.NODE_ENV === "production");
-      if (problem) error("webhook_url", problem);
-    }
-    if (errors.length > 0) throw problems.validation(errors);
-
-    const existing = await ctx.db.notificationChannel.findUnique({
-      where: { userId_kind: { userId, kind } },
-    });
-    const next = {
-      enabled: body.enabled ?? existing?.enabled ?? true,
-      emailAddress: body.email_address !== undefined ? body.email_address : (existing?.emailAddress ?? null),
-      webhookUrl: body.webhook_url !== undefined ? body.webhook_url : (existing?.webhookUrl ?? null),
-      webhookSecret: body.webhook_secret ?? existing?.webhookSecret ?? null,
-    };
-    if (kind === "webhook" && next.enabled) {
-      if (!next.webhookUrl) error("webhook_url", "is required to enable the webhook channel");
-      if (!next.webhookSecret) error("webhook_secret", "is required to enable the webhook channel");
-      if (errors.length > 0) throw problems.validation(errors);
-    }
     const now = ctx.now();
-    const row = await ctx.db.notificationChannel.upsert({
-      where: { userId_kind: { userId, kind } },
-      create: { userId, kind, ...next, createdAt: now, updatedAt: now },
-      update: { ...next, updatedAt: now },
-    });
-    return { body: channelJson(kind, row, await accountOf(ctx.db, userId)) };
+    const [row, account] = await Promise.all([
+      ctx.db.notificationChannel.findUnique({ where: { userId_kind: { userId, kind: "email" } } }),
+      accountOf(ctx.db, userId),
+    ]);
+    if (!row) throw problems.conflict("Turn the email channel on first.");
+    if (addressStatus(row, account.email, now) === "confirmed")
+      throw problems.conflict("The address is already confirmed.");
+    const address = deliversTo(row, account.email);
+    await takeConfirmationAllowance(ctx.db, userId, address, now);
+    const sent = await sendConfirmation(ctx, userId, address);
+    return { status: 202, body: channelJson("email", sent, account, now) };
+  },
+});
+
+export const confirmEmailRoute = route({
+  method: "POST",
+  path: "/v1/channels/email/confirm",
+  response: emailChannelSchema,
+  auth: "write",
+  body: z.strictObject({
+    token: z
+      .string({ error: "must be the token from the confirmation link" })
+      .regex(/^[A-Za-z0-9_-]{43}$/, "must be the token from the confirmation link"),
+  }),
+  summary:
+    "Confirm the email channel's address with the token its confirmation link carries (the signed-in account's own link only; once)",
+  async handle(request, ctx) {
+    const userId = owner(request.principal);
+    const now = ctx.now();
+    const outcome = await confirmAddress(ctx.db, userId, request.body.token, now);
+    const tokenError = (detail: string) =>
+      problems.validation([{ pointer: "/body/token", field: "token", detail }], detail);
+    if (outcome === "invalid")
+      throw problems.notFound(
+        "This confirmation link is not valid for this account, or it was already used.",
+      );
+    if (outcome === "expired") throw tokenError("This confirmation link has expired: ask for a new one.");
+    if (outcome === "stale")
+      throw tokenError("This confirmation link was sent to an address the channel no longer uses.");
+    return { body: await emailChannelJson(ctx.db, userId, now) };
   },
 });
 
@@ -444,10 +602,12 @@ export function notificationsFunction(
     routes: [
       taskRemindersRoute,
       listPushSubscriptionsRoute,
-      createPushSubscriptionRoute,
+      createPushSubscriptionRoute(deps),
       deletePushSubscriptionRoute,
       listChannelsRoute,
-      putChannelRoute,
+      putChannelRoute(deps),
+      resendEmailConfirmationRoute,
+      confirmEmailRoute,
       testRoute(deps),
       vapidKeyRoute(deps),
     ],

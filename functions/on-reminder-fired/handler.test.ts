@@ -16,6 +16,7 @@ import {
   api,
   createTestUser,
   deliverAsDapr,
+  FROM_SIDECAR,
   startFunction,
   type StartedFunction,
   type TestUser,
@@ -128,11 +129,11 @@ function deliver(base: string, data: unknown, id = randomUUID()) {
 
 /** Triggers a job as the scheduler does: POST /job/<name> with the job's data as the body. */
 function trigger(jobName: string, data: unknown) {
-  return api(pair.fn.url, "POST", `/job/${jobName}`, { body: data });
+  return api(pair.fn.url, "POST", `/job/${jobName}`, { body: data, headers: FROM_SIDECAR });
 }
 
 test("subscribes to task-events with a dead-letter topic", async () => {
-  const res = await api(pair.fn.url, "GET", "/dapr/subscribe");
+  const res = await api(pair.fn.url, "GET", "/dapr/subscribe", { headers: FROM_SIDECAR });
   expect(res.body).toEqual([
     {
       pubsubname: "pubsub",

@@ -16,6 +16,7 @@ import {
   createTestUser,
   deliverAsDapr,
   deliverAsKnative,
+  FROM_SIDECAR,
   startFunction,
   type StartedFunction,
   type TestUser,
@@ -157,7 +158,7 @@ async function completedOccurrence(user: TestUser, input: Partial<CreateTaskInpu
 }
 
 test("declares its subscription to task-events with a dead-letter topic", async () => {
-  const res = await api(fn.url, "GET", "/dapr/subscribe");
+  const res = await api(fn.url, "GET", "/dapr/subscribe", { headers: FROM_SIDECAR });
   expect(res.body).toEqual([
     {
       pubsubname: "pubsub",
@@ -402,6 +403,26 @@ test("malformed event data is dropped", async () => {
 
   expect(replies.map(outcome)).toEqual(Array(4).fill({ status: 200, body: { status: "DROP" } }));
   expect((await occurrences(seriesId)).map((t) => t.occurrenceIndex)).toEqual([1]);
+});
+
+test("an event whose instants are not valid in range, or whose text PostgreSQL refuses, is dropped; the valid one then works", async () => {
+  const user = await createTestUser(db);
+  const { seriesId, row } = await completedOccurrence(user);
+  const data = row.data as Record<string, unknown> & { task_data: Record<string, unknown> };
+  const poisoned = [
+    { ...data, timestamp: "0000-01-01T00:00:00Z" },
+    { ...data, task_data: { ...data.task_data, due_at: "0000-01-01T00:00:00Z" } },
+    { ...data, task_data: { ...data.task_data, completed_at: "9999-12-31T23:00:00-05:00" } },
+    { ...data, task_data: { ...data.task_data, title: "bins\u0000" } },
+  ];
+
+  const replies = [];
+  for (const event of poisoned) replies.push(outcome(await deliver(row, event)));
+
+  expect(replies).toEqual(Array(poisoned.length).fill({ status: 200, body: { status: "DROP" } }));
+  expect((await occurrences(seriesId)).map((t) => t.occurrenceIndex)).toEqual([1]);
+  expect(outcome(await deliver(row))).toEqual(SUCCESS);
+  expect((await occurrences(seriesId)).map((t) => t.occurrenceIndex)).toEqual([1, 2]);
 });
 
 test("when the database is unreachable the delivery is retried, never acknowledged", async () => {

@@ -5,6 +5,7 @@
 // Where the time goes, from outside the process: spawn → `node -e 0` exits (Node itself), spawn →
 // the port accepts (module load + app build), port accepting → first 200 (first query: pool
 // connect, Prisma client start).
+import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import path from "node:path";
@@ -158,6 +159,8 @@ export async function coldStarts(ctx: BenchContext): Promise<{ row: BenchRow; de
       DAPR_HTTP_PORT: String(topology.app("notifications").daprPort),
       LOG_LEVEL: "warn",
       ADMIN_TOKEN: "bench-admin-token-0123456789abcdef",
+      // Production refuses to start without the app API token (docs/security.md).
+      APP_API_TOKEN: randomBytes(32).toString("hex"),
     };
     const nodeMs: number[] = [];
     const baseline: Sample[] = [];

@@ -2,6 +2,7 @@
 // that exercise all of them in-process: the fuzzer, the isolation matrix, the security checks.
 import type { FunctionDef } from "#platform/host.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
+import { PUBLIC_TEST_ADDRESS, stubResolver } from "#testing/resolver.ts";
 import * as auditLog from "../../functions/audit-log/handler.ts";
 import * as completeTask from "../../functions/complete-task/handler.ts";
 import * as createTask from "../../functions/create-task/handler.ts";
@@ -35,7 +36,14 @@ export const FUNCTIONS: AnyDef[] = [
   {
     name: "notifications",
     env: notificationsEnvSchema,
-    ...notificationsFunction({ vapid: generateVapidKeys("mailto:fuzz@orbit.test") }),
+    ...notificationsFunction({
+      vapid: generateVapidKeys("mailto:fuzz@orbit.test"),
+      // No suite may depend on the machine's DNS: the hosts suites save resolve to a public address.
+      resolve: stubResolver({
+        "fcm.googleapis.com": [PUBLIC_TEST_ADDRESS],
+        "hooks.example.com": [PUBLIC_TEST_ADDRESS],
+      }).resolve,
+    }),
   },
   { name: "dead-letters", routes: deadLetters.routes, subscriptions: deadLetters.subscriptions },
   { name: "mcp", routes: mcp.routes },

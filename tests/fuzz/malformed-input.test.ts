@@ -11,6 +11,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { encodeCursor } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
@@ -20,12 +21,26 @@ import { taskEventMessages } from "#tasks/commands.ts";
 import {
   api,
   createTestUser,
+  FROM_SIDECAR,
+  fromKnative,
   startFunction,
   type StartedFunction,
   type TestUser,
 } from "#testing/fixtures.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { FUNCTIONS } from "./functions.ts";
+import {
+  arrivesIntact,
+  POISON,
+  POISONED_INSTANTS,
+  POISONED_TEXT,
+  poisonedRequestArb,
+  poisonedRequests,
+  poisonedVariants,
+  requestUrl,
+  type PoisonedRequest,
+  type RouteRequest,
+} from "./poison.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 const ROUTE_RUNS = 80;
@@ -104,6 +119,8 @@ const junkScalar = fc.oneof(
     "<script>",
   ),
   fc.constantFrom("'; DROP TABLE tasks; --", "\u0000", "\u202e", "😀".repeat(300), "\ud800"),
+  // NUL, lone surrogates, and instants outside what PostgreSQL and Orbit store (poison.ts).
+  fc.constantFrom(...POISON),
 );
 const junkValue = fc.oneof(
   { depthSize: "small" },
@@ -258,6 +275,200 @@ for (const def of FUNCTIONS.filter((d) => (d.routes ?? []).length > 0)) {
   }, 120_000);
 }
 
+// ───── poisoned values in every command and query route ─────
+
+/** A valid request of every command and query route; poison.ts poisons each of its strings. */
+function routeRequests(): RouteRequest[] {
+  const id = task.id;
+  const taskBody = {
+    title: "Poison target",
+    description: "Milk, eggs",
+    due_at: "2030-01-01T09:00:00Z",
+    time_zone: "Europe/Berlin",
+    tags: ["fuzz", "home"],
+    reminders: [{ remind_at: "2029-12-31T09:00:00+01:00" }],
+    recurrence: { pattern: "weekly", anchor: "completion", ends_at: "2031-01-01T00:00:00Z" },
+  };
+  const titleCursor = encodeCursor({ sort: "title", key: "fuzz target", id }, "asc", null);
+  const activityCursor = Buffer.from(
+    JSON.stringify({ v: 1, k: "user", t: "2030-01-01T00:00:00.000Z", i: "1" }),
+  ).toString("base64url");
+  const tool = (name: string, args: Record<string, unknown>) => ({
+    fn: "mcp",
+    method: "POST" as const,
+    path: "/mcp",
+    body: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: args } },
+  });
+  return [
+    { fn: "create-task", method: "POST", path: "/v1/tasks", body: taskBody },
+    { fn: "update-task", method: "PATCH", path: "/v1/tasks/:id", params: { id }, body: taskBody },
+    { fn: "complete-task", method: "POST", path: "/v1/tasks/:id/complete", params: { id }, body: {} },
+    { fn: "complete-task", method: "POST", path: "/v1/tasks/:id/reopen", params: { id }, body: {} },
+    {
+      fn: "delete-task",
+      method: "DELETE",
+      path: "/v1/tasks/:id",
+      params: { id },
+      query: { scope: "occurrence" },
+    },
+    {
+      fn: "query-tasks",
+      method: "GET",
+      path: "/v1/tasks",
+      query: {
+        q: "milk",
+        tags: "fuzz,home",
+        due_from: "2029-01-01T00:00:00Z",
+        due_to: "2031-01-01T00:00:00+01:00",
+      },
+    },
+    { fn: "query-tasks", method: "GET", path: "/v1/tasks", query: { sort: "title", cursor: titleCursor } },
+    { fn: "query-tasks", method: "GET", path: "/v1/tasks/:id", params: { id } },
+    { fn: "audit-log", method: "GET", path: "/v1/activity", query: { limit: "5", cursor: activityCursor } },
+    { fn: "audit-log", method: "GET", path: "/v1/tasks/:id/activity", params: { id }, query: { limit: "5" } },
+    { fn: "notifications", method: "GET", path: "/v1/tasks/:id/reminders", params: { id } },
+    {
+      fn: "notifications",
+      method: "PUT",
+      path: "/v1/channels/:kind",
+      params: { kind: "webhook" },
+      body: {
+        enabled: false,
+        webhook_url: "https://hooks.example.com/orbit",
+        webhook_secret: "0123456789abcdef0123",
+      },
+    },
+    {
+      fn: "notifications",
+      method: "PUT",
+      path: "/v1/channels/:kind",
+      params: { kind: "email" },
+      body: { enabled: false, email_address: "fuzz@example.com" },
+    },
+    tool("add_tasks", { tasks: [taskBody] }),
+    tool("update_tasks", {
+      updates: [{ id, changes: { title: "Renamed", due_at: "2030-02-01T09:00:00Z" } }],
+    }),
+    tool("reschedule_task", { id, due_at: "2030-03-01T09:00:00Z" }),
+    tool("find_tasks", { q: "milk", tags: ["fuzz"], due_from: "2029-01-01T00:00:00Z", cursor: titleCursor }),
+    tool("find_activity", { task_id: id, cursor: activityCursor }),
+  ];
+}
+
+/**
+ * Cursors are opaque, but a client can forge one: keys inside them, poisoned, reach the SQL as any
+ * parameter would (query-tasks' due and title keys, audit-log's instant).
+ */
+function forgedCursorRequests(): PoisonedRequest[] {
+  const encode = (payload: object) => Buffer.from(JSON.stringify(payload)).toString("base64url");
+  const id = task.id;
+  return [
+    ...POISONED_TEXT.map((value) => ({
+      fn: "query-tasks",
+      method: "GET" as const,
+      path: "/v1/tasks",
+      query: { sort: "title", cursor: encode({ v: 1, s: "title", o: "asc", k: value, i: id }) },
+      at: ["query", "cursor"],
+      value,
+    })),
+    ...POISONED_INSTANTS.map((value) => ({
+      fn: "query-tasks",
+      method: "GET" as const,
+      path: "/v1/tasks",
+      query: { sort: "created", cursor: encode({ v: 1, s: "created", o: "desc", k: value, i: id }) },
+      at: ["query", "cursor"],
+      value,
+    })),
+    ...POISONED_INSTANTS.map((value) => ({
+      fn: "audit-log",
+      method: "GET" as const,
+      path: "/v1/activity",
+      query: { cursor: encode({ v: 1, k: "user", t: value, i: "1" }) },
+      at: ["query", "cursor"],
+      value,
+    })),
+  ];
+}
+
+/** Whether a field error's JSON Pointer names the poisoned member (or the item that holds it). */
+function names(error: { pointer: string }, at: (string | number)[]): boolean {
+  const pointer = `/${at.join("/")}`;
+  return (
+    error.pointer.split("/").length > 2 &&
+    (pointer === error.pointer || pointer.startsWith(`${error.pointer}/`))
+  );
+}
+
+const POISON_RUNS = 150;
+
+for (const name of [
+  "create-task",
+  "update-task",
+  "complete-task",
+  "delete-task",
+  "query-tasks",
+  "audit-log",
+  "notifications",
+  "mcp",
+]) {
+  test(`${name}: a NUL, a lone surrogate or an instant out of range in any field is a 4xx naming it, never a 5xx or a row`, async () => {
+    const requests = [
+      ...poisonedRequests(routeRequests().filter((r) => r.fn === name)),
+      ...forgedCursorRequests().filter((r) => r.fn === name),
+    ];
+    expect(requests.length).toBeGreaterThan(0);
+    const base = running.get(name)!.url;
+    const seen = new Set<PoisonedRequest>();
+    await fc.assert(
+      fc.asyncProperty(poisonedRequestArb(requests), async (request) => {
+        seen.add(request);
+        const where = `${request.method} ${request.path} ${request.at.join(".")}=${JSON.stringify(request.value)}`;
+        const before = await snapshot();
+        const res = await send(
+          base,
+          request.method,
+          requestUrl(request),
+          {
+            authorization: user.auth,
+            accept: "application/json, text/event-stream",
+            ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          request.body === undefined ? undefined : JSON.stringify(request.body),
+        );
+        expect(res.status, `${where} → ${res.text.slice(0, 300)}`).toBeLessThan(500);
+        if (name === "mcp") {
+          // A tool argument: a tool error that names it. (A poisoned envelope is a JSON-RPC error.)
+          if (request.at[2] === "arguments") {
+            expect(res.status, `${where} → ${res.text.slice(0, 300)}`).toBe(200);
+            const reply = JSON.parse(res.text) as {
+              result?: { isError: boolean; content: { text: string }[] };
+            };
+            expect(reply.result?.isError, `${where} → ${res.text.slice(0, 300)}`).toBe(true);
+            // "Invalid arguments: q: …", "… Invalid arguments for tool add_tasks: … at tasks[0].title".
+            const field = request.at.filter((key) => typeof key === "string").at(-1) as string;
+            expect(reply.result!.content[0]!.text, where).toMatch(
+              new RegExp(`Invalid arguments.*(^|[^\\w])${field}([^\\w]|$)`, "s"),
+            );
+          }
+        } else if (arrivesIntact(request)) {
+          expect(res.status, `${where} → ${res.text.slice(0, 300)}`).toBe(400);
+          const problem = JSON.parse(res.text) as { errors: { pointer: string }[] };
+          expect(
+            problem.errors.some((error) => names(error, request.at)),
+            `${where} → ${res.text.slice(0, 300)}`,
+          ).toBe(true);
+        }
+        if (res.status >= 400 || name === "mcp")
+          expect(await snapshot(), `${where} wrote a row`).toBe(before);
+      }),
+      // Every poisoned request once (the examples run first), then random ones again.
+      { numRuns: requests.length + POISON_RUNS, seed: SEED, examples: requests.map((request) => [request]) },
+    );
+    expect(seen.size).toBe(requests.length);
+    await stillHealthy(name);
+  }, 120_000);
+}
+
 // ───── consumers ─────
 
 function validTaskEvent(): { type: string; data: Record<string, unknown> } {
@@ -327,7 +538,9 @@ for (const { def, sub } of consumers) {
     const base = running.get(def.name)!.url;
     await fc.assert(
       fc.asyncProperty(deliveryArb, fc.boolean(), async (delivery, fromDapr) => {
-        const headers: Record<string, string> = {};
+        // Authenticated as its real senders are (the sidecar's app token, a Knative source's OIDC
+        // token): what is fuzzed here is the content, tests/security/delivery-auth.test.ts the sender.
+        const headers: Record<string, string> = fromDapr ? { ...FROM_SIDECAR } : await fromKnative();
         if (fromDapr) headers.pubsubname = "pubsub";
         let body: string;
         if (delivery.mode === "structured") {
@@ -370,6 +583,79 @@ for (const { def, sub } of consumers) {
       }),
       { numRuns: EVENT_RUNS, seed: SEED },
     );
+    await stillHealthy(def.name);
+  }, 120_000);
+}
+
+// Every consumer of task-events and reminders, each member of a valid event poisoned in turn
+// (poison.ts): the topic's schema refuses it, so it is a DROP (to the dead-letter topic), never a
+// RETRY that would fail the same way at every redelivery, and never a row.
+function validEvents(topic: string): { type: string; data: unknown }[] {
+  if (topic === "reminders")
+    return [
+      {
+        type: "orbit.reminder.due",
+        data: {
+          task_id: task.id,
+          user_id: user.id,
+          title: "Poisoned reminder",
+          due_at: "2030-01-01T09:00:00.000Z",
+          remind_at: "2030-01-01T08:45:00.000Z",
+          job_name: `reminder-${task.id}-o15`,
+        },
+      },
+    ];
+  return (["created", "completed"] as const).map((type) => {
+    const dto: TaskDto = { ...task, id: randomUUID(), title: "Poisoned event", version: 1 };
+    const [message] = taskEventMessages(
+      type,
+      dto,
+      { actor: { type: "user", id: user.id }, now: new Date() },
+      {
+        title: { before: "Before", after: "Poisoned event" },
+      },
+    );
+    return { type: message!.type, data: message!.data };
+  });
+}
+
+for (const { def, sub } of consumers.filter(({ sub }) => ["task-events", "reminders"].includes(sub.topic))) {
+  test(`${def.name} ${sub.path}: an event with a NUL, a lone surrogate or an instant out of range in any member is a DROP`, async () => {
+    const base = running.get(def.name)!.url;
+    const variants = validEvents(sub.topic).flatMap((event) =>
+      poisonedVariants(event.data).map((variant) => ({ type: event.type, ...variant })),
+    );
+    const seen = new Set<unknown>();
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...variants), async (variant) => {
+        seen.add(variant);
+        const before = await snapshot();
+        const res = await send(
+          base,
+          "POST",
+          sub.path,
+          { ...FROM_SIDECAR, pubsubname: "pubsub", "content-type": "application/cloudevents+json" },
+          JSON.stringify({
+            specversion: "1.0",
+            id: randomUUID(),
+            source: "fuzz",
+            type: variant.type,
+            topic: sub.topic,
+            datacontenttype: "application/json",
+            data: variant.request,
+          }),
+        );
+        const where = `${variant.path.join(".")}=${JSON.stringify(variant.value)}`;
+        expect({ where, status: res.status, body: res.text }).toEqual({
+          where,
+          status: 200,
+          body: JSON.stringify({ status: "DROP" }),
+        });
+        expect(await snapshot(), `${where} wrote a row`).toBe(before);
+      }),
+      { numRuns: variants.length, seed: SEED, examples: variants.map((variant) => [variant]) },
+    );
+    expect(seen.size).toBe(variants.length);
     await stillHealthy(def.name);
   }, 120_000);
 }
@@ -417,7 +703,10 @@ test("on-reminder-fired POST /job/:name: junk names and bodies never 5xx, never 
       fc.constantFrom("application/json", "text/plain", ""),
       async (name, body, contentType) => {
         const before = await snapshot();
-        const headers: Record<string, string> = contentType ? { "content-type": contentType } : {};
+        const headers: Record<string, string> = {
+          ...FROM_SIDECAR,
+          ...(contentType ? { "content-type": contentType } : {}),
+        };
         const res = await send(base, "POST", `/job/${encodeURIComponent(wellFormed(name))}`, headers, body);
         expect(JOB_ALLOWED, `${name} → ${res.status} ${res.text.slice(0, 300)}`).toContain(res.status);
         expect(await snapshot()).toBe(before);

@@ -3,7 +3,7 @@
 // 401, a revoked or expired token gets 401, a read-only token on a write route gets 403; operator
 // routes refuse user tokens. A route without an entry in SCENARIOS fails the suite, so a new route
 // cannot skip the matrix. Functions are served in-process over real HTTP on the worker's database.
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { TaskUpdate } from "#core/events.ts";
 import type { TaskDto } from "#core/tasks.ts";
@@ -40,7 +40,7 @@ const mine = {
   pushSubscriptionId: "",
   deletableSubscriptionId: "",
   tag: `a-only-${randomUUID().slice(0, 8)}`,
-  webhookUrl: "https://hooks.example.test/a-secret-path",
+  webhookUrl: "https://hooks.example.com/a-secret-path",
 };
 
 const urlOf = (route: AnyRouteDef) => {
@@ -96,7 +96,7 @@ beforeAll(async () => {
   const subscribe = async () => {
     const sub = await api(running.get("notifications")!.url, "POST", "/v1/push-subscriptions", {
       auth: a.auth,
-      body: { endpoint: `https://push.example.test/${randomUUID()}`, keys: pushKeys() },
+      body: { endpoint: `https://fcm.googleapis.com/fcm/send/${randomUUID()}`, keys: pushKeys() },
     });
     expect(sub.status).toBe(201);
     return sub.body.id as string;
@@ -150,6 +150,9 @@ type Scenario =
   | { kind: "admin" }
   | { kind: "public" }
   | { kind: "forwarded"; why: string };
+
+/** The token of A's emailed confirmation link. */
+const EMAIL_TOKEN = "email-confirmation-token-of-user-a-00000000";
 
 const SCENARIOS: Record<string, Scenario> = {
   "POST /v1/tasks": {
@@ -229,7 +232,7 @@ const SCENARIOS: Record<string, Scenario> = {
     kind: "own",
     request: () => ({
       path: "/v1/push-subscriptions",
-      body: { endpoint: `https://push.example.test/${randomUUID()}`, keys: pushKeys() },
+      body: { endpoint: `https://fcm.googleapis.com/fcm/send/${randomUUID()}`, keys: pushKeys() },
     }),
     status: 201,
   },
@@ -248,6 +251,33 @@ const SCENARIOS: Record<string, Scenario> = {
     kind: "own",
     request: () => ({ path: "/v1/channels/webhook", body: { enabled: false } }),
     status: 200,
+  },
+  "POST /v1/channels/email/confirmation": {
+    kind: "own",
+    // B never turned email on: nothing to resend, and nothing of A's is touched.
+    request: () => ({ path: "/v1/channels/email/confirmation", body: {} }),
+    status: 409,
+  },
+  "POST /v1/channels/email/confirm": {
+    kind: "foreign",
+    request: () => ({ path: "/v1/channels/email/confirm", body: { token: EMAIL_TOKEN } }),
+    ownerStatus: 200,
+    // A's pending confirmation, as PUT /v1/channels/email leaves it once its link is mailed
+    // (these functions run without a sidecar, so no mail can go out here).
+    before: async () => {
+      const pending = {
+        enabled: true,
+        emailPendingAddress: a.email,
+        emailTokenHash: createHash("sha256").update(EMAIL_TOKEN).digest("hex"),
+        emailTokenSentAt: new Date(),
+        emailTokenExpiresAt: new Date(Date.now() + 3_600_000),
+      };
+      await db.notificationChannel.upsert({
+        where: { userId_kind: { userId: a.id, kind: "email" } },
+        create: { userId: a.id, kind: "email", ...pending },
+        update: pending,
+      });
+    },
   },
   "POST /v1/notifications/test": {
     kind: "own",

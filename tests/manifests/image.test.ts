@@ -35,6 +35,10 @@ import {
   REPO_ROOT,
 } from "../../scripts/manifests.ts";
 
+/** The app API token the Knative Service gives the app and its sidecar (orbit-app-token). */
+const APP_TOKEN = "image-test-app-token-0123456789abcdef0123456789";
+const FROM_SIDECAR = { "dapr-api-token": APP_TOKEN };
+
 const stages = parseDockerfile(readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8"));
 const stage = (name: string) => stages.find((s) => s.name === name)!;
 const ignored = dockerignore(readFileSync(path.join(REPO_ROOT, ".dockerignore"), "utf8"));
@@ -224,9 +228,11 @@ test("each function's bundle reads only what the image's build stage has, and ru
           DATABASE_URL: `postgresql://orbit@127.0.0.1:${closedDb}/orbit`,
           DAPR_HTTP_PORT: String(closedDapr),
           DB_POOL_SIZE: "2",
+          APP_API_TOKEN: APP_TOKEN,
           VAPID_PUBLIC_KEY: vapid.publicKey,
           VAPID_PRIVATE_KEY: vapid.privateKey,
           VAPID_SUBJECT: "mailto:ops@example.com",
+          WEBHOOK_SECRET_KEYS: JSON.stringify({ current: "k1", k1: Buffer.alloc(32, 7).toString("base64") }),
         },
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -255,7 +261,7 @@ test("each function's bundle reads only what the image's build stage has, and ru
       expect(ready.status, fn).toBe(503);
 
       // What daprd reads at start-up: the same subscriptions the declarative twins describe.
-      const served = (await (await fetch(`${url}/dapr/subscribe`)).json()) as {
+      const served = (await (await fetch(`${url}/dapr/subscribe`, { headers: FROM_SIDECAR })).json()) as {
         topic: string;
         routes: { default?: string };
         deadLetterTopic?: string;
@@ -273,7 +279,7 @@ test("each function's bundle reads only what the image's build stage has, and ru
       const labels = (ksvc(fn).metadata as Obj).labels as Record<string, string>;
       const job = await fetch(`${url}/job/orbit-probe`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...FROM_SIDECAR },
         body: "{}",
       });
       const jobDetail = ((await job.json()) as { detail?: string }).detail ?? "";

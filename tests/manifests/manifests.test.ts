@@ -255,6 +255,85 @@ test("the eventing overlay: each consumer at zero has a KafkaSource to its own r
   );
 });
 
+test("every Knative Service gives its sidecar and its app the same app API token, from a Secret", async () => {
+  for (const dir of ["dapr-subscriptions", "eventing", "staging", "production"]) {
+    const render = parseManifests(await kustomizeBuild(`knative/overlays/${dir}`), dir).manifests;
+    const ksvcs = render.filter((m) => m.object.kind === "Service").map((m) => m.object);
+    expect(ksvcs.length, dir).toBe(functionNames().length + 1);
+    for (const ksvc of ksvcs) {
+      const name = `${dir}: ${(ksvc.metadata as Obj).name as string}`;
+      expect(annotationsOf(ksvc)["dapr.io/app-token-secret"], name).toBe("orbit-app-token");
+      const env = (containerOf(ksvc).env as Obj[]).filter((v) => v.name === "APP_API_TOKEN");
+      expect(env, name).toEqual([
+        { name: "APP_API_TOKEN", valueFrom: { secretKeyRef: { name: "orbit-app-token", key: "token" } } },
+      ]);
+    }
+  }
+});
+
+test("dead-letters, and only dead-letters, reads the operators' token from a Secret in every overlay", async () => {
+  for (const dir of ["dapr-subscriptions", "eventing", "staging", "production"]) {
+    const render = parseManifests(await kustomizeBuild(`knative/overlays/${dir}`), dir).manifests;
+    for (const ksvc of render.filter((m) => m.object.kind === "Service").map((m) => m.object)) {
+      const name = (ksvc.metadata as Obj).name as string;
+      const admin = ((containerOf(ksvc).env as Obj[] | undefined) ?? []).filter(
+        (v) => v.name === "ADMIN_TOKEN",
+      );
+      expect(admin, `${dir}: ${name}`).toEqual(
+        name === "dead-letters"
+          ? [{ name: "ADMIN_TOKEN", valueFrom: { secretKeyRef: { name: "orbit-admin", key: "token" } } }]
+          : [],
+      );
+    }
+  }
+});
+
+test("a Service without the app token annotation, or whose app reads another token, is rejected", () => {
+  const noAnnotation = stagingWith("Service", "audit-log", (ksvc) => {
+    delete annotationsOf(ksvc)["dapr.io/app-token-secret"];
+  });
+  expect(problemsOf(noAnnotation)).toContain(
+    "staging: Service/audit-log: dapr.io/app-token-secret is not set: the sidecar would call the app without the app API token, and anyone could post to its delivery routes",
+  );
+  const noEnv = stagingWith("Service", "web", (ksvc) => {
+    containerOf(ksvc).env = (containerOf(ksvc).env as Obj[]).filter((v) => v.name !== "APP_API_TOKEN");
+  });
+  expect(problemsOf(noEnv)).toContain(
+    'staging: Service/web: /spec/template/spec/containers/0/env: APP_API_TOKEN must be set once, from the Secret "orbit-app-token" (key "token")',
+  );
+  const otherSecret = stagingWith("Service", "notifications", (ksvc) => {
+    const variable = (containerOf(ksvc).env as Obj[]).find((v) => v.name === "APP_API_TOKEN")!;
+    variable.valueFrom = { secretKeyRef: { name: "orbit-metrics", key: "token" } };
+  });
+  expect(problemsOf(otherSecret)).toContain(
+    'staging: Service/notifications: /spec/template/spec/containers/0/env APP_API_TOKEN must come from secretKeyRef {name: "orbit-app-token", key: "token"} (not optional), the token its sidecar sends',
+  );
+});
+
+test("the eventing overlay: each KafkaSource sends an OIDC token its function accepts, from this namespace only", () => {
+  const noAudience = structuredClone(eventing);
+  const source = noAudience.find((m) => (m.object.metadata as Obj).name === "audit-log-task-events")!;
+  delete ((source.object.spec as Obj).sink as Obj).audience;
+  expect(problemsOf(noAudience, "eventing")).toContain(
+    'eventing: KafkaSource/audit-log-task-events: has no sink.audience: it would send no OIDC token, and "audit-log" refuses unauthenticated deliveries',
+  );
+  const otherAudience = structuredClone(eventing);
+  const reminders = otherAudience.find((m) => (m.object.metadata as Obj).name === "notifications-reminders")!;
+  ((reminders.object.spec as Obj).sink as Obj).audience = "orbit.dev/deliveries/audit-log";
+  expect(problemsOf(otherAudience, "eventing")).toContain(
+    'eventing: KafkaSource/notifications-reminders: sends tokens for audience "orbit.dev/deliveries/audit-log", but "notifications" accepts "orbit.dev/deliveries/notifications" (DELIVERY_OIDC_AUDIENCE)',
+  );
+  const anyNamespace = structuredClone(eventing);
+  const ksvc = anyNamespace.find(
+    (m) => m.object.kind === "Service" && (m.object.metadata as Obj).name === "on-task-completed",
+  )!;
+  const subjects = (containerOf(ksvc.object).env as Obj[]).find((v) => v.name === "DELIVERY_OIDC_SUBJECTS")!;
+  subjects.value = "system:serviceaccount:tenant-a:*";
+  expect(problemsOf(anyNamespace, "eventing")).toContain(
+    'eventing: KafkaSource/on-task-completed-task-events: "on-task-completed" accepts DELIVERY_OIDC_SUBJECTS "system:serviceaccount:tenant-a:*", outside this source\'s namespace orbit',
+  );
+});
+
 test("without the published schemas the validator fails loudly instead of passing", () => {
   expect(() => new SchemaRegistry(path.join(os.tmpdir(), "no-such-schemas"))).toThrow(
     /the JSON schemas are missing/,

@@ -219,6 +219,7 @@ test("the Remix build from the build stage's files runs beside only the runtime 
         DATABASE_URL: databaseUrl,
         DAPR_HTTP_PORT: String(closedDapr),
         DB_POOL_SIZE: "2",
+        APP_API_TOKEN: "web-image-test-app-token-0123456789abcdef0123",
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -244,7 +245,11 @@ test("the Remix build from the build stage's files runs beside only the runtime 
     expect(`${ready.status} ${await ready.text()}`).toBe("200 ready");
 
     // What daprd reads at start-up: the subscription the declarative twin describes.
-    const served = (await (await fetch(`${url}/dapr/subscribe`)).json()) as {
+    const served = (await (
+      await fetch(`${url}/dapr/subscribe`, {
+        headers: { "dapr-api-token": "web-image-test-app-token-0123456789abcdef0123" },
+      })
+    ).json()) as {
       topic: string;
       routes: { default?: string };
       deadLetterTopic?: string;

@@ -3,7 +3,7 @@
 // the notifications process (its real entry point, as its own OS process) reads them at start.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -113,4 +113,44 @@ test("without VAPID keys anywhere, notifications exits at once with a message sa
     'notifications: Web Push is not configured: no VAPID_* variables, and reading secret "vapid" from store "secretstore" failed',
   );
   expect(output.join("")).toContain("Set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT");
+});
+
+test("without a webhook secret key, notifications exits at once with a message saying what to set", async () => {
+  const secretsFile = path.join(await mkdtemp(path.join(tmpdir(), "orbit-secrets-")), "secrets.json");
+  ensureLocalSecrets(secretsFile);
+  const { vapid } = JSON.parse(await readFile(secretsFile, "utf8"));
+  // VAPID keys alone, as a secrets file from before encryption at rest held.
+  await writeFile(secretsFile, JSON.stringify({ vapid }));
+  const resources = await resourcesFolder({
+    "secretstore.yaml": `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: secretstore
+spec:
+  type: secretstores.local.file
+  version: v1
+  metadata:
+    - name: secretsFile
+      value: ${secretsFile}
+    - name: multiValued
+      value: "true"
+`,
+  });
+  sidecar = await startSidecar({
+    appId: `notifications-boot-${randomUUID().slice(0, 8)}`,
+    httpPort: 0,
+    storageUrl: await workerDatabaseUrl(),
+    resourcesPath: resources,
+    log: createLogger("local-dapr", "silent"),
+  });
+  const { output, exit } = startNotifications({
+    PORT: String(await freePort()),
+    DAPR_HTTP_PORT: String(sidecar.httpPort),
+    DATABASE_URL: await workerDatabaseUrl(),
+  });
+  expect(await exit).toBe(78);
+  expect(output.join("")).toContain(
+    'notifications: no WEBHOOK_SECRET_KEYS, and reading secret "webhook-secret-key" from store "secretstore" failed',
+  );
+  expect(output.join("")).toContain('Set WEBHOOK_SECRET_KEYS (JSON: {"current":"<kid>"');
 });

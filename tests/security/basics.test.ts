@@ -183,7 +183,8 @@ test("no API token and no webhook secret appears in any log line, even at LOG_LE
   topology = await Topology.start({
     databaseUrl: await workerDatabaseUrl(),
     apps: ["create-task", "notifications"],
-    env: { LOG_LEVEL: "debug" },
+    // The webhook receiver is on this machine.
+    env: { LOG_LEVEL: "debug", OUTBOUND_ALLOW_LOOPBACK: "true" },
   });
   const user: TestUser = await createTestUser(db);
   const webhookSecret = `whsec-${randomUUID()}-${randomUUID()}`;

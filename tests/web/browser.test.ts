@@ -3,7 +3,9 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { REPO_ROOT } from "#db/migrate.ts";
-import { workerDb } from "#testing/worker-db.ts";
+import { sentMail } from "#testing/broker.ts";
+import { confirmationToken } from "#testing/email-confirmation.ts";
+import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
 import { newUser, quickAdd, rowOf, startWebWorld, titles, type WebWorld } from "./harness.ts";
 
 let world: WebWorld;
@@ -318,8 +320,8 @@ test("actions refuse a form without this session's CSRF token (403)", async () =
   await context.close();
 });
 
-test("settings: an API token is shown once, listed by its prefix, and revoked; email reminders switch on", async () => {
-  const { page, context } = await newUser(world);
+test("settings: an API token is shown once, listed by its prefix, and revoked; email reminders switch on once confirmed", async () => {
+  const { page, context, email } = await newUser(world);
   await page.getByRole("link", { name: "Settings" }).click();
   await page.waitForURL(/\/settings$/);
   await expect.poll(() => page.title()).toBe("Settings · Orbit");
@@ -341,8 +343,26 @@ test("settings: an API token is shown once, listed by its prefix, and revoked; e
   await expect(page.getByTestId("new-token").count()).resolves.toBe(0);
   await page.getByLabel("Email reminders to").check();
   await page.getByRole("button", { name: "Save", exact: true }).nth(1).click();
-  await page.getByRole("status").filter({ hasText: "Email reminders saved." }).waitFor();
+  await page
+    .getByRole("status")
+    .filter({ hasText: `Confirmation sent to ${email}` })
+    .waitFor();
   await expect(page.getByLabel("Email reminders to").isChecked()).resolves.toBe(true);
+  await expect(page.getByTestId("email-confirmation").innerText()).resolves.toContain(
+    "no reminder is mailed until its link is opened",
+  );
+  // The link in the mail the smtp binding wrote confirms the address for the signed-in account.
+  const [mail] = await sentMail({ backing: null, databaseUrl: await workerDatabaseUrl() }, email);
+  await page.goto(`${world.baseUrl}/settings/email/confirm?token=${confirmationToken(mail!.body)}`);
+  await page
+    .getByRole("status")
+    .filter({ hasText: `${email} is confirmed` })
+    .waitFor();
+  await page.getByRole("link", { name: "Back to settings" }).click();
+  await page
+    .getByTestId("email-confirmation")
+    .filter({ hasText: `${email} is confirmed.` })
+    .waitFor();
   await page.screenshot({ path: path.join(SHOTS, "settings.png"), fullPage: true });
   await page.getByRole("button", { name: "Revoke token CI script" }).click();
   await page.getByText("No tokens yet.").waitFor();

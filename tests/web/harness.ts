@@ -59,7 +59,9 @@ export async function startWebWorld(): Promise<WebWorld> {
         // Started from web/ by its own binary, so build/client is found and the PID is the server's.
         argv: [path.join(REPO_ROOT, "node_modules/.bin/remix-serve"), "build/server/index.js"],
         cwd: WEB_DIR,
-        env: { NODE_ENV: "production", COOKIE_SECURE: "false", DB_POOL_SIZE: "5" },
+        // One simulated proxy hop: each user's context sends the X-Forwarded-For an ingress would
+        // write (newUser), so the per-address sign-up limit sees many clients, not one.
+        env: { NODE_ENV: "production", COOKIE_SECURE: "false", DB_POOL_SIZE: "5", TRUSTED_PROXY_HOPS: "1" },
       },
     ],
   });
@@ -97,13 +99,18 @@ export interface SignedIn {
 
 /** A new user, signed up through the UI, in a fresh browser context (its own cookies). */
 export async function newUser(world: WebWorld, timeZone = "Europe/Berlin"): Promise<SignedIn> {
-  const context = await world.browser.newContext({ baseURL: world.baseUrl, timezoneId: timeZone });
+  const n = ++counter;
+  const context = await world.browser.newContext({
+    baseURL: world.baseUrl,
+    timezoneId: timeZone,
+    extraHTTPHeaders: { "x-forwarded-for": `198.18.${Math.floor(n / 250)}.${(n % 250) + 1}` },
+  });
   // A ceiling, not a sleep: each wait ends on its signal. 10 s was once too short for a function's
   // first request while CI booted other suites' topologies on 2 cores (a save waited on update-task).
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[browser ${timeZone}] ${error.message}`));
-  const email = `web-${process.pid}-${Date.now()}-${++counter}@example.test`;
+  const email = `web-${process.pid}-${Date.now()}-${n}@example.test`;
   await page.goto("/signup");
   await page.getByTestId("signup-zone").filter({ hasText: timeZone }).waitFor();
   await page.getByLabel("Email").fill(email);

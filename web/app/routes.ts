@@ -7,6 +7,7 @@ export default [
   route("signup", "routes/signup.tsx"),
   route("logout", "routes/logout.tsx"),
   route("settings", "routes/settings.tsx"),
+  route("settings/email/confirm", "routes/settings.email-confirm.tsx"),
   // Resource routes: live sync (SSE), the Dapr subscription contract, health probes.
   route("live", "routes/live.ts"),
   route("dapr/subscribe", "routes/dapr.subscribe.ts"),

@@ -2,9 +2,20 @@ import { randomUUID } from "node:crypto";
 import { expect, test } from "vitest";
 import { workerDb } from "#testing/worker-db.ts";
 import { authenticate } from "#platform/auth.ts";
-import { signIn, signInSchema, signUp, signUpSchema, SIGN_IN_LIMIT } from "./accounts.ts";
-import { createApiToken, listApiTokens, revokeApiToken } from "./api-tokens.ts";
+import {
+  signIn,
+  signInSchema,
+  signUp,
+  signUpSchema,
+  SIGN_IN_ACCOUNT_LOCKOUT,
+  SIGN_IN_ADDRESS_LIMIT,
+  SIGN_UP_ADDRESS_LIMIT,
+  SIGN_UP_GLOBAL_LIMIT,
+  takeSignUpAttempt,
+} from "./accounts.ts";
+import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from "./api-tokens.ts";
 import { csrfToken, verifyCsrfToken } from "./csrf.ts";
+import { clearRateLimit } from "./rate-limit.ts";
 import { createSession, destroySession, sessionUser, SESSION_TTL_MS } from "./sessions.ts";
 
 const NOW = new Date("2026-11-23T10:00:00Z");
@@ -66,19 +77,104 @@ test("sign in accepts the right password and refuses a wrong one or an unknown e
   });
 });
 
-test("after five failures in 15 minutes sign in is paused, even with the right password, then resumes", async () => {
+const minutes = (n: number) => new Date(NOW.getTime() + n * 60_000);
+/** A client address of its own: the limits' rows outlive a run in the worker's database. */
+const client = () => `test-${randomUUID()}`;
+
+test("after five failures the account is locked from every address, even for the right password, with a doubling lockout", async () => {
   const { db, userId, email: address, password } = await newUser();
   const wrong = signInSchema.parse({ email: address, password: "wrong password" });
-  for (let i = 0; i < SIGN_IN_LIMIT.max; i++) await signIn(db, wrong, "10.0.0.2", NOW);
-  const limited = await signIn(db, signInSchema.parse({ email: address, password }), "10.0.0.2", NOW);
-  expect(limited).toEqual({ ok: false, reason: "rate_limited", retryAfterSeconds: 900 });
-  // Another address is not affected.
-  expect((await signIn(db, signInSchema.parse({ email: address, password }), "10.0.0.3", NOW)).ok).toBe(true);
-  const later = new Date(NOW.getTime() + SIGN_IN_LIMIT.windowMs + 1000);
-  expect(await signIn(db, signInSchema.parse({ email: address, password }), "10.0.0.2", later)).toEqual({
-    ok: true,
-    userId,
+  const right = signInSchema.parse({ email: address.toUpperCase(), password });
+  for (let i = 0; i < SIGN_IN_ACCOUNT_LOCKOUT.threshold; i++)
+    expect(await signIn(db, wrong, client(), NOW)).toEqual({ ok: false, reason: "invalid" });
+  // No address dodges it, and the right password gets the same refusal.
+  expect(await signIn(db, right, client(), NOW)).toEqual({
+    ok: false,
+    reason: "rate_limited",
+    retryAfterSeconds: 900,
   });
+  expect(await signIn(db, wrong, client(), minutes(10))).toEqual({
+    ok: false,
+    reason: "rate_limited",
+    retryAfterSeconds: 300,
+  });
+  // Refused attempts do not extend it: at 15 minutes one more try, which fails and locks for 30.
+  expect(await signIn(db, wrong, client(), minutes(15))).toEqual({ ok: false, reason: "invalid" });
+  expect(await signIn(db, right, client(), minutes(44))).toEqual({
+    ok: false,
+    reason: "rate_limited",
+    retryAfterSeconds: 60,
+  });
+  expect(await signIn(db, right, client(), minutes(45))).toEqual({ ok: true, userId });
+  // The success cleared the streak: five free attempts again.
+  for (let i = 0; i < SIGN_IN_ACCOUNT_LOCKOUT.threshold; i++)
+    expect((await signIn(db, wrong, client(), minutes(46))).ok).toBe(false);
+  expect((await signIn(db, right, client(), minutes(46))).ok).toBe(false);
+}, 60_000);
+
+test("the lockout grows to at most four hours and a streak is forgotten after a day without attempts", async () => {
+  const { db, userId, email: address, password } = await newUser();
+  const wrong = signInSchema.parse({ email: address, password: "wrong password" });
+  const right = signInSchema.parse({ email: address, password });
+  // Failures 1–4 are free; after failure n ≥ 5 the account is locked 15·2^(n−5) minutes, ≤ 240.
+  let at = 0;
+  for (let n = 1; n <= 12; n++) {
+    expect(await signIn(db, wrong, client(), minutes(at))).toEqual({ ok: false, reason: "invalid" });
+    const lockMinutes = n < 5 ? 0 : Math.min(15 * 2 ** (n - 5), 240);
+    if (lockMinutes > 0)
+      expect(await signIn(db, right, client(), minutes(at))).toEqual({
+        ok: false,
+        reason: "rate_limited",
+        retryAfterSeconds: lockMinutes * 60,
+      });
+    at += lockMinutes;
+  }
+  expect(await signIn(db, right, client(), minutes(at - 240 + 24 * 60))).toEqual({ ok: true, userId });
+}, 60_000);
+
+// 34 scrypt checks of 32 MiB each: slow beside other suites, hence the longer ceiling.
+test("an address gets 30 failed sign-ins in 15 minutes across accounts; its successes do not count", async () => {
+  const db = await workerDb();
+  const { userId, email: address, password } = await newUser();
+  const right = signInSchema.parse({ email: address, password });
+  const [attacker, other] = [client(), client()];
+  for (let i = 0; i < SIGN_IN_ADDRESS_LIMIT.max; i++) {
+    if (i % 10 === 0) expect(await signIn(db, right, attacker, NOW)).toEqual({ ok: true, userId });
+    expect(
+      await signIn(db, signInSchema.parse({ email: email(), password: "guess" }), attacker, NOW),
+    ).toEqual({
+      ok: false,
+      reason: "invalid",
+    });
+  }
+  expect(await signIn(db, right, attacker, minutes(5))).toEqual({
+    ok: false,
+    reason: "rate_limited",
+    retryAfterSeconds: 600,
+  });
+  expect(await signIn(db, right, other, minutes(5))).toEqual({ ok: true, userId });
+  expect(await signIn(db, right, attacker, minutes(15))).toEqual({ ok: true, userId });
+}, 120_000);
+
+test("sign-up attempts are limited per address and in total", async () => {
+  const db = await workerDb();
+  // The global counter is one row for the worker's database: start it afresh, leave it clear.
+  await clearRateLimit(db, "sign-up:all");
+  try {
+    const address = client();
+    for (let i = 0; i < SIGN_UP_ADDRESS_LIMIT.max; i++)
+      expect(await takeSignUpAttempt(db, address, NOW)).toEqual({ limited: false });
+    expect(await takeSignUpAttempt(db, address, minutes(1))).toEqual({
+      limited: true,
+      retryAfterSeconds: 3540,
+    });
+    for (let i = SIGN_UP_ADDRESS_LIMIT.max; i < SIGN_UP_GLOBAL_LIMIT.max; i++)
+      expect(await takeSignUpAttempt(db, client(), NOW)).toEqual({ limited: false });
+    expect(await takeSignUpAttempt(db, client(), NOW)).toEqual({ limited: true, retryAfterSeconds: 60 });
+    expect(await takeSignUpAttempt(db, client(), minutes(1))).toEqual({ limited: false });
+  } finally {
+    await clearRateLimit(db, "sign-up:all");
+  }
 });
 
 test("a session resolves to its user, slides its expiry after an hour, and ends at sign out", async () => {
@@ -127,4 +223,17 @@ test("an API token is shown once, listed by prefix, authenticates, and stops wor
   expect(await revokeApiToken(db, userId, token.id, NOW)).toBe(true);
   await expect(authenticate(db, `Bearer ${secret}`, NOW)).rejects.toThrow(/revoked/);
   expect(await listApiTokens(db, userId)).toEqual([]);
+});
+
+test("an API token name with a NUL or an unpaired surrogate is refused with a message, never stored", () => {
+  for (const [name, message] of [
+    ["lap\u0000top", "must not contain a NUL character (U+0000)"],
+    ["lap\ud800top", "must be well-formed Unicode (it has an unpaired surrogate)"],
+  ]) {
+    const parsed = createApiTokenSchema.safeParse({ name, scope: "read" });
+    expect(parsed.error?.issues.map((issue) => [issue.path.join("."), issue.message])).toEqual([
+      ["name", message],
+    ]);
+  }
+  expect(createApiTokenSchema.parse({ name: " 💻 laptop ", scope: "read" }).name).toBe("💻 laptop");
 });

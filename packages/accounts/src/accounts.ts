@@ -1,12 +1,22 @@
 // Accounts: sign up and sign in with email + password. Passwords are scrypt hashes
-// (#platform/passwords.ts); sign-in failures are rate limited per email and client address.
+// (#platform/passwords.ts), each a 32 MiB scrypt hash: sign-in is limited per account (a failure
+// streak with an exponential lockout, whatever the address) and per client address, sign-up per
+// client address and in total. The client address is the trusted proxy hop's (#platform/client-address.ts).
 import { z } from "zod";
 import { timeZoneSchema } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
-import { hashPassword, verifyPassword } from "#platform/passwords.ts";
+import { hashPassword, needsRehash, verifyPassword } from "#platform/passwords.ts";
 import { PASSWORD_MIN } from "./rules.ts";
-import { clearRateLimit, rateLimitStatus, recordRateLimitHit, type RateLimitRule } from "./rate-limit.ts";
+import {
+  clearRateLimit,
+  refundRateLimitHit,
+  takeLockoutAttempt,
+  takeRateLimit,
+  type LockoutRule,
+  type RateLimitRule,
+  type RateLimitStatus,
+} from "./rate-limit.ts";
 
 export { PASSWORD_MIN };
 
@@ -33,8 +43,35 @@ export const signInSchema = z.strictObject({
 });
 export type SignInInput = z.infer<typeof signInSchema>;
 
-/** Five failed sign-ins per email and address in 15 minutes, then a pause (OWASP ASVS 2.2.1). */
-export const SIGN_IN_LIMIT: RateLimitRule = { max: 5, windowMs: 15 * 60_000 };
+const MINUTE = 60_000;
+
+/**
+ * Per account (the normalised email, known or not, so the limit says nothing about which exist):
+ * five attempts in a row are free; then 15 minutes locked, doubling with each further failure, at
+ * most 4 hours; forgotten after a day without attempts; cleared by a success (OWASP ASVS 2.2.1).
+ */
+export const SIGN_IN_ACCOUNT_LOCKOUT: LockoutRule = {
+  threshold: 5,
+  baseMs: 15 * MINUTE,
+  maxMs: 240 * MINUTE,
+  forgetAfterMs: 24 * 60 * MINUTE,
+};
+/** Per client address: 30 failed sign-ins (any accounts) in a 15-minute window. */
+export const SIGN_IN_ADDRESS_LIMIT: RateLimitRule = { max: 30, windowMs: 15 * MINUTE };
+/** Per client address: 5 sign-up attempts an hour. */
+export const SIGN_UP_ADDRESS_LIMIT: RateLimitRule = { max: 5, windowMs: 60 * MINUTE };
+/** All addresses together: 60 sign-up attempts a minute, so hashing cannot starve the web pods. */
+export const SIGN_UP_GLOBAL_LIMIT: RateLimitRule = { max: 60, windowMs: MINUTE };
+
+/**
+ * Takes one sign-up attempt against the per-address and global limits, before any hashing. A
+ * refused attempt still counts against its address (an address over its limit stays over).
+ */
+export async function takeSignUpAttempt(db: Db, clientAddress: string, now: Date): Promise<RateLimitStatus> {
+  const perAddress = await takeRateLimit(db, `sign-up:address:${clientAddress}`, SIGN_UP_ADDRESS_LIMIT, now);
+  if (perAddress.limited) return perAddress;
+  return takeRateLimit(db, "sign-up:all", SIGN_UP_GLOBAL_LIMIT, now);
+}
 
 export type SignUpResult = { ok: true; userId: string } | { ok: false; field: "email"; message: string };
 
@@ -71,21 +108,34 @@ export async function signIn(
   clientAddress: string,
   now: Date,
 ): Promise<SignInResult> {
-  const key = `sign-in:${input.email}:${clientAddress}`;
-  const status = await rateLimitStatus(db, key, SIGN_IN_LIMIT, now);
-  if (status.limited)
-    return { ok: false, reason: "rate_limited", retryAfterSeconds: status.retryAfterSeconds };
+  // Both taken before the password is checked, so parallel guesses cannot pass a check together;
+  // a success gives the address its hit back and clears the account's streak.
+  const addressKey = `sign-in:address:${clientAddress}`;
+  const accountKey = `sign-in:account:${input.email}`;
+  const byAddress = await takeRateLimit(db, addressKey, SIGN_IN_ADDRESS_LIMIT, now);
+  if (byAddress.limited)
+    return { ok: false, reason: "rate_limited", retryAfterSeconds: byAddress.retryAfterSeconds };
+  const byAccount = await takeLockoutAttempt(db, accountKey, SIGN_IN_ACCOUNT_LOCKOUT, now);
+  // Locked: refused without looking at the password, so a right one gets the same answer.
+  if (byAccount.limited)
+    return { ok: false, reason: "rate_limited", retryAfterSeconds: byAccount.retryAfterSeconds };
   const user = await db.user.findUnique({
     where: { email: input.email },
     select: { id: true, passwordHash: true },
   });
   decoyHash ??= hashPassword("not-a-real-password");
   const valid = await verifyPassword(input.password, user?.passwordHash ?? (await decoyHash));
-  if (!user || !valid) {
-    await recordRateLimitHit(db, key, SIGN_IN_LIMIT, now);
-    return { ok: false, reason: "invalid" };
+  if (!user || !valid) return { ok: false, reason: "invalid" };
+  if (needsRehash(user.passwordHash)) {
+    // Parameters were raised since this hash was made: the password is at hand only now. Only if
+    // the hash is unchanged meanwhile (a password change in between wins).
+    await db.user.updateMany({
+      where: { id: user.id, passwordHash: user.passwordHash },
+      data: { passwordHash: await hashPassword(input.password) },
+    });
   }
-  await clearRateLimit(db, key);
+  await clearRateLimit(db, accountKey);
+  await refundRateLimitHit(db, addressKey);
   return { ok: true, userId: user.id };
 }
 

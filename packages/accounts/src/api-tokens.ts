@@ -1,12 +1,12 @@
 // API tokens a user manages in Settings: the secret is shown once at creation; lists show the
 // prefix and last use; revoking is immediate (auth.ts checks revoked_at on every call).
 import { z } from "zod";
+import { storableString } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { newApiToken } from "#platform/tokens.ts";
 
 export const createApiTokenSchema = z.strictObject({
-  name: z
-    .string({ error: "Name the token." })
+  name: storableString("Name the token.")
     .trim()
     .min(1, "Name the token.")
     .max(100, "Use at most 100 characters."),

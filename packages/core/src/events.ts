@@ -1,7 +1,16 @@
 // The event contract: topic names, the payloads on each topic and their CloudEvent types.
 // docs/events.md documents each with an example; a test checks the two agree.
+// Every consumer parses its topic's payload with these before acting, and the host DROPs (dead-
+// letters) what fails: so instants are RFC 3339 within INSTANT_RANGE and text is what PostgreSQL
+// stores. One malformed event must not hang or fail a consumer at every redelivery.
 import { z } from "zod";
-import { statusSchema, taskDtoSchema } from "./tasks.ts";
+import {
+  findUnstorableText,
+  instantStringSchema,
+  statusSchema,
+  storableString,
+  taskDtoSchema,
+} from "./tasks.ts";
 
 export const TOPICS = {
   taskEvents: "task-events",
@@ -19,29 +28,33 @@ export const ACTOR_TYPES = ["user", "api_token", "agent", "system"] as const;
 export const actorSchema = z.object({
   type: z.enum(ACTOR_TYPES),
   /** The user id, token id, or a system component's name. */
-  id: z.string().nullable(),
+  id: storableString().nullable(),
 });
 export type Actor = z.infer<typeof actorSchema>;
 
 export const TASK_EVENT_TYPES = ["created", "updated", "completed", "deleted"] as const;
 export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
 
-const changeSchema = z.object({ before: z.unknown(), after: z.unknown() });
+/** A field's values before and after: any JSON, as long as PostgreSQL can store its text. */
+const changeSchema = z.object({ before: z.unknown(), after: z.unknown() }).superRefine((change, ctx) => {
+  const found = findUnstorableText(change);
+  if (found) ctx.addIssue({ code: "custom", path: found.path, message: found.message });
+});
 
 /** `task-events`: the spec's shape plus who did it and, for updates, what changed. */
 export const taskEventSchema = z.object({
   version: z.literal("1.0"),
   event_type: z.enum(TASK_EVENT_TYPES),
-  task_id: z.string(),
-  user_id: z.string(),
+  task_id: storableString(),
+  user_id: storableString(),
   /** The full task after the change (before it, for `deleted`). */
   task_data: taskDtoSchema,
-  timestamp: z.string(),
+  timestamp: instantStringSchema,
   actor: actorSchema,
   /** For `updated` (and `completed`): each changed field before and after. */
-  changes: z.record(z.string(), changeSchema).default({}),
+  changes: z.record(storableString(), changeSchema).default({}),
   /** Why it happened when the user did not do it directly, e.g. "recurrence". */
-  reason: z.string().nullable().default(null),
+  reason: storableString().nullable().default(null),
 });
 export type TaskEvent = z.infer<typeof taskEventSchema>;
 
@@ -51,27 +64,27 @@ export type TaskUpdateType = (typeof TASK_UPDATE_TYPES)[number];
 /** `task-updates`: what a live client needs to redraw, partitioned by user. */
 export const taskUpdateSchema = z.object({
   event_type: z.enum(TASK_UPDATE_TYPES),
-  task_id: z.string(),
-  user_id: z.string(),
+  task_id: storableString(),
+  user_id: storableString(),
   /** status_changed only. */
   old_status: statusSchema.nullable().default(null),
   new_status: statusSchema.nullable().default(null),
   /** The task as it is now (null once deleted). */
   task: taskDtoSchema.nullable(),
-  changed_fields: z.array(z.string()).default([]),
-  timestamp: z.string(),
+  changed_fields: z.array(storableString()).default([]),
+  timestamp: instantStringSchema,
 });
 export type TaskUpdate = z.infer<typeof taskUpdateSchema>;
 
 /** `reminders`: one per reminder that fired for a still-pending task. */
 export const reminderEventSchema = z.object({
-  task_id: z.string(),
-  user_id: z.string(),
-  title: z.string(),
-  due_at: z.string(),
-  remind_at: z.string(),
+  task_id: storableString(),
+  user_id: storableString(),
+  title: storableString(),
+  due_at: instantStringSchema,
+  remind_at: instantStringSchema,
   /** The Dapr job that fired; with remind_at, the delivery's idempotency key. */
-  job_name: z.string(),
+  job_name: storableString(),
 });
 export type ReminderEvent = z.infer<typeof reminderEventSchema>;
 

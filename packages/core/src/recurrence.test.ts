@@ -1,3 +1,5 @@
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { DateTime, IANAZone } from "luxon";
 import { expect, test } from "vitest";
@@ -350,6 +352,32 @@ test("completion anchor weekly on Mon/Wed/Fri: the same day's slot counts when c
   );
 });
 
+test("completion anchor weekly on a spring-forward day: a slot the gap pushed later counts when after C", () => {
+  // New York, Wed/Sun at 02:45; 2026-03-08 (a Sunday) springs forward at 02:00, so its 02:45 is
+  // 03:45 EDT (07:45Z). Completed at 03:30 EDT that morning: the Sunday slot is still ahead.
+  const weekly: Spec = {
+    pattern: "weekly",
+    weekdays: [3, 7],
+    anchor: "completion",
+    timeZone: "America/New_York",
+    startsAt: "2026-03-07T07:45:00Z",
+  };
+  const rule = series(weekly);
+  expect(next(rule, { previousDue: "2026-03-07T07:45:00Z", completedAt: "2026-03-08T07:30:00Z" })).toBe(
+    "2026-03-08T07:45:00.000Z",
+  );
+  // Completed after the shifted slot (03:50 EDT): Wednesday's 02:45 EDT.
+  expect(next(rule, { previousDue: "2026-03-07T07:45:00Z", completedAt: "2026-03-08T07:50:00Z" })).toBe(
+    "2026-03-11T06:45:00.000Z",
+  );
+  // Every 2 weeks: Sunday 2026-03-01 03:30 EST moved a week is 03:30 EDT on the gap day, before its
+  // 03:45 EDT slot.
+  const fortnightly = series({ ...weekly, interval: 2, startsAt: "2026-02-28T07:45:00Z" });
+  expect(
+    next(fortnightly, { previousDue: "2026-02-28T07:45:00Z", completedAt: "2026-03-01T08:30:00Z" }),
+  ).toBe("2026-03-08T07:45:00.000Z");
+});
+
 test("completion anchor monthly: completion month plus interval on the series' day", () => {
   const rule = series({
     pattern: "monthly",
@@ -509,6 +537,141 @@ test("an unknown time zone or a zero interval is refused with a RangeError namin
   );
   expect(() => next(series({ startsAt: "2027-01-10T09:00:00Z", interval: 0 }), at)).toThrow(RangeError);
 });
+
+test("an Invalid Date as previousDue, completedAt, now, endsAt or a preview's start is a RangeError", () => {
+  const invalid = new Date("not a date");
+  const at = (over: Partial<Parameters<typeof nextOccurrence>[1]>) => ({
+    previousDue: new Date("2027-01-10T09:00:00Z"),
+    completedAt: null,
+    now: new Date("2027-01-10T09:00:00Z"),
+    occurrencesSoFar: 1,
+    ...over,
+  });
+  for (const pattern of ["daily", "weekly", "monthly"] as const) {
+    for (const anchor of ["schedule", "completion"] as const) {
+      const rule = series({ pattern, anchor, startsAt: "2027-01-10T09:00:00Z" });
+      expect(() => nextOccurrence(rule, at({ previousDue: invalid })), `${pattern} ${anchor}`).toThrow(
+        /previousDue is not a valid date/,
+      );
+      expect(() => nextOccurrence(rule, at({ now: invalid })), `${pattern} ${anchor}`).toThrow(RangeError);
+      expect(() => nextOccurrence(rule, at({ completedAt: invalid })), `${pattern} ${anchor}`).toThrow(
+        /completedAt is not a valid date/,
+      );
+      expect(() => nextOccurrence({ ...rule, endsAt: invalid }, at({})), `${pattern} ${anchor}`).toThrow(
+        /endsAt is not a valid date/,
+      );
+      expect(() => previewOccurrences(rule, 3, invalid), `${pattern} ${anchor}`).toThrow(RangeError);
+    }
+  }
+});
+
+test("a series at the end of the calendar ends (null), never an Invalid Date, and past year 9999 none is due", () => {
+  // The last instant a Date holds (+275760-09-13): every later slot is beyond the calendar.
+  const end = new Date(8.64e15).toISOString();
+  for (const pattern of ["daily", "weekly", "monthly"] as const) {
+    const rule = series({ pattern, startsAt: end });
+    expect(next(rule, { previousDue: end }), pattern).toBeNull();
+    expect(
+      next({ ...rule, anchor: "completion" }, { previousDue: end, completedAt: end }),
+      pattern,
+    ).toBeNull();
+  }
+  // RFC 3339 ends with year 9999: a daily series due on its last day has no next occurrence.
+  const last = series({ startsAt: "9999-12-30T09:00:00Z" });
+  expect(next(last, { previousDue: "9999-12-30T09:00:00Z" })).toBe("9999-12-31T09:00:00.000Z");
+  expect(next(last, { previousDue: "9999-12-31T09:00:00Z" })).toBeNull();
+});
+
+/**
+ * Runs `nextOccurrence(rule, args)` in a worker thread and gives it `deadlineMs`: a search that does
+ * not end would otherwise block this test process for good instead of failing the test.
+ */
+async function nextOccurrenceWithin(
+  deadlineMs: number,
+  rule: RecurrenceRule,
+  args: Parameters<typeof nextOccurrence>[1],
+): Promise<string> {
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    import("tsx/esm/api")
+      .then(({ tsImport }) => tsImport(workerData.module, workerData.parent))
+      .then(({ nextOccurrence }) => {
+        const revive = (v) => (v === null ? null : new Date(v));
+        const { rule, args } = workerData;
+        let answer;
+        try {
+          const next = nextOccurrence(
+            { ...rule, startsAt: revive(rule.startsAt), endsAt: revive(rule.endsAt) },
+            { ...args, previousDue: revive(args.previousDue), completedAt: revive(args.completedAt), now: revive(args.now) },
+          );
+          answer = next === null ? "null" : Number.isNaN(next.getTime()) ? "Invalid Date" : next.toISOString();
+        } catch (error) {
+          answer = error.name + ": " + error.message;
+        }
+        parentPort.postMessage(answer);
+      });
+  `;
+  const time = (d: Date | null) => (d === null ? null : d.getTime());
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: {
+      module: fileURLToPath(new URL("./recurrence.ts", import.meta.url)),
+      parent: import.meta.url,
+      rule: { ...rule, startsAt: time(rule.startsAt), endsAt: time(rule.endsAt) },
+      args: {
+        ...args,
+        previousDue: time(args.previousDue),
+        completedAt: time(args.completedAt),
+        now: time(args.now),
+      },
+    },
+  });
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => resolve(`still searching after ${deadlineMs} ms`), deadlineMs);
+      worker.once("message", (answer: string) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+      worker.once("error", reject);
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+test("pathological rules and dates terminate: every search of the engine is bounded", async () => {
+  const end = new Date(8.64e15);
+  const invalid = new Date("not a date");
+  const cases: [string, RecurrenceRule, Parameters<typeof nextOccurrence>[1], string | RegExp][] = [
+    [
+      "monthly at the end of the calendar",
+      series({ pattern: "monthly", startsAt: end.toISOString() }),
+      { previousDue: end, completedAt: null, now: end, occurrencesSoFar: 1 },
+      "null",
+    ],
+    [
+      "monthly on the last day at the end of the calendar, completion anchor",
+      series({ pattern: "monthly", lastDayOfMonth: true, anchor: "completion", startsAt: end.toISOString() }),
+      { previousDue: end, completedAt: end, now: end, occurrencesSoFar: 1 },
+      "null",
+    ],
+    [
+      "weekly from an Invalid Date",
+      series({ pattern: "weekly", weekdays: [1, 4], startsAt: "2026-01-05T09:00:00Z" }),
+      { previousDue: invalid, completedAt: null, now: new Date("2026-03-01T00:00:00Z"), occurrencesSoFar: 1 },
+      /^RangeError: .*previousDue/,
+    ],
+    [
+      "monthly from an Invalid Date",
+      series({ pattern: "monthly", monthDay: 31, startsAt: "2026-01-31T09:00:00Z" }),
+      { previousDue: invalid, completedAt: null, now: new Date("2026-03-01T00:00:00Z"), occurrencesSoFar: 1 },
+      /^RangeError: .*previousDue/,
+    ],
+  ];
+  const answers = await Promise.all(cases.map(([, rule, args]) => nextOccurrenceWithin(5_000, rule, args)));
+  cases.forEach(([what, , , expected], index) => expect(answers[index], what).toMatch(expected));
+}, 60_000);
 
 // ───── Properties ─────
 

@@ -45,9 +45,14 @@
 //   moves on by its own steps until it is later. The result can already be in the past when C is.
 // Ends: no occurrence is due after `endsAt`; `maxCount` counts occurrences including the first.
 //
-// Every search looks at no more than MAX_CANDIDATES slots and then gives up (null), so a call
-// always finishes quickly.
+// Bounds: every loop has a hard iteration bound. A search looks at no more than MAX_CANDIDATES
+// slots (and walks no more than MAX_CANDIDATES weeks or months) and then gives up (null), so a call
+// always finishes quickly, whatever the rule. A date that is not finite (an Invalid Date) is refused
+// with a RangeError before any search: NaN compares false with everything, so a search from it
+// would never find a slot (it hung the weekly and monthly searches). No occurrence is due past
+// INSTANT_RANGE.max (year 9999): the series ends there, as no RFC 3339 instant is later.
 import { IANAZone } from "luxon";
+import { INSTANT_RANGE } from "./tasks.ts";
 
 export interface RecurrenceRule {
   pattern: "daily" | "weekly" | "monthly";
@@ -94,14 +99,26 @@ const WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const
 /** The due instant of the occurrence after `previousDue`, or null when the series has ended. */
 export function nextOccurrence(rule: RecurrenceRule, args: NextOccurrenceArgs): Date | null {
   const series = compile(rule);
+  const previous = finiteTime(args.previousDue, "previousDue");
+  const now = finiteTime(args.now, "now");
+  const completed = args.completedAt === null ? null : finiteTime(args.completedAt, "completedAt");
+  if (!Number.isInteger(args.occurrencesSoFar))
+    throw new RangeError(`occurrencesSoFar must be a whole number, got ${args.occurrencesSoFar}`);
   if (rule.maxCount !== null && args.occurrencesSoFar >= rule.maxCount) return null;
-  const previous = args.previousDue.getTime();
   const next =
     rule.anchor === "schedule"
-      ? scheduledAfter(series, Math.max(previous, args.now.getTime()))
-      : restartedAfter(series, (args.completedAt ?? args.now).getTime(), previous);
-  if (next === null || (rule.endsAt !== null && next > rule.endsAt.getTime())) return null;
+      ? scheduledAfter(series, Math.max(previous, now))
+      : restartedAfter(series, completed ?? now, previous);
+  if (next === null || !(next <= INSTANT_RANGE.max)) return null;
+  if (rule.endsAt !== null && next > rule.endsAt.getTime()) return null;
   return new Date(next);
+}
+
+/** Epoch milliseconds of `date`; a RangeError naming `what` when it is not a valid date. */
+function finiteTime(date: Date, what: string): number {
+  const ms = date instanceof Date ? date.getTime() : Number.NaN;
+  if (!Number.isFinite(ms)) throw new RangeError(`recurrence ${what} is not a valid date`);
+  return ms;
 }
 
 /**
@@ -111,9 +128,10 @@ export function nextOccurrence(rule: RecurrenceRule, args: NextOccurrenceArgs): 
  */
 export function previewOccurrences(rule: RecurrenceRule, count: number, from?: Date): Date[] {
   const series = compile(rule);
+  if (Number.isNaN(count)) throw new RangeError("preview count is not a number");
   const wanted = Math.min(Math.max(0, Math.floor(count)), MAX_CANDIDATES);
   const out: Date[] = [];
-  const fromMs = from?.getTime() ?? Number.NEGATIVE_INFINITY;
+  const fromMs = from === undefined ? Number.NEGATIVE_INFINITY : finiteTime(from, "preview start");
   // maxCount counts from the start, so a limited series is walked from its start.
   let due: number | null =
     rule.maxCount !== null || series.startMs >= fromMs ? series.startMs : scheduledAfter(series, fromMs - 1);
@@ -206,8 +224,10 @@ function compile(rule: RecurrenceRule): Series {
     throw new RangeError("recurrence weekdays must be 1 (Mon) … 7 (Sun)");
   if (rule.monthDay !== null && (!Number.isInteger(rule.monthDay) || rule.monthDay < 1 || rule.monthDay > 31))
     throw new RangeError("recurrence month day must be 1 … 31");
-  const startMs = rule.startsAt.getTime();
-  if (!Number.isFinite(startMs)) throw new RangeError("recurrence startsAt is not a valid date");
+  const startMs = finiteTime(rule.startsAt, "startsAt");
+  if (rule.endsAt !== null) finiteTime(rule.endsAt, "endsAt");
+  if (rule.maxCount !== null && !Number.isInteger(rule.maxCount))
+    throw new RangeError(`recurrence maxCount must be a whole number, got ${rule.maxCount}`);
 
   const zone = IANAZone.create(rule.timeZone);
   const { day: startDay, timeOfDay } = toLocal(zone, startMs);
@@ -250,12 +270,17 @@ function restartedAfter(series: Series, completed: number, previousDue: number):
         const grid: Grid = { pattern: "weekly", interval, origin: c, weekdays: [isoWeekday(c)] };
         return firstSlot(series, grid, c + 1, accept);
       }
-      // The first chosen weekday after C moved (interval - 1) weeks, compared as local date and
-      // time; the restarted series then runs from that day's week.
+      // The first chosen weekday after C moved (interval - 1) weeks by the local calendar; the
+      // restarted series then runs from that day's week. On C's (moved) day the slot counts only
+      // when it comes after C: compared as instants, so a slot a spring-forward gap pushed later
+      // (02:45 read as 03:45) is compared where it really is, not at its nominal wall time.
       const shifted = c + 7 * (interval - 1);
+      const movedCompletion =
+        interval === 1 ? completed : localToInstant(series.zone, shifted, completedTime);
       for (let day = shifted; day <= shifted + 7; day++) {
         if (!series.weekdays.includes(isoWeekday(day))) continue;
-        if (day === shifted && series.timeOfDay <= completedTime) continue;
+        if (day === shifted && localToInstant(series.zone, day, series.timeOfDay) <= movedCompletion)
+          continue;
         return firstSlot(
           series,
           { pattern: "weekly", interval, origin: day, weekdays: series.weekdays },
@@ -294,30 +319,38 @@ function firstSlot(
   return null;
 }
 
-/** The grid's local dates on or after `fromDay` (and not before its origin), ascending, endless. */
+/**
+ * The grid's local dates on or after `fromDay` (and not before its origin), ascending, over at most
+ * MAX_CANDIDATES cycles (days, weeks or months of the grid): a cycle may yield nothing (a month
+ * past the calendar's end), so the bound is on cycles, not on what is yielded.
+ */
 function* gridDays(grid: Grid, fromDay: number): Generator<number> {
   const first = Math.max(fromDay, grid.origin);
   switch (grid.pattern) {
     case "daily": {
-      for (let k = Math.ceil((first - grid.origin) / grid.interval); ; k++)
-        yield grid.origin + k * grid.interval;
+      const k0 = Math.ceil((first - grid.origin) / grid.interval);
+      for (let k = k0; k < k0 + MAX_CANDIDATES; k++) yield grid.origin + k * grid.interval;
+      return;
     }
     case "weekly": {
       const originWeek = grid.origin - (isoWeekday(grid.origin) - 1);
       const weeksIn = Math.floor((first - originWeek) / 7);
-      for (let cycle = Math.ceil(weeksIn / grid.interval); ; cycle++) {
+      const cycle0 = Math.ceil(weeksIn / grid.interval);
+      for (let cycle = cycle0; cycle < cycle0 + MAX_CANDIDATES; cycle++) {
         const monday = originWeek + 7 * grid.interval * cycle;
         for (const weekday of grid.weekdays) {
           const day = monday + weekday - 1;
           if (day >= first) yield day;
         }
       }
+      return;
     }
     case "monthly": {
       const origin = civil(grid.origin);
       const from = civil(first);
       const monthsIn = (from.year - origin.year) * 12 + (from.month - origin.month);
-      for (let k = Math.ceil(monthsIn / grid.interval); ; k++) {
+      const k0 = Math.ceil(monthsIn / grid.interval);
+      for (let k = k0; k < k0 + MAX_CANDIDATES; k++) {
         const month = origin.month + k * grid.interval;
         const length = daysInMonth(origin.year, month);
         const dayOfMonth = grid.dayRule.kind === "last" ? length : Math.min(grid.dayRule.day, length);

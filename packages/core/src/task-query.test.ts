@@ -4,6 +4,7 @@ import {
   decodeCursor,
   encodeCursor,
   ORDERS,
+  savedViewSchema,
   taskListQuerySchema,
   type CursorKey,
   type Order,
@@ -81,6 +82,56 @@ test("errors carry the parameter's name as their path", () => {
   expect(taskListQuerySchema.safeParse({ priority: "high,urgent" }).error?.issues[0]?.message).toContain(
     '"urgent"',
   );
+});
+
+test("q, tags and instants PostgreSQL cannot take are refused, naming the parameter", () => {
+  const issues = (params: Record<string, unknown>) =>
+    taskListQuerySchema
+      .safeParse(params)
+      .error?.issues.map((issue) => ({ field: issue.path.join("."), message: issue.message }));
+  expect(issues({ q: "milk\u0000" })).toEqual([
+    { field: "q", message: "must not contain a NUL character (U+0000)" },
+  ]);
+  for (const lone of ["\ud800", "\udc00", "a\udbffb"])
+    expect(issues({ q: lone })).toEqual([
+      { field: "q", message: "must be well-formed Unicode (it has an unpaired surrogate)" },
+    ]);
+  expect(issues({ tags: "home,wo\u0000rk" })?.map((i) => i.field)).toEqual(["tags"]);
+  for (const instant of ["0000-01-01T00:00:00Z", "1969-12-31T00:00:00Z", "9999-12-31T23:00:00-05:00"]) {
+    expect(
+      issues({ due_from: instant })?.map((i) => i.field),
+      instant,
+    ).toEqual(["due_from"]);
+    expect(
+      issues({ due_to: instant })?.map((i) => i.field),
+      instant,
+    ).toEqual(["due_to"]);
+  }
+  expect(issues({ due_from: "+275760-09-13T00:00:00Z" })?.map((i) => i.field)).toEqual(["due_from"]);
+  expect(issues({ due_from: "-000001-01-01T00:00:00Z" })?.map((i) => i.field)).toEqual(["due_from"]);
+  // Well-formed text outside the BMP is a search like any other.
+  expect(taskListQuerySchema.parse({ q: "🎂 party" }).q).toBe("🎂 party");
+});
+
+test("a forged cursor whose key PostgreSQL cannot take is refused as a cursor", () => {
+  const forge = (payload: unknown) => btoa(JSON.stringify(payload)).replace(/=+$/, "");
+  const cases = [
+    [{ v: 1, s: "title", o: "asc", k: "a\u0000", i: ID }, "title"],
+    [{ v: 1, s: "title", o: "asc", k: "\ud800", i: ID }, "title"],
+    [{ v: 1, s: "due", o: "asc", k: "0000-01-01T00:00:00Z", i: ID }, "due"],
+    [{ v: 1, s: "created", o: "desc", k: "0000-01-01T00:00:00Z", i: ID }, "created"],
+    [{ v: 1, s: "created", o: "desc", k: "9999-12-31T23:00:00-05:00", i: ID }, "created"],
+  ] as const;
+  for (const [payload, sort] of cases) {
+    const cursor = forge(payload);
+    expect(decodeCursor(cursor, { sort, order: payload.o, q: null }), JSON.stringify(payload)).toEqual({
+      ok: false,
+      reason: "is not a cursor this API issued; start again without one",
+    });
+    expect(
+      taskListQuerySchema.safeParse({ sort, order: payload.o, cursor }).error?.issues.map((i) => i.path),
+    ).toEqual([["cursor"]]);
+  }
 });
 
 test("a cursor round-trips and only fits its own sort, order and search", () => {
@@ -164,4 +215,20 @@ test("property: every cursor key survives encode → decode exactly (any Unicode
       expect(decoded).toEqual({ ok: true, key });
     }),
   );
+});
+
+test("a saved view's name and query with a NUL are refused, naming the field; long ones are cut at a code point", () => {
+  const issues = (input: unknown) =>
+    savedViewSchema.safeParse(input).error?.issues.map((issue) => [issue.path.join("."), issue.message]);
+  expect(issues({ name: "Mine\u0000", query: "status=pending" })).toEqual([
+    ["name", "must not contain a NUL character (U+0000)"],
+  ]);
+  expect(issues({ name: "Mine", query: "q=a%00\u0000" })).toEqual([
+    ["query", "must not contain a NUL character (U+0000)"],
+  ]);
+  expect(issues({ name: "   ", query: "" })).toEqual([["name", "Name the view."]]);
+  // 59 letters and an emoji: cutting at 60 code units would leave half of the emoji.
+  const view = savedViewSchema.parse({ name: `${"a".repeat(59)}😀 more`, query: "status=all" });
+  expect(view.name).toBe("a".repeat(59));
+  expect(view.query).toBe("status=all");
 });

@@ -1,7 +1,15 @@
 // The task list query (`GET /v1/tasks?…`): its parameters, their defaults, and the opaque keyset
 // cursor. Pure: zod only. The SQL that runs it lives in packages/tasks/src/queries.ts.
 import { z } from "zod";
-import { instantSchema, LIMITS, PRIORITIES, tagSchema, type Priority } from "./tasks.ts";
+import {
+  instantSchema,
+  instantStringSchema,
+  LIMITS,
+  PRIORITIES,
+  storableString,
+  tagSchema,
+  type Priority,
+} from "./tasks.ts";
 
 export const SORTS = ["due", "priority", "created", "title", "relevance"] as const;
 export const ORDERS = ["asc", "desc"] as const;
@@ -56,8 +64,10 @@ export interface TaskListQuery {
 
 // ───── cursor codec ─────
 
+// A cursor is opaque but comes back from the client: its keys reach the SQL, so they obey the
+// same rules as any input (an instant PostgreSQL holds, text it can compare).
 const cursorIdSchema = z.uuid();
-const isoInstant = z.iso.datetime({ offset: true });
+const isoInstant = instantStringSchema;
 
 const cursorPayloadSchema = z.discriminatedUnion("s", [
   z.strictObject({
@@ -85,7 +95,7 @@ const cursorPayloadSchema = z.discriminatedUnion("s", [
     v: z.literal(1),
     s: z.literal("title"),
     o: z.enum(ORDERS),
-    k: z.string().max(LIST_LIMITS.titleKeyMax),
+    k: storableString().max(LIST_LIMITS.titleKeyMax),
     i: cursorIdSchema,
   }),
   z.strictObject({
@@ -163,10 +173,35 @@ export function decodeCursor(
   return { ok: true, key: { sort: payload.s, key: payload.k, id: payload.i } as CursorKey };
 }
 
+// ───── saved views ─────
+
+/**
+ * A saved view of the web's task list: its name and the list URL's query string it restores. Both
+ * are stored as they are, so they hold what PostgreSQL stores (a NUL in a form field was a 500).
+ * Longer text is cut, as the form's maxlength would: at a code point, never inside a pair.
+ */
+export const savedViewSchema = z.strictObject({
+  name: storableString("Name the view.")
+    .trim()
+    .transform((name) => cutAtCodePoint(name, 60).trim())
+    .pipe(z.string().min(1, "Name the view.")),
+  query: storableString("must be a query string").transform((query) => cutAtCodePoint(query, 2000)),
+});
+
+/** At most `max` UTF-16 code units of `text`, without splitting a surrogate pair. */
+function cutAtCodePoint(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
 // ───── query parameters ─────
 
-/** One value per parameter: a repeated parameter arrives as an array and is refused. */
-const single = (message: string) => z.string({ error: `${message} (given once)` });
+/**
+ * One value per parameter: a repeated parameter arrives as an array and is refused. A value
+ * PostgreSQL cannot take (a NUL, an unpaired surrogate) is refused here, naming the parameter.
+ */
+const single = (message: string) => storableString(`${message} (given once)`);
 
 /** "a,b,c" → ["a","b","c"], each item checked by `item`; errors name the parameter, not an index. */
 function commaList<T>(item: z.ZodType<T>, what: string, max: number) {

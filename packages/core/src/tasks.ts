@@ -34,30 +34,107 @@ export const timeZoneSchema = z
   .max(64)
   .refine(isValidTimeZone, { message: "must be an IANA time zone such as Europe/Berlin" });
 
-/** An instant with an explicit offset (RFC 3339), e.g. 2026-11-24T15:00:00+01:00. */
-export const instantSchema = z.iso
+// ───── Text and instants PostgreSQL can store ─────
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why PostgreSQL cannot store `value`, or null when it can. A NUL (U+0000) is refused by `text`
+ * (22021) and by `jsonb` (22P05); a UTF-16 surrogate without its pair is not Unicode text at all,
+ * and `jsonb` refuses its `\uD800` escape (22P02). Either would reach the database as a 500, or,
+ * in an event, fail its consumer on every redelivery.
+ */
+export function unstorableText(value: string): string | null {
+  if (value.includes("\u0000")) return "must not contain a NUL character (U+0000)";
+  if (LONE_SURROGATE.test(value)) return "must be well-formed Unicode (it has an unpaired surrogate)";
+  return null;
+}
+
+/** A string `unstorableText` accepts; `error` is the message when the value is not a string. */
+export function storableString(error = "must be a string") {
+  return z.string({ error }).superRefine((value, ctx) => {
+    const problem = unstorableText(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+}
+
+/** Where in a JSON value (any depth, keys included) a string `unstorableText` refuses sits. */
+export function findUnstorableText(
+  value: unknown,
+  path: (string | number)[] = [],
+): { path: (string | number)[]; message: string } | null {
+  if (typeof value === "string") {
+    const message = unstorableText(value);
+    return message ? { path, message } : null;
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findUnstorableText(item, [...path, index]);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      const message = unstorableText(key);
+      if (message) return { path: [...path, key], message: `has a key that ${message}` };
+      const found = findUnstorableText(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+/**
+ * The instants Orbit takes and emits: 1970-01-01T00:00:00Z up to 9999-12-31T23:59:59.999Z.
+ * - Up to year 9999: RFC 3339 has four-digit years. Past them `toISOString()` writes an expanded
+ *   year (+010000-01-01T…), which no RFC 3339 reader takes: our own schemas, Go's time.RFC3339 in
+ *   daprd (a reminder job's dueTime). A task due then could never be sent in an event again.
+ * - From 1970: PostgreSQL has no year 0 (JavaScript's year 0 is 1 BC, written "0000-…", refused
+ *   with 22008), and a reminder before the epoch would be named `reminder-<id>-a-<ms>`, which the
+ *   job route does not recognise as a reminder (a negative epoch). Nothing a task manager plans
+ *   lies before 1970, so one range for every instant keeps the rule simple.
+ */
+export const INSTANT_RANGE = {
+  min: Date.UTC(1970, 0, 1),
+  max: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+} as const;
+
+const INSTANT_RANGE_MESSAGE = "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z";
+
+/** Whether `ms` (epoch milliseconds) is an instant inside INSTANT_RANGE. */
+export function isInstantInRange(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= INSTANT_RANGE.min && ms <= INSTANT_RANGE.max;
+}
+
+/** An RFC 3339 date-time with an offset inside INSTANT_RANGE, kept as the string (events, DTOs). */
+export const instantStringSchema = z.iso
   .datetime({
     offset: true,
     error: "must be an RFC 3339 date-time with an offset, e.g. 2026-11-24T15:00:00Z",
+    // A value that is no date-time at all gets that one message, not the range's too.
+    abort: true,
   })
-  .transform((value) => new Date(value));
+  .refine((value) => isInstantInRange(Date.parse(value)), { message: INSTANT_RANGE_MESSAGE });
 
-export const titleSchema = z
-  .string({ error: "must be a string" })
+/** An instant with an explicit offset (RFC 3339), e.g. 2026-11-24T15:00:00+01:00. */
+export const instantSchema = instantStringSchema.transform((value) => new Date(value));
+
+export const titleSchema = storableString()
   .trim()
   .min(1, "must not be empty")
   .max(LIMITS.titleMax, `must be at most ${LIMITS.titleMax} characters`);
 
-export const descriptionSchema = z
-  .string({ error: "must be a string" })
-  .max(LIMITS.descriptionMax, `must be at most ${LIMITS.descriptionMax} characters`);
+export const descriptionSchema = storableString().max(
+  LIMITS.descriptionMax,
+  `must be at most ${LIMITS.descriptionMax} characters`,
+);
 
 export const prioritySchema = z.enum(PRIORITIES, { error: `must be one of ${PRIORITIES.join(", ")}` });
 export const statusSchema = z.enum(STATUSES, { error: `must be one of ${STATUSES.join(", ")}` });
 
 /** A tag: letters, digits and `- _ / .`, starting with a letter or digit. Case-insensitive per user. */
-export const tagSchema = z
-  .string({ error: "must be a string" })
+export const tagSchema = storableString()
   .trim()
   .min(1, "must not be empty")
   .max(LIMITS.tagMax, `must be at most ${LIMITS.tagMax} characters`)
@@ -184,42 +261,46 @@ export const taskIdSchema = z.uuid({ error: "must be a task id (UUID)" });
 
 // ───── What readers and events carry ─────
 
+// Readers get what the database holds; events are read back by consumers, which must refuse what
+// they could not store or compute with (an instant out of range, text PostgreSQL refuses) rather
+// than fail on it at every redelivery: so these schemas hold the same rules as the inputs.
+
 export const reminderDtoSchema = z.object({
-  id: z.string(),
+  id: storableString(),
   offset_minutes: z.number().nullable(),
-  remind_at: z.string().nullable(),
+  remind_at: instantStringSchema.nullable(),
 });
 
 export const recurrenceDtoSchema = z.object({
-  series_id: z.string(),
+  series_id: storableString(),
   pattern: z.enum(RECURRENCE_PATTERNS),
   interval: z.number(),
   weekdays: z.array(z.number()),
   month_day: z.number().nullable(),
   last_day_of_month: z.boolean(),
   anchor: z.enum(RECURRENCE_ANCHORS),
-  ends_at: z.string().nullable(),
+  ends_at: instantStringSchema.nullable(),
   max_count: z.number().nullable(),
   active: z.boolean(),
 });
 
 export const taskDtoSchema = z.object({
-  id: z.string(),
-  user_id: z.string(),
-  title: z.string(),
-  description: z.string(),
+  id: storableString(),
+  user_id: storableString(),
+  title: storableString(),
+  description: storableString(),
   status: statusSchema,
   priority: prioritySchema,
-  due_at: z.string().nullable(),
-  time_zone: z.string(),
-  tags: z.array(z.string()),
+  due_at: instantStringSchema.nullable(),
+  time_zone: storableString(),
+  tags: z.array(storableString()),
   reminders: z.array(reminderDtoSchema),
   recurrence: recurrenceDtoSchema.nullable(),
-  series_id: z.string().nullable(),
+  series_id: storableString().nullable(),
   occurrence_index: z.number().nullable(),
-  completed_at: z.string().nullable(),
-  created_at: z.string(),
-  updated_at: z.string(),
+  completed_at: instantStringSchema.nullable(),
+  created_at: instantStringSchema,
+  updated_at: instantStringSchema,
   version: z.number(),
 });
 export type TaskDto = z.infer<typeof taskDtoSchema>;

@@ -1,5 +1,17 @@
 // HTTP plumbing for the sidecar's API: Dapr's error shape, body reading, a tiny router.
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+
+/**
+ * Whether a token a client sent equals the expected one, in time independent of where they differ
+ * (daprd: subtle.ConstantTimeCompare, pkg/http/api_token.go). Both sides are hashed first so that
+ * timingSafeEqual sees equal lengths and the expected token's length does not leak either.
+ */
+export function sameToken(given: string | string[] | undefined, expected: string): boolean {
+  const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
+  const matches = timingSafeEqual(digest(typeof given === "string" ? given : ""), digest(expected));
+  return matches && typeof given === "string";
+}
 
 /** Dapr's default `max-body-size` (4 MiB). */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;

@@ -19,6 +19,7 @@ import {
   parseJsonBody,
   queryMetadata,
   readBody,
+  sameToken,
   Router,
   sendEmpty,
   sendError,
@@ -604,7 +605,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       const url = new URL(req.url ?? "/", "http://sidecar");
       try {
         const isHealth = url.pathname === "/v1.0/healthz" || url.pathname === "/v1.0/healthz/outbound";
-        if (apiToken && !isHealth && req.headers["dapr-api-token"] !== apiToken) {
+        if (apiToken && !isHealth && !sameToken(req.headers["dapr-api-token"], apiToken)) {
           throw new ApiError(401, "ERR_UNAUTHORIZED", "invalid api token");
         }
         const match = router.match(req.method ?? "GET", url.pathname);

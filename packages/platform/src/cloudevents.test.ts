@@ -94,3 +94,18 @@ test("refuses binary mode with an incomplete set of ce-* headers", () => {
   expect(parsed.ok).toBe(false);
   if (!parsed.ok) expect(parsed.reason).toContain("source");
 });
+
+test("an id PostgreSQL cannot store (a NUL, a lone surrogate) is no CloudEvent: its consumer could never record it", () => {
+  for (const id of ["a\u0000b", "\ud800", "x\udc00"]) {
+    const parsed = parseCloudEvent({}, { id, source: "s", type: "t", specversion: "1.0", data: {} });
+    expect(parsed, JSON.stringify(id)).toEqual({
+      ok: false,
+      reason: "not a CloudEvent: missing or invalid id",
+    });
+    const binary = parseCloudEvent(
+      { "ce-id": id, "ce-source": "s", "ce-type": "t", "ce-specversion": "1.0" },
+      {},
+    );
+    expect(binary.ok, JSON.stringify(id)).toBe(false);
+  }
+});

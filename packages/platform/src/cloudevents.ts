@@ -1,6 +1,7 @@
 // Incoming CloudEvents in both content modes: structured (`application/cloudevents+json`, as Dapr
 // delivers) and binary (`ce-*` headers with the data as the body, as Knative Eventing delivers).
 import { z } from "zod";
+import { storableString } from "#core/tasks.ts";
 
 export interface IncomingCloudEvent {
   id: string;
@@ -19,7 +20,9 @@ export interface IncomingCloudEvent {
 }
 
 const requiredAttributes = z.object({
-  id: z.string().min(1),
+  // Consumers key their inbox (and the audit log) by the id: one PostgreSQL cannot store (a NUL, a
+  // lone surrogate) would fail them at every redelivery, so such an event is no CloudEvent to us.
+  id: storableString().min(1),
   source: z.string().min(1),
   type: z.string().min(1),
   specversion: z.string().min(1),
@@ -45,7 +48,7 @@ function build(attributes: Record<string, unknown>, data: unknown): CloudEventPa
   if (!required.success) {
     return {
       ok: false,
-      reason: `not a CloudEvent: missing ${required.error.issues.map((i) => i.path.join(".")).join(", ")}`,
+      reason: `not a CloudEvent: missing or invalid ${required.error.issues.map((i) => i.path.join(".")).join(", ")}`,
     };
   }
   const str = (key: string) =>

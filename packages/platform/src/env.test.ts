@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { z } from "zod";
-import { baseEnvSchema, EnvError, parseEnv } from "./env.ts";
+import { baseEnvSchema, EnvError, parseEnv, requireDeliveryAuth } from "./env.ts";
 
 test("applies defaults and coerces numbers", () => {
   const env = parseEnv(baseEnvSchema, { DATABASE_URL: "postgresql://u@localhost/db", PORT: "9090" });
@@ -44,4 +44,26 @@ test("a function's own variables are checked with the base ones", () => {
   expect(() => parseEnv(schema, { DATABASE_URL: "postgres://h/db", VAPID_SUBJECT: "https://x" })).toThrow(
     /VAPID_SUBJECT/,
   );
+});
+
+test("delivery auth fails closed: no app token in production, or OIDC half configured, is refused", () => {
+  const base = { DATABASE_URL: "postgresql://u@localhost/db" };
+  const token = "t".repeat(32);
+  const check = (env: Record<string, string>) => () => requireDeliveryAuth(parseEnv(baseEnvSchema, env));
+  expect(check({ ...base, NODE_ENV: "production" })).toThrow(/APP_API_TOKEN: is required in production/);
+  expect(check({ ...base, NODE_ENV: "production", APP_API_TOKEN: token })).not.toThrow();
+  // Elsewhere it may be missing: the delivery routes then refuse every request.
+  expect(check({ ...base, NODE_ENV: "development" })).not.toThrow();
+  expect(() => parseEnv(baseEnvSchema, { ...base, APP_API_TOKEN: "short" })).toThrow(
+    /APP_API_TOKEN: must be at least 32 characters/,
+  );
+  expect(check({ ...base, APP_API_TOKEN: token, DELIVERY_OIDC_AUDIENCE: "orbit.dev/deliveries/x" })).toThrow(
+    /DELIVERY_OIDC_SUBJECTS: is required with DELIVERY_OIDC_AUDIENCE/,
+  );
+  expect(check({ ...base, DELIVERY_OIDC_SUBJECTS: "system:serviceaccount:orbit:*" })).toThrow(
+    /DELIVERY_OIDC_AUDIENCE: is required with DELIVERY_OIDC_SUBJECTS/,
+  );
+  expect(() =>
+    parseEnv(baseEnvSchema, { ...base, DELIVERY_OIDC_SUBJECTS: "system:serviceaccount:orbit:*,admin" }),
+  ).toThrow(/DELIVERY_OIDC_SUBJECTS/);
 });

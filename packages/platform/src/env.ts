@@ -15,6 +15,32 @@ export const baseEnvSchema = z.object({
   DAPR_HOST: z.string().default("127.0.0.1"),
   /** Sent as `dapr-api-token` when the sidecar is configured with an API token. */
   DAPR_API_TOKEN: z.string().optional(),
+  /**
+   * Dapr's app API token: the sidecar sends it as `dapr-api-token` on every call to the app, and
+   * every delivery route (`/dapr/*`, `/events/*`, `/job/*`) refuses a request without it. Required
+   * in production (requireDeliveryAuth); unset elsewhere, those routes refuse everything.
+   */
+  APP_API_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+  /**
+   * Knative Eventing's OIDC sender identity (the eventing overlay): when set, a delivery may instead
+   * carry `Authorization: Bearer <token>` issued for this audience to one of DELIVERY_OIDC_SUBJECTS.
+   */
+  DELIVERY_OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** Comma-separated `system:serviceaccount:<namespace>:<name>` (or `…:<namespace>:*`). */
+  DELIVERY_OIDC_SUBJECTS: z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^system:serviceaccount:[a-z0-9-]+:([a-z0-9.-]+|\*)$/))),
+  /** The Kubernetes API server whose OIDC discovery documents and keys sign those tokens. */
+  DELIVERY_OIDC_API_SERVER: z.url().default("https://kubernetes.default.svc"),
+  /** The pod's service account token, sent to the API server for its discovery documents. */
+  DELIVERY_OIDC_TOKEN_FILE: z.string().default("/var/run/secrets/kubernetes.io/serviceaccount/token"),
   PUBSUB_NAME: z.string().min(1).default("pubsub"),
   /** Largest request body accepted, in bytes. */
   BODY_LIMIT_BYTES: z.coerce
@@ -32,6 +58,21 @@ export const baseEnvSchema = z.object({
   OUTBOX_SWEEP_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   /** Most events one relay claims per drain; other instances take the rest meanwhile. */
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
+  /**
+   * Times the sidecar may refuse one event permanently (HTTP 4xx) before the relay parks it in the
+   * dead-letter store and publishes the events behind it; transient failures retry without bound.
+   */
+  OUTBOX_MAX_PERMANENT_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(5),
+  /**
+   * Lets requests to user-given URLs (webhooks, push endpoints) reach this machine's loopback
+   * (127.0.0.0/8, ::1) and plain http there: for `make dev` (dapr.yaml) and tests with local
+   * receivers. Private and other internal ranges stay refused. Never set in production
+   * (tests/manifests/outbound-loopback.test.ts); see packages/platform/src/outbound.ts.
+   */
+  OUTBOUND_ALLOW_LOOPBACK: z
+    .enum(["true", "false"], { error: "must be true or false" })
+    .transform((value) => value === "true")
+    .default(false),
   /** Grace period for in-flight requests on SIGTERM before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -39,6 +80,24 @@ export const baseEnvSchema = z.object({
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 
 export class EnvError extends Error {}
+
+/**
+ * Fails closed at start: in production a function without the app API token would refuse every
+ * delivery of its own sidecar, so it does not start; OIDC delivery needs its audience and its
+ * subjects together. docs/decisions/012-delivery-authentication.md.
+ */
+export function requireDeliveryAuth(env: BaseEnv): void {
+  const problems: string[] = [];
+  if (env.NODE_ENV === "production" && !env.APP_API_TOKEN)
+    problems.push(
+      "  - APP_API_TOKEN: is required in production (the Dapr app API token, from the Secret orbit-app-token)",
+    );
+  if (env.DELIVERY_OIDC_AUDIENCE && env.DELIVERY_OIDC_SUBJECTS.length === 0)
+    problems.push("  - DELIVERY_OIDC_SUBJECTS: is required with DELIVERY_OIDC_AUDIENCE");
+  if (!env.DELIVERY_OIDC_AUDIENCE && env.DELIVERY_OIDC_SUBJECTS.length > 0)
+    problems.push("  - DELIVERY_OIDC_AUDIENCE: is required with DELIVERY_OIDC_SUBJECTS");
+  if (problems.length > 0) throw new EnvError(`Invalid environment:\n${problems.join("\n")}`);
+}
 
 /** Parses `source` with `schema`; throws EnvError listing each bad variable. */
 export function parseEnv<S extends z.ZodType>(

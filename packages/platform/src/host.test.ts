@@ -4,6 +4,8 @@ import { z } from "zod";
 import {
   api,
   createTestUser,
+  FROM_SIDECAR,
+  fromKnative,
   startFunction,
   type StartedFunction,
   type TestUser,
@@ -248,7 +250,7 @@ test("the rate limit answers 429 with Retry-After once a token used up its minut
 });
 
 test("/dapr/subscribe lists the subscriptions with their dead-letter topics", async () => {
-  const res = await api(fn.url, "GET", "/dapr/subscribe");
+  const res = await api(fn.url, "GET", "/dapr/subscribe", { headers: FROM_SIDECAR });
   expect(res.body).toEqual([
     {
       pubsubname: "pubsub",
@@ -263,7 +265,7 @@ test("structured delivery (Dapr): SUCCESS, RETRY when asked or when the handler 
   const deliver = (data: unknown) =>
     api(fn.url, "POST", "/events/things", {
       rawBody: JSON.stringify(cloudEvent(data)),
-      headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
+      headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub", ...FROM_SIDECAR },
     });
   const ok = await deliver({ n: 5 });
   expect(ok.status).toBe(200);
@@ -283,14 +285,17 @@ test("structured delivery (Dapr): SUCCESS, RETRY when asked or when the handler 
 
   const notEvent = await api(fn.url, "POST", "/events/things", {
     body: { hello: "world" },
-    headers: { pubsubname: "pubsub" },
+    headers: { pubsubname: "pubsub", ...FROM_SIDECAR },
   });
   expect(notEvent.body).toEqual({ status: "DROP" });
 });
 
 test("binary delivery (Knative): 204 done, 503 retry, 4xx for data that can never succeed", async () => {
-  const deliver = (data: unknown, headers: Record<string, string> = {}) =>
-    api(fn.url, "POST", "/events/things", { body: data, headers: { ...binaryHeaders(), ...headers } });
+  const deliver = async (data: unknown, headers: Record<string, string> = {}) =>
+    api(fn.url, "POST", "/events/things", {
+      body: data,
+      headers: { ...binaryHeaders(), ...(await fromKnative()), ...headers },
+    });
   const ok = await deliver({ n: 7 });
   expect(ok.status).toBe(204);
   expect(handled.subscription).toContainEqual({ n: 7 });
@@ -304,29 +309,32 @@ test("binary delivery (Knative): 204 done, 503 retry, 4xx for data that can neve
   // A non-JSON data content type is accepted as text, and then fails this topic's schema.
   const text = await api(fn.url, "POST", "/events/things", {
     rawBody: "plain text",
-    headers: { ...binaryHeaders(), "content-type": "text/plain" },
+    headers: { ...binaryHeaders(), ...(await fromKnative()), "content-type": "text/plain" },
   });
   expect(text.status).toBe(422);
 });
 
 test("job callbacks: 200 when handled, 404 with no handler, 500 when the handler throws", async () => {
-  const ok = await api(fn.url, "POST", "/job/reminder-abc", { body: { task_id: "t-1" } });
+  const ok = await api(fn.url, "POST", "/job/reminder-abc", {
+    body: { task_id: "t-1" },
+    headers: FROM_SIDECAR,
+  });
   expect(ok.status).toBe(200);
   expect(handled.jobs).toContainEqual({ name: "reminder-abc", data: { task_id: "t-1" } });
 
   // Dapr's scheduler may not declare a JSON content type; the body is JSON regardless.
   const untyped = await api(fn.url, "POST", "/job/reminder-untyped", {
     rawBody: JSON.stringify({ n: 1 }),
-    headers: { "content-type": "application/octet-stream" },
+    headers: { "content-type": "application/octet-stream", ...FROM_SIDECAR },
   });
   expect(untyped.status).toBe(200);
   expect(handled.jobs).toContainEqual({ name: "reminder-untyped", data: { n: 1 } });
 
-  const unknown = await api(fn.url, "POST", "/job/cleanup-daily", { body: {} });
+  const unknown = await api(fn.url, "POST", "/job/cleanup-daily", { body: {}, headers: FROM_SIDECAR });
   expect(unknown.status).toBe(404);
   expect(unknown.headers.get("content-type")).toMatch(/^application\/problem\+json/);
 
-  const failed = await api(fn.url, "POST", "/job/reminder-x-fail", { body: {} });
+  const failed = await api(fn.url, "POST", "/job/reminder-x-fail", { body: {}, headers: FROM_SIDECAR });
   expect(failed.status).toBe(500);
   expect(JSON.stringify(failed.body)).not.toContain("job failed");
 });

@@ -11,9 +11,11 @@ import { ACTOR_HEADER, authenticate, withActorHint, type Principal } from "./aut
 import { parseCloudEvent, type IncomingCloudEvent } from "./cloudevents.ts";
 import { DaprClient, SidecarUnavailableError } from "./dapr-client.ts";
 import { isDatabaseUnavailable } from "./db-errors.ts";
-import { baseEnvSchema, EnvError, parseEnv, type BaseEnv } from "./env.ts";
+import { authorizeDelivery, isDeliveryPath, OidcVerifier } from "./delivery-auth.ts";
+import { baseEnvSchema, EnvError, parseEnv, requireDeliveryAuth, type BaseEnv } from "./env.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import {
+  deliveriesRefused,
   eventHandlerDuration,
   eventsConsumed,
   httpDuration,
@@ -89,6 +91,15 @@ export interface RawRouteDef<E extends BaseEnv = BaseEnv> {
   summary?: string;
   /** Documents the request body in the generated API description (never used to validate). */
   body?: z.ZodType;
+  /**
+   * How many units of the caller's per-minute rate limit this request costs (default 1), e.g. one
+   * per message of a JSON-RPC batch; and, optionally, how to refuse one that does not fit (by
+   * default a 429 problem). A request is admitted whole or not at all.
+   */
+  rateLimit?: {
+    cost(body: unknown): number;
+    refuse?(res: Response, retryAfterSeconds: number): void;
+  };
   handle(http: { req: Request; res: Response; principal: Principal | null }, ctx: Context<E>): Promise<void>;
 }
 
@@ -187,16 +198,21 @@ class FixedWindowLimiter {
   private windows = new Map<string, { start: number; count: number }>();
   constructor(private readonly perMinute: number) {}
 
-  /** Returns 0 when allowed, else the seconds until the window resets. */
-  take(key: string, now: number): number {
-    const window = this.windows.get(key);
+  /**
+   * Takes `cost` units, all or none: returns 0 when allowed, else the seconds until the window
+   * resets (a refused request takes nothing, so a too-large batch does not use up the window).
+   */
+  take(key: string, now: number, cost = 1): number {
+    let window = this.windows.get(key);
     if (!window || now - window.start >= 60_000) {
       if (this.windows.size > 10_000) this.windows.clear();
-      this.windows.set(key, { start: now, count: 1 });
-      return 0;
+      window = { start: now, count: 0 };
+      this.windows.set(key, window);
     }
-    window.count += 1;
-    return window.count > this.perMinute ? Math.ceil((window.start + 60_000 - now) / 1000) : 0;
+    if (window.count + cost > this.perMinute)
+      return Math.max(1, Math.ceil((window.start + 60_000 - now) / 1000));
+    window.count += cost;
+    return 0;
   }
 }
 
@@ -256,6 +272,7 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
         source: def.name,
         sweepIntervalMs: env.OUTBOX_SWEEP_INTERVAL_MS,
         batchSize: env.OUTBOX_BATCH_SIZE,
+        maxPermanentAttempts: env.OUTBOX_MAX_PERMANENT_ATTEMPTS,
       })
     : null;
   const ctx: Context<E> = { name: def.name, db, env, log, dapr, relay: { kick: () => relay?.kick() }, now };
@@ -366,6 +383,44 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
     res.type(registry.contentType).send(await registry.metrics());
   });
 
+  // ── Delivery routes (/dapr/*, /events/*, /job/*): only this app's sidecar, which sends the app API
+  // token, or (eventing overlay) a Knative source with its OIDC token (delivery-auth.ts). Checked
+  // before the body is read, and again on each delivery route itself, so no spelling of a path
+  // that Express would route there (case, trailing slash) gets past. A refusal is a 401: daprd
+  // retries it per its resiliency policy and then dead-letters it (a job trigger: its failure
+  // policy, then the trigger is gone); Knative dead-letters a 401 at once. docs/deployment.md.
+  const oidc = env.DELIVERY_OIDC_AUDIENCE
+    ? new OidcVerifier({
+        apiServer: env.DELIVERY_OIDC_API_SERVER,
+        audience: env.DELIVERY_OIDC_AUDIENCE,
+        subjects: env.DELIVERY_OIDC_SUBJECTS,
+        tokenFile: env.DELIVERY_OIDC_TOKEN_FILE,
+      })
+    : null;
+  if (!env.APP_API_TOKEN) log.warn("APP_API_TOKEN is not set: every delivery route refuses every request");
+  const requireSender = async (req: Request, res: Response, next: NextFunction) => {
+    if (res.locals.sender) return next();
+    const auth = await authorizeDelivery(req.headers, env.APP_API_TOKEN, oidc);
+    if (auth.ok) {
+      res.locals.sender = auth.sender;
+      return next();
+    }
+    deliveriesRefused.inc({ reason: auth.reason });
+    (res.locals.log as Logger).warn("delivery refused", {
+      reason: auth.reason,
+      detail: auth.detail,
+      path: req.path,
+    });
+    sendProblem(
+      res,
+      auth.reason === "unavailable"
+        ? problems.unavailable("The sender's identity cannot be checked right now; retry shortly.")
+        : problems.unauthorized(auth.detail),
+      req.originalUrl,
+    );
+  };
+  app.use((req, res, next) => (isDeliveryPath(req.path) ? requireSender(req, res, next) : next()));
+
   const subscriptionPaths = new Set((def.subscriptions ?? []).map((s) => s.path));
   // Bodies: JSON only, size-limited, strict; everything else is a 415 on routes that take a body.
   const jsonParser = express.json({ limit: env.BODY_LIMIT_BYTES, type: JSON_TYPES, strict: false });
@@ -433,7 +488,9 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
           principal = withActorHint(principal, req.headers[ACTOR_HEADER]);
           if (r.auth === "write" && principal.scope !== "read_write")
             throw problems.forbidden("This API token is read-only; this request changes data.");
-          const wait = limiter.take(principal.rateKey, Date.now());
+          const rated = "kind" in r ? r.rateLimit : undefined;
+          const wait = limiter.take(principal.rateKey, Date.now(), rated?.cost(req.body) ?? 1);
+          if (wait > 0 && rated?.refuse) return rated.refuse(res, wait);
           if (wait > 0) throw problems.rateLimited(wait);
         }
         if ("kind" in r) {
@@ -471,7 +528,7 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
 
   // ── Subscriptions (Dapr programmatic subscriptions + delivery routes) ──
   const subs = def.subscriptions ?? [];
-  app.get("/dapr/subscribe", (_req, res) => {
+  app.get("/dapr/subscribe", requireSender, (_req, res) => {
     res.json(
       subs.map((s) => ({
         pubsubname: s.pubsub ?? env.PUBSUB_NAME,
@@ -484,7 +541,7 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
     );
   });
   for (const s of subs) {
-    app.post(s.path, async (req: Request, res: Response) => {
+    app.post(s.path, requireSender, async (req: Request, res: Response) => {
       // Dapr sends a `pubsubname` header and reads SUCCESS/RETRY/DROP from a 200 body; Knative
       // Eventing reads status codes (2xx done, 5xx retried, other 4xx to the dead-letter sink).
       const fromDapr = req.headers.pubsubname !== undefined;
@@ -538,7 +595,7 @@ export function buildApp<E extends BaseEnv>(def: FunctionDef<E>, deps: HostDeps<
   // ── Job callbacks (Dapr Jobs API triggers) ──
   const jobs = def.jobs ?? [];
   if (jobs.length > 0) {
-    app.post("/job/:name", async (req: Request, res: Response) => {
+    app.post("/job/:name", requireSender, async (req: Request, res: Response) => {
       const name = String(req.params.name);
       const job = jobs.find((j) => name.startsWith(j.prefix));
       const jobLog = (res.locals.log as Logger).child({ job: name });
@@ -623,6 +680,7 @@ export async function serve<E extends BaseEnv>(def: FunctionDef<E>): Promise<Run
   let env: E;
   try {
     env = parseEnv((def.env ?? baseEnvSchema) as z.ZodType<E>);
+    requireDeliveryAuth(env);
   } catch (error) {
     if (error instanceof EnvError) {
       process.stderr.write(`${def.name}: ${error.message}\n`);

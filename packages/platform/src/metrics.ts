@@ -56,6 +56,13 @@ export const outboxLag = new Gauge({
   registers: [registry],
 });
 
+export const deliveriesRefused = new Counter({
+  name: "orbit_deliveries_refused_total",
+  help: "Requests to delivery routes (/dapr/*, /events/*, /job/*) refused: no valid app token or OIDC token (unauthenticated), or the OIDC keys unreachable (unavailable)",
+  labelNames: ["reason"] as const,
+  registers: [registry],
+});
+
 export const jobsTriggered = new Counter({
   name: "orbit_jobs_triggered_total",
   help: "Dapr job callbacks handled, by outcome",

@@ -11,7 +11,15 @@ import {
 import { workerDb } from "#testing/worker-db.ts";
 import { DaprClient } from "./dapr-client.ts";
 import { createLogger } from "./logger.ts";
-import { enqueue, eventBackoffMs, OutboxRelay, type OutboxMessage } from "./outbox.ts";
+import { DaprError } from "./dapr-client.ts";
+import {
+  enqueue,
+  eventBackoffMs,
+  isPermanentRefusal,
+  OutboxRelay,
+  type OutboxMessage,
+  type RelayOptions,
+} from "./outbox.ts";
 
 let db: Db;
 let sidecar: PublishRecorder;
@@ -30,13 +38,14 @@ afterAll(async () => {
 });
 
 /** A relay of our own (no sweeper unless started), publishing to `port`. */
-function relayTo(port: number, source = "outbox-test"): OutboxRelay {
+function relayTo(port: number, source = "outbox-test", options: Partial<RelayOptions> = {}): OutboxRelay {
   const relay = new OutboxRelay({
     db,
     dapr: new DaprClient({ port, timeoutMs: 2_000 }),
     log: createLogger(source, "silent"),
     source,
     sweepIntervalMs: 50,
+    ...options,
   });
   relays.push(relay);
   return relay;
@@ -286,4 +295,92 @@ test("a relay publishes its own function's events at once and rescues another's 
   const mine = sidecar.published.filter((p) => p.body.subject === key);
   expect(mine).toHaveLength(1);
   expect(mine[0]!.body.source).toBe("other-function");
+});
+
+/** Makes an event that waits out its backoff due now (the database's clock, not a sleep). */
+async function dueNow(eventId: string): Promise<void> {
+  await db.$executeRaw`UPDATE outbox SET next_attempt_at = now() WHERE event_id = ${eventId}::uuid`;
+}
+
+test("a 4xx refusal is permanent; 408, 429, 5xx and other errors are transient", () => {
+  for (const status of [400, 403, 404, 409, 422])
+    expect(isPermanentRefusal(new DaprError(status, "", "publish"))).toBe(true);
+  for (const status of [408, 429, 500, 502, 503])
+    expect(isPermanentRefusal(new DaprError(status, "", "publish"))).toBe(false);
+  expect(isPermanentRefusal(new Error("socket hang up"))).toBe(false);
+});
+
+test("an event refused permanently (4xx) is parked after maxPermanentAttempts, copied to the dead-letter store, and its key moves on", async () => {
+  const key = randomUUID();
+  const [poison, next] = await commitEvents([message(key, 1), message(key, 2)]);
+  sidecar.refuseEvents((event) => event.id === poison, 403);
+  const relay = relayTo(sidecar.port, "outbox-test", { maxPermanentAttempts: 3 });
+
+  for (const attempt of [1, 2]) {
+    await relay.drainOnce();
+    expect((await rows([poison!]))[0]).toMatchObject({ status: "pending", attempts: attempt });
+    // Still holding back the next event of its key.
+    expect(publishedOf(sidecar, [next!])).toHaveLength(0);
+    await dueNow(poison!);
+  }
+  relay.kick();
+  await relay.idle();
+
+  expect(sidecar.refusals.get(poison!)).toBe(3);
+  const [parked, published] = await rows([poison!, next!]);
+  expect(parked).toMatchObject({ status: "parked", attempts: 3 });
+  expect(parked!.last_error).toMatch(/HTTP 403/);
+  expect(published).toMatchObject({ status: "published" });
+  expect(publishedOf(sidecar, [next!]).map((p) => p.body.data)).toEqual([{ key, n: 2 }]);
+
+  const letters = await db.deadLetter.findMany({ where: { eventId: poison! } });
+  expect(letters).toHaveLength(1);
+  expect(letters[0]).toMatchObject({
+    consumer: "outbox-test",
+    pubsub: "pubsub",
+    topic: "task-events",
+    attempts: 3,
+    resolvedAt: null,
+  });
+  expect(letters[0]!.error).toMatch(/refused to publish this event 3 times.*HTTP 403/);
+  expect(letters[0]!.envelope).toMatchObject({
+    specversion: "1.0",
+    id: poison,
+    type: "orbit.test",
+    subject: key,
+    data: { key, n: 1 },
+  });
+
+  // A parked event is never tried again.
+  await dueNow(poison!);
+  relay.kick();
+  await relay.idle();
+  expect(sidecar.refusals.get(poison!)).toBe(3);
+  expect(relay.stats.parked).toBe(1);
+});
+
+test("transient refusals (5xx, 429) never count towards parking: only permanent ones do", async () => {
+  const refusing = await startPublishRecorder();
+  try {
+    const key = randomUUID();
+    const [first] = await commitEvents([message(key, 1)]);
+    const relay = relayTo(refusing.port, "outbox-test", { maxPermanentAttempts: 2 });
+    for (const status of [503, 429, 500, 503, 429]) {
+      refusing.respondWith(status);
+      await relay.drainOnce();
+      await dueNow(first!);
+    }
+    expect((await rows([first!]))[0]).toMatchObject({ status: "pending", attempts: 5 });
+    expect(await db.deadLetter.count({ where: { eventId: first! } })).toBe(0);
+
+    refusing.respondWith(400);
+    await relay.drainOnce();
+    expect((await rows([first!]))[0]).toMatchObject({ status: "pending", attempts: 6 });
+    await dueNow(first!);
+    await relay.drainOnce();
+    expect((await rows([first!]))[0]).toMatchObject({ status: "parked", attempts: 7 });
+    expect(await db.deadLetter.count({ where: { eventId: first!, resolvedAt: null } })).toBe(1);
+  } finally {
+    await refusing.close();
+  }
 });

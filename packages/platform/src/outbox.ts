@@ -7,6 +7,12 @@
 // are published in commit order: an event is only claimed once every earlier event of its key is
 // published. Claims are row locks (FOR UPDATE SKIP LOCKED) held by the relay's transaction, so
 // several instances share the work and a crashed relay releases its claims at once.
+// A refusal the sidecar means for ever (HTTP 4xx: unknown pub/sub, a topic the app may not publish
+// to, a body it cannot take) is retried `maxPermanentAttempts` times, then the event is parked:
+// status 'parked', a copy in the dead-letter store (functions/dead-letters lists and replays it),
+// and the events behind it with its partition key are published. Transient failures (5xx, 408,
+// 429, no sidecar) keep retrying with backoff: parking those would reorder a key's events whenever
+// the broker has a bad minute.
 import { randomUUID } from "node:crypto";
 import type { Db, Tx } from "#db/client.ts";
 import { DaprError, SidecarUnavailableError, type DaprClient } from "./dapr-client.ts";
@@ -67,6 +73,7 @@ interface ClaimedRow {
   data: unknown;
   traceparent: string | null;
   attempts: number;
+  refusals: number;
   created_at: Date;
 }
 
@@ -80,6 +87,35 @@ export interface RelayOptions {
   batchSize?: number;
   /** Partition keys published concurrently within one batch. */
   parallelKeys?: number;
+  /** Permanent (4xx) refusals of one event before it is parked in the dead-letter store. */
+  maxPermanentAttempts?: number;
+}
+
+/**
+ * Whether the sidecar's answer means the same publish will never succeed: a 4xx other than 408
+ * (timeout) and 429 (throttled), which say "later".
+ */
+export function isPermanentRefusal(error: unknown): boolean {
+  return (
+    error instanceof DaprError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    ![408, 429].includes(error.status)
+  );
+}
+
+/** The CloudEvent an outbox row is published as (and parked as). */
+function cloudEventOf(row: ClaimedRow, source: string) {
+  return {
+    specversion: "1.0" as const,
+    id: row.event_id,
+    source: row.source || source,
+    type: row.type,
+    ...(row.subject ? { subject: row.subject } : {}),
+    time: row.created_at.toISOString(),
+    datacontenttype: "application/json" as const,
+    data: row.data,
+  };
 }
 
 /** Backoff for an event Dapr refused: 0.5 s doubling to 60 s, with ±25 % jitter. */
@@ -101,6 +137,7 @@ export class OutboxRelay {
   private readonly sweepIntervalMs: number;
   private readonly batchSize: number;
   private readonly parallelKeys: number;
+  private readonly maxPermanentAttempts: number;
   private running: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
@@ -109,7 +146,7 @@ export class OutboxRelay {
   private sidecarFailures = 0;
   private lastCleanup = 0;
   /** Counters for metrics and tests. */
-  readonly stats = { published: 0, failed: 0, drains: 0 };
+  readonly stats = { published: 0, failed: 0, parked: 0, drains: 0 };
 
   constructor(options: RelayOptions) {
     this.db = options.db;
@@ -119,6 +156,7 @@ export class OutboxRelay {
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
     this.batchSize = options.batchSize ?? 200;
     this.parallelKeys = options.parallelKeys ?? 16;
+    this.maxPermanentAttempts = options.maxPermanentAttempts ?? 5;
   }
 
   start(): void {
@@ -162,11 +200,11 @@ export class OutboxRelay {
       this.again = false;
       if (Date.now() < this.pausedUntil) return;
       try {
-        const publishedBefore = this.stats.published;
+        const { published: publishedBefore, parked: parkedBefore } = this.stats;
         await this.drainOnce();
-        // A drain claims only the oldest pending event of each key; while it publishes, the next
-        // ones are due at once (a backlog of one task's events must not wait a sweep per event).
-        if (this.stats.published > publishedBefore) this.again = true;
+        // A drain claims only the oldest pending event of each key; while it publishes (or parks),
+        // the next ones are due at once (a backlog of one task's events must not wait a sweep per event).
+        if (this.stats.published > publishedBefore || this.stats.parked > parkedBefore) this.again = true;
       } catch (error) {
         this.log.error("outbox drain failed; the sweeper will retry", { err: error });
         return;
@@ -182,7 +220,7 @@ export class OutboxRelay {
       async (tx) => {
         const rows = await tx.$queryRaw<ClaimedRow[]>`
           SELECT o.seq, o.event_id::text AS event_id, o.source, o.pubsub, o.topic, o.type, o.subject, o.partition_key,
-                 o.data, o.traceparent, o.attempts, o.created_at
+                 o.data, o.traceparent, o.attempts, o.refusals, o.created_at
           FROM outbox o
           WHERE o.status = 'pending' AND o.next_attempt_at <= now()
             AND (o.source IN (${this.source}, '') OR o.created_at < now() - interval '10 seconds')
@@ -197,7 +235,7 @@ export class OutboxRelay {
         const byKey = new Map<string, ClaimedRow[]>();
         for (const row of rows) byKey.set(row.partition_key, [...(byKey.get(row.partition_key) ?? []), row]);
         const published: bigint[] = [];
-        const failed: { row: ClaimedRow; error: string }[] = [];
+        const failed: { row: ClaimedRow; error: string; permanent: boolean }[] = [];
         let sidecarDown = false;
 
         const publishKey = async (keyRows: ClaimedRow[]) => {
@@ -217,26 +255,12 @@ export class OutboxRelay {
                   },
                 },
                 () =>
-                  this.dapr.publishEvent(
-                    row.pubsub,
-                    row.topic,
-                    {
-                      specversion: "1.0",
-                      id: row.event_id,
-                      source: row.source || this.source,
-                      type: row.type,
-                      ...(row.subject ? { subject: row.subject } : {}),
-                      time: row.created_at.toISOString(),
-                      datacontenttype: "application/json",
-                      data: row.data,
-                    },
-                    {
-                      partitionKey: row.partition_key,
-                      // With tracing on, fetch's instrumentation sends the producer span's
-                      // traceparent itself; a second header would be joined onto the first.
-                      traceparent: tracingEnabled() ? undefined : (row.traceparent ?? undefined),
-                    },
-                  ),
+                  this.dapr.publishEvent(row.pubsub, row.topic, cloudEventOf(row, this.source), {
+                    partitionKey: row.partition_key,
+                    // With tracing on, fetch's instrumentation sends the producer span's
+                    // traceparent itself; a second header would be joined onto the first.
+                    traceparent: tracingEnabled() ? undefined : (row.traceparent ?? undefined),
+                  }),
               );
               published.push(row.seq);
               outboxPublished.inc({ topic: row.topic });
@@ -245,7 +269,12 @@ export class OutboxRelay {
                 reason: error instanceof SidecarUnavailableError ? "sidecar_unreachable" : "refused",
               });
               if (error instanceof SidecarUnavailableError) sidecarDown = true;
-              else failed.push({ row, error: error instanceof DaprError ? error.message : String(error) });
+              else
+                failed.push({
+                  row,
+                  error: error instanceof DaprError ? error.message : String(error),
+                  permanent: isPermanentRefusal(error),
+                });
               // Later events of this key wait behind this one.
               return;
             }
@@ -259,10 +288,17 @@ export class OutboxRelay {
         if (published.length > 0) {
           await tx.$executeRaw`UPDATE outbox SET status = 'published', published_at = now() WHERE seq = ANY(${published}::bigint[])`;
         }
-        for (const { row, error } of failed) {
+        let parked = 0;
+        for (const { row, error, permanent } of failed) {
+          const refusals = row.refusals + (permanent ? 1 : 0);
+          if (permanent && refusals >= this.maxPermanentAttempts) {
+            await this.park(tx, row, error, refusals);
+            parked += 1;
+            continue;
+          }
           const delay = eventBackoffMs(row.attempts + 1);
           await tx.$executeRaw`
-            UPDATE outbox SET attempts = attempts + 1, last_error = ${error.slice(0, 2000)},
+            UPDATE outbox SET attempts = attempts + 1, refusals = ${refusals}, last_error = ${error.slice(0, 2000)},
                    next_attempt_at = now() + ${delay} * interval '1 millisecond'
             WHERE seq = ${row.seq}`;
           this.log.warn("publish refused; will retry", {
@@ -274,7 +310,8 @@ export class OutboxRelay {
           });
         }
         this.stats.published += published.length;
-        this.stats.failed += failed.length;
+        this.stats.failed += failed.length - parked;
+        this.stats.parked += parked;
         if (sidecarDown) {
           this.sidecarFailures += 1;
           const pause = circuitBackoffMs(this.sidecarFailures);
@@ -290,6 +327,41 @@ export class OutboxRelay {
       },
       { timeout: 60_000, maxWait: 10_000 },
     );
+  }
+
+  /**
+   * Takes an event out of its key's queue for good: marked parked (kept, never deleted by cleanup)
+   * and copied, in the same transaction, to the dead-letter store an operator watches
+   * (orbit_dead_letters_open alerts on it) and replays from.
+   */
+  private async park(tx: Tx, row: ClaimedRow, error: string, refusals: number): Promise<void> {
+    const reason = `outbox: the Dapr sidecar refused to publish this event ${refusals} times (permanent): ${error}`;
+    await tx.$executeRaw`
+      UPDATE outbox SET status = 'parked', parked_at = now(), attempts = attempts + 1, refusals = ${refusals},
+             last_error = ${error.slice(0, 2000)}
+      WHERE seq = ${row.seq}`;
+    await tx.deadLetter.createMany({
+      data: [
+        {
+          consumer: row.source || this.source,
+          pubsub: row.pubsub,
+          topic: row.topic,
+          eventId: row.event_id,
+          envelope: cloudEventOf(row, this.source) as object,
+          error: reason.slice(0, 2000),
+          attempts: row.attempts + 1,
+        },
+      ],
+      // An open dead letter of this event already exists (the partial unique index): keep it.
+      skipDuplicates: true,
+    });
+    this.log.error("publish refused permanently; event parked in the dead-letter store", {
+      event_id: row.event_id,
+      topic: row.topic,
+      partition_key: row.partition_key,
+      refusals,
+      error,
+    });
   }
 
   /** Deletes published events older than three days, a bounded batch at a time, at most once a minute. */

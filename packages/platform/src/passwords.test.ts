@@ -1,9 +1,9 @@
 import { expect, test } from "vitest";
-import { hashPassword, verifyPassword } from "./passwords.ts";
+import { hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 
 test("a hash verifies its password and no other", async () => {
   const stored = await hashPassword("correct horse battery staple");
-  expect(stored).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+  expect(stored).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
   expect(await verifyPassword("correct horse battery staple", stored)).toBe(true);
   expect(await verifyPassword("correct horse battery stapler", stored)).toBe(false);
   expect(await verifyPassword("", stored)).toBe(false);
@@ -40,4 +40,11 @@ test("a tampered or malformed stored hash never verifies and never throws", asyn
   expect(await verifyPassword("secret", ["scrypt", String(2 ** 30), ...parts.slice(2)].join("$"))).toBe(
     false,
   );
+});
+
+test("a hash of other parameters than today's needs a rehash; one of today's does not", async () => {
+  expect(needsRehash(await hashPassword("pw"))).toBe(false);
+  expect(needsRehash("scrypt$32768$8$1$c2FsdA==$aGFzaA==")).toBe(true);
+  expect(needsRehash("scrypt$131072$8$2$c2FsdA==$aGFzaA==")).toBe(true);
+  expect(needsRehash("bcrypt$131072$8$1$c2FsdA==$aGFzaA==")).toBe(true);
 });

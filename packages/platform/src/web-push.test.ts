@@ -1,8 +1,17 @@
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startPushService, type PushService } from "#testing/push-service.ts";
+import { stubResolver } from "#testing/resolver.ts";
 import { DaprClient } from "./dapr-client.ts";
-import { generateVapidKeys, loadVapidKeys, sendPush, VapidConfigError, type VapidKeys } from "./web-push.ts";
+import {
+  generateVapidKeys,
+  loadVapidKeys,
+  pushEndpointProblem,
+  sendPush,
+  VapidConfigError,
+  type PushOptions,
+  type VapidKeys,
+} from "./web-push.ts";
 
 let push: PushService;
 const vapid: VapidKeys = generateVapidKeys("mailto:reminders@orbit.test");
@@ -14,7 +23,15 @@ afterAll(async () => {
   await push.close();
 });
 
-const options = () => ({ vapid, ttlSeconds: 900, timeoutMs: 5_000, agent: push.agent });
+// The stand-in push service is on this machine: loopback allowed, as OUTBOUND_ALLOW_LOOPBACK allows
+// it in tests; its certificate trusted.
+const options = (): PushOptions => ({
+  vapid,
+  ttlSeconds: 900,
+  timeoutMs: 5_000,
+  policy: { allowLoopback: true },
+  ca: push.ca,
+});
 
 test("a push reaches the push service encrypted for the subscription, and decrypts to the JSON sent", async () => {
   const subscription = push.subscribe();
@@ -67,7 +84,7 @@ test("a push service error is retriable; a refused request is not", async () => 
 
 test("an untrusted certificate or an unreachable push service is a retriable failure without a status", async () => {
   const subscription = push.subscribe();
-  const untrusted = await sendPush(subscription, { title: "x" }, { ...options(), agent: undefined });
+  const untrusted = await sendPush(subscription, { title: "x" }, { ...options(), ca: undefined });
   expect(untrusted).toMatchObject({ ok: false, status: null, retriable: true });
   expect(untrusted.error).toMatch(/self[- ]signed|certificate/i);
   const closed = await sendPush(
@@ -77,6 +94,82 @@ test("an untrusted certificate or an unreachable push service is a retriable fai
   );
   expect(closed).toMatchObject({ ok: false, status: null, retriable: true });
   expect(closed.error).toContain("ECONNREFUSED");
+});
+
+test("a push service's error answer is reported by its status only, never its body", async () => {
+  const subscription = push.subscribe();
+  push.respondWith(subscription.endpoint, 400);
+  const failed = await sendPush(subscription, { title: "x" }, options());
+  expect(failed).toMatchObject({ ok: false, status: 400, retriable: false });
+  expect(failed.error).toBe("the push service answered HTTP 400");
+  expect(JSON.stringify(failed)).not.toContain("says no");
+});
+
+test("push endpoints must be on a browser push service's host and resolve to public addresses", async () => {
+  const dns = stubResolver();
+  for (const host of [
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "wns2-by3p.notify.windows.com",
+    "web.push.apple.com",
+    "fcm.googleapis.com.evil.example",
+    "evilfcm.googleapis.com",
+    "push.example.com",
+  ])
+    dns.answer(host, ["93.184.215.14"]);
+  const strict = { allowLoopback: false, resolve: dns.resolve };
+  for (const endpoint of [
+    "https://fcm.googleapis.com/fcm/send/abc:def",
+    "https://fcm.googleapis.com/wp/abc",
+    "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
+    "https://wns2-by3p.notify.windows.com/w/?token=BQYAAA",
+    "https://web.push.apple.com/QGw6t",
+  ])
+    expect(await pushEndpointProblem(endpoint, strict), endpoint).toBeNull();
+  const notAPushService = "must be a browser push service's URL (FCM, Mozilla, Windows or Apple push)";
+  for (const endpoint of [
+    "https://push.example.com/x",
+    "https://fcm.googleapis.com.evil.example/fcm/send/x",
+    "https://evilfcm.googleapis.com/fcm/send/x",
+    "https://169.254.169.254/latest/meta-data/",
+    `${push.origin}/push/x`,
+  ])
+    expect(await pushEndpointProblem(endpoint, strict), endpoint).toBe(notAPushService);
+  expect(await pushEndpointProblem("http://fcm.googleapis.com/fcm/send/x", strict)).toBe(
+    "must be the push service's https:// URL",
+  );
+  expect(await pushEndpointProblem("https://u:p@fcm.googleapis.com/fcm/send/x", strict)).toBe(
+    "must not contain credentials",
+  );
+  // An allowed host is still resolved and checked.
+  dns.answer("fcm.googleapis.com", ["10.0.0.1"]);
+  expect(await pushEndpointProblem("https://fcm.googleapis.com/fcm/send/x", strict)).toBe(
+    "must be a public address: fcm.googleapis.com resolves to 10.0.0.1, a private address",
+  );
+  // With loopback allowed, a push service on this machine (the tests' stand-in), and nothing else.
+  const local = { allowLoopback: true, resolve: dns.resolve };
+  expect(await pushEndpointProblem(`${push.origin}/push/x`, local)).toBeNull();
+  expect(await pushEndpointProblem("https://10.0.0.1/push/x", local)).toBe(
+    "must be a public address: 10.0.0.1 is a private address",
+  );
+  expect(await pushEndpointProblem("https://push.example.com/x", local)).toBe(notAPushService);
+});
+
+test("a stored endpoint the policy refuses is never contacted: a final failure saying why", async () => {
+  const subscription = push.subscribe();
+  const refused = await sendPush(
+    subscription,
+    { title: "x" },
+    { ...options(), policy: { allowLoopback: false } },
+  );
+  expect(refused).toEqual({
+    ok: false,
+    status: null,
+    gone: false,
+    retriable: false,
+    error: "refused: must be a browser push service's URL (FCM, Mozilla, Windows or Apple push)",
+  });
+  expect(push.received.filter((r) => r.endpoint === subscription.endpoint)).toEqual([]);
 });
 
 /** A stand-in for daprd's secrets API (daprd cannot run here). */

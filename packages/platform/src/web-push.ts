@@ -1,9 +1,11 @@
 // Web Push (RFC 8030) with VAPID (RFC 8292) and aes128gcm payload encryption (RFC 8291), through
 // the `web-push` library. Keys come from the environment when set, else from the Dapr secret store
 // (production: a Kubernetes secret; `make dev`: .local/secrets.json, see scripts/local-secrets.ts).
-import type { Agent } from "node:https";
+import { Agent } from "node:https";
+import { isIP } from "node:net";
 import webpush from "web-push";
 import type { DaprClient } from "./dapr-client.ts";
+import { checkOutbound, outboundProblem, type OutboundCheck, type OutboundPolicy } from "./outbound.ts";
 
 export interface VapidKeys {
   /** URL-safe base64 of the uncompressed P-256 public key (65 bytes): what browsers subscribe with. */
@@ -114,9 +116,63 @@ export interface PushOptions {
   /** Seconds the push service keeps the message for an offline device. */
   ttlSeconds: number;
   urgency?: "very-low" | "low" | "normal" | "high";
+  /** For resolving the endpoint's host and the push service's answer together. */
   timeoutMs: number;
-  /** A custom TLS agent (tests trust their own push service's certificate with it). */
-  agent?: Agent;
+  /** Where the request may go (outbound.ts). */
+  policy: OutboundPolicy;
+  /** PEM of the only certificate authority to trust (tests trust their own push service with it). */
+  ca?: string;
+}
+
+/**
+ * The browsers' push services, the only hosts a subscription's endpoint may name: Chrome, Edge's
+ * Chromium and other Blink browsers use FCM (Chromium's push_messaging_constants.h), Firefox
+ * Mozilla's autopush, Edge on Windows WNS (`*.notify.windows.com` channel URIs), Safari Apple's
+ * (Apple: "allow URLs from *.push.apple.com", Sending web push notifications in web apps and
+ * browsers). An entry starting with "." matches the name's subdomains.
+ */
+export const PUSH_SERVICE_HOSTS = [
+  "fcm.googleapis.com",
+  "updates.push.services.mozilla.com",
+  ".push.services.mozilla.com",
+  ".notify.windows.com",
+  ".push.apple.com",
+] as const;
+
+function isPushServiceHost(host: string): boolean {
+  return PUSH_SERVICE_HOSTS.some((entry) => (entry.startsWith(".") ? host.endsWith(entry) : host === entry));
+}
+
+/**
+ * `endpoint` checked as a push subscription's endpoint: https on a browser push service's host,
+ * resolving to public addresses. With the policy's loopback allowance a push service on this
+ * machine (the tests' stand-in) is accepted too.
+ */
+export async function checkPushEndpoint(
+  endpoint: string,
+  policy: OutboundPolicy,
+  resolveTimeoutMs?: number,
+): Promise<OutboundCheck> {
+  const refused = (reason: string) => ({ ok: false, refused: true, reason }) as const;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return refused("must be an absolute URL");
+  }
+  if (url.protocol !== "https:") return refused("must be the push service's https:// URL");
+  if (url.username || url.password) return refused("must not contain credentials");
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1").replace(/\.+$/, "");
+  const local = policy.allowLoopback && (host === "localhost" || isIP(host) !== 0);
+  if (!isPushServiceHost(host) && !local)
+    return refused("must be a browser push service's URL (FCM, Mozilla, Windows or Apple push)");
+  return checkOutbound(url, policy, resolveTimeoutMs);
+}
+
+/** Why `endpoint` cannot be a push subscription's endpoint (to show the user), or null. */
+export async function pushEndpointProblem(endpoint: string, policy: OutboundPolicy): Promise<string | null> {
+  const check = await checkPushEndpoint(endpoint, policy);
+  return check.ok ? null : outboundProblem(check);
 }
 
 export interface PushResult {
@@ -130,34 +186,46 @@ export interface PushResult {
   error: string | null;
 }
 
-/** Encrypts `payload` (as JSON) for `target` and hands it to its push service. Never throws. */
+/**
+ * Encrypts `payload` (as JSON) for `target` and hands it to its push service. Never throws. The
+ * endpoint is checked again (a stored one may predate the policy, and DNS answers change) and the
+ * connection goes to the checked address; the push service's body is never reported.
+ */
 export async function sendPush(
   target: PushTarget,
   payload: unknown,
   options: PushOptions,
 ): Promise<PushResult> {
+  const deadline = Date.now() + options.timeoutMs;
+  const check = await checkPushEndpoint(target.endpoint, options.policy, options.timeoutMs);
+  if (!check.ok) {
+    const error = check.refused ? `refused: ${check.reason}` : check.reason;
+    return { ok: false, status: null, gone: false, retriable: !check.refused, error };
+  }
+  // web-push takes an https.Agent (instanceof-checked); one per send carries the pinned lookup.
+  const agent = new Agent({ lookup: check.lookup, ...(options.ca ? { ca: options.ca } : {}) });
   try {
     const response = await webpush.sendNotification(target, JSON.stringify(payload), {
       vapidDetails: options.vapid,
       TTL: Math.max(0, Math.round(options.ttlSeconds)),
       urgency: options.urgency ?? "high",
       contentEncoding: "aes128gcm",
-      timeout: options.timeoutMs,
-      ...(options.agent ? { agent: options.agent } : {}),
+      // What the lookup left of the budget (web-push's timeout is the socket's idle timeout).
+      timeout: Math.max(1, deadline - Date.now()),
+      agent,
     });
     return { ok: true, status: response.statusCode, gone: false, retriable: false, error: null };
   } catch (error) {
     if (error instanceof webpush.WebPushError) {
       const status = error.statusCode;
       const gone = status === 404 || status === 410;
-      const body = typeof error.body === "string" ? error.body.slice(0, 200) : "";
       return {
         ok: false,
         status,
         gone,
         // Other 4xx (a malformed request, a payload too large, refused VAPID) would fail again.
         retriable: !gone && (status >= 500 || status === 408 || status === 429),
-        error: `the push service answered HTTP ${status}${body ? `: ${body}` : ""}`,
+        error: `the push service answered HTTP ${status}`,
       };
     }
     // No response (timeout, refused or reset connection, TLS failure): worth another try.
@@ -169,5 +237,7 @@ export async function sendPush(
       retriable: true,
       error: e?.code ? `${e.code}: ${e.message ?? ""}`.trim() : (e?.message ?? String(error)),
     };
+  } finally {
+    agent.destroy();
   }
 }

@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { stubResolver } from "#testing/resolver.ts";
+import type { OutboundPolicy } from "./outbound.ts";
 import { sendWebhook, webhookUrlProblem, type WebhookRequest } from "./webhooks.ts";
 
 interface Hit {
@@ -42,6 +44,8 @@ afterAll(async () => {
 });
 
 const SECRET = "whsec_4f1d9c2b7e8a6d5c";
+// The receiver is on this machine: loopback allowed, as OUTBOUND_ALLOW_LOOPBACK allows it in tests.
+const LOCAL: OutboundPolicy = { allowLoopback: true };
 
 function request(path: string, overrides: Partial<WebhookRequest> = {}): WebhookRequest {
   return {
@@ -52,13 +56,14 @@ function request(path: string, overrides: Partial<WebhookRequest> = {}): Webhook
     deliveryId: "5b0f6a5e-8a3b-4c1e-9d2f-7e6a5b4c3d2e",
     time: new Date("2026-11-24T14:45:00.000Z"),
     timeoutMs: 2_000,
+    policy: LOCAL,
     ...overrides,
   };
 }
 
 test("a delivery is the JSON envelope, signed with HMAC-SHA256 of the raw body, with delivery id and event headers", async () => {
   const result = await sendWebhook(request("/hooks/ok"));
-  expect(result).toEqual({ ok: true, status: 204, error: null });
+  expect(result).toEqual({ ok: true, status: 204, error: null, retriable: false });
   const hit = hits.find((h) => h.path === "/hooks/ok")!;
   expect(JSON.parse(hit.raw)).toEqual({
     event: "reminder.due",
@@ -77,12 +82,13 @@ test("a delivery is the JSON envelope, signed with HMAC-SHA256 of the raw body, 
   expect(hit.headers["x-orbit-signature"]).not.toBe(`sha256=${forged}`);
 });
 
-test("a non-2xx answer is a failure carrying the status and an excerpt of the body", async () => {
+test("a non-2xx answer is a retriable failure carrying the status, never the receiver's body", async () => {
   behaviour.set("/hooks/down", { status: 503 });
   expect(await sendWebhook(request("/hooks/down"))).toEqual({
     ok: false,
     status: 503,
-    error: "the receiver answered HTTP 503: receiver says no",
+    error: "the receiver answered HTTP 503",
+    retriable: true,
   });
 });
 
@@ -99,7 +105,7 @@ test("a receiver that does not answer in time fails with a timeout, and a closed
   const started = Date.now();
   const slow = await sendWebhook(request("/hooks/slow", { timeoutMs: 150 }));
   expect(Date.now() - started).toBeLessThan(900);
-  expect(slow).toEqual({ ok: false, status: null, error: "no response within 150 ms" });
+  expect(slow).toEqual({ ok: false, status: null, error: "no response within 150 ms", retriable: true });
   const closedPort = await new Promise<number>((resolve) => {
     const probe = createServer().listen(0, "127.0.0.1", () => {
       const address = probe.address();
@@ -110,16 +116,73 @@ test("a receiver that does not answer in time fails with a timeout, and a closed
     ok: false,
     status: null,
     error: "ECONNREFUSED",
+    retriable: true,
   });
 });
 
-test("webhook URLs must be https, except plain http to this machine outside production", () => {
-  expect(webhookUrlProblem("https://hooks.example.com/orbit", true)).toBeNull();
-  expect(webhookUrlProblem("http://127.0.0.1:9999/hook", false)).toBeNull();
-  expect(webhookUrlProblem("http://localhost/hook", false)).toBeNull();
-  expect(webhookUrlProblem("http://127.0.0.1:9999/hook", true)).toBe("must be an https:// URL");
-  expect(webhookUrlProblem("http://hooks.example.com/orbit", false)).toMatch(/^must be an https:\/\/ URL/);
-  expect(webhookUrlProblem("ftp://hooks.example.com", false)).toMatch(/^must be an https:\/\/ URL/);
-  expect(webhookUrlProblem("not a url", false)).toBe("must be an absolute URL");
-  expect(webhookUrlProblem("https://user:pw@hooks.example.com/", false)).toBe("must not contain credentials");
+test("webhook URLs must be https to a public address; plain http and loopback only when the policy allows loopback", async () => {
+  const dns = stubResolver({ "hooks.example.com": ["93.184.215.14"] });
+  const strict: OutboundPolicy = { allowLoopback: false, resolve: dns.resolve };
+  const local: OutboundPolicy = { allowLoopback: true, resolve: dns.resolve };
+  expect(await webhookUrlProblem("https://hooks.example.com/orbit", strict)).toBeNull();
+  expect(await webhookUrlProblem("http://127.0.0.1:9999/hook", local)).toBeNull();
+  expect(await webhookUrlProblem("https://[::1]:9999/hook", local)).toBeNull();
+  expect(await webhookUrlProblem("http://127.0.0.1:9999/hook", strict)).toBe("must be an https:// URL");
+  expect(await webhookUrlProblem("https://127.0.0.1:9999/hook", strict)).toBe(
+    "must be a public address: 127.0.0.1 is a loopback address",
+  );
+  // Plain http only to this machine, even with loopback allowed.
+  expect(await webhookUrlProblem("http://hooks.example.com/orbit", local)).toBe(
+    "must be an https:// URL (or http:// to this machine)",
+  );
+  expect(await webhookUrlProblem("https://10.0.0.1/hook", local)).toBe(
+    "must be a public address: 10.0.0.1 is a private address",
+  );
+  expect(await webhookUrlProblem("ftp://hooks.example.com", strict)).toBe("must be an https:// URL");
+  expect(await webhookUrlProblem("not a url", strict)).toBe("must be an absolute URL");
+  expect(await webhookUrlProblem("https://user:pw@hooks.example.com/", strict)).toBe(
+    "must not contain credentials",
+  );
+  expect(await webhookUrlProblem("https://nowhere.example.com/", strict)).toBe(
+    "must be reachable: nowhere.example.com does not resolve (ENOTFOUND)",
+  );
+});
+
+test("a URL the policy refuses is not sent to, and is a final failure saying why", async () => {
+  const before = hits.length;
+  const refused = await sendWebhook(request("/hooks/ok", { policy: { allowLoopback: false } }));
+  expect(refused).toEqual({
+    ok: false,
+    status: null,
+    error: "refused: must be an https:// URL",
+    retriable: false,
+  });
+  const https = await sendWebhook(
+    request("", { url: base.replace("http:", "https:") + "/hooks/ok", policy: { allowLoopback: false } }),
+  );
+  expect(https).toEqual({
+    ok: false,
+    status: null,
+    error: "refused: 127.0.0.1 is a loopback address",
+    retriable: false,
+  });
+  expect(hits.length).toBe(before);
+});
+
+test("the connection goes to the address that was checked, even when the name resolves elsewhere next", async () => {
+  // Checked: 127.0.0.1 (allowed here). A second lookup, as a connection doing its own would make,
+  // would answer 10.0.0.1: it is never made.
+  const dns = stubResolver();
+  dns.answer("rebind.example.com", ["127.0.0.1"], ["10.0.0.1"]);
+  const port = new URL(base).port;
+  const result = await sendWebhook(
+    request("", {
+      url: `http://rebind.example.com:${port}/hooks/pinned`,
+      policy: { allowLoopback: true, resolve: dns.resolve },
+    }),
+  );
+  expect(result).toEqual({ ok: true, status: 204, error: null, retriable: false });
+  const hit = hits.find((h) => h.path === "/hooks/pinned")!;
+  expect(hit.headers.host).toBe(`rebind.example.com:${port}`);
+  expect(dns.calls).toEqual(["rebind.example.com"]);
 });

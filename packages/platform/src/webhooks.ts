@@ -4,6 +4,15 @@
 // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries), under our own
 // header names; `time` is inside the signed body, so a receiver can refuse replays of old deliveries.
 import { createHmac } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import {
+  checkOutbound,
+  onlyLoopback,
+  outboundProblem,
+  type OutboundCheck,
+  type OutboundPolicy,
+} from "./outbound.ts";
 
 export const WEBHOOK_HEADERS = {
   signature: "X-Orbit-Signature",
@@ -25,14 +34,20 @@ export interface WebhookRequest {
   /** Sent as X-Orbit-Delivery: the same id on every retry, so the receiver can deduplicate. */
   deliveryId: string;
   time: Date;
+  /** For the whole delivery: resolving, connecting and the receiver's answer. */
   timeoutMs: number;
+  /** Where the request may go (outbound.ts). */
+  policy: OutboundPolicy;
 }
 
 export interface WebhookResult {
   ok: boolean;
   /** The receiver's HTTP status; null when no response came (timeout, refused connection). */
   status: number | null;
+  /** What went wrong, in our words: never the receiver's body. */
   error: string | null;
+  /** False when trying again cannot help: the policy refused the URL. */
+  retriable: boolean;
 }
 
 /** `sha256=<hex>`: HMAC-SHA256 of the exact bytes sent, keyed with the channel's secret. */
@@ -41,65 +56,106 @@ export function signWebhookBody(rawBody: string, secret: string): string {
 }
 
 /**
- * Why `url` cannot be a webhook target, or null when it can: https only, except plain http to this
- * machine outside production (local receivers in development and tests).
+ * `url` checked as a webhook target: https only (plain http only to this machine, when the policy
+ * allows loopback), no credentials, and a host the outbound policy lets us reach.
  */
-export function webhookUrlProblem(url: string, production: boolean): string | null {
+export async function checkWebhookUrl(
+  url: string,
+  policy: OutboundPolicy,
+  resolveTimeoutMs?: number,
+): Promise<OutboundCheck> {
+  const refused = (reason: string) => ({ ok: false, refused: true, reason }) as const;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return "must be an absolute URL";
+    return refused("must be an absolute URL");
   }
-  if (parsed.username || parsed.password) return "must not contain credentials";
-  if (parsed.protocol === "https:") return null;
-  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
-  if (parsed.protocol === "http:" && loopback && !production) return null;
-  return production
-    ? "must be an https:// URL"
-    : "must be an https:// URL (or http://127.0.0.1 / http://localhost outside production)";
+  if (parsed.username || parsed.password) return refused("must not contain credentials");
+  const httpsOnly = policy.allowLoopback
+    ? "must be an https:// URL (or http:// to this machine)"
+    : "must be an https:// URL";
+  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && policy.allowLoopback))
+    return refused(httpsOnly);
+  const check = await checkOutbound(parsed, policy, resolveTimeoutMs);
+  if (check.ok && parsed.protocol === "http:" && !onlyLoopback(check.addresses)) return refused(httpsOnly);
+  return check;
 }
 
-function describeFetchError(error: unknown, timeoutMs: number): string {
-  const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === "TimeoutError") return `no response within ${timeoutMs} ms`;
-  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
+/** Why `url` cannot be a webhook target (to show the user), or null when it can. */
+export async function webhookUrlProblem(url: string, policy: OutboundPolicy): Promise<string | null> {
+  const check = await checkWebhookUrl(url, policy);
+  if (check.ok) return null;
+  return outboundProblem(check);
 }
 
-/** POSTs one signed delivery. Any 2xx is success; redirects are not followed (they count as failures). */
+function describeError(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  return e?.code ?? e?.message ?? String(error);
+}
+
+/**
+ * POSTs one signed delivery. Any 2xx is success; redirects are not followed (they count as
+ * failures). The URL is checked again (the stored one may predate the policy, and DNS answers
+ * change), and the connection goes to the address that was checked. The receiver's body is never
+ * read: only its status is reported, so nothing it says reaches the user.
+ */
 export async function sendWebhook(request: WebhookRequest): Promise<WebhookResult> {
+  const deadline = Date.now() + request.timeoutMs;
+  const check = await checkWebhookUrl(request.url, request.policy, request.timeoutMs);
+  if (!check.ok) {
+    if (!check.refused) return { ok: false, status: null, error: check.reason, retriable: true };
+    return { ok: false, status: null, error: `refused: ${check.reason}`, retriable: false };
+  }
   const envelope: WebhookEnvelope = {
     event: request.event,
     time: request.time.toISOString(),
     data: request.data,
   };
   const body = JSON.stringify(envelope);
-  try {
-    const response = await fetch(request.url, {
-      method: "POST",
-      redirect: "manual",
-      headers: {
-        "content-type": "application/json",
-        "user-agent": "Orbit-Webhooks/1.0",
-        [WEBHOOK_HEADERS.signature]: signWebhookBody(body, request.secret),
-        [WEBHOOK_HEADERS.delivery]: request.deliveryId,
-        [WEBHOOK_HEADERS.event]: request.event,
+  return new Promise<WebhookResult>((resolve) => {
+    let timedOut = false;
+    const send = check.url.protocol === "https:" ? httpsRequest : httpRequest;
+    const outgoing = send(
+      check.url,
+      {
+        method: "POST",
+        // A connection of its own, resolved by the pinned lookup: nothing pooled, nothing re-resolved.
+        agent: false,
+        lookup: check.lookup,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          "user-agent": "Orbit-Webhooks/1.0",
+          [WEBHOOK_HEADERS.signature]: signWebhookBody(body, request.secret),
+          [WEBHOOK_HEADERS.delivery]: request.deliveryId,
+          [WEBHOOK_HEADERS.event]: request.event,
+        },
       },
-      body,
-      signal: AbortSignal.timeout(request.timeoutMs),
+      (response) => {
+        clearTimeout(timer);
+        const status = response.statusCode ?? 0;
+        response.destroy();
+        if (status >= 200 && status < 300) resolve({ ok: true, status, error: null, retriable: false });
+        else resolve({ ok: false, status, error: `the receiver answered HTTP ${status}`, retriable: true });
+      },
+    );
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        outgoing.destroy();
+      },
+      Math.max(1, deadline - Date.now()),
+    );
+    outgoing.on("error", (error) => {
+      clearTimeout(timer);
+      resolve({
+        ok: false,
+        status: null,
+        error: timedOut ? `no response within ${request.timeoutMs} ms` : describeError(error),
+        retriable: true,
+      });
     });
-    // Free the connection; the receiver's body is of no interest beyond a short excerpt on failure.
-    const text = response.ok ? "" : (await response.text().catch(() => "")).slice(0, 200);
-    if (response.ok) {
-      await response.body?.cancel().catch(() => {});
-      return { ok: true, status: response.status, error: null };
-    }
-    return {
-      ok: false,
-      status: response.status,
-      error: `the receiver answered HTTP ${response.status}${text ? `: ${text}` : ""}`,
-    };
-  } catch (error) {
-    return { ok: false, status: null, error: describeFetchError(error, request.timeoutMs) };
-  }
+    outgoing.end(body);
+  });
 }

@@ -2,7 +2,7 @@
 // two ways to read it back (a task's history, oldest first; a user's recent activity, newest first).
 import { z } from "zod";
 import { actorSchema, taskEventSchema, type Actor, type TaskEvent } from "#core/events.ts";
-import { TRACKED_FIELDS, type TaskDto } from "#core/tasks.ts";
+import { instantStringSchema, TRACKED_FIELDS, type TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
 
@@ -12,13 +12,13 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 type Change = { before: unknown; after: unknown };
 
 /**
- * A task event the audit log can store: the topic's contract plus what its columns need (uuid ids,
- * a real timestamp). An event failing this can never be stored, so it is dropped, not retried.
+ * A task event the audit log can store: the topic's contract (which already holds instants and
+ * text to what PostgreSQL stores) plus what its columns need (uuid ids). An event failing this can
+ * never be stored, so it is dropped, not retried.
  */
 export const auditableTaskEventSchema = taskEventSchema.extend({
   task_id: z.uuid(),
   user_id: z.uuid(),
-  timestamp: z.iso.datetime({ offset: true }),
 });
 
 /** `updated` covers reopening too; the audit trail names it, as the spec lists it apart. */
@@ -121,7 +121,8 @@ interface CursorKey {
 const cursorPayloadSchema = z.strictObject({
   v: z.literal(1),
   k: z.enum(["task", "user"]),
-  t: z.iso.datetime(),
+  // Within what the table can hold: a crafted year 0 would reach PostgreSQL as an error (a 500).
+  t: instantStringSchema,
   i: z
     .string()
     .regex(/^\d{1,19}$/)

@@ -130,6 +130,8 @@ function cloudEventId(value: string): string | undefined {
 export interface SentMail {
   to: string[];
   subject: string;
+  /** The message body (HTML as the binding was given it, or as the relay received it). */
+  body: string;
   sentAt: Date;
 }
 
@@ -144,15 +146,20 @@ export async function sentMail(
   if (runtime.backing) {
     return runtime.backing.smtp.received
       .filter((mail) => mail.to.includes(to))
-      .map((mail) => ({ to: mail.to, subject: mail.subject, sentAt: mail.at }));
+      .map((mail) => ({ to: mail.to, subject: mail.subject, body: mail.html || mail.text, sentAt: mail.at }));
   }
   const pool = new pg.Pool({ connectionString: runtime.databaseUrl, max: 1 });
   try {
-    const { rows } = await pool.query<{ email_to: string; subject: string; sent_at: Date }>(
-      "SELECT email_to, subject, sent_at FROM dapr_local.sent_mail WHERE email_to = $1 ORDER BY id",
+    const { rows } = await pool.query<{ email_to: string; subject: string; body: string; sent_at: Date }>(
+      "SELECT email_to, subject, body, sent_at FROM dapr_local.sent_mail WHERE email_to = $1 ORDER BY id",
       [to],
     );
-    return rows.map((r) => ({ to: r.email_to.split(","), subject: r.subject, sentAt: r.sent_at }));
+    return rows.map((r) => ({
+      to: r.email_to.split(","),
+      subject: r.subject,
+      body: r.body,
+      sentAt: r.sent_at,
+    }));
   } finally {
     await pool.end();
   }

@@ -6,7 +6,26 @@ import { baseEnvSchema, type BaseEnv } from "#platform/env.ts";
 import { buildApp, listen, type BuiltApp, type FunctionDef } from "#platform/host.ts";
 import { createLogger } from "#platform/logger.ts";
 import { newApiToken } from "#platform/tokens.ts";
+import { sharedOidcIssuer } from "./oidc-issuer.ts";
 import { workerDatabaseUrl } from "./worker-db.ts";
+
+/**
+ * The app API token of functions started by startFunction: what their sidecar would send as
+ * `dapr-api-token` (deliverAsDapr sends it).
+ */
+export const TEST_APP_TOKEN = "test-app-token-0123456789abcdef0123456789abcdef";
+/** The OIDC audience and sender of Knative deliveries to functions started by startFunction. */
+export const TEST_OIDC_AUDIENCE = "orbit.test/deliveries";
+export const TEST_OIDC_SUBJECT = "system:serviceaccount:orbit:kafkasource-oidc-test";
+
+/** Headers of a call from the function's own sidecar: daprd sends the app API token. */
+export const FROM_SIDECAR: Readonly<Record<string, string>> = { "dapr-api-token": TEST_APP_TOKEN };
+
+/** Headers of a delivery from a Knative source: its OIDC token for the function's audience. */
+export async function fromKnative(): Promise<Record<string, string>> {
+  const token = (await sharedOidcIssuer()).mint({ aud: TEST_OIDC_AUDIENCE, sub: TEST_OIDC_SUBJECT });
+  return { authorization: `Bearer ${token}` };
+}
 
 export interface TestUser {
   id: string;
@@ -52,6 +71,8 @@ export interface StartedFunction<E extends BaseEnv> {
 /**
  * Serves `def` in-process on an ephemeral port with the worker's database. `env` overrides the
  * defaults (e.g. DAPR_HTTP_PORT of a test sidecar). The relay is started like in production.
+ * Deliveries are authenticated as in production: the app token (TEST_APP_TOKEN) or a Knative
+ * OIDC token from this process's test issuer (deliverAsKnative mints one).
  */
 export async function startFunction<E extends BaseEnv>(
   def: FunctionDef<E>,
@@ -63,6 +84,10 @@ export async function startFunction<E extends BaseEnv>(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     DAPR_HTTP_PORT: "1", // nothing listens there unless a test says otherwise
     OUTBOX_SWEEP_INTERVAL_MS: "100",
+    APP_API_TOKEN: TEST_APP_TOKEN,
+    DELIVERY_OIDC_AUDIENCE: TEST_OIDC_AUDIENCE,
+    DELIVERY_OIDC_SUBJECTS: TEST_OIDC_SUBJECT,
+    DELIVERY_OIDC_API_SERVER: (await sharedOidcIssuer()).url,
     ...env,
   });
   // Its own client: closing the function disconnects it, as a real shutdown does.
@@ -115,8 +140,8 @@ export interface DeliveredCloudEvent {
 
 /**
  * Delivers `event` to a subscription route the way daprd does: structured mode
- * (`application/cloudevents+json`), the `pubsubname` header, the consumer's status read from
- * the 200 body.
+ * (`application/cloudevents+json`), the `pubsubname` header, the app API token, the consumer's
+ * status read from the 200 body.
  */
 export function deliverAsDapr(base: string, path: string, event: DeliveredCloudEvent) {
   return api(base, "POST", path, {
@@ -126,18 +151,28 @@ export function deliverAsDapr(base: string, path: string, event: DeliveredCloudE
       datacontenttype: "application/json",
       ...event,
     }),
-    headers: { "content-type": "application/cloudevents+json", pubsubname: "pubsub" },
+    headers: {
+      "content-type": "application/cloudevents+json",
+      pubsubname: "pubsub",
+      ...FROM_SIDECAR,
+    },
   });
 }
 
 /**
  * Delivers `event` the way Knative Eventing does: binary mode, `ce-*` headers, the data as a
- * JSON body, no `pubsubname` header (so the consumer answers with status codes).
+ * JSON body, no `pubsubname` header (so the consumer answers with status codes), and the source's
+ * OIDC token for the function's audience (sender identity).
  */
-export function deliverAsKnative(base: string, path: string, event: Omit<DeliveredCloudEvent, "topic">) {
+export async function deliverAsKnative(
+  base: string,
+  path: string,
+  event: Omit<DeliveredCloudEvent, "topic">,
+) {
   return api(base, "POST", path, {
     rawBody: JSON.stringify(event.data),
     headers: {
+      ...(await fromKnative()),
       "content-type": "application/json",
       "ce-specversion": "1.0",
       "ce-id": event.id,

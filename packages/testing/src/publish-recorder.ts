@@ -17,6 +17,13 @@ export interface PublishRecorder {
   published: RecordedPublish[];
   /** Answer the next publishes with this status (204 = accept). */
   respondWith(status: number): void;
+  /**
+   * Answer publishes of the CloudEvents `match` picks with `status`, whatever respondWith says,
+   * until the returned function is called.
+   */
+  refuseEvents(match: (event: any) => boolean, status: number): () => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Publishes answered with a refusal, by CloudEvent id. */
+  readonly refusals: Map<string, number>;
   /** Hold each publish this long before answering (a slow sidecar or broker). */
   delayResponses(ms: number): void;
   /** Hold every publish (received, not yet recorded or answered) until the returned release is called. */
@@ -30,9 +37,19 @@ export interface PublishRecorder {
   close(): Promise<void>;
 }
 
+function parsed(body: string): { id?: unknown } | undefined {
+  try {
+    return JSON.parse(body) as { id?: unknown };
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
   const published: RecordedPublish[] = [];
   let status = 204;
+  const refused: { match: (event: unknown) => boolean; status: number }[] = [];
+  const refusals = new Map<string, number>();
   let delayMs = 0;
   let gate: Promise<void> | null = null;
   let inFlight = 0;
@@ -57,9 +74,13 @@ export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
         res.writeHead(404).end();
         return;
       }
-      if (status !== 204) {
+      const event = parsed(Buffer.concat(chunks).toString("utf8"));
+      const id = String(event?.id);
+      const answer = refused.find((r) => event !== undefined && r.match(event))?.status ?? status;
+      if (answer !== 204) {
+        refusals.set(id, (refusals.get(id) ?? 0) + 1);
         res
-          .writeHead(status, { "content-type": "application/json" })
+          .writeHead(answer, { "content-type": "application/json" })
           .end(JSON.stringify({ errorCode: "ERR_PUBSUB_PUBLISH_MESSAGE" }));
         return;
       }
@@ -84,6 +105,14 @@ export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
     respondWith: (s) => {
       status = s;
     },
+    refuseEvents: (match, s) => {
+      const rule = { match, status: s };
+      refused.push(rule);
+      return () => {
+        if (refused.includes(rule)) refused.splice(refused.indexOf(rule), 1);
+      };
+    },
+    refusals,
     delayResponses: (ms) => {
       delayMs = ms;
     },

@@ -201,7 +201,18 @@ export async function startPushService(): Promise<PushService> {
         vapid: checkVapid(req.headers.authorization),
         at: Date.now(),
       });
-      res.writeHead(status, status === 201 ? { location: `${endpoint}/messages/${randomUUID()}` } : {}).end();
+      // Errors carry a body, as autopush's and FCM's do (a sender must not pass it on to users).
+      const failed = status >= 400;
+      res
+        .writeHead(
+          status,
+          status === 201
+            ? { location: `${endpoint}/messages/${randomUUID()}` }
+            : failed
+              ? { "content-type": "application/json" }
+              : {},
+        )
+        .end(failed ? JSON.stringify({ code: status, error: "stand-in push service says no" }) : undefined);
       for (const wake of waiters) wake();
     });
   });

@@ -43,6 +43,8 @@ export async function startFunctionWithSidecar<E extends BaseEnv>(
       appId,
       appPort: Number(new URL(fn.url).port),
       httpPort: daprPort,
+      // The token the function requires on its delivery routes, as daprd's APP_API_TOKEN.
+      appApiToken: fn.built.ctx.env.APP_API_TOKEN,
       storageUrl: await workerDatabaseUrl(),
       resourcesPath: options.resourcesPath,
       cwd: options.cwd,
@@ -90,7 +92,8 @@ async function withDaprd<E extends BaseEnv>(
         schedulerAddress: backing.scheduler.address,
         appHealthCheckPath: "/readyz",
       }),
-      process.env,
+      // daprd reads the app API token from its environment (dapr/dapr pkg/security GetAppToken).
+      { ...process.env, APP_API_TOKEN: fn.built.ctx.env.APP_API_TOKEN },
       options.cwd,
     ).start();
     await daprd.waitUntil(`daprd ${appId} healthy`, () => daprdHealthy(ports.http));

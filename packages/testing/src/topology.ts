@@ -3,6 +3,7 @@
 // the test worker's database. The sidecar is the local one or real daprd with the Scheduler and
 // Kafka (runtime.ts, ORBIT_DAPR_RUNTIME). Tests can SIGKILL and restart any process.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -38,7 +39,7 @@ export function bundled(key: string, entry: string): Promise<string> {
 /**
  * dapr-components/local, with its secret store pointed at a secrets file of this test run (the
  * developer's .local/secrets.json does not exist in CI), holding what the components and the
- * functions read: the state store's connection string and VAPID keys.
+ * functions read: the state store's connection string, VAPID keys and the webhook secret key.
  */
 function localResources(databaseUrl: string, replace: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "orbit-resources-"));
@@ -53,6 +54,7 @@ function localResources(databaseUrl: string, replace: Record<string, string>): s
         private_key: vapid.privateKey,
         subject: "mailto:test@orbit.invalid",
       },
+      "webhook-secret-key": { current: "k1", k1: randomBytes(32).toString("base64url") },
     }),
   );
   const source = path.join(REPO_ROOT, "dapr-components/local");
@@ -122,6 +124,11 @@ export class Topology {
   readonly runtime: RuntimeKind;
   /** Kafka, the Scheduler and the mail relay, when the runtime is real daprd. */
   backing: DaprBacking | null = null;
+  /**
+   * The Dapr app API token every app requires on its delivery routes and every sidecar sends
+   * (APP_API_TOKEN in both environments, as `dapr.io/app-token-secret` sets it in production).
+   */
+  readonly appToken = randomBytes(32).toString("hex");
 
   private constructor(private readonly options: TopologyOptions) {
     this.runtime = options.runtime ?? RUNTIME;
@@ -211,6 +218,7 @@ export class Topology {
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
         OUTBOX_SWEEP_INTERVAL_MS: "200",
         DB_POOL_SIZE: "4",
+        APP_API_TOKEN: this.appToken,
         ...this.options.env,
         ...customApp?.env,
       },
@@ -248,7 +256,8 @@ export class Topology {
           ];
     this.procs.set(`${key}:sidecar`, {
       argv: sidecarArgv,
-      env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn" },
+      // daprd and the local sidecar both read APP_API_TOKEN and send it as `dapr-api-token`.
+      env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn", APP_API_TOKEN: this.appToken },
       child: null,
       output: [],
     });

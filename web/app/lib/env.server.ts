@@ -2,21 +2,40 @@
 import { z } from "zod";
 import { parseEnv } from "#platform/env.ts";
 
-const webEnvSchema = z.object({
-  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-  DATABASE_URL: z
-    .string({ error: "is required (a postgresql:// URL)" })
-    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
-  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
-  DAPR_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(3500),
-  DAPR_HOST: z.string().default("127.0.0.1"),
-  DAPR_API_TOKEN: z.string().optional(),
-  /** Secure cookies with the __Host- prefix; on by default in production (HTTPS). */
-  COOKIE_SECURE: z
-    .enum(["true", "false"])
-    .optional()
-    .transform((value) => (value === undefined ? undefined : value === "true")),
-});
+const webEnvSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    DATABASE_URL: z
+      .string({ error: "is required (a postgresql:// URL)" })
+      .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+    DAPR_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(3500),
+    DAPR_HOST: z.string().default("127.0.0.1"),
+    DAPR_API_TOKEN: z.string().optional(),
+    /**
+     * Dapr's app API token, which the sidecar sends as `dapr-api-token`: /dapr/subscribe and
+     * /events/task-updates refuse a request without it (delivery.server.ts). Required in production.
+     */
+    APP_API_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+    /**
+     * How many proxies in front of the app append to X-Forwarded-For; the client's address is the
+     * entry this many from the right (#platform/client-address.ts), 0 = the socket's peer (which
+     * remix-serve does not pass to routes, so 0 puts every client in one bucket). Production's
+     * chain is 3: the ingress (Kourier/Envoy appends the client), Knative's activator (appends the
+     * ingress; always in the path because knative/base/web.yaml sets target-burst-capacity -1)
+     * and the queue-proxy (appends the activator). Add one per L7 load balancer in front.
+     */
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(3),
+    /** Secure cookies with the __Host- prefix; on by default in production (HTTPS). */
+    COOKIE_SECURE: z
+      .enum(["true", "false"])
+      .optional()
+      .transform((value) => (value === undefined ? undefined : value === "true")),
+  })
+  .refine((env) => env.NODE_ENV !== "production" || env.APP_API_TOKEN !== undefined, {
+    path: ["APP_API_TOKEN"],
+    message: "is required in production (the Dapr app API token, from the Secret orbit-app-token)",
+  });
 
 export type WebEnv = z.infer<typeof webEnvSchema>;
 

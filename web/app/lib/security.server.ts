@@ -1,5 +1,7 @@
 // Security headers for every response (OWASP Secure Headers): a nonce-based CSP (Remix's inline
-// hydration scripts carry the nonce), no framing, no MIME sniffing, no full referrers off-site.
+// hydration scripts carry the nonce), no framing, no MIME sniffing, no full referrers off-site,
+// and HTTPS only for a year (HSTS; browsers ignore it on plain-http responses, so `make dev` on
+// http://localhost is unaffected).
 export function securityHeaders(headers: Headers, nonce: string | null): void {
   const script = nonce ? `'self' 'nonce-${nonce}'` : "'self'";
   headers.set(
@@ -18,6 +20,7 @@ export function securityHeaders(headers: Headers, nonce: string | null): void {
       "frame-ancestors 'none'",
     ].join("; "),
   );
+  headers.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("Referrer-Policy", "strict-origin-when-cross-origin");
   headers.set("X-Frame-Options", "DENY");

@@ -89,10 +89,3 @@ export async function endSession(request: Request) {
   if (secret) await destroySession(getDb(), secret);
   return redirect("/login", { headers: { "Set-Cookie": clearedCookie() } });
 }
-
-/** Only same-site paths: never redirect to another origin after sign in. */
-export function safeRedirect(to: FormDataEntryValue | string | null, fallback = "/"): string {
-  if (typeof to !== "string" || !to.startsWith("/") || to.startsWith("//") || to.startsWith("/\\"))
-    return fallback;
-  return to;
-}

@@ -1,21 +1,24 @@
-import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { signIn, signInSchema } from "#accounts/accounts.ts";
+import { safeRedirect } from "#accounts/redirect.ts";
 import { buttonClass, Field, inputClass } from "../components/ui.tsx";
+import { requestClientAddress } from "../lib/client-address.server.ts";
 import { getDb } from "../lib/db.server.ts";
-import { currentUser, safeRedirect, startSession } from "../lib/session.server.ts";
+import { currentUser, startSession } from "../lib/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · Orbit" }];
+
+/** A document POST renders the page: the action's Retry-After reaches the response only from here. */
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
+};
 
 export async function loader({ request }: LoaderFunctionArgs) {
   if (await currentUser(request)) return redirect("/");
   return null;
-}
-
-/** The client's address as the ingress reports it (first X-Forwarded-For hop); "local" otherwise. */
-function clientAddress(request: Request): string {
-  return request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() || "local";
 }
 
 export async function action({ request }: ActionFunctionArgs) {
@@ -27,7 +30,7 @@ export async function action({ request }: ActionFunctionArgs) {
     for (const issue of parsed.error.issues) errors[String(issue.path[0])] ??= issue.message;
     return data({ email, errors, message: null as string | null }, { status: 400 });
   }
-  const result = await signIn(getDb(), parsed.data, clientAddress(request), new Date());
+  const result = await signIn(getDb(), parsed.data, requestClientAddress(request), new Date());
   if (result.ok) return startSession(result.userId, request, safeRedirect(form.get("redirectTo")));
   if (result.reason === "rate_limited") {
     const minutes = Math.ceil(result.retryAfterSeconds / 60);

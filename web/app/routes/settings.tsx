@@ -25,6 +25,8 @@ interface Channel {
   enabled: boolean;
   push_subscriptions?: number;
   delivers_to?: string;
+  /** Email: mail goes out only once the address is confirmed through the link mailed to it. */
+  address_status?: "confirmed" | "pending" | "unconfirmed";
   webhook_url?: string | null;
   has_secret?: boolean;
 }
@@ -90,12 +92,28 @@ export async function action({ request }: ActionFunctionArgs) {
       return reply({ message: "Token revoked." });
     }
     case "email-channel": {
-      const result = await command(user, "notifications", "PUT", "/v1/channels/email", {
+      const result = await command<Channel>(user, "notifications", "PUT", "/v1/channels/email", {
         enabled: form.get("enabled") === "on",
       });
+      if (!result.ok) return reply({ error: result.message, fieldErrors: result.fieldErrors }, result.status);
+      return reply({
+        message:
+          result.body.enabled && result.body.address_status !== "confirmed"
+            ? `Confirmation sent to ${result.body.delivers_to}: open the link in it to start email reminders.`
+            : "Email reminders saved.",
+      });
+    }
+    case "email-resend": {
+      const result = await command<Channel>(
+        user,
+        "notifications",
+        "POST",
+        "/v1/channels/email/confirmation",
+        {},
+      );
       return result.ok
-        ? reply({ message: "Email reminders saved." })
-        : reply({ error: result.message, fieldErrors: result.fieldErrors }, result.status);
+        ? reply({ message: `Confirmation sent to ${result.body.delivers_to}.` })
+        : reply({ error: result.message }, result.status);
     }
     case "webhook-channel": {
       const body: Record<string, unknown> = {
@@ -203,6 +221,28 @@ export default function Settings() {
                 Save
               </button>
             </Form>
+            {email?.enabled && email.address_status !== "confirmed" ? (
+              <Form
+                method="post"
+                className="flex flex-wrap items-center gap-3"
+                data-testid="email-confirmation"
+              >
+                <CsrfInput token={loaded.csrf} />
+                <input type="hidden" name="intent" value="email-resend" />
+                <p className="text-sm text-amber-800">
+                  {email.address_status === "pending"
+                    ? `Confirmation sent to ${email.delivers_to}: no reminder is mailed until its link is opened.`
+                    : `${email.delivers_to} is not confirmed: no reminder is mailed to it.`}
+                </p>
+                <button type="submit" className={secondaryButtonClass}>
+                  {email.address_status === "pending" ? "Resend" : "Send confirmation link"}
+                </button>
+              </Form>
+            ) : email?.address_status === "confirmed" ? (
+              <p className="text-sm text-slate-700" data-testid="email-confirmation">
+                {email.delivers_to} is confirmed.
+              </p>
+            ) : null}
             <Form method="post" className="grid gap-2 sm:grid-cols-2">
               <CsrfInput token={loaded.csrf} />
               <input type="hidden" name="intent" value="webhook-channel" />

@@ -1,14 +1,21 @@
-import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
 import { useEffect, useState } from "react";
-import { signUp, signUpSchema } from "#accounts/accounts.ts";
+import { signUp, signUpSchema, takeSignUpAttempt } from "#accounts/accounts.ts";
 import { PASSWORD_MIN } from "#accounts/rules.ts";
 import { buttonClass, Field, inputClass } from "../components/ui.tsx";
+import { requestClientAddress } from "../lib/client-address.server.ts";
 import { getDb } from "../lib/db.server.ts";
 import { currentUser, startSession } from "../lib/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Create your account · Orbit" }];
+
+/** A document POST renders the page: the action's Retry-After reaches the response only from here. */
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
+};
 
 export async function loader({ request }: LoaderFunctionArgs) {
   if (await currentUser(request)) return redirect("/");
@@ -27,6 +34,20 @@ export async function action({ request }: ActionFunctionArgs) {
     const errors: Record<string, string> = {};
     for (const issue of parsed.error.issues) errors[String(issue.path[0])] ??= issue.message;
     return data({ email, errors }, { status: 400 });
+  }
+  // Counted before the hash: each costs 32 MiB and real CPU time (#platform/passwords.ts).
+  const allowed = await takeSignUpAttempt(getDb(), requestClientAddress(request), new Date());
+  if (allowed.limited) {
+    const minutes = Math.ceil(allowed.retryAfterSeconds / 60);
+    return data(
+      {
+        email,
+        errors: {
+          email: `Too many new accounts from your network. Please try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+        } as Record<string, string>,
+      },
+      { status: 429, headers: { "Retry-After": String(allowed.retryAfterSeconds) } },
+    );
   }
   const result = await signUp(getDb(), parsed.data);
   if (!result.ok)

@@ -14,6 +14,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
 import { parseQuickAdd } from "#core/quick-add.ts";
 import { describeWireRecurrence } from "#core/recurrence.ts";
+import { savedViewSchema } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import { listTags, listTasks } from "#tasks/queries.ts";
 import { LIVE_EVENT } from "../components/live-sync.tsx";
@@ -98,15 +99,18 @@ export async function action({ request }: ActionFunctionArgs) {
     return data({ intent, error: null, fieldErrors: {} });
   }
   if (intent === "save-view") {
-    const name = String(form.get("name") ?? "")
-      .trim()
-      .slice(0, 60);
-    const query = String(form.get("query") ?? "").slice(0, 2000);
-    if (!name)
-      return data(
-        { intent, error: "Name the view.", fieldErrors: { name: "Name the view." } },
-        { status: 400 },
+    const view = savedViewSchema.safeParse({
+      name: String(form.get("name") ?? ""),
+      query: String(form.get("query") ?? ""),
+    });
+    if (!view.success) {
+      const fieldErrors = Object.fromEntries(
+        view.error.issues.map((issue) => [String(issue.path[0] ?? "name"), issue.message]),
       );
+      const error = fieldErrors.name ?? "This view cannot be saved.";
+      return data({ intent, error, fieldErrors }, { status: 400 });
+    }
+    const { name, query } = view.data;
     const db = getDb();
     const position = await db.savedView.count({ where: { userId: user.userId } });
     await db.savedView.upsert({
