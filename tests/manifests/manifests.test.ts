@@ -288,6 +288,21 @@ test("dead-letters, and only dead-letters, reads the operators' token from a Sec
   }
 });
 
+test("notifications reads the web app's public URL, for the links in its mails, in every overlay", async () => {
+  for (const dir of ["dapr-subscriptions", "eventing", "staging", "production"]) {
+    const render = parseManifests(await kustomizeBuild(`knative/overlays/${dir}`), dir).manifests;
+    const notifications = render.find(
+      (m) => m.object.kind === "Service" && (m.object.metadata as Obj).name === "notifications",
+    )!.object;
+    expect(
+      (containerOf(notifications).env as Obj[]).filter((v) => v.name === "WEB_APP_URL"),
+      dir,
+    ).toEqual([
+      { name: "WEB_APP_URL", valueFrom: { configMapKeyRef: { name: "orbit-public", key: "web-url" } } },
+    ]);
+  }
+});
+
 test("a Service without the app token annotation, or whose app reads another token, is rejected", () => {
   const noAnnotation = stagingWith("Service", "audit-log", (ksvc) => {
     delete annotationsOf(ksvc)["dapr.io/app-token-secret"];
