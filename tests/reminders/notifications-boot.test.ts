@@ -50,12 +50,9 @@ function startNotifications(env: Record<string, string>): { output: string[]; ex
   return { output, exit: new Promise((resolve) => child!.once("exit", (code) => resolve(code))) };
 }
 
-test("notifications starts with the VAPID keys `make dev` generated into the local secrets file", async () => {
-  const secretsFile = path.join(await mkdtemp(path.join(tmpdir(), "orbit-secrets-")), "secrets.json");
-  ensureLocalSecrets(secretsFile);
-  const { vapid } = JSON.parse(await readFile(secretsFile, "utf8"));
-  const resources = await resourcesFolder({
-    "secretstore.yaml": `apiVersion: dapr.io/v1alpha1
+/** A secretstores.local.file component named `secretstore` over `secretsFile`, as make dev has it. */
+function fileSecretStore(secretsFile: string): string {
+  return `apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:
   name: secretstore
@@ -67,17 +64,30 @@ spec:
       value: ${secretsFile}
     - name: multiValued
       value: "true"
-`,
-  });
-  const appPort = await freePort();
-  sidecar = await startSidecar({
+`;
+}
+
+/** A local sidecar over `resources` (beside an app on `appPort`, if given). */
+async function bootSidecar(resources: string, appPort?: number): Promise<Sidecar> {
+  return startSidecar({
     appId: `notifications-boot-${randomUUID().slice(0, 8)}`,
-    appPort,
+    ...(appPort ? { appPort } : {}),
     httpPort: 0,
     storageUrl: await workerDatabaseUrl(),
     resourcesPath: resources,
     log: createLogger("local-dapr", "silent"),
   });
+}
+
+test("notifications starts with the VAPID keys `make dev` generated into the local secrets file", async () => {
+  const secretsFile = path.join(await mkdtemp(path.join(tmpdir(), "orbit-secrets-")), "secrets.json");
+  ensureLocalSecrets(secretsFile);
+  const { vapid } = JSON.parse(await readFile(secretsFile, "utf8"));
+  const resources = await resourcesFolder({
+    "secretstore.yaml": fileSecretStore(secretsFile),
+  });
+  const appPort = await freePort();
+  sidecar = await bootSidecar(resources, appPort);
   const { output } = startNotifications({
     PORT: String(appPort),
     DAPR_HTTP_PORT: String(sidecar.httpPort),
@@ -96,13 +106,7 @@ spec:
 
 test("without VAPID keys anywhere, notifications exits at once with a message saying what to set", async () => {
   const resources = await resourcesFolder({});
-  sidecar = await startSidecar({
-    appId: `notifications-boot-${randomUUID().slice(0, 8)}`,
-    httpPort: 0,
-    storageUrl: await workerDatabaseUrl(),
-    resourcesPath: resources,
-    log: createLogger("local-dapr", "silent"),
-  });
+  sidecar = await bootSidecar(resources);
   const { output, exit } = startNotifications({
     PORT: String(await freePort()),
     DAPR_HTTP_PORT: String(sidecar.httpPort),
@@ -122,27 +126,9 @@ test("without a webhook secret key, notifications exits at once with a message s
   // VAPID keys alone, as a secrets file from before encryption at rest held.
   await writeFile(secretsFile, JSON.stringify({ vapid }));
   const resources = await resourcesFolder({
-    "secretstore.yaml": `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: secretstore
-spec:
-  type: secretstores.local.file
-  version: v1
-  metadata:
-    - name: secretsFile
-      value: ${secretsFile}
-    - name: multiValued
-      value: "true"
-`,
+    "secretstore.yaml": fileSecretStore(secretsFile),
   });
-  sidecar = await startSidecar({
-    appId: `notifications-boot-${randomUUID().slice(0, 8)}`,
-    httpPort: 0,
-    storageUrl: await workerDatabaseUrl(),
-    resourcesPath: resources,
-    log: createLogger("local-dapr", "silent"),
-  });
+  sidecar = await bootSidecar(resources);
   const { output, exit } = startNotifications({
     PORT: String(await freePort()),
     DAPR_HTTP_PORT: String(sidecar.httpPort),
