@@ -20,6 +20,7 @@ import { CONFIRMATION_SUBJECT, enableConfirmedEmail } from "#testing/email-confi
 import { api, createTestUser, type TestUser } from "#testing/fixtures.ts";
 import { startPushService, type PushService } from "#testing/push-service.ts";
 import {
+  EMAIL_COMPONENT,
   PUBSUB_COMPONENT,
   resourcesFolder,
   startFunctionWithSidecar,
@@ -66,21 +67,7 @@ beforeAll(async () => {
   const mailDir = await mkdtemp(path.join(tmpdir(), "orbit-e2e-mail-"));
   const resources = await resourcesFolder({
     "pubsub.yaml": PUBSUB_COMPONENT,
-    "email.yaml": `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: email
-spec:
-  type: bindings.smtp
-  version: v1
-  metadata:
-    - name: host
-      value: localhost
-    - name: emailFrom
-      value: reminders@orbit.test
-    - name: localOutboxDir
-      value: ${mailDir}
-`,
+    "email.yaml": EMAIL_COMPONENT(mailDir),
     // Redeliveries a tenth of a second apart, so five delivery attempts take well under a second.
     "resiliency.yaml": `apiVersion: dapr.io/v1alpha1
 kind: Resiliency

@@ -12,6 +12,7 @@ import { generateVapidKeys } from "#platform/web-push.ts";
 import { CONFIRMATION_SUBJECT, confirmationToken } from "#testing/email-confirmation.ts";
 import { api, createTestUser, deliverAsDapr, type TestUser } from "#testing/fixtures.ts";
 import {
+  EMAIL_COMPONENT,
   PUBSUB_COMPONENT,
   resourcesFolder,
   startFunctionWithSidecar,
@@ -30,21 +31,7 @@ beforeAll(async () => {
   const mailDir = await mkdtemp(path.join(tmpdir(), "orbit-confirm-mail-"));
   const resources = await resourcesFolder({
     "pubsub.yaml": PUBSUB_COMPONENT,
-    "email.yaml": `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: email
-spec:
-  type: bindings.smtp
-  version: v1
-  metadata:
-    - name: host
-      value: localhost
-    - name: emailFrom
-      value: reminders@orbit.test
-    - name: localOutboxDir
-      value: ${mailDir}
-`,
+    "email.yaml": EMAIL_COMPONENT(mailDir),
   });
   pair = await startFunctionWithSidecar(
     {

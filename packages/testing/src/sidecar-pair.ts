@@ -124,6 +124,23 @@ export async function resourcesFolder(files: Record<string, string>): Promise<st
   return dir;
 }
 
+/** The `email` SMTP binding as the local sidecar serves it: each mail a JSON file in `mailDir`. */
+export const EMAIL_COMPONENT = (mailDir: string) => `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: email
+spec:
+  type: bindings.smtp
+  version: v1
+  metadata:
+    - name: host
+      value: localhost
+    - name: emailFrom
+      value: reminders@orbit.test
+    - name: localOutboxDir
+      value: ${mailDir}
+`;
+
 /** The `pubsub` component as the local sidecar serves it (its PostgreSQL broker). */
 export const PUBSUB_COMPONENT = `apiVersion: dapr.io/v1alpha1
 kind: Component
