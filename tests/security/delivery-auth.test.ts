@@ -330,6 +330,10 @@ test("/dapr/subscribe answers only the sidecar; health probes, which daprd sends
     expect(((await sidecar.json()) as unknown[]).length, appId).toBeGreaterThan(0);
     for (const probe of ["/healthz", "/readyz"])
       expect((await fetch(`${url}${probe}`)).status, `${appId}${probe}`).toBe(200);
+    // daprd's start-up question for actors: the sidecar's token only, and "none" (404) for us.
+    expect((await fetch(`${url}/dapr/config`)).status, `${appId} /dapr/config`).toBe(401);
+    const config = await fetch(`${url}/dapr/config`, { headers: { "dapr-api-token": topology.appToken } });
+    expect(config.status, `${appId} /dapr/config`).toBe(404);
   }
 });
 

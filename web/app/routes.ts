@@ -11,6 +11,7 @@ export default [
   // Resource routes: live sync (SSE), the Dapr subscription contract, health probes.
   route("live", "routes/live.ts"),
   route("dapr/subscribe", "routes/dapr.subscribe.ts"),
+  route("dapr/config", "routes/dapr.config.ts"),
   route("events/task-updates", "routes/events.task-updates.ts"),
   route("healthz", "routes/healthz.ts", { id: "healthz" }),
   route("readyz", "routes/healthz.ts", { id: "readyz" }),
