@@ -1,5 +1,5 @@
-# Orbit — every developer entry point. `make help` lists the targets; npm scripts stay the source
-# of truth for the JS tooling they call.
+# Orbit — every developer entry point. `make help` lists the targets; each one calls the JS tooling
+# (npx vitest, eslint, prettier, tsc, remix) directly, so there are no npm scripts to keep in step.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export CHECKPOINT_DISABLE := 1

@@ -128,7 +128,6 @@ const HEAVY_IMPORTS = [
   "@prisma/client/runtime/client",
   "@prisma/adapter-pg",
   "@opentelemetry/sdk-node",
-  "@opentelemetry/instrumentation-http",
   "prom-client",
 ];
 
