@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { expect, test } from "vitest";
 import { workerDb } from "#testing/worker-db.ts";
 import { authenticate } from "#platform/auth.ts";
+import { clearRateLimit } from "#platform/rate-limit.ts";
 import {
   signIn,
   signInSchema,
@@ -15,7 +16,6 @@ import {
 } from "./accounts.ts";
 import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from "./api-tokens.ts";
 import { csrfToken, verifyCsrfToken } from "./csrf.ts";
-import { clearRateLimit } from "./rate-limit.ts";
 import { createSession, destroySession, sessionUser, SESSION_TTL_MS } from "./sessions.ts";
 
 const NOW = new Date("2026-11-23T10:00:00Z");

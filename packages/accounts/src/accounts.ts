@@ -7,16 +7,15 @@ import { timeZoneSchema } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
 import { hashPassword, needsRehash, verifyPassword } from "#platform/passwords.ts";
-import { PASSWORD_MIN } from "./rules.ts";
 import {
   clearRateLimit,
   refundRateLimitHit,
-  takeLockoutAttempt,
   takeRateLimit,
-  type LockoutRule,
   type RateLimitRule,
   type RateLimitStatus,
-} from "./rate-limit.ts";
+} from "#platform/rate-limit.ts";
+import { takeLockoutAttempt, type LockoutRule } from "./lockout.ts";
+import { PASSWORD_MIN } from "./rules.ts";
 
 export { PASSWORD_MIN };
 

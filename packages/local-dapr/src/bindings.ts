@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type pg from "pg";
-import { ApiError } from "./http-util.ts";
+import { ApiError, parseJsonBody, readBody, sendEmpty, type Router } from "./http-util.ts";
 import type { ComponentResource } from "./resources.ts";
 
 type Obj = Record<string, unknown>;
@@ -103,4 +103,11 @@ export class OutputBindings {
       ],
     );
   }
+}
+
+export function registerBindingsRoutes(router: Router, bindings: OutputBindings): void {
+  router.on(["POST", "PUT"], "/v1.0/bindings/:name", async ({ req, res, params }) => {
+    await bindings.invoke(params.name!, parseJsonBody(await readBody(req)));
+    sendEmpty(res);
+  });
 }

@@ -1,6 +1,9 @@
-// HTTP plumbing for the sidecar's API: Dapr's error shape, body reading, a tiny router.
+// HTTP plumbing for the sidecar's API: Dapr's error shape, body reading, a tiny router, and the
+// server in front of it.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "#platform/logger.ts";
+import { AppCallError } from "./app-channel.ts";
 
 /**
  * Whether a token a client sent equals the expected one, in time independent of where they differ
@@ -176,4 +179,41 @@ export class Router {
     }
     return pathMatched ? "method" : null;
   }
+}
+
+/**
+ * The API server (not yet listening): the API token on every request but the health endpoints
+ * (when one is set), then the router's route, or `fallback` for what no route takes. An ApiError
+ * is answered in Dapr's shape, a failed call to an app as 500 ERR_DIRECT_INVOKE, anything else is
+ * logged and answered 500 ERR_INTERNAL.
+ */
+export function createApiServer(options: {
+  router: Router;
+  apiToken: string | undefined;
+  fallback: (request: Omit<RouteContext, "params">) => Promise<void>;
+  log: Logger;
+}): Server {
+  const { router, apiToken, fallback, log } = options;
+  return createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? "/", "http://sidecar");
+      try {
+        const isHealth = url.pathname === "/v1.0/healthz" || url.pathname === "/v1.0/healthz/outbound";
+        if (apiToken && !isHealth && !sameToken(req.headers["dapr-api-token"], apiToken)) {
+          throw new ApiError(401, "ERR_UNAUTHORIZED", "invalid api token");
+        }
+        const match = router.match(req.method ?? "GET", url.pathname);
+        if (match === null || match === "method") await fallback({ req, res, url });
+        else await match.handler({ req, res, url, params: match.params });
+      } catch (error) {
+        if (error instanceof ApiError) sendError(res, error);
+        else if (error instanceof AppCallError)
+          sendError(res, new ApiError(500, "ERR_DIRECT_INVOKE", error.message));
+        else {
+          log.error("request failed", { method: req.method, path: url.pathname, err: error });
+          sendError(res, new ApiError(500, "ERR_INTERNAL", (error as Error).message ?? "internal error"));
+        }
+      }
+    })();
+  });
 }

@@ -8,13 +8,13 @@
 // caller/callee app-ids, namespace and X-Forwarded-*/Forwarded headers added to whatever the
 // caller sent, and the body; the app's status, headers (hop-by-hop ones dropped) and body come back.
 import dgram from "node:dgram";
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import http from "node:http";
 import os from "node:os";
 import type pg from "pg";
 import { AppCallError, httpCall, type AppResponse } from "./app-channel.ts";
 import { childSpan, parseTraceparent } from "./cloudevents.ts";
-import { ApiError } from "./http-util.ts";
+import { ApiError, readBody, type RouteContext, type Router } from "./http-util.ts";
 import { LOCK_NAMESPACE } from "./schema.ts";
 
 /** invokev1.IsHopByHopHeader (RFC 7230 §6.1), plus what the Connection header names. */
@@ -265,4 +265,74 @@ export class Invoker {
   close(): void {
     this.agent.destroy();
   }
+}
+
+async function invokeAndAnswer(
+  invoker: Invoker,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: string,
+  path: string,
+): Promise<void> {
+  const response = await invoker.invoke({
+    target,
+    method: req.method ?? "GET",
+    path,
+    headers: req.headers,
+    body: await readBody(req),
+  });
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (
+      value !== undefined &&
+      !["connection", "keep-alive", "transfer-encoding", "content-length"].includes(name)
+    ) {
+      headers[name] = value;
+    }
+  }
+  headers["content-length"] = String(response.body.length);
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
+
+/**
+ * `/v1.0/invoke/{app-id}/method/{method}` for every method; returns the fallback for requests no
+ * route takes (unknown path or method), which daprd hands to service invocation too
+ * (pkg/api/http/directmessaging.go `onDirectMessage`): the dapr-app-id header names the target
+ * app, else it is 404 ERR_DIRECT_INVOKE.
+ */
+export function registerInvokeRoutes(
+  router: Router,
+  invoker: Invoker,
+): (request: Omit<RouteContext, "params">) => Promise<void> {
+  router.on(
+    ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+    "/v1.0/invoke/:target/method/*path",
+    ({ req, res, url, params }) => {
+      // A dapr-app-id header wins over the path, which is then the method as a whole
+      // (pkg/api/http/directmessaging.go findTargetIDAndMethod).
+      const headerTarget = req.headers["dapr-app-id"];
+      return typeof headerTarget === "string" && headerTarget
+        ? invokeAndAnswer(invoker, req, res, headerTarget, `${url.pathname}${url.search}`)
+        : invokeAndAnswer(
+            invoker,
+            req,
+            res,
+            params.target!,
+            `/${url.pathname.split("/method/").slice(1).join("/method/")}${url.search}`,
+          );
+    },
+  );
+  return async ({ req, res, url }) => {
+    const headerTarget = req.headers["dapr-app-id"];
+    if (typeof headerTarget === "string" && headerTarget) {
+      await invokeAndAnswer(invoker, req, res, headerTarget, `${url.pathname}${url.search}`);
+      return;
+    }
+    throw new ApiError(
+      404,
+      "ERR_DIRECT_INVOKE",
+      "failed getting app id either from the URL path or the header dapr-app-id",
+    );
+  };
 }

@@ -10,7 +10,7 @@ import type pg from "pg";
 import type { Logger } from "#platform/logger.ts";
 import { AppCallError, type AppChannel } from "./app-channel.ts";
 import { parsePointInTime } from "./durations.ts";
-import { ApiError } from "./http-util.ts";
+import { ApiError, parseJsonBody, readBody, sendEmpty, sendJson, type Router } from "./http-util.ts";
 import { parseSchedule } from "./schedule.ts";
 
 export const JOBS_CHANNEL = "dapr_local_jobs";
@@ -579,5 +579,60 @@ export class JobRunner {
     await this.options.pool
       .query("UPDATE dapr_local.jobs SET locked_by = NULL WHERE locked_by = $1", [this.options.instanceId])
       .catch(() => {});
+  }
+}
+
+/**
+ * The Jobs API. daprd 1.18 serves both paths with the same handlers (pkg/api/http/jobs.go
+ * constructJobsEndpoints: onCreateScheduleHandler, onGetJobHandler, onDeleteJobHandler for
+ * v1.0-alpha1 and v1.0), so the answers are identical; the alpha path is deprecated. `runner` (none
+ * without an app port) is woken when a job is saved.
+ */
+export function registerJobsRoutes(
+  router: Router,
+  jobs: { pool: pg.Pool; appId: string; log: Logger; runner: JobRunner | null },
+): void {
+  const { pool, appId, log, runner } = jobs;
+  for (const version of ["v1.0-alpha1", "v1.0"]) {
+    router.on("POST", `/${version}/jobs/*name`, async ({ req, res, params }) => {
+      const job = parseJobRequest(appId, params.name!.trim(), parseJsonBody(await readBody(req)), new Date());
+      if (!job.hasData) {
+        // As daprd 1.18.2: accepted, but its triggers never reach the app and GET fails (JobRunner, jobJson).
+        log.warn("job scheduled without data: daprd 1.18.2 never delivers its trigger", { job: job.name });
+      }
+      if (!(await saveJob(pool, appId, job))) {
+        throw new ApiError(
+          409,
+          "DAPR_SCHEDULER_SCHEDULE_JOB",
+          `failed to schedule job due to: job "${job.name}" already exists`,
+          true,
+        );
+      }
+      runner?.kick();
+      sendEmpty(res);
+    });
+    router.on("GET", `/${version}/jobs/*name`, async ({ res, params }) => {
+      const spec = await getJob(pool, appId, params.name!);
+      if (!spec)
+        throw new ApiError(
+          500,
+          "DAPR_SCHEDULER_GET_JOB",
+          `failed to get job due to: rpc error: code = NotFound desc = job not found: ${params.name}`,
+          true,
+        );
+      if (spec.data === undefined) {
+        // daprd 1.18.2 cannot render the empty google.protobuf.Value it stored for a job without data.
+        throw new ApiError(
+          500,
+          "ERR_INTERNAL",
+          "failed to encode response as JSON: proto: google.protobuf.Value: none of the oneof fields is set",
+        );
+      }
+      sendJson(res, 200, jobJson(spec));
+    });
+    router.on("DELETE", `/${version}/jobs/*name`, async ({ res, params }) => {
+      await deleteJob(pool, appId, params.name!);
+      sendEmpty(res);
+    });
   }
 }

@@ -12,7 +12,15 @@ import {
   isCloudEventContentType,
   isJsonContentType,
 } from "./cloudevents.ts";
-import { ApiError } from "./http-util.ts";
+import {
+  ApiError,
+  queryMetadata,
+  readBody,
+  sendEmpty,
+  sendJson,
+  type RouteContext,
+  type Router,
+} from "./http-util.ts";
 import { backoffMs, type Resiliency } from "./resiliency.ts";
 import { parseBool, type ComponentResource } from "./resources.ts";
 
@@ -229,4 +237,33 @@ export class PublishApi {
       return { failedEntries: entries.map((e) => ({ entryId: e.entryId, error: detail })) };
     }
   }
+}
+
+/** The publish endpoints: single messages (POST or PUT) and bulk, on its alpha and stable paths. */
+export function registerPublishRoutes(router: Router, api: PublishApi): void {
+  const publishRoute = async ({ req, res, url, params }: RouteContext) => {
+    await api.publish({
+      pubsub: params.pubsub!,
+      topic: params.topic!,
+      headers: req.headers,
+      body: await readBody(req),
+      metadata: queryMetadata(url),
+    });
+    sendEmpty(res);
+  };
+  const bulkRoute = async ({ req, res, url, params }: RouteContext) => {
+    const failed = await api.publishBulk({
+      pubsub: params.pubsub!,
+      topic: params.topic!,
+      headers: req.headers,
+      body: await readBody(req),
+      metadata: queryMetadata(url),
+    });
+    if (!failed) sendEmpty(res);
+    else sendJson(res, 500, { ...failed, errorCode: "ERR_PUBSUB_PUBLISH_MESSAGE" });
+  };
+  router.on("POST", "/v1.0-alpha1/publish/bulk/:pubsub/*topic", bulkRoute);
+  router.on("POST", "/v1.0/publish/bulk/:pubsub/*topic", bulkRoute);
+  // After the bulk routes: "bulk" is not a pubsub name on the stable path.
+  router.on(["POST", "PUT"], "/v1.0/publish/:pubsub/*topic", publishRoute);
 }

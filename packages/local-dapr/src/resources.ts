@@ -5,6 +5,8 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
+import type { Logger } from "#platform/logger.ts";
+import type { AppChannel } from "./app-channel.ts";
 import { CelSyntaxError, compileMatch, type CompiledMatch } from "./cel.ts";
 
 export class ResourceError extends Error {}
@@ -187,6 +189,84 @@ export function parseProgrammaticSubscriptions(body: unknown): {
     else warnings.push(`${origin}: topic "${String(item.topic)}" has no route; ignored`);
   });
   return { subscriptions, warnings };
+}
+
+/**
+ * Asks the app for its programmatic subscriptions, as daprd does once the app port answers: a 404
+ * means none, another status or no answer at all is logged and means none (after daprd's
+ * DaprBuiltInInitializationRetries: 3 tries, exponential from 500 ms); a body that is not a valid
+ * subscription list fails the app channel (ResourceError).
+ */
+export async function fetchProgrammaticSubscriptions(
+  channel: AppChannel,
+  log: Logger,
+): Promise<SubscriptionResource[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await channel.call({ method: "GET", path: "/dapr/subscribe", timeoutMs: 10_000 });
+      if (response.status === 200) {
+        const parsed = parseProgrammaticSubscriptions(JSON.parse(response.body.toString("utf8") || "null"));
+        for (const warning of parsed.warnings) log.warn(warning);
+        return parsed.subscriptions;
+      }
+      if (response.status === 404) {
+        log.debug("the app has no programmatic subscriptions (GET /dapr/subscribe answered 404)");
+      } else {
+        log.error("GET /dapr/subscribe failed; no programmatic subscriptions", { status: response.status });
+      }
+      return [];
+    } catch (error) {
+      if (error instanceof ResourceError) throw error;
+      if (error instanceof SyntaxError)
+        throw new ResourceError(`GET /dapr/subscribe did not answer JSON: ${error.message}`);
+      if (attempt >= 2) {
+        log.error("GET /dapr/subscribe unreachable; no programmatic subscriptions", { err: error });
+        return [];
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+    }
+  }
+}
+
+/** The declarative subscriptions whose pub/sub is loaded; the others are logged and ignored. */
+export function declarativeSubscriptions(
+  subscriptions: SubscriptionResource[],
+  pubsubs: ReadonlyMap<string, ComponentResource>,
+  log: Logger,
+): SubscriptionResource[] {
+  for (const s of subscriptions) {
+    if (!pubsubs.has(s.pubsubname)) {
+      log.warn("declarative subscription names an unknown pubsub; ignored", {
+        origin: s.origin,
+        pubsub: s.pubsubname,
+      });
+    }
+  }
+  return subscriptions.filter((s) => pubsubs.has(s.pubsubname));
+}
+
+/**
+ * The declarative subscriptions, then the programmatic ones that name a known pub/sub and a topic
+ * no declarative subscription of that pub/sub takes (those win, as in daprd).
+ */
+export function mergeSubscriptions(
+  declarative: SubscriptionResource[],
+  programmatic: SubscriptionResource[],
+  pubsubs: ReadonlyMap<string, ComponentResource>,
+  log: Logger,
+): SubscriptionResource[] {
+  const merged = [...declarative];
+  for (const s of programmatic) {
+    if (!pubsubs.has(s.pubsubname)) {
+      log.warn("subscription names an unknown pubsub; ignored", { pubsub: s.pubsubname, topic: s.topic });
+    } else if (merged.some((d) => d.pubsubname === s.pubsubname && d.topic === s.topic)) {
+      log.warn("a declarative subscription to this topic takes precedence; programmatic one ignored", {
+        pubsub: s.pubsubname,
+        topic: s.topic,
+      });
+    } else merged.push(s);
+  }
+  return merged;
 }
 
 async function resourceFiles(paths: string[]): Promise<string[]> {

@@ -3,7 +3,8 @@
 // the local mail outbox. Created idempotently at start under a transaction-level advisory lock, so
 // sidecars starting together never race on DDL.
 import { createHash } from "node:crypto";
-import type pg from "pg";
+import pg from "pg";
+import type { Logger } from "#platform/logger.ts";
 
 /** Advisory-lock namespace (first int4 key) of this schema: DDL uses key 0, sidecars their instance id. */
 export const LOCK_NAMESPACE = 0x0da9;
@@ -165,4 +166,32 @@ export async function ensureSchema(pool: pg.Pool): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+/**
+ * A sidecar's connection pool on its database, with the schema in place, and the sidecar's new
+ * instance id (its advisory lock's second key, registry.ts).
+ */
+export async function openStorage(
+  storageUrl: string,
+  appId: string,
+  log: Logger,
+): Promise<{ pool: pg.Pool; instanceId: number }> {
+  const pool = new pg.Pool({
+    connectionString: storageUrl,
+    max: 8,
+    idleTimeoutMillis: 10_000,
+    application_name: `local-dapr:${appId}`.slice(0, 63),
+  });
+  pool.on("error", (error) => log.warn("idle database connection failed", { err: error }));
+  try {
+    await ensureSchema(pool);
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+  const instanceId = Number(
+    (await pool.query<{ id: string }>("SELECT nextval('dapr_local.instance_seq') AS id")).rows[0]!.id,
+  );
+  return { pool, instanceId };
 }

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "#platform/logger.ts";
 import { goSprintS } from "./go-format.ts";
-import { ApiError } from "./http-util.ts";
+import { ApiError, sendEmpty, sendJson, type Router } from "./http-util.ts";
 import { parseBool, ResourceError, type ComponentResource } from "./resources.ts";
 
 export interface SecretStore {
@@ -192,4 +192,16 @@ export class SecretStores {
     }
     return { ...component, metadata };
   }
+}
+
+/** The secrets API: one secret, or every secret of a store. */
+export function registerSecretsRoutes(router: Router, stores: SecretStores): void {
+  router.on("GET", "/v1.0/secrets/:store/bulk", ({ res, params }) => {
+    sendJson(res, 200, stores.bulk(params.store!));
+  });
+  router.on("GET", "/v1.0/secrets/:store/*name", ({ res, params }) => {
+    const secret = stores.get(params.store!, params.name!);
+    if (!secret) sendEmpty(res);
+    else sendJson(res, 200, secret);
+  });
 }

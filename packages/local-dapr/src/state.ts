@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { goJsonMarshal, goQuote } from "./go-format.ts";
-import { ApiError } from "./http-util.ts";
+import { ApiError, parseJsonBody, readBody, sendEmpty, sendJson, type Router } from "./http-util.ts";
 import type { ComponentResource } from "./resources.ts";
 
 type Obj = Record<string, unknown>;
@@ -411,4 +411,40 @@ export class StateStores {
       );
     }
   }
+}
+
+/** The state API: bulk get, transactions, save, get and delete, for every state store. */
+export function registerStateRoutes(router: Router, state: StateStores): void {
+  router.on(["POST", "PUT"], "/v1.0/state/:store/bulk", async ({ req, res, params }) => {
+    sendJson(res, 200, await state.bulkGet(params.store!, parseJsonBody(await readBody(req))));
+  });
+  router.on(["POST", "PUT"], "/v1.0/state/:store/transaction", async ({ req, res, params }) => {
+    await state.transaction(params.store!, parseJsonBody(await readBody(req)));
+    sendEmpty(res);
+  });
+  router.on(["POST", "PUT"], "/v1.0/state/:store", async ({ req, res, params }) => {
+    await state.save(params.store!, parseJsonBody(await readBody(req)));
+    sendEmpty(res);
+  });
+  router.on("GET", "/v1.0/state/:store/*key", async ({ res, params }) => {
+    const item = await state.get(params.store!, params.key!);
+    if (!item) sendEmpty(res);
+    else {
+      res.writeHead(200, {
+        "content-type": "application/json",
+        etag: item.etag,
+        "content-length": item.value.length,
+      });
+      res.end(item.value);
+    }
+  });
+  router.on("DELETE", "/v1.0/state/:store/*key", async ({ req, res, params }) => {
+    const ifMatch = req.headers["if-match"];
+    await state.delete(
+      params.store!,
+      params.key!,
+      typeof ifMatch === "string" && ifMatch ? ifMatch : undefined,
+    );
+    sendEmpty(res);
+  });
 }

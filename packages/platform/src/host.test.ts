@@ -11,6 +11,7 @@ import {
   type TestUser,
 } from "#testing/fixtures.ts";
 import { workerDb } from "#testing/worker-db.ts";
+import type { BaseEnv } from "./env.ts";
 import { route, subscription, type FunctionDef } from "./host.ts";
 import { newSessionSecret } from "./tokens.ts";
 
@@ -232,11 +233,12 @@ test("a read-only token may read but not write (403)", async () => {
 test("the rate limit answers 429 with Retry-After once a token used up its minute", async () => {
   const limited = await startFunction(probe, { TOKEN_RATE_LIMIT_PER_MINUTE: "3" });
   try {
-    const other = await createTestUser(await workerDb());
+    // A fresh token: the count is shared by every instance of the function, this file's other one too.
+    const [busy, other] = [await createTestUser(await workerDb()), await createTestUser(await workerDb())];
     for (let i = 0; i < 3; i++) {
-      expect((await api(limited.url, "GET", "/v1/things", { auth: user.auth })).status).toBe(200);
+      expect((await api(limited.url, "GET", "/v1/things", { auth: busy.auth })).status).toBe(200);
     }
-    const res = await api(limited.url, "GET", "/v1/things", { auth: user.auth });
+    const res = await api(limited.url, "GET", "/v1/things", { auth: busy.auth });
     expect(res.status).toBe(429);
     const retryAfter = Number(res.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThan(0);
@@ -246,6 +248,40 @@ test("the rate limit answers 429 with Retry-After once a token used up its minut
     expect((await api(limited.url, "GET", "/v1/things", { auth: other.auth })).status).toBe(200);
   } finally {
     await limited.close();
+  }
+});
+
+test("two instances of a function share one rate limit per token; another function counts its own", async () => {
+  const limits = { TOKEN_RATE_LIMIT_PER_MINUTE: "4" };
+  const [a, b] = [await startFunction(probe, limits), await startFunction(probe, limits)];
+  const elsewhere = await startFunction({ ...probe, name: "host-probe-other" }, limits);
+  try {
+    const caller = await createTestUser(await workerDb());
+    const get = (instance: StartedFunction<BaseEnv>) =>
+      api(instance.url, "GET", "/v1/things", { auth: caller.auth }).then((res) => res.status);
+    // Alternating between the instances: four in all, not four each.
+    expect([await get(a), await get(b), await get(a), await get(b)]).toEqual([200, 200, 200, 200]);
+    expect([await get(a), await get(b)]).toEqual([429, 429]);
+    // A new instance (a cold start) starts from the shared count, not from zero.
+    const c = await startFunction(probe, limits);
+    try {
+      expect(await get(c)).toBe(429);
+    } finally {
+      await c.close();
+    }
+    // Parallel requests cannot all pass a check made before any of them was counted.
+    const fresh = await createTestUser(await workerDb());
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        api([a, b][i % 2]!.url, "GET", "/v1/things", { auth: fresh.auth }).then((res) => res.status),
+      ),
+    );
+    expect(statuses.filter((status) => status === 200)).toHaveLength(4);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(6);
+    // The limit is per function: the same token has its own budget at another one.
+    expect(await get(elsewhere)).toBe(200);
+  } finally {
+    await Promise.all([a.close(), b.close(), elsewhere.close()]);
   }
 });
 
