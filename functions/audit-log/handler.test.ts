@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { TOPICS, type Actor } from "#core/events.ts";
+import type { Actor } from "#core/actor.ts";
+import { TOPICS } from "#core/events.ts";
 import { TRACKED_FIELDS } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import type { OutboxEvent } from "#db/generated/client.ts";

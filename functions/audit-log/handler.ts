@@ -1,12 +1,11 @@
 import { z } from "zod";
-import { deadLetterTopic, TOPICS } from "#core/events.ts";
+import { deadLetterTopic, taskEventSchema, TOPICS } from "#core/events.ts";
 import { taskIdSchema } from "#core/tasks.ts";
 import { route, subscription } from "#platform/host.ts";
 import { problems } from "#platform/problems.ts";
 import {
   activityPageSchema,
   activityQuerySchema,
-  auditableTaskEventSchema,
   recordAuditEvent,
   taskActivity,
   userActivity,
@@ -17,7 +16,7 @@ export const taskEventsSubscription = subscription({
   topic: TOPICS.taskEvents,
   path: "/events/task-events",
   deadLetterTopic: deadLetterTopic(TOPICS.taskEvents),
-  data: auditableTaskEventSchema,
+  data: taskEventSchema,
   async handle(event, ctx) {
     const recorded = await recordAuditEvent(ctx.db, event.id, event.data);
     if (!recorded) ctx.log.info("event already in the audit log; redelivery ignored");

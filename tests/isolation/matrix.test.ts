@@ -5,12 +5,12 @@
 // cannot skip the matrix. Functions are served in-process over real HTTP on the worker's database.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { TaskUpdate } from "#core/events.ts";
+import { taskEventSchema, type TaskUpdate } from "#core/events.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import type { BaseEnv } from "#platform/env.ts";
 import type { AnyRouteDef } from "#platform/host.ts";
-import { auditableTaskEventSchema, recordAuditEvent } from "#tasks/activity.ts";
+import { recordAuditEvent } from "#tasks/activity.ts";
 import { taskEventMessages } from "#tasks/commands.ts";
 import { latestLiveUpdateId, liveUpdatesSince, recordLiveUpdate } from "#tasks/live-updates.ts";
 import {
@@ -92,7 +92,7 @@ beforeAll(async () => {
     actor: { type: "user", id: a.id },
     now: new Date(),
   });
-  await recordAuditEvent(db, randomUUID(), auditableTaskEventSchema.parse(message!.data));
+  await recordAuditEvent(db, randomUUID(), taskEventSchema.parse(message!.data));
   const subscribe = async () => {
     const sub = await api(running.get("notifications")!.url, "POST", "/v1/push-subscriptions", {
       auth: a.auth,

@@ -1,7 +1,7 @@
 // API tokens a user manages in Settings: the secret is shown once at creation; lists show the
 // prefix and last use; revoking is immediate (auth.ts checks revoked_at on every call).
 import { z } from "zod";
-import { storableString } from "#core/tasks.ts";
+import { storableString } from "#core/text.ts";
 import type { Db } from "#db/client.ts";
 import { newApiToken } from "#platform/tokens.ts";
 

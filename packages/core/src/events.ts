@@ -1,16 +1,13 @@
 // The event contract: topic names, the payloads on each topic and their CloudEvent types.
 // docs/events.md documents each with an example; a test checks the two agree.
 // Every consumer parses its topic's payload with these before acting, and the host DROPs (dead-
-// letters) what fails: so instants are RFC 3339 within INSTANT_RANGE and text is what PostgreSQL
-// stores. One malformed event must not hang or fail a consumer at every redelivery.
+// letters) what fails: so instants are RFC 3339 within INSTANT_RANGE, text is what PostgreSQL
+// stores and the ids consumers key rows by are UUIDs. One malformed event must not hang or fail a
+// consumer at every redelivery, and no consumer needs to tighten its topic's contract.
 import { z } from "zod";
-import {
-  findUnstorableText,
-  instantStringSchema,
-  statusSchema,
-  storableString,
-  taskDtoSchema,
-} from "./tasks.ts";
+import { actorSchema } from "./actor.ts";
+import { instantStringSchema, statusSchema, taskDtoSchema } from "./tasks.ts";
+import { findUnstorableText, storableString } from "./text.ts";
 
 export const TOPICS = {
   taskEvents: "task-events",
@@ -24,13 +21,9 @@ export function deadLetterTopic(topic: Topic): string {
   return `${topic}-dlq`;
 }
 
-export const ACTOR_TYPES = ["user", "api_token", "agent", "system"] as const;
-export const actorSchema = z.object({
-  type: z.enum(ACTOR_TYPES),
-  /** The user id, token id, or a system component's name. */
-  id: storableString().nullable(),
-});
-export type Actor = z.infer<typeof actorSchema>;
+
+/** A task's or a user's id: a UUID, as the columns every consumer keys by it are. */
+const idSchema = z.uuid();
 
 export const TASK_EVENT_TYPES = ["created", "updated", "completed", "deleted"] as const;
 export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
@@ -45,8 +38,8 @@ const changeSchema = z.object({ before: z.unknown(), after: z.unknown() }).super
 export const taskEventSchema = z.object({
   version: z.literal("1.0"),
   event_type: z.enum(TASK_EVENT_TYPES),
-  task_id: storableString(),
-  user_id: storableString(),
+  task_id: idSchema,
+  user_id: idSchema,
   /** The full task after the change (before it, for `deleted`). */
   task_data: taskDtoSchema,
   timestamp: instantStringSchema,
@@ -78,8 +71,8 @@ export type TaskUpdate = z.infer<typeof taskUpdateSchema>;
 
 /** `reminders`: one per reminder that fired for a still-pending task. */
 export const reminderEventSchema = z.object({
-  task_id: storableString(),
-  user_id: storableString(),
+  task_id: idSchema,
+  user_id: idSchema,
   title: storableString(),
   due_at: instantStringSchema,
   remind_at: instantStringSchema,

@@ -2,10 +2,12 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { DateTime, IANAZone } from "luxon";
-import { expect, test } from "vitest";
+import { describe, expect, it, test } from "vitest";
 import {
+  carriedReminders,
   describeRecurrence,
   describeWireRecurrence,
+  movesSeriesOn,
   nextOccurrence,
   previewOccurrences,
   type RecurrenceRule,
@@ -918,4 +920,59 @@ test("describeWireRecurrence describes the snake_case wire form exactly as descr
       last_day_of_month: true,
     }),
   ).toBe("Monthly on the last day");
+});
+
+// ───── A series moving on ─────
+
+describe("given an occurrence of a series", () => {
+  const occurrence = (
+    event_type: "created" | "updated" | "completed" | "deleted",
+    reason: string | null = null,
+  ) => ({
+    event_type,
+    reason,
+    task_data: { series_id: "7b6a5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d" },
+  });
+
+  it("when it is completed, then the series moves on", () => {
+    expect(movesSeriesOn(occurrence("completed"))).toBe(true);
+  });
+
+  it("when only it is deleted (skipped), then the series moves on; when the series is deleted, then not", () => {
+    expect(movesSeriesOn(occurrence("deleted", "occurrence_skipped"))).toBe(true);
+    expect(movesSeriesOn(occurrence("deleted", "series_deleted"))).toBe(false);
+  });
+
+  it("when it is created or updated, then the series stays where it is", () => {
+    expect(movesSeriesOn(occurrence("created"))).toBe(false);
+    expect(movesSeriesOn(occurrence("updated"))).toBe(false);
+  });
+});
+
+describe("given a task outside any series", () => {
+  it("when it is completed, then no series moves on", () => {
+    expect(movesSeriesOn({ event_type: "completed", reason: null, task_data: { series_id: null } })).toBe(
+      false,
+    );
+  });
+});
+
+describe("given an occurrence's reminders and the next occurrence's due date", () => {
+  const previousDue = new Date("2026-12-01T17:00:00.000Z");
+  const nextDue = new Date("2026-12-08T17:00:00.000Z");
+
+  it("when they are carried over, then offsets stay and absolute times move by as much as the due date", () => {
+    const reminders = [
+      { id: "r1", offset_minutes: 60, remind_at: null },
+      { id: "r2", offset_minutes: null, remind_at: "2026-11-30T08:00:00.250Z" },
+    ];
+    expect(carriedReminders(reminders, previousDue, nextDue)).toEqual([
+      { offset_minutes: 60 },
+      { remind_at: new Date("2026-12-07T08:00:00.250Z") },
+    ]);
+  });
+
+  it("when there are none, then the next occurrence has none", () => {
+    expect(carriedReminders([], previousDue, nextDue)).toEqual([]);
+  });
 });

@@ -52,7 +52,8 @@
 // would never find a slot (it hung the weekly and monthly searches). No occurrence is due past
 // INSTANT_RANGE.max (year 9999): the series ends there, as no RFC 3339 instant is later.
 import { IANAZone } from "luxon";
-import { INSTANT_RANGE } from "./tasks.ts";
+import type { TaskEvent } from "./events.ts";
+import { INSTANT_RANGE, type ReminderInput, type TaskDto } from "./tasks.ts";
 
 export interface RecurrenceRule {
   pattern: "daily" | "weekly" | "monthly";
@@ -415,4 +416,34 @@ function ordinal(n: number): string {
   const tens = n % 100;
   if (tens >= 11 && tens <= 13) return `${n}th`;
   return `${n}${["th", "st", "nd", "rd"][n % 10] ?? "th"}`;
+}
+
+// ───── A series moving on ─────
+
+/** Completing an occurrence of a series moves it on, and so does skipping one (deleting only it). */
+export function movesSeriesOn(
+  event: Pick<TaskEvent, "event_type" | "reason"> & { task_data: Pick<TaskDto, "series_id"> },
+): boolean {
+  if (!event.task_data.series_id) return false;
+  return (
+    event.event_type === "completed" ||
+    (event.event_type === "deleted" && event.reason === "occurrence_skipped")
+  );
+}
+
+/**
+ * The next occurrence's reminders: offsets carry over as they are; an absolute reminder moves by
+ * as much as the due date did.
+ */
+export function carriedReminders(
+  reminders: TaskDto["reminders"],
+  previousDue: Date,
+  nextDue: Date,
+): ReminderInput[] {
+  const shift = nextDue.getTime() - previousDue.getTime();
+  return reminders.map((r) =>
+    r.offset_minutes !== null
+      ? { offset_minutes: r.offset_minutes }
+      : { remind_at: new Date(new Date(r.remind_at!).getTime() + shift) },
+  );
 }

@@ -1,6 +1,21 @@
 import fc from "fast-check";
-import { expect, test } from "vitest";
-import { isValidJobName, planReminderJobs, reminderJobName, SKIP_REASONS, toRfc3339 } from "./reminders.ts";
+import { describe, expect, it, test } from "vitest";
+import {
+  CANCEL_REASONS,
+  cancelReason,
+  ignoredTrigger,
+  isValidJobName,
+  mayChangeReminderJobs,
+  parseReminderJobName,
+  planReconciliation,
+  planReminderJobs,
+  reminderJobName,
+  SKIP_REASONS,
+  staleTriggerReason,
+  toRfc3339,
+  type ReminderJobRecord,
+  type ReminderPlan,
+} from "./reminders.ts";
 import type { TaskDto } from "./tasks.ts";
 
 const TASK_ID = "0b7f3c2e-5d4a-4f7e-9a51-3c2d1e0f9a8b";
@@ -164,4 +179,260 @@ test("toRfc3339 writes the instant with the zone's offset, milliseconds included
   expect(new Date(toRfc3339(instant, "Asia/Kolkata")).getTime()).toBe(instant.getTime());
   // A zone the runtime does not know falls back to UTC rather than writing an invalid time.
   expect(toRfc3339(instant, "Mars/Olympus_Mons")).toBe("2026-11-24T14:00:00.000Z");
+});
+
+const anyReminder = fc.oneof(
+  fc.integer({ min: 0, max: 525_600 }).map((m) => ({ offset_minutes: m, remind_at: null })),
+  fc
+    .date({
+      min: new Date("1970-01-01T00:00:00Z"),
+      max: new Date("9999-12-31T23:59:59.999Z"),
+      noInvalidDate: true,
+    })
+    .map((d) => ({ offset_minutes: null, remind_at: d.toISOString() })),
+);
+
+describe("given a reminder job name written by reminderJobName", () => {
+  it("when it is parsed, then it gives back the task id and the reminder it was written from", () => {
+    fc.assert(
+      fc.property(fc.uuid(), anyReminder, (taskId, reminder) => {
+        expect(parseReminderJobName(reminderJobName(taskId, reminder))).toEqual({ taskId, reminder });
+      }),
+    );
+  });
+
+  it("when an absolute reminder's instant has a fraction of a second, then the milliseconds survive", () => {
+    const name = reminderJobName(TASK_ID, { offset_minutes: null, remind_at: "2026-11-24T18:30:00.250Z" });
+    expect(parseReminderJobName(name)).toEqual({
+      taskId: TASK_ID,
+      reminder: { offset_minutes: null, remind_at: "2026-11-24T18:30:00.250Z" },
+    });
+  });
+});
+
+describe("given a name reminderJobName does not write", () => {
+  it("when it is parsed, then it is not a reminder job name", () => {
+    for (const name of [
+      "reminder-abc-o15",
+      `reminder-${TASK_ID}`,
+      `reminder-${TASK_ID}-x15`,
+      `reminder-${TASK_ID}-o`,
+      `reminder-${TASK_ID}-o015`,
+      `reminder-${TASK_ID}-o-15`,
+      `reminder-${TASK_ID.toUpperCase()}-o15`,
+      `reminder-${TASK_ID}-o15-extra`,
+      `digest-${TASK_ID}-o15`,
+      `reminder-${TASK_ID}-a${"9".repeat(20)}`,
+    ])
+      expect(parseReminderJobName(name), name).toBeNull();
+  });
+
+  it("when any name parses, then writing it again gives the same name", () => {
+    fc.assert(
+      fc.property(fc.string(), (suffix) => {
+        const name = `reminder-${TASK_ID}-${suffix}`;
+        const parsed = parseReminderJobName(name);
+        if (parsed) expect(reminderJobName(parsed.taskId, parsed.reminder)).toBe(name);
+      }),
+    );
+  });
+});
+
+describe("given a task event", () => {
+  const event = (event_type: "created" | "updated" | "completed" | "deleted", changes = {}) => ({
+    event_type,
+    changes,
+  });
+
+  it("when it creates, completes or deletes the task, then it may change the reminder jobs", () => {
+    for (const type of ["created", "completed", "deleted"] as const)
+      expect(mayChangeReminderJobs(event(type))).toBe(true);
+  });
+
+  it("when it updates the due date, the reminders or the status, then it may change them", () => {
+    for (const field of ["due_at", "reminders", "status"])
+      expect(mayChangeReminderJobs(event("updated", { [field]: { before: 1, after: 2 } }))).toBe(true);
+  });
+
+  it("when it updates only other fields, then it cannot change them", () => {
+    const changes = { title: { before: "a", after: "b" }, tags: { before: [], after: ["x"] } };
+    expect(mayChangeReminderJobs(event("updated", changes))).toBe(false);
+  });
+});
+
+// ───── planReconciliation ─────
+
+const DUE = new Date("2026-11-25T09:00:00.000Z");
+const at = (iso: string) => new Date(iso);
+const job = (name: string, remindAt: Date, fireImmediately = false) => ({
+  jobName: name,
+  reminderId: `id-${name}`,
+  remindAt,
+  dueAt: DUE,
+  fireImmediately,
+});
+const skipped = (name: string, remindAt: Date) => ({
+  jobName: name,
+  reminderId: `id-${name}`,
+  remindAt,
+  dueAt: DUE,
+  reason: SKIP_REASONS.alreadyDue,
+});
+const row = (
+  name: string,
+  status: ReminderJobRecord["status"],
+  remindAt: Date,
+  dueAt: Date = DUE,
+): ReminderJobRecord => ({ jobName: name, status, remindAt, dueAt });
+const plan = (jobs: ReminderPlan["jobs"], skips: ReminderPlan["skipped"] = []): ReminderPlan => ({
+  jobs,
+  skipped: skips,
+});
+const nothing = { schedule: [], fire: [], skip: [], delete: [], cancel: [] };
+
+describe("given a task with no recorded jobs", () => {
+  it("when its plan has future, passed and skipped reminders, then each is scheduled, fired or skipped", () => {
+    const future = job("a", at("2026-11-25T08:00:00.000Z"));
+    const passed = job("b", at("2026-11-24T08:00:00.000Z"), true);
+    const tooLate = skipped("c", at("2026-11-20T08:00:00.000Z"));
+    expect(planReconciliation(plan([future, passed], [tooLate]), [])).toEqual({
+      schedule: [future],
+      fire: [passed],
+      skip: [tooLate],
+      delete: [],
+      cancel: [],
+    });
+  });
+
+  it("when its plan is empty, then there is nothing to do", () => {
+    expect(planReconciliation(plan([]), [])).toEqual(nothing);
+  });
+});
+
+describe("given a task whose recorded jobs match its plan", () => {
+  const remindAt = at("2026-11-25T08:00:00.000Z");
+
+  it("when it is reconciled again, then nothing changes (scheduled, fired or skipped alike)", () => {
+    for (const status of ["scheduled", "fired", "skipped"] as const)
+      expect(planReconciliation(plan([job("a", remindAt)]), [row("a", status, remindAt)]), status).toEqual(
+        nothing,
+      );
+    const tooLate = skipped("c", remindAt);
+    expect(planReconciliation(plan([], [tooLate]), [row("c", "skipped", remindAt)])).toEqual(nothing);
+  });
+});
+
+describe("given a scheduled job", () => {
+  const remindAt = at("2026-11-25T08:00:00.000Z");
+  const scheduled = [row("a", "scheduled", remindAt)];
+
+  it("when the due date moves, then the job is scheduled again under its name (an overwrite, no delete)", () => {
+    const moved = { ...job("a", at("2026-11-26T08:00:00.000Z")), dueAt: at("2026-11-26T09:00:00.000Z") };
+    expect(planReconciliation(plan([moved]), scheduled)).toEqual({ ...nothing, schedule: [moved] });
+  });
+
+  it("when its reminder time has passed before the task is due, then it fires now and Dapr's job is deleted", () => {
+    const now = job("a", at("2026-11-24T08:00:00.000Z"), true);
+    expect(planReconciliation(plan([now]), scheduled)).toEqual({ ...nothing, fire: [now], delete: ["a"] });
+  });
+
+  it("when it is now too late to send, then it is skipped and Dapr's job is deleted", () => {
+    const tooLate = skipped("a", at("2026-11-20T08:00:00.000Z"));
+    expect(planReconciliation(plan([], [tooLate]), scheduled)).toEqual({
+      ...nothing,
+      skip: [tooLate],
+      delete: ["a"],
+    });
+  });
+
+  it("when the plan no longer has it, then it is cancelled and deleted", () => {
+    expect(planReconciliation(plan([]), scheduled)).toEqual({ ...nothing, cancel: ["a"], delete: ["a"] });
+  });
+});
+
+describe("given jobs that are no longer scheduled (fired, skipped or cancelled)", () => {
+  const remindAt = at("2026-11-25T08:00:00.000Z");
+  const done = [row("f", "fired", remindAt), row("s", "skipped", remindAt), row("c", "cancelled", remindAt)];
+
+  it("when the plan no longer has them, then none is cancelled or deleted", () => {
+    expect(planReconciliation(plan([]), done)).toEqual(nothing);
+  });
+
+  it("when the plan wants a cancelled one back for the same times, then it is scheduled again", () => {
+    const back = job("c", remindAt);
+    expect(planReconciliation(plan([back]), done)).toEqual({ ...nothing, schedule: [back] });
+  });
+
+  it("when a fired one is planned to fire now for a new due date, then it fires again without a delete", () => {
+    const again = {
+      ...job("f", at("2026-11-24T08:00:00.000Z"), true),
+      dueAt: at("2026-11-26T09:00:00.000Z"),
+    };
+    expect(planReconciliation(plan([again]), done)).toEqual({ ...nothing, fire: [again] });
+  });
+});
+
+describe("given several changes at once", () => {
+  it("when reconciled, then Dapr deletes come in plan order, firing and skipping before cancelling", () => {
+    const rows = [
+      row("gone", "scheduled", at("2026-11-25T07:00:00.000Z")),
+      row("late", "scheduled", at("2026-11-25T06:00:00.000Z")),
+      row("now", "scheduled", at("2026-11-25T05:00:00.000Z")),
+    ];
+    const fireNow = job("now", at("2026-11-24T05:00:00.000Z"), true);
+    const tooLate = skipped("late", at("2026-11-20T06:00:00.000Z"));
+    const result = planReconciliation(plan([fireNow], [tooLate]), rows);
+    expect(result.delete).toEqual(["now", "late", "gone"]);
+    expect(result.cancel).toEqual(["gone"]);
+  });
+});
+
+describe("given a task whose scheduled jobs it no longer plans", () => {
+  it("when the task is gone, completed, without a due date or without the reminder, then the reason says so", () => {
+    expect(cancelReason(null)).toBe(CANCEL_REASONS.taskGone);
+    expect(cancelReason(task({ status: "completed" }))).toBe(CANCEL_REASONS.taskCompleted);
+    expect(cancelReason(task({ due_at: null }))).toBe(CANCEL_REASONS.noDueDate);
+    expect(cancelReason(task())).toBe(CANCEL_REASONS.reminderRemoved);
+  });
+});
+
+// ───── Triggers ─────
+
+describe("given a trigger of a reminder job", () => {
+  const remindAt = at("2026-11-25T08:00:00.000Z");
+
+  it("when the job is recorded as scheduled for the trigger's time, then it is acted on", () => {
+    expect(ignoredTrigger({ status: "scheduled", remindAt }, remindAt)).toBeNull();
+    expect(ignoredTrigger({ status: "scheduled", remindAt }, undefined)).toBeNull();
+  });
+
+  it("when there is no such job, or it already fired, was skipped or cancelled, then it is ignored", () => {
+    expect(ignoredTrigger(null, remindAt)).toBe("no such reminder job");
+    expect(ignoredTrigger({ status: "fired", remindAt }, remindAt)).toBe(
+      "already fired (a repeated trigger)",
+    );
+    expect(ignoredTrigger({ status: "skipped", remindAt }, remindAt)).toBe("the job is skipped");
+    expect(ignoredTrigger({ status: "cancelled", remindAt }, remindAt)).toBe("the job is cancelled");
+  });
+
+  it("when it carries the time of an earlier schedule of the job, then it is ignored", () => {
+    expect(ignoredTrigger({ status: "scheduled", remindAt }, at("2026-11-25T07:00:00.000Z"))).toBe(
+      "a trigger of an earlier schedule of this job",
+    );
+  });
+});
+
+describe("given a due trigger planned for a due date", () => {
+  it("when the task is still pending and due then, then the reminder applies", () => {
+    expect(staleTriggerReason({ status: "pending", dueAt: new Date(DUE) }, DUE)).toBeNull();
+  });
+
+  it("when the task is gone, completed or due at another time (or never), then it is skipped with the reason", () => {
+    expect(staleTriggerReason(null, DUE)).toBe(SKIP_REASONS.taskGone);
+    expect(staleTriggerReason({ status: "completed", dueAt: DUE }, DUE)).toBe(SKIP_REASONS.taskCompleted);
+    expect(staleTriggerReason({ status: "pending", dueAt: at("2026-11-26T09:00:00.000Z") }, DUE)).toBe(
+      SKIP_REASONS.dueDateChanged,
+    );
+    expect(staleTriggerReason({ status: "pending", dueAt: null }, DUE)).toBe(SKIP_REASONS.dueDateChanged);
+  });
 });

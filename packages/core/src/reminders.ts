@@ -6,6 +6,7 @@
 // the due date it was planned for are kept beside it (reminder_jobs), so a trigger that fires for
 // an older due date is recognised as stale.
 import { DateTime } from "luxon";
+import type { TaskEvent } from "./events.ts";
 import type { TaskDto } from "./tasks.ts";
 
 /** Every reminder job's name starts with this (the function host routes `POST /job/reminder-…`). */
@@ -42,6 +43,14 @@ export const SKIP_REASONS = {
   dueDateChanged: "the task's due date changed after this job was scheduled",
 } as const;
 
+/** Why a scheduled job was cancelled (its row keeps the reason). */
+export const CANCEL_REASONS = {
+  taskGone: SKIP_REASONS.taskGone,
+  taskCompleted: SKIP_REASONS.taskCompleted,
+  noDueDate: "the task no longer has a due date",
+  reminderRemoved: "the reminder was removed from the task",
+} as const;
+
 /**
  * Job name of one reminder: `reminder-<task id>-o<minutes>` for "minutes before due", and
  * `reminder-<task id>-a<epoch ms>` for an absolute instant (milliseconds, because two reminders of a
@@ -53,6 +62,27 @@ export function reminderJobName(
 ): string {
   if (reminder.offset_minutes !== null) return `${REMINDER_JOB_PREFIX}${taskId}-o${reminder.offset_minutes}`;
   return `${REMINDER_JOB_PREFIX}${taskId}-a${new Date(reminder.remind_at!).getTime()}`;
+}
+
+const JOB_NAME = new RegExp(
+  `^${REMINDER_JOB_PREFIX}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-([oa])(0|[1-9][0-9]*)$`,
+);
+
+/**
+ * The task id and the reminder a job name stands for (the inverse of reminderJobName), or null for
+ * a name reminderJobName does not write.
+ */
+export function parseReminderJobName(
+  name: string,
+): { taskId: string; reminder: { offset_minutes: number | null; remind_at: string | null } } | null {
+  const match = JOB_NAME.exec(name);
+  if (!match) return null;
+  const [, taskId, kind, digits] = match as unknown as [string, string, "o" | "a", string];
+  const value = Number(digits);
+  if (kind === "o") return { taskId, reminder: { offset_minutes: value, remind_at: null } };
+  const at = new Date(value);
+  if (!Number.isSafeInteger(value) || Number.isNaN(at.getTime())) return null;
+  return { taskId, reminder: { offset_minutes: null, remind_at: at.toISOString() } };
 }
 
 const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -105,4 +135,122 @@ export function planReminderJobs(task: TaskDto, now: Date): ReminderPlan {
     }
   }
   return plan;
+}
+
+/** Only changes to these fields can change a task's reminder jobs. */
+const FIELDS_REMINDERS_DEPEND_ON = ["due_at", "reminders", "status"] as const;
+
+/** Whether `event` may change its task's reminder jobs (an update of other fields cannot). */
+export function mayChangeReminderJobs(event: Pick<TaskEvent, "event_type" | "changes">): boolean {
+  return event.event_type !== "updated" || FIELDS_REMINDERS_DEPEND_ON.some((field) => field in event.changes);
+}
+
+// ───── Reconciliation: the jobs a task has against the jobs it should have ─────
+
+/** The state of one job as reminder_jobs records it. */
+export interface ReminderJobRecord {
+  jobName: string;
+  status: "scheduled" | "fired" | "skipped" | "cancelled";
+  remindAt: Date;
+  dueAt: Date;
+}
+
+export interface Reconciliation {
+  /** Jobs to (re)schedule with Dapr and record as scheduled. */
+  schedule: PlannedReminderJob[];
+  /** Reminders to send now, without a job, and record as fired. */
+  fire: PlannedReminderJob[];
+  /** Reminders to record as skipped. */
+  skip: SkippedReminder[];
+  /** Jobs Dapr may still hold that must not fire (their row is fired, skipped or cancelled now). */
+  delete: string[];
+  /** Scheduled jobs the task no longer wants: recorded as cancelled (and deleted). */
+  cancel: string[];
+}
+
+const sameInstant = (a: Date, b: Date) => a.getTime() === b.getTime();
+
+/** A row already accounts for this planned job (scheduled, fired or skipped for the same times). */
+function alreadyHandled(row: ReminderJobRecord | undefined, remindAt: Date, dueAt: Date): boolean {
+  return (
+    row !== undefined &&
+    row.status !== "cancelled" &&
+    sameInstant(row.remindAt, remindAt) &&
+    sameInstant(row.dueAt, dueAt)
+  );
+}
+
+/**
+ * What to do to bring a task's recorded jobs (`rows`) in line with its `plan`: a planned job that
+ * a row already accounts for is left alone, so reconciling twice changes nothing the second time.
+ */
+export function planReconciliation(plan: ReminderPlan, rows: readonly ReminderJobRecord[]): Reconciliation {
+  const byName = new Map(rows.map((row) => [row.jobName, row]));
+  const result: Reconciliation = { schedule: [], fire: [], skip: [], delete: [], cancel: [] };
+  const planned = new Set<string>();
+  for (const job of plan.jobs) {
+    planned.add(job.jobName);
+    const row = byName.get(job.jobName);
+    if (alreadyHandled(row, job.remindAt, job.dueAt)) continue;
+    if (job.fireImmediately) {
+      result.fire.push(job);
+      if (row?.status === "scheduled") result.delete.push(job.jobName);
+    } else {
+      result.schedule.push(job);
+    }
+  }
+  for (const skip of plan.skipped) {
+    planned.add(skip.jobName);
+    const row = byName.get(skip.jobName);
+    if (alreadyHandled(row, skip.remindAt, skip.dueAt)) continue;
+    result.skip.push(skip);
+    if (row?.status === "scheduled") result.delete.push(skip.jobName);
+  }
+  for (const row of byName.values()) {
+    if (!planned.has(row.jobName) && row.status === "scheduled") result.cancel.push(row.jobName);
+  }
+  result.delete.push(...result.cancel);
+  return result;
+}
+
+/** Why a task's scheduled jobs that it no longer plans are cancelled (`task` null: it is gone). */
+export function cancelReason(task: Pick<TaskDto, "status" | "due_at"> | null): string {
+  if (!task) return CANCEL_REASONS.taskGone;
+  if (task.status === "completed") return CANCEL_REASONS.taskCompleted;
+  if (task.due_at === null) return CANCEL_REASONS.noDueDate;
+  return CANCEL_REASONS.reminderRemoved;
+}
+
+// ───── Triggers: one job firing ─────
+
+/**
+ * Why a trigger of the job recorded as `row` does nothing, or null when it is the one to act on:
+ * a job fires at most once per schedule, and with `overwrite` Dapr replaces a job's schedule, so a
+ * trigger of the replaced one already under way (its data names the old `remindAt`) must not fire
+ * the new one early.
+ */
+export function ignoredTrigger(
+  row: Pick<ReminderJobRecord, "status" | "remindAt"> | null,
+  triggeredRemindAt: Date | undefined,
+): string | null {
+  if (!row) return "no such reminder job";
+  if (row.status === "fired") return "already fired (a repeated trigger)";
+  if (row.status !== "scheduled") return `the job is ${row.status}`;
+  if (triggeredRemindAt && !sameInstant(triggeredRemindAt, row.remindAt))
+    return "a trigger of an earlier schedule of this job";
+  return null;
+}
+
+/**
+ * Why a due trigger sends nothing because the task moved on since the job was planned for
+ * `plannedDueAt` (`task` null: it is gone), or null when the reminder still applies.
+ */
+export function staleTriggerReason(
+  task: { status: TaskDto["status"]; dueAt: Date | null } | null,
+  plannedDueAt: Date,
+): string | null {
+  if (!task) return SKIP_REASONS.taskGone;
+  if (task.status === "completed") return SKIP_REASONS.taskCompleted;
+  if (!task.dueAt || !sameInstant(task.dueAt, plannedDueAt)) return SKIP_REASONS.dueDateChanged;
+  return null;
 }

@@ -6,10 +6,10 @@ import {
   instantStringSchema,
   LIMITS,
   PRIORITIES,
-  storableString,
   tagSchema,
   type Priority,
 } from "./tasks.ts";
+import { storableString } from "./text.ts";
 
 export const SORTS = ["due", "priority", "created", "title", "relevance"] as const;
 export const ORDERS = ["asc", "desc"] as const;

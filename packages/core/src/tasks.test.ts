@@ -1,6 +1,12 @@
-import { expect, test } from "vitest";
+import { describe, expect, it, test } from "vitest";
 import type { z } from "zod";
-import { createTaskSchema, updateTaskSchema } from "./tasks.ts";
+import { RuleViolation } from "./errors.ts";
+import {
+  createTaskSchema,
+  recurrenceWithoutDueDate,
+  remindersWithoutDueDate,
+  updateTaskSchema,
+} from "./tasks.ts";
 
 /** The fields (dotted paths) and messages of a refused input. */
 function refusal(schema: z.ZodType, input: unknown): { field: string; message: string }[] {
@@ -88,4 +94,36 @@ test("instants outside 1970..9999 are refused in due_at, remind_at and ends_at, 
   expect(createTaskSchema.parse({ title: "t", due_at: "1970-01-01T01:00:00+01:00" }).due_at).toEqual(
     new Date(0),
   );
+});
+
+describe("given a task without a due date", () => {
+  it("when it is to recur, then the rule is broken on recurrence, in the schema and in the rule alike", () => {
+    const violation = recurrenceWithoutDueDate({ pattern: "daily" }, null);
+    expect(violation).toBeInstanceOf(RuleViolation);
+    expect(violation).toMatchObject({ field: "recurrence", detail: "a recurring task needs a due_at" });
+    expect(refusal(createTaskSchema, { title: "t", recurrence: { pattern: "daily" } })).toEqual([
+      { field: violation!.field, message: violation!.detail },
+    ]);
+  });
+
+  it("when it has reminders, then the rule is broken on reminders", () => {
+    expect(remindersWithoutDueDate([{ offset_minutes: 5 }], null)).toMatchObject({
+      field: "reminders",
+      detail: "reminders need the task to have a due_at",
+    });
+  });
+
+  it("when it neither recurs nor has reminders, then both rules hold", () => {
+    expect(recurrenceWithoutDueDate(null, null)).toBeNull();
+    expect(remindersWithoutDueDate([], null)).toBeNull();
+  });
+});
+
+describe("given a task with a due date", () => {
+  it("when it recurs and has reminders, then both rules hold, whether the date is a Date or a string", () => {
+    for (const due of [new Date("2030-01-01T09:00:00Z"), "2030-01-01T09:00:00Z"]) {
+      expect(recurrenceWithoutDueDate({ pattern: "weekly" }, due)).toBeNull();
+      expect(remindersWithoutDueDate([{ offset_minutes: 5 }], due)).toBeNull();
+    }
+  });
 });

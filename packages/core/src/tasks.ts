@@ -1,6 +1,8 @@
 // The task contract: what a client may send, and what every reader and event carries. Pure: zod
 // only. JSON on the wire is snake_case, in the API and in events alike.
 import { z } from "zod";
+import { RuleViolation } from "./errors.ts";
+import { storableString } from "./text.ts";
 
 export const PRIORITIES = ["high", "medium", "low", "none"] as const;
 export const STATUSES = ["pending", "completed"] as const;
@@ -34,56 +36,7 @@ export const timeZoneSchema = z
   .max(64)
   .refine(isValidTimeZone, { message: "must be an IANA time zone such as Europe/Berlin" });
 
-// ───── Text and instants PostgreSQL can store ─────
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * Why PostgreSQL cannot store `value`, or null when it can. A NUL (U+0000) is refused by `text`
- * (22021) and by `jsonb` (22P05); a UTF-16 surrogate without its pair is not Unicode text at all,
- * and `jsonb` refuses its `\uD800` escape (22P02). Either would reach the database as a 500, or,
- * in an event, fail its consumer on every redelivery.
- */
-export function unstorableText(value: string): string | null {
-  if (value.includes("\u0000")) return "must not contain a NUL character (U+0000)";
-  if (LONE_SURROGATE.test(value)) return "must be well-formed Unicode (it has an unpaired surrogate)";
-  return null;
-}
-
-/** A string `unstorableText` accepts; `error` is the message when the value is not a string. */
-export function storableString(error = "must be a string") {
-  return z.string({ error }).superRefine((value, ctx) => {
-    const problem = unstorableText(value);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
-}
-
-/** Where in a JSON value (any depth, keys included) a string `unstorableText` refuses sits. */
-export function findUnstorableText(
-  value: unknown,
-  path: (string | number)[] = [],
-): { path: (string | number)[]; message: string } | null {
-  if (typeof value === "string") {
-    const message = unstorableText(value);
-    return message ? { path, message } : null;
-  }
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = findUnstorableText(item, [...path, index]);
-      if (found) return found;
-    }
-    return null;
-  }
-  if (value !== null && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) {
-      const message = unstorableText(key);
-      if (message) return { path: [...path, key], message: `has a key that ${message}` };
-      const found = findUnstorableText(item, [...path, key]);
-      if (found) return found;
-    }
-  }
-  return null;
-}
+// ───── Instants PostgreSQL can store ─────
 
 /**
  * The instants Orbit takes and emits: 1970-01-01T00:00:00Z up to 9999-12-31T23:59:59.999Z.
@@ -216,6 +169,29 @@ export const recurrenceInputSchema = z
   });
 export type RecurrenceInput = z.infer<typeof recurrenceInputSchema>;
 
+// ───── Rules that join fields ─────
+
+/** A recurring task needs a due date: its series is counted from it. Null when the rule holds. */
+export function recurrenceWithoutDueDate(
+  recurrence: unknown,
+  dueAt: Date | string | null,
+): RuleViolation | null {
+  return recurrence && !dueAt ? new RuleViolation("recurrence", "a recurring task needs a due_at") : null;
+}
+
+/**
+ * Reminders need a due date: each is planned against its task's due time (reminder_jobs keeps the
+ * due date each job was planned for, to tell a stale trigger). Null when the rule holds.
+ */
+export function remindersWithoutDueDate(
+  reminders: readonly unknown[],
+  dueAt: Date | string | null,
+): RuleViolation | null {
+  return reminders.length > 0 && !dueAt
+    ? new RuleViolation("reminders", "reminders need the task to have a due_at")
+    : null;
+}
+
 export const createTaskSchema = z
   .strictObject({
     title: titleSchema,
@@ -230,8 +206,9 @@ export const createTaskSchema = z
     recurrence: recurrenceInputSchema.nullable().default(null),
   })
   .superRefine((value, ctx) => {
-    if (value.recurrence && !value.due_at)
-      ctx.addIssue({ code: "custom", path: ["recurrence"], message: "a recurring task needs a due_at" });
+    const violation = recurrenceWithoutDueDate(value.recurrence, value.due_at);
+    if (violation)
+      ctx.addIssue({ code: "custom", path: violation.field.split("."), message: violation.detail });
   });
 export type CreateTaskInput = z.infer<typeof createTaskSchema>;
 

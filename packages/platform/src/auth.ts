@@ -1,6 +1,6 @@
 // Who is calling: `Authorization: Bearer <API token>` (hashed lookup, revocation and expiry
 // checked, last use recorded at most once a minute per token).
-import type { Actor } from "#core/events.ts";
+import type { Actor } from "#core/actor.ts";
 import type { Db } from "#db/client.ts";
 import { problems } from "./problems.ts";
 import { hashSecret } from "./tokens.ts";

@@ -1,7 +1,7 @@
 // Incoming CloudEvents in both content modes: structured (`application/cloudevents+json`, as Dapr
 // delivers) and binary (`ce-*` headers with the data as the body, as Knative Eventing delivers).
 import { z } from "zod";
-import { storableString } from "#core/tasks.ts";
+import { storableString } from "#core/text.ts";
 
 export interface IncomingCloudEvent {
   id: string;

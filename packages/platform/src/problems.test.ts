@@ -1,6 +1,7 @@
 import { expect, test } from "vitest";
 import { z } from "zod";
-import { fieldErrors, problems, ProblemType } from "./problems.ts";
+import { NotFound, RuleViolation, VersionConflict } from "#core/errors.ts";
+import { fieldErrors, knownProblem, problems, ProblemType } from "./problems.ts";
 
 function issuesOf(schema: z.ZodType, value: unknown) {
   const result = schema.safeParse(value);
@@ -63,4 +64,45 @@ test("problems carry their status, type and headers", () => {
   const conflict = problems.versionConflict(4, 2);
   expect(conflict.body).toMatchObject({ status: 409, type: ProblemType.versionConflict, current_version: 4 });
   expect(problems.internal().body.detail).not.toMatch(/stack|Error:/);
+});
+
+test("a broken rule is a 400 validation problem pointing at the body member it names", () => {
+  expect(
+    knownProblem(new RuleViolation("reminders", "reminders need the task to have a due_at"))?.body,
+  ).toEqual({
+    type: ProblemType.validation,
+    title: "Invalid request",
+    status: 400,
+    detail: "The request is not valid.",
+    errors: [
+      { pointer: "/body/reminders", field: "reminders", detail: "reminders need the task to have a due_at" },
+    ],
+  });
+  const nested = knownProblem(new RuleViolation("reminders.0.offset_minutes", "must be whole"))!;
+  expect(nested.body.errors).toEqual([
+    {
+      pointer: "/body/reminders/0/offset_minutes",
+      field: "reminders.0.offset_minutes",
+      detail: "must be whole",
+    },
+  ]);
+});
+
+test("a missing resource is a 404 and a stale version the same 409 as problems.versionConflict", () => {
+  const missing = knownProblem(new NotFound("No such task."))!;
+  expect(missing.body).toEqual({
+    type: ProblemType.notFound,
+    title: "Not found",
+    status: 404,
+    detail: "No such task.",
+  });
+  expect(knownProblem(new VersionConflict(4, 2))).toEqual(problems.versionConflict(4, 2));
+  expect(knownProblem(new VersionConflict(4, 2))!.status).toBe(409);
+});
+
+test("a Problem is answered as it is; any other error is not a known problem", () => {
+  const problem = problems.conflict("taken");
+  expect(knownProblem(problem)).toBe(problem);
+  expect(knownProblem(new Error("boom"))).toBeUndefined();
+  expect(knownProblem("not even an error")).toBeUndefined();
 });

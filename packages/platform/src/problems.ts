@@ -1,6 +1,7 @@
 // RFC 9457 problem details. Every error a function returns is one of these, as
 // `application/problem+json`; nothing else reaches a client (no stack, no SQL).
 import type { z } from "zod";
+import { NotFound, RuleViolation, VersionConflict } from "#core/errors.ts";
 
 export interface FieldError {
   /** JSON Pointer (RFC 6901) to the offending member of the request, e.g. "/body/title". */
@@ -124,6 +125,28 @@ export const problems = {
     }),
 };
 
+/** RFC 6901 pointer to `path` (plain members, e.g. ["reminders", "0"]) under `location`. */
+function pointerTo(location: string, path: readonly string[]): string {
+  return `/${[location, ...path].map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`;
+}
+
+/**
+ * The problem a thrown error is answered with when it is one on purpose: a Problem as it is, a
+ * domain error (packages/core/src/errors.ts) as the API states it (a broken rule is a 400 pointing
+ * at the body member it names, a missing resource a 404, a stale version a 409 naming the current
+ * one). Undefined for anything else: a fault, which the host logs and answers with a 5xx.
+ */
+export function knownProblem(error: unknown): Problem | undefined {
+  if (error instanceof Problem) return error;
+  if (error instanceof RuleViolation)
+    return problems.validation([
+      { pointer: pointerTo("body", error.field.split(".")), field: error.field, detail: error.detail },
+    ]);
+  if (error instanceof NotFound) return problems.notFound(error.detail);
+  if (error instanceof VersionConflict) return problems.versionConflict(error.current, error.given);
+  return undefined;
+}
+
 /** Turns zod issues into field errors under `location` ("body", "query", "params", "headers"). */
 export function fieldErrors(location: string, issues: readonly z.core.$ZodIssue[]): FieldError[] {
   return issues.flatMap((issue) => {
@@ -131,7 +154,7 @@ export function fieldErrors(location: string, issues: readonly z.core.$ZodIssue[
     const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
     return keys.map((key) => {
       const path = key === undefined ? issue.path.map(String) : [...issue.path.map(String), key];
-      const pointer = `/${[location, ...path].map((p) => p.replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`;
+      const pointer = pointerTo(location, path);
       const detail = key === undefined ? issue.message : `unknown field "${key}"`;
       return { pointer, field: path.join(".") || location, detail };
     });

@@ -1,7 +1,8 @@
 // The audit trail: one audit_log row per task event (written by the audit-log function), and the
 // two ways to read it back (a task's history, oldest first; a user's recent activity, newest first).
 import { z } from "zod";
-import { actorSchema, taskEventSchema, type Actor, type TaskEvent } from "#core/events.ts";
+import { actorSchema, type Actor } from "#core/actor.ts";
+import type { TaskEvent } from "#core/events.ts";
 import { instantStringSchema, TRACKED_FIELDS, type TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
@@ -10,16 +11,6 @@ export const AUDIT_ACTIONS = ["created", "updated", "completed", "reopened", "de
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 type Change = { before: unknown; after: unknown };
-
-/**
- * A task event the audit log can store: the topic's contract (which already holds instants and
- * text to what PostgreSQL stores) plus what its columns need (uuid ids). An event failing this can
- * never be stored, so it is dropped, not retried.
- */
-export const auditableTaskEventSchema = taskEventSchema.extend({
-  task_id: z.uuid(),
-  user_id: z.uuid(),
-});
 
 /** `updated` covers reopening too; the audit trail names it, as the spec lists it apart. */
 export function auditAction(event: TaskEvent): AuditAction {

@@ -5,7 +5,7 @@ import type { Db } from "#db/client.ts";
 import { DaprClient } from "#platform/dapr-client.ts";
 import { createLogger } from "#platform/logger.ts";
 import { OutboxRelay } from "#platform/outbox.ts";
-import { Problem } from "#platform/problems.ts";
+import { NotFound, RuleViolation, VersionConflict } from "#core/errors.ts";
 import { createTestUser, type TestUser } from "#testing/fixtures.ts";
 import { startPublishRecorder, type PublishRecorder } from "#testing/publish-recorder.ts";
 import { workerDb } from "#testing/worker-db.ts";
@@ -266,19 +266,38 @@ test("commands on another user's task are 'not found', and change nothing", asyn
   ];
   for (const attempt of attempts) {
     const error = await attempt().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Problem);
-    expect((error as Problem).status).toBe(404);
+    expect(error).toBeInstanceOf(NotFound);
   }
   expect(await db.task.findUnique({ where: { id: task.id } })).toMatchObject({ title: "Mine", version: 1 });
   expect(await footprint(stranger.id)).toMatchObject({ outbox: 0 });
 });
 
-test("a stale version is a 409 naming the current one", async () => {
+test("a stale version is a version conflict naming the current one", async () => {
   const { task } = await create({ title: "Versioned" });
   await update(task.id, { title: "v2" });
   const error = await update(task.id, { title: "v3", version: 1 }).catch((e: unknown) => e);
-  expect(error).toBeInstanceOf(Problem);
-  expect((error as Problem).body).toMatchObject({ status: 409, current_version: 2 });
+  expect(error).toBeInstanceOf(VersionConflict);
+  expect(error).toMatchObject({ current: 2, given: 1 });
+});
+
+test("reminders or a recurrence without a due date break a rule naming the field; nothing is written", async () => {
+  const { task } = await create({ title: "Undated" });
+  const attempts = [
+    () => create({ title: "Reminded", reminders: [{ offset_minutes: 10 }] }),
+    () => update(task.id, { reminders: [{ offset_minutes: 10 }] }),
+    () => update(task.id, { recurrence: { pattern: "daily" } }),
+  ];
+  const fields: string[] = [];
+  for (const attempt of attempts) {
+    const error = await attempt().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuleViolation);
+    fields.push((error as RuleViolation).field);
+  }
+  expect(fields).toEqual(["reminders", "reminders", "recurrence"]);
+  expect(await db.task.findUnique({ where: { id: task.id } })).toMatchObject({
+    title: "Undated",
+    version: 1,
+  });
 });
 
 test("update, complete, reopen and delete each write their events in their own transaction", async () => {

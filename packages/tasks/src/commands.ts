@@ -1,17 +1,21 @@
 // Task commands: each is one transaction holding the change and its events (outbox). Functions
 // (create-task, update-task, complete-task, delete-task, on-task-completed) call these; nothing
-// else writes tasks.
+// else writes tasks. A refusal is a domain error (#core/errors.ts), which each caller states its
+// own way (the function host as problem+json, packages/platform/src/problems.ts).
 import {
   cloudEventType,
   TOPICS,
-  type Actor,
   type TaskEvent,
   type TaskEventType,
   type TaskUpdate,
   type TaskUpdateType,
 } from "#core/events.ts";
+import type { Actor } from "#core/actor.ts";
+import { NotFound, VersionConflict } from "#core/errors.ts";
 import {
   diffTasks,
+  recurrenceWithoutDueDate,
+  remindersWithoutDueDate,
   type Changes,
   type CreateTaskInput,
   type RecurrenceInput,
@@ -21,7 +25,6 @@ import {
 } from "#core/tasks.ts";
 import type { Db, Tx } from "#db/client.ts";
 import { enqueue, type OutboxMessage } from "#platform/outbox.ts";
-import { problems } from "#platform/problems.ts";
 import { loadTaskDto } from "./records.ts";
 
 export interface CommandContext {
@@ -129,17 +132,8 @@ async function canonicalTags(tx: Tx, userId: string, tags: string[]): Promise<st
 }
 
 function reminderRows(reminders: ReminderInput[], dueAt: Date | null) {
-  // A reminder is planned against its task's due time (reminder_jobs keeps the due date each job
-  // was planned for, to tell a stale trigger), so offsets and absolute times alike need one.
-  if (reminders.length > 0 && !dueAt) {
-    throw problems.validation([
-      {
-        pointer: "/body/reminders",
-        field: "reminders",
-        detail: "reminders need the task to have a due_at",
-      },
-    ]);
-  }
+  const violation = remindersWithoutDueDate(reminders, dueAt);
+  if (violation) throw violation;
   const seen = new Set<string>();
   return reminders
     .map((r) =>
@@ -186,12 +180,12 @@ async function lockOwnedTask(tx: Tx, ctx: CommandContext, taskId: string, expect
   const rows = await tx.$queryRaw<{ version: number }[]>`
     SELECT version FROM tasks WHERE id = ${taskId}::uuid AND user_id = ${ctx.userId}::uuid FOR UPDATE`;
   const row = rows[0];
-  if (!row) throw problems.notFound("No such task.");
+  if (!row) throw new NotFound("No such task.");
   if (expectedVersion !== undefined && expectedVersion !== row.version) {
-    throw problems.versionConflict(row.version, expectedVersion);
+    throw new VersionConflict(row.version, expectedVersion);
   }
   const before = await loadTaskDto(tx, ctx.userId, taskId);
-  if (!before) throw problems.notFound("No such task.");
+  if (!before) throw new NotFound("No such task.");
   return before;
 }
 
@@ -261,11 +255,8 @@ export async function updateTask(
     const dueAt = input.due_at !== undefined ? input.due_at : before.due_at ? new Date(before.due_at) : null;
     const timeZone = input.time_zone ?? before.time_zone;
 
-    if (input.recurrence && !dueAt) {
-      throw problems.validation([
-        { pointer: "/body/recurrence", field: "recurrence", detail: "a recurring task needs a due_at" },
-      ]);
-    }
+    const violation = recurrenceWithoutDueDate(input.recurrence, dueAt);
+    if (violation) throw violation;
     // Tags and reminders are replaced by difference, not wholesale: an unchanged one keeps its row
     // (its id and position), so restating the current set is a no-op with no event.
     if (input.tags !== undefined) {
@@ -364,7 +355,7 @@ async function setStatus(
     // safe, also a retry that still names the version its lost first attempt moved on from.
     if (before.status === status) return { task: before, messages: [] };
     if (expectedVersion !== undefined && expectedVersion !== before.version) {
-      throw problems.versionConflict(before.version, expectedVersion);
+      throw new VersionConflict(before.version, expectedVersion);
     }
     changed = true;
     const completedAt = status === "completed" ? ctx.now : null;
