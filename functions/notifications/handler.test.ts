@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { ReminderEvent } from "#core/events.ts";
 import type { Db } from "#db/client.ts";
+import { notificationsEnvSchema, type NotificationsEnv } from "#notifications/env.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 import { createTask } from "#tasks/commands.ts";
 import { CONFIRMATION_SUBJECT, enableConfirmedEmail } from "#testing/email-confirmation.ts";
@@ -19,7 +20,6 @@ import {
   type FunctionWithSidecar,
 } from "#testing/sidecar-pair.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { notificationsEnvSchema, type NotificationsEnv } from "./env.ts";
 import { notificationsFunction } from "./handler.ts";
 
 const HOUR = 3_600_000;

@@ -1,5 +1,6 @@
 // Every function of functions/ as its index.ts serves it (routes, subscriptions, jobs), for suites
 // that exercise all of them in-process: the fuzzer, the isolation matrix, the security checks.
+import { notificationsEnvSchema } from "#notifications/env.ts";
 import type { FunctionDef } from "#platform/host.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 import { PUBLIC_TEST_ADDRESS, stubResolver } from "#testing/resolver.ts";
@@ -9,7 +10,6 @@ import * as createTask from "../../functions/create-task/handler.ts";
 import * as deadLetters from "../../functions/dead-letters/handler.ts";
 import * as deleteTask from "../../functions/delete-task/handler.ts";
 import * as mcp from "../../functions/mcp/handler.ts";
-import { notificationsEnvSchema } from "../../functions/notifications/env.ts";
 import { notificationsFunction } from "../../functions/notifications/handler.ts";
 import * as onReminderFired from "../../functions/on-reminder-fired/handler.ts";
 import * as onTaskCompleted from "../../functions/on-task-completed/handler.ts";

@@ -13,6 +13,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { deadLetterTopic, TOPICS } from "#core/events.ts";
 import type { Db } from "#db/client.ts";
+import { notificationsEnvSchema, type NotificationsEnv } from "#notifications/env.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 import { createTask, updateTask, type CommandContext } from "#tasks/commands.ts";
 import { sentMail, topicMessages, undelivered } from "#testing/broker.ts";
@@ -27,7 +28,6 @@ import {
   type FunctionWithSidecar,
 } from "#testing/sidecar-pair.ts";
 import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
-import { notificationsEnvSchema, type NotificationsEnv } from "../../functions/notifications/env.ts";
 import { notificationsFunction } from "../../functions/notifications/handler.ts";
 import { jobs, subscriptions } from "../../functions/on-reminder-fired/handler.ts";
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Db } from "#db/client.ts";
+import { notificationsEnvSchema, type NotificationsEnv } from "#notifications/env.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 import { CONFIRMATION_SUBJECT, confirmationToken } from "#testing/email-confirmation.ts";
 import { api, createTestUser, deliverAsDapr, type TestUser } from "#testing/fixtures.ts";
@@ -19,7 +20,6 @@ import {
   type FunctionWithSidecar,
 } from "#testing/sidecar-pair.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { notificationsEnvSchema, type NotificationsEnv } from "../../functions/notifications/env.ts";
 import { notificationsFunction } from "../../functions/notifications/handler.ts";
 
 let db: Db;

@@ -5,13 +5,13 @@ import { createECDH, randomBytes, randomUUID, scryptSync } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { signIn } from "#accounts/accounts.ts";
 import type { Db } from "#db/client.ts";
+import { notificationsEnvSchema } from "#notifications/env.ts";
 import type { BaseEnv } from "#platform/env.ts";
 import { hashPassword, verifyPassword } from "#platform/passwords.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 import { api, createTestUser, startFunction, type StartedFunction } from "#testing/fixtures.ts";
 import { PUBLIC_TEST_ADDRESS, stubResolver } from "#testing/resolver.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { notificationsEnvSchema } from "../../functions/notifications/env.ts";
 import { notificationsFunction } from "../../functions/notifications/handler.ts";
 import { securityHeaders } from "../../web/app/lib/security.server.ts";
 

@@ -9,6 +9,7 @@ import { createECDH, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Db } from "#db/client.ts";
+import { notificationsEnvSchema } from "#notifications/env.ts";
 import type { BaseEnv } from "#platform/env.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
 import {
@@ -21,7 +22,6 @@ import {
 } from "#testing/fixtures.ts";
 import { PUBLIC_TEST_ADDRESS, stubResolver } from "#testing/resolver.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { notificationsEnvSchema } from "../../functions/notifications/env.ts";
 import { notificationsFunction } from "../../functions/notifications/handler.ts";
 
 const SECRET = "whsec_ssrf_0123456789";

@@ -6,6 +6,8 @@ import { createHmac, randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Db } from "#db/client.ts";
+import { notificationsEnvSchema } from "#notifications/env.ts";
+import { resealWebhookSecrets } from "#notifications/webhook-secrets.ts";
 import type { BaseEnv } from "#platform/env.ts";
 import { generateSecretKey, parseKeyring } from "#platform/secret-box.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
@@ -17,9 +19,7 @@ import {
   type TestUser,
 } from "#testing/fixtures.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { notificationsEnvSchema } from "../../functions/notifications/env.ts";
 import { notificationsFunction } from "../../functions/notifications/handler.ts";
-import { resealWebhookSecrets } from "../../functions/notifications/webhook-secrets.ts";
 
 const k1 = generateSecretKey();
 const k2 = generateSecretKey();

@@ -1,5 +1,5 @@
 // Confirming a notifications email channel the way a user does: read the confirmation mail the
-// smtp binding wrote and send its token back (functions/notifications/email-confirmation.ts).
+// smtp binding wrote and send its token back (packages/notifications/src/email-confirmation.ts).
 import { expect } from "vitest";
 import { api } from "./fixtures.ts";
 

@@ -1,7 +1,8 @@
-// Re-encryption of stored webhook secrets: plain-text rows from before encryption at rest, and rows
-// under a key other than `current` after a rotation. index.ts runs it in the background at every
-// start, so a deploy or a restart after moving `current` is all a rotation needs; it is idempotent
-// and safe beside other replicas (each row is written only if it still holds what was read).
+// Webhook secrets at rest (ADR 014): sealed when saved, and re-encrypted in bulk: plain-text rows
+// from before encryption at rest, and rows under a key other than `current` after a rotation. The
+// function runs the bulk pass in the background at every start (./startup.ts), so a deploy or a
+// restart after moving `current` is all a rotation needs; it is idempotent and safe beside other
+// replicas (each row is written only if it still holds what was read).
 import type { Db } from "#db/client.ts";
 import { needsReseal, openSecret, sealSecret, type SecretKeyring } from "#platform/secret-box.ts";
 
@@ -13,6 +14,22 @@ export interface ResealReport {
 }
 
 const BATCH = 200;
+
+/** The webhook secret to store: `given` sealed, else `stored` (re-sealed when it needs it). */
+export function sealedWebhookSecret(
+  given: string | undefined,
+  stored: string | null | undefined,
+  userId: string,
+  keys: SecretKeyring,
+): string | null {
+  if (given !== undefined) return sealSecret(given, userId, keys);
+  if (!stored || !needsReseal(stored, keys)) return stored ?? null;
+  try {
+    return sealSecret(openSecret(stored, userId, keys), userId, keys);
+  } catch {
+    return stored; // Not ours to open (its key is gone): left as it is, and delivery reports why.
+  }
+}
 
 export async function resealWebhookSecrets(db: Db, keys: SecretKeyring): Promise<ResealReport> {
   const report: ResealReport = { resealed: 0, unreadable: 0 };

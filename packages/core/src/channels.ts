@@ -1,0 +1,400 @@
+// Notification channels (web push, email, signed webhooks): what each one takes, which are on,
+// where a reminder goes, when an email address counts as confirmed, and how one delivery attempt
+// settles. Pure: stored rows and the clock come in as arguments; storage, sending and encryption
+// live in packages/notifications.
+import { z } from "zod";
+import { reminderEventSchema, type ReminderEvent } from "./events.ts";
+import { storableString } from "./text.ts";
+
+// ───── channels and their settings ─────
+
+export const CHANNEL_KINDS = ["push", "email", "webhook"] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+
+/** Which body fields each channel takes. */
+export const CHANNEL_FIELDS: Record<ChannelKind, string[]> = {
+  push: ["enabled"],
+  email: ["enabled", "email_address"],
+  webhook: ["enabled", "webhook_url", "webhook_secret"],
+};
+
+export const channelParamsSchema = z.strictObject({
+  kind: z.enum(CHANNEL_KINDS, { error: "must be push, email or webhook" }),
+});
+
+export const channelBodySchema = z.strictObject({
+  enabled: z.boolean({ error: "must be true or false" }).optional(),
+  /** null: the account's email address. */
+  email_address: z.email({ error: "must be an email address" }).max(320).nullable().optional(),
+  webhook_url: z
+    .string({ error: "must be a URL" })
+    .max(2048, "must be at most 2048 characters")
+    .nullable()
+    .optional(),
+  // Stored as text: a NUL would reach PostgreSQL as a 500.
+  webhook_secret: storableString()
+    .min(16, "must be at least 16 characters")
+    .max(256, "must be at most 256 characters")
+    .optional(),
+});
+export type ChannelBody = z.infer<typeof channelBodySchema>;
+
+/** A stored channel, as far as these rules read it (a notification_channels row). */
+export interface ChannelRow {
+  enabled: boolean;
+  emailAddress: string | null;
+  webhookUrl: string | null;
+  /** Sealed (packages/platform/src/secret-box.ts); only whether there is one matters here. */
+  webhookSecret: string | null;
+  emailConfirmedAddress: string | null;
+  emailPendingAddress: string | null;
+  emailTokenSentAt: Date | null;
+  emailTokenExpiresAt: Date | null;
+  updatedAt: Date;
+}
+
+/** A setting refused: the body member and why. */
+export interface SettingError {
+  field: string;
+  detail: string;
+}
+
+/** Body fields `kind` does not take (each one named). */
+export function foreignSettings(kind: ChannelKind, body: ChannelBody): SettingError[] {
+  return Object.keys(body)
+    .filter((field) => !CHANNEL_FIELDS[kind].includes(field))
+    .map((field) => ({ field, detail: `not a setting of the ${kind} channel` }));
+}
+
+/** As stored; never configured: push on (subscribing in a browser is the opt-in), the others off. */
+export const channelEnabled = (kind: ChannelKind, row: Pick<ChannelRow, "enabled"> | null | undefined) =>
+  row?.enabled ?? kind === "push";
+
+/** The settings a save leaves: each field given, else the stored one; configuring a channel turns it on. */
+export function nextSettings(
+  existing: Pick<ChannelRow, "enabled" | "emailAddress" | "webhookUrl"> | null | undefined,
+  body: ChannelBody,
+) {
+  return {
+    enabled: body.enabled ?? existing?.enabled ?? true,
+    emailAddress: body.email_address !== undefined ? body.email_address : (existing?.emailAddress ?? null),
+    webhookUrl: body.webhook_url !== undefined ? body.webhook_url : (existing?.webhookUrl ?? null),
+  };
+}
+
+/** A webhook is on only with a URL to send to and a secret to sign with. */
+export function enablingErrors(
+  kind: ChannelKind,
+  next: Pick<ChannelRow, "enabled" | "webhookUrl" | "webhookSecret">,
+): SettingError[] {
+  if (kind !== "webhook" || !next.enabled) return [];
+  const errors: SettingError[] = [];
+  if (!next.webhookUrl)
+    errors.push({ field: "webhook_url", detail: "is required to enable the webhook channel" });
+  if (!next.webhookSecret)
+    errors.push({ field: "webhook_secret", detail: "is required to enable the webhook channel" });
+  return errors;
+}
+
+/** The webhook to sign and send to: only when on, with both a URL and a secret. */
+export function webhookTarget(row: Pick<ChannelRow, "enabled" | "webhookUrl" | "webhookSecret"> | undefined) {
+  if (!row?.enabled || !row.webhookUrl || !row.webhookSecret) return null;
+  return { url: row.webhookUrl, sealedSecret: row.webhookSecret };
+}
+
+// ───── email: only to an address its owner confirmed (issue 12, finding 5) ─────
+
+/** How long a confirmation link works. */
+export const CONFIRMATION_TTL_MS = 24 * 3_600_000;
+/** Confirmation mails one account may ask for per hour. */
+export const ACCOUNT_CONFIRMATION_LIMIT = { max: 3, windowMs: 3_600_000 };
+/** Confirmation mails one address may receive per day, whichever accounts ask. */
+export const ADDRESS_CONFIRMATION_LIMIT = { max: 3, windowMs: 24 * 3_600_000 };
+
+export type AddressStatus = "confirmed" | "pending" | "unconfirmed";
+
+type EmailFields = Pick<
+  ChannelRow,
+  "emailAddress" | "emailConfirmedAddress" | "emailPendingAddress" | "emailTokenExpiresAt"
+>;
+
+export const normalizeAddress = (address: string) => address.trim().toLowerCase();
+
+/** The rate-limit counters one confirmation mail is counted against: its account's and its address's. */
+export function confirmationLimits(userId: string, address: string) {
+  return [
+    { key: `email-confirmation:account:${userId}`, rule: ACCOUNT_CONFIRMATION_LIMIT },
+    { key: `email-confirmation:address:${normalizeAddress(address)}`, rule: ADDRESS_CONFIRMATION_LIMIT },
+  ];
+}
+
+/** Where the channel's mail goes: its own address, else the account's. */
+export const deliversTo = (row: Pick<ChannelRow, "emailAddress"> | null | undefined, accountEmail: string) =>
+  row?.emailAddress ?? accountEmail;
+
+/** Whether mail may go to `address`: its owner confirmed it for this channel. */
+export const isConfirmed = (
+  row: Pick<EmailFields, "emailConfirmedAddress"> | null | undefined,
+  address: string,
+) => Boolean(row?.emailConfirmedAddress) && row!.emailConfirmedAddress === normalizeAddress(address);
+
+/** confirmed; pending (a link to this address is out and still works); else unconfirmed. */
+export function addressStatus(
+  row: EmailFields | null | undefined,
+  accountEmail: string,
+  now: Date,
+): AddressStatus {
+  const address = deliversTo(row, accountEmail);
+  if (isConfirmed(row, address)) return "confirmed";
+  const pending =
+    row?.emailPendingAddress === normalizeAddress(address) &&
+    row.emailTokenExpiresAt !== null &&
+    row.emailTokenExpiresAt > now;
+  return pending ? "pending" : "unconfirmed";
+}
+
+/** The address reminders are mailed to: only when the channel is on and its address confirmed. */
+export function emailTarget(
+  row: (EmailFields & Pick<ChannelRow, "enabled">) | undefined,
+  accountEmail: string,
+) {
+  const to = deliversTo(row, accountEmail);
+  return row?.enabled && isConfirmed(row, to) ? to : null;
+}
+
+/** The email fields of a channel nobody confirmed, with no link out: what a new address starts as. */
+export const unconfirmedEmail = {
+  emailConfirmedAddress: null,
+  emailPendingAddress: null,
+  emailTokenHash: null,
+  emailTokenSentAt: null,
+  emailTokenExpiresAt: null,
+};
+
+/**
+ * What saving a channel means for email confirmation. A new address starts unconfirmed, and a link
+ * sent to the old one stops working (`reset`). Turning the channel on for an address nobody
+ * confirmed mails it a link (`confirmTo`: the address; null when no link is due).
+ */
+export function emailConfirmationPlan(
+  kind: ChannelKind,
+  existing: EmailFields | null | undefined,
+  next: Pick<ChannelRow, "enabled" | "emailAddress">,
+  accountEmail: string,
+  now: Date,
+): { reset: Partial<typeof unconfirmedEmail>; confirmTo: string | null } {
+  const reset =
+    kind === "email" && next.emailAddress !== (existing?.emailAddress ?? null) ? unconfirmedEmail : {};
+  const sendLink =
+    kind === "email" &&
+    next.enabled &&
+    addressStatus({ ...unconfirmedEmail, ...existing, ...next, ...reset }, accountEmail, now) ===
+      "unconfirmed";
+  return { reset, confirmTo: sendLink ? deliversTo(next, accountEmail) : null };
+}
+
+/** Why a confirmation link cannot be sent again now. */
+export function resendRefusal(row: EmailFields | null | undefined, accountEmail: string, now: Date) {
+  if (!row) return "Turn the email channel on first.";
+  if (addressStatus(row, accountEmail, now) === "confirmed") return "The address is already confirmed.";
+  return null;
+}
+
+export type ConfirmOutcome = "confirmed" | "invalid" | "expired" | "stale";
+
+/** A channel row found by a confirmation token, with its account's email. */
+export interface TokenHolder extends Pick<
+  EmailFields,
+  "emailAddress" | "emailPendingAddress" | "emailTokenExpiresAt"
+> {
+  userId: string;
+  kind: ChannelKind;
+  user: { email: string };
+}
+
+/** Whether the link that found `row` confirms its address for `userId` now ("confirmed": it does). */
+export function confirmationVerdict(row: TokenHolder | null, userId: string, now: Date): ConfirmOutcome {
+  // Another account's token is as good as no token: say nothing about it.
+  if (!row || row.userId !== userId || row.kind !== "email" || !row.emailPendingAddress) return "invalid";
+  if (!row.emailTokenExpiresAt || row.emailTokenExpiresAt <= now) return "expired";
+  // The address changed since the link was sent (setting a new address also replaces the token).
+  if (row.emailPendingAddress !== normalizeAddress(deliversTo(row, row.user.email))) return "stale";
+  return "confirmed";
+}
+
+/** The confirmation mail: nothing in it comes from the user but the address itself. */
+export function confirmationMail(webAppUrl: string | undefined, address: string, token: string) {
+  const path = `/settings/email/confirm?token=${token}`;
+  const url = webAppUrl ? new URL(path, webAppUrl).toString() : path;
+  // The address passed z.email(), which admits no <, >, & or quotes; escaped anyway.
+  const shown = address.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return {
+    subject: "Confirm your email address for Orbit reminders",
+    html:
+      `<p>Someone asked Orbit to send task reminders to ${shown}.</p>` +
+      `<p>If that was you, open this link while signed in to Orbit (it works once, for 24 hours):</p>` +
+      `<p><a href="${url}">${url}</a></p>` +
+      `<p>If it was not you, ignore this mail: nothing will be sent to this address.</p>`,
+  };
+}
+
+export const confirmEmailBodySchema = z.strictObject({
+  token: z
+    .string({ error: "must be the token from the confirmation link" })
+    .regex(/^[A-Za-z0-9_-]{43}$/, "must be the token from the confirmation link"),
+});
+
+// ───── channels as the API shows them ─────
+
+/** What the channel list shows of the account: its email and how many browsers subscribed. */
+export interface AccountSummary {
+  email: string;
+  pushSubscriptions: number;
+}
+
+/** One channel as GET /v1/channels shows it; the defaults when the user never configured it. */
+export function channelView(
+  kind: ChannelKind,
+  row: ChannelRow | null | undefined,
+  account: AccountSummary,
+  now: Date,
+) {
+  const enabled = channelEnabled(kind, row);
+  const updatedAt = row?.updatedAt.toISOString() ?? null;
+  if (kind === "push")
+    return { kind, enabled, push_subscriptions: account.pushSubscriptions, updated_at: updatedAt };
+  if (kind === "email") {
+    const status = addressStatus(row, account.email, now);
+    return {
+      kind,
+      enabled,
+      email_address: row?.emailAddress ?? null,
+      delivers_to: deliversTo(row, account.email),
+      // Mail goes out only when enabled and confirmed.
+      address_status: status,
+      confirmation_sent_at: status === "pending" ? (row?.emailTokenSentAt?.toISOString() ?? null) : null,
+      confirmation_expires_at:
+        status === "pending" ? (row?.emailTokenExpiresAt?.toISOString() ?? null) : null,
+      updated_at: updatedAt,
+    };
+  }
+  // The secret is write-only: once set it is never shown again.
+  return {
+    kind,
+    enabled,
+    webhook_url: row?.webhookUrl ?? null,
+    has_secret: Boolean(row?.webhookSecret),
+    updated_at: updatedAt,
+  };
+}
+
+/** The email channel as GET /v1/channels shows it (its item of kind "email"). */
+export const emailChannelSchema = z.object({
+  kind: z.literal("email"),
+  enabled: z.boolean(),
+  email_address: z.string().nullable().describe("null: the account's email address"),
+  delivers_to: z.string(),
+  address_status: z
+    .enum(["confirmed", "pending", "unconfirmed"])
+    .describe(
+      "Mail goes out only when enabled and confirmed. pending: a confirmation link was mailed and still works; unconfirmed: none is out (POST /v1/channels/email/confirmation sends one)",
+    ),
+  confirmation_sent_at: z.iso.datetime().nullable(),
+  confirmation_expires_at: z.iso.datetime().nullable(),
+  updated_at: z.iso.datetime().nullable(),
+});
+
+// ───── delivering a reminder ─────
+
+/** A reminder the service can deliver: the topic's contract, with the ids its ledger stores. */
+export const deliverableReminderSchema = reminderEventSchema.extend({ task_id: z.uuid(), user_id: z.uuid() });
+export type DeliverableReminder = z.infer<typeof deliverableReminderSchema>;
+
+/** One reminder occurrence: a job re-scheduled for a new due date fires as a new occurrence. */
+export const reminderKey = (reminder: Pick<ReminderEvent, "job_name" | "remind_at">) =>
+  `${reminder.job_name}@${reminder.remind_at}`;
+
+/** The longest error text stored with an attempt or a dead letter. */
+export const ERROR_TEXT_MAX = 2000;
+
+/** What one send produced. */
+export interface SendOutcome {
+  ok: boolean;
+  status: number | null;
+  error: string | null;
+  retriable: boolean;
+  /** The push subscription no longer exists (404/410): delete it. */
+  gone?: boolean;
+}
+
+export type DeliveryStatus = "sent" | "failed" | "pending";
+
+/**
+ * How attempt number `attempt` leaves its delivery: sent; failed when the send cannot succeed by
+ * trying again or this was the last allowed attempt; else pending (retried). `error` notes a push
+ * subscription removed because its push service no longer knows it.
+ */
+export function settleAttempt(
+  outcome: SendOutcome,
+  attempt: number,
+  maxAttempts: number,
+  isPushSubscription: boolean,
+): { status: DeliveryStatus; error: string | null; removeSubscription: boolean } {
+  const final = outcome.ok || !outcome.retriable || attempt >= maxAttempts;
+  const removeSubscription = Boolean(outcome.gone) && isPushSubscription;
+  return {
+    status: outcome.ok ? "sent" : final ? "failed" : "pending",
+    error: removeSubscription
+      ? `${outcome.error ?? "gone"}; the push subscription was removed`
+      : outcome.error,
+    removeSubscription,
+  };
+}
+
+/** The stored form of an error text. */
+export const storedError = (error: string | null) => error?.slice(0, ERROR_TEXT_MAX) ?? null;
+
+/** Why a webhook that never accepted was dead-lettered. */
+export const deadLetterReason = (url: string, attempts: number, error: string | null) =>
+  `webhook ${url} failed ${attempts} times; last: ${error ?? "unknown error"}`.slice(0, ERROR_TEXT_MAX);
+
+/** What one target's delivery came to. */
+export interface DeliveryResult {
+  channel: ChannelKind;
+  target: string;
+  deliveryId: string;
+  /** pending = failed this time, will be retried. */
+  status: DeliveryStatus;
+  /** True when an earlier delivery of this event already settled it: nothing was sent now. */
+  alreadySettled: boolean;
+  attempts: number;
+  httpStatus: number | null;
+  error: string | null;
+}
+
+export function deliveryResultJson(r: DeliveryResult) {
+  return {
+    channel: r.channel,
+    target: r.target,
+    delivery_id: r.deliveryId,
+    status: r.status,
+    attempts: r.attempts,
+    http_status: r.httpStatus,
+    error: r.error,
+  };
+}
+
+/** Redelivery (with the sidecar's backoff) retries what failed; settled targets are skipped. */
+export const reminderVerdict = (results: Pick<DeliveryResult, "status">[]): "RETRY" | "SUCCESS" =>
+  results.some((r) => r.status === "pending") ? "RETRY" : "SUCCESS";
+
+/** The log line one handled reminder event gets, and its fields. */
+export function reminderLogLine(
+  results: DeliveryResult[],
+  taskId: string,
+): [string, Record<string, unknown>?] {
+  const fresh = results.filter((r) => !r.alreadySettled);
+  if (results.length === 0) return ["no channel enabled; nothing to deliver", { task_id: taskId }];
+  if (fresh.length > 0) return ["reminder delivered", { results: fresh.map(deliveryResultJson) }];
+  return ["every channel already settled; redelivery ignored"];
+}
