@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Db } from "#db/client.ts";
 import { withActorHint, type Principal } from "#platform/auth.ts";
 import type { FunctionDef } from "#platform/host.ts";
+import { COMMAND_APPS } from "#tasks/client.ts";
 import { api, createTestUser, type AnyJson, type TestUser } from "#testing/fixtures.ts";
 import {
   PUBSUB_COMPONENT,
@@ -24,7 +25,6 @@ import { routes as createRoutes } from "../create-task/handler.ts";
 import { routes as deleteRoutes } from "../delete-task/handler.ts";
 import { routes as updateRoutes } from "../update-task/handler.ts";
 import { routes } from "./handler.ts";
-import { COMMAND_APPS } from "./tools.ts";
 
 let db: Db;
 let owner: TestUser;

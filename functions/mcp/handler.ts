@@ -2,13 +2,17 @@
 // fresh server and transport (`sessionIdGenerator: undefined`), so no state outlives a request and
 // the function scales to zero like the others. GET (a standalone SSE stream) and DELETE (ending a
 // session) have no meaning without sessions: the host answers them 405, as the SDK's stateless
-// example does. Auth is the host's: a user's API token; tools check its scope themselves.
+// example does. Auth is the host's: a user's API token; tools check its scope themselves. The tools
+// (#tasks/mcp-tools.ts) act through the command client as the caller, named as an agent.
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Response } from "express";
 import { z } from "zod";
+import { AGENT_ACTOR } from "#platform/auth.ts";
 import { rawRoute } from "#platform/host.ts";
 import { problems } from "#platform/problems.ts";
-import { buildMcpServer } from "./tools.ts";
+import { createTaskCommands } from "#tasks/client.ts";
+import { registerTools, SERVER_INFO, SERVER_INSTRUCTIONS } from "#tasks/mcp-tools.ts";
 
 /** A JSON-RPC 2.0 message (or batch), for the generated API description. */
 const jsonRpcMessageSchema = z.object({
@@ -57,7 +61,15 @@ export const mcpRoute = rawRoute({
   rateLimit,
   async handle({ req, res, principal }, ctx) {
     if (!principal) throw problems.unauthorized();
-    const server = buildMcpServer({ principal, authorization: req.headers.authorization!, ctx });
+    const server = new McpServer(SERVER_INFO, { instructions: SERVER_INSTRUCTIONS });
+    registerTools(server, {
+      principal,
+      commands: createTaskCommands(ctx.dapr),
+      caller: { authorization: req.headers.authorization!, actor: AGENT_ACTOR },
+      db: ctx.db,
+      log: ctx.log,
+      now: () => ctx.now(),
+    });
     // JSON responses rather than an SSE stream: every tool answers in one reply, and a plain JSON
     // body passes through any proxy (Knative's queue-proxy, Dapr) without buffering surprises.
     const transport = new StreamableHTTPServerTransport({

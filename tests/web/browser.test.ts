@@ -227,6 +227,63 @@ test("sorting by due date orders tasks chronologically", async () => {
   await context.close();
 });
 
+test("a second click on the current sort flips it from that sort's default order", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Sooner tomorrow 8am !low", "Sooner");
+  await quickAdd(page, "Later in 3 days !high", "Later");
+  const sortLink = (sort: string) => page.locator(`[data-sort=${sort}]`);
+  // Due date is the list's default sort, earliest first.
+  await expect(sortLink("due").innerText()).resolves.toBe("Due date ↑");
+  await sortLink("due").click();
+  await page.waitForURL(/sort=due&order=desc/);
+  await expect.poll(() => titles(page)).toEqual(["Later", "Sooner"]);
+  await expect(sortLink("due").innerText()).resolves.toBe("Due date ↓");
+  // Priority's default is highest first; flipping it puts the lowest first.
+  await sortLink("priority").click();
+  await page.waitForURL(
+    (url) => url.searchParams.get("sort") === "priority" && !url.searchParams.has("order"),
+  );
+  await expect.poll(() => sortLink("priority").innerText()).toBe("Priority ↓");
+  await expect.poll(() => titles(page)).toEqual(["Later", "Sooner"]);
+  await sortLink("priority").click();
+  await page.waitForURL(/sort=priority&order=asc/);
+  await expect.poll(() => titles(page)).toEqual(["Sooner", "Later"]);
+  await expect(sortLink("priority").innerText()).resolves.toBe("Priority ↑");
+  await context.close();
+});
+
+test("a saved view restores its filters from any page and can be deleted; a view needs a name", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Write report #work", "Write report");
+  await quickAdd(page, "Buy bread #home", "Buy bread");
+  await page.getByLabel("Tag").selectOption("work");
+  await page.waitForURL(/tag=work/);
+  await page.getByRole("button", { name: "Save view" }).click();
+  await page.getByLabel("View name").fill("   ");
+  await page.getByLabel("View name").evaluate((input) => input.removeAttribute("required"));
+  const [refused] = await Promise.all([
+    page.waitForResponse((response) => response.request().method() === "POST"),
+    page.getByRole("button", { name: "Save", exact: true }).click(),
+  ]);
+  expect(refused.status()).toBe(400);
+  await expect(page.getByRole("link", { name: /★/ }).count()).resolves.toBe(0);
+  await page.getByRole("button", { name: "Save view" }).click();
+  await page.getByLabel("View name").fill("Work");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  const view = page.getByRole("link", { name: "★ Work" });
+  await view.waitFor();
+  await page.goto("/");
+  await expect.poll(async () => (await titles(page)).sort()).toEqual(["Buy bread", "Write report"]);
+  await view.click();
+  await page.waitForURL(/tag=work/);
+  await expect.poll(() => titles(page)).toEqual(["Write report"]);
+  await page.getByRole("button", { name: "Delete saved view Work" }).click();
+  await expect.poll(() => view.count()).toBe(0);
+  await page.reload();
+  await expect(view.count()).resolves.toBe(0);
+  await context.close();
+});
+
 test("two tabs of one user: a change in one appears in the other within a second, without reload", async () => {
   const { page, context } = await newUser(world);
   const other = await context.newPage();

@@ -1,19 +1,29 @@
 // Writes go through the command functions (the same ones the public API serves), reached through
-// this app's own Dapr sidecar with service invocation, on the signed-in user's behalf.
+// this app's own Dapr sidecar with service invocation, on the signed-in user's behalf: the typed
+// client of #tasks/client.ts, its failures rendered here for a form.
+import {
+  createTaskCommands,
+  type CommandCaller,
+  type CommandFailure,
+  type CommandReply,
+  type TaskCommands,
+} from "#tasks/client.ts";
 import { DaprClient } from "#platform/dapr-client.ts";
-import type { FieldError, ProblemBody } from "#platform/problems.ts";
+import type { FieldError } from "#platform/problems.ts";
 import type { CurrentUser } from "./session.server.ts";
 import { env } from "./env.server.ts";
 
-let client: DaprClient | null = null;
+let client: TaskCommands | null = null;
 
-function dapr(): DaprClient {
-  client ??= new DaprClient({
-    host: env().DAPR_HOST,
-    port: env().DAPR_HTTP_PORT,
-    apiToken: env().DAPR_API_TOKEN,
-    timeoutMs: 10_000,
-  });
+function commands(): TaskCommands {
+  client ??= createTaskCommands(
+    new DaprClient({
+      host: env().DAPR_HOST,
+      port: env().DAPR_HTTP_PORT,
+      apiToken: env().DAPR_API_TOKEN,
+      timeoutMs: 10_000,
+    }),
+  );
   return client;
 }
 
@@ -21,50 +31,56 @@ export type CommandResult<T> =
   | { ok: true; status: number; body: T }
   | { ok: false; status: number; message: string; fieldErrors: Record<string, string> };
 
-/** Calls `appId` as the user; a problem+json answer becomes a message and per-field errors. */
-export async function command<T = unknown>(
-  user: CurrentUser,
-  appId: string,
-  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE",
-  path: string,
-  body?: unknown,
-): Promise<CommandResult<T>> {
-  let response: Response;
-  try {
-    response = await dapr().invoke(appId, method, path, {
-      body,
-      headers: { authorization: `Session ${user.secret}` },
-    });
-  } catch {
+/** The client's commands with `caller` bound: what a route calls. */
+type CommandsAsUser = {
+  [K in keyof TaskCommands]: TaskCommands[K] extends (
+    caller: CommandCaller,
+    ...args: infer A
+  ) => Promise<CommandReply<infer T>>
+    ? (...args: A) => Promise<CommandResult<T>>
+    : never;
+};
+
+/** The command functions as `user` (their session credential), each answer ready for a form. */
+export function commandsAs(user: CurrentUser): CommandsAsUser {
+  const caller: CommandCaller = { authorization: `Session ${user.secret}` };
+  const bound: Record<string, (...args: unknown[]) => Promise<CommandResult<unknown>>> = {};
+  for (const [name, command] of Object.entries(commands())) {
+    const call = command as (caller: CommandCaller, ...args: unknown[]) => Promise<CommandReply<unknown>>;
+    bound[name] = async (...args) => forForm(await call(caller, ...args));
+  }
+  return bound as CommandsAsUser;
+}
+
+function forForm<T>(reply: CommandReply<T>): CommandResult<T> {
+  if (reply.ok) return { ok: true, status: reply.status, body: reply.value };
+  return { ok: false, ...failureForForm(reply.failure) };
+}
+
+/** A failure as a form shows it: one message, and per-field errors keyed by the top-level field. */
+function failureForForm(failure: CommandFailure): {
+  status: number;
+  message: string;
+  fieldErrors: Record<string, string>;
+} {
+  if (failure.kind === "unreachable")
     return {
-      ok: false,
       status: 503,
       message: "Orbit cannot reach its task service right now. Try again in a moment.",
       fieldErrors: {},
     };
-  }
-  const text = await response.text();
-  const parsed: unknown = text ? safeJson(text) : null;
-  if (response.ok) return { ok: true, status: response.status, body: parsed as T };
-  const problem = (parsed ?? {}) as Partial<ProblemBody>;
+  const { status } = failure;
+  const problem = failure.kind === "problem" ? failure.problem : {};
   const fieldErrors: Record<string, string> = {};
   for (const error of (problem.errors ?? []) as FieldError[]) {
     const field = error.field.split(".")[0] || "form";
     fieldErrors[field] ??= error.detail;
   }
   const message =
-    response.status === 409
+    status === 409
       ? "Someone changed this task meanwhile. Reload to see the latest version."
-      : response.status === 404
+      : status === 404
         ? "This task no longer exists."
-        : (problem.detail ?? problem.title ?? `The request failed (HTTP ${response.status}).`);
-  return { ok: false, status: response.status, message, fieldErrors };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
+        : (problem.detail ?? problem.title ?? `The request failed (HTTP ${status}).`);
+  return { status, message, fieldErrors };
 }

@@ -1,22 +1,22 @@
 // The web app's environment, parsed once at boot (a bad value stops it with a readable message).
 import { z } from "zod";
-import { parseEnv } from "#platform/env.ts";
+import { baseEnvSchema, parseEnv } from "#platform/env.ts";
 
-const webEnvSchema = z
-  .object({
-    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-    DATABASE_URL: z
-      .string({ error: "is required (a postgresql:// URL)" })
-      .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
-    DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
-    DAPR_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(3500),
-    DAPR_HOST: z.string().default("127.0.0.1"),
-    DAPR_API_TOKEN: z.string().optional(),
+const webEnvSchema = baseEnvSchema
+  .pick({
+    NODE_ENV: true,
+    DATABASE_URL: true,
+    DB_POOL_SIZE: true,
+    DAPR_HTTP_PORT: true,
+    DAPR_HOST: true,
+    DAPR_API_TOKEN: true,
     /**
      * Dapr's app API token, which the sidecar sends as `dapr-api-token`: /dapr/subscribe and
      * /events/task-updates refuse a request without it (delivery.server.ts). Required in production.
      */
-    APP_API_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+    APP_API_TOKEN: true,
+  })
+  .extend({
     /**
      * How many proxies in front of the app append to X-Forwarded-For; the client's address is the
      * entry this many from the right (#platform/client-address.ts), 0 = the socket's peer (which

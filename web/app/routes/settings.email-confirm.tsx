@@ -4,7 +4,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
-import { command } from "../lib/commands.server.ts";
+import { commandsAs } from "../lib/commands.server.ts";
 import { renewalHeaders, requireUser } from "../lib/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Confirm email · Orbit" }];
@@ -12,15 +12,7 @@ export const meta: MetaFunction = () => [{ title: "Confirm email · Orbit" }];
 export async function loader({ request }: LoaderFunctionArgs) {
   const user = await requireUser(request);
   const token = new URL(request.url).searchParams.get("token") ?? "";
-  const result = await command<{ delivers_to: string }>(
-    user,
-    "notifications",
-    "POST",
-    "/v1/channels/email/confirm",
-    {
-      token,
-    },
-  );
+  const result = await commandsAs(user).confirmEmail(token);
   const outcome = result.ok
     ? { ok: true, message: `${result.body.delivers_to} is confirmed: reminders will be mailed to it.` }
     : {

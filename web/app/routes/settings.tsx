@@ -5,6 +5,7 @@ import { useEffect, useState } from "react";
 import { isValidTimeZone } from "#core/tasks.ts";
 import { updateTimeZone } from "#accounts/accounts.ts";
 import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from "#accounts/api-tokens.ts";
+import type { WebhookChannelInput } from "#tasks/client.ts";
 import {
   buttonClass,
   CsrfInput,
@@ -13,39 +14,22 @@ import {
   inputClass,
   secondaryButtonClass,
 } from "../components/ui.tsx";
-import { command } from "../lib/commands.server.ts";
+import { commandsAs } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
 import { formatInstant } from "../lib/format.ts";
 import { renewalHeaders, requireUser, requireUserWithCsrf } from "../lib/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Settings · Orbit" }];
 
-interface Channel {
-  kind: "push" | "email" | "webhook";
-  enabled: boolean;
-  push_subscriptions?: number;
-  delivers_to?: string;
-  /** Email: mail goes out only once the address is confirmed through the link mailed to it. */
-  address_status?: "confirmed" | "pending" | "unconfirmed";
-  webhook_url?: string | null;
-  has_secret?: boolean;
-}
-
 export async function loader({ request }: LoaderFunctionArgs) {
   const user = await requireUser(request);
+  const commands = commandsAs(user);
   const [tokens, channels, vapid] = await Promise.all([
     listApiTokens(getDb(), user.userId),
-    command<{ items: Channel[] }>(user, "notifications", "GET", "/v1/channels"),
-    command<{ public_key?: string; publicKey?: string; key?: string }>(
-      user,
-      "notifications",
-      "GET",
-      "/v1/push/vapid-public-key",
-    ),
+    commands.listChannels(),
+    commands.vapidPublicKey(),
   ]);
-  const vapidKey = vapid.ok
-    ? (vapid.body.public_key ?? vapid.body.publicKey ?? vapid.body.key ?? null)
-    : null;
+  const vapidKey = vapid.ok ? vapid.body.public_key : null;
   return data(
     {
       email: user.email,
@@ -92,9 +76,7 @@ export async function action({ request }: ActionFunctionArgs) {
       return reply({ message: "Token revoked." });
     }
     case "email-channel": {
-      const result = await command<Channel>(user, "notifications", "PUT", "/v1/channels/email", {
-        enabled: form.get("enabled") === "on",
-      });
+      const result = await commandsAs(user).setEmailChannel({ enabled: form.get("enabled") === "on" });
       if (!result.ok) return reply({ error: result.message, fieldErrors: result.fieldErrors }, result.status);
       return reply({
         message:
@@ -104,25 +86,19 @@ export async function action({ request }: ActionFunctionArgs) {
       });
     }
     case "email-resend": {
-      const result = await command<Channel>(
-        user,
-        "notifications",
-        "POST",
-        "/v1/channels/email/confirmation",
-        {},
-      );
+      const result = await commandsAs(user).sendEmailConfirmation();
       return result.ok
         ? reply({ message: `Confirmation sent to ${result.body.delivers_to}.` })
         : reply({ error: result.message }, result.status);
     }
     case "webhook-channel": {
-      const body: Record<string, unknown> = {
+      const body: WebhookChannelInput = {
         enabled: form.get("enabled") === "on",
         webhook_url: String(form.get("webhook_url") ?? "").trim() || null,
       };
       const secret = String(form.get("webhook_secret") ?? "");
       if (secret) body.webhook_secret = secret;
-      const result = await command(user, "notifications", "PUT", "/v1/channels/webhook", body);
+      const result = await commandsAs(user).setWebhookChannel(body);
       return result.ok
         ? reply({ message: "Webhook saved." })
         : reply({ error: result.message, fieldErrors: result.fieldErrors }, result.status);
@@ -134,7 +110,7 @@ export async function action({ request }: ActionFunctionArgs) {
       } catch {
         return reply({ error: "The browser did not give a push subscription." }, 400);
       }
-      const result = await command(user, "notifications", "POST", "/v1/push-subscriptions", subscription);
+      const result = await commandsAs(user).addPushSubscription(subscription);
       return result.ok
         ? reply({ message: "Browser notifications are on for this device." })
         : reply({ error: result.message }, result.status);

@@ -4,25 +4,23 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { DateTime } from "luxon";
 import { useMemo, useState } from "react";
 import { z } from "zod";
-import { describeWireRecurrence } from "#core/recurrence.ts";
-import { PRIORITIES, type TaskDto } from "#core/tasks.ts";
+import { PRIORITIES, type TaskDto, type updateTaskSchema } from "#core/tasks.ts";
 import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
 import { loadTaskDto } from "#tasks/records.ts";
 import { RecurrenceEditor } from "../components/recurrence-editor.tsx";
 import { ReminderEditor } from "../components/reminder-editor.tsx";
+import { TaskMeta } from "../components/task-meta.tsx";
 import {
   buttonClass,
   CsrfInput,
   dangerButtonClass,
   Field,
   inputClass,
-  PriorityBadge,
   secondaryButtonClass,
-  TagChip,
 } from "../components/ui.tsx";
-import { command } from "../lib/commands.server.ts";
+import { commandsAs } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
-import { formatDue, formatInstant, isOverdue, offsetLabel } from "../lib/format.ts";
+import { formatInstant, offsetLabel } from "../lib/format.ts";
 import {
   localInstant,
   localParts,
@@ -117,13 +115,13 @@ export async function action({ request, params }: ActionFunctionArgs) {
     data({ intent, message, fieldErrors }, { status });
 
   if (intent === "complete" || intent === "reopen") {
-    const result = await command(user, "complete-task", "POST", `/v1/tasks/${id}/${intent}`, {});
+    const result = await commandsAs(user).completeTask(id, { reopen: intent === "reopen" });
     if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
     return data({ intent, message: null, fieldErrors: {} });
   }
   if (intent === "delete") {
     const scope = form.get("scope") === "series" ? "series" : "occurrence";
-    const result = await command(user, "delete-task", "DELETE", `/v1/tasks/${id}?scope=${scope}`);
+    const result = await commandsAs(user).deleteTask(id, scope);
     if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
     return redirect("/");
   }
@@ -181,7 +179,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const current = await loadTaskDto(getDb(), user.userId, id);
   if (!current) notFound();
   const wanted = recurrence.recurrence;
-  const body: Record<string, unknown> = {
+  const body: z.input<typeof updateTaskSchema> = {
     title: input.title,
     description: input.description,
     priority: input.priority,
@@ -196,7 +194,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (dueAt) body.reminders = reminders.reminders;
   // The series is only touched when its rule changed in the form.
   if (!sameRecurrence(current.recurrence, wanted)) body.recurrence = wanted;
-  const result = await command<TaskDto>(user, "update-task", "PATCH", `/v1/tasks/${id}`, body);
+  const result = await commandsAs(user).updateTask(id, body);
   if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
   return data({ intent, message: "Saved.", fieldErrors: {} });
 }
@@ -231,7 +229,6 @@ export default function TaskPage() {
   }, [dueDate, dueTime, timeZone]);
   const errors = (actionData?.fieldErrors ?? {}) as Record<string, string | undefined>;
   const recurring = Boolean(task.recurrence?.active);
-  const overdue = isOverdue(task, new Date(now));
   // Re-mount the form when the task changes elsewhere (live sync), so it shows the new version.
   const formKey = `${task.id}:${task.version}`;
 
@@ -247,24 +244,7 @@ export default function TaskPage() {
           >
             {task.title}
           </h1>
-          <div className="mt-2 flex flex-wrap items-center gap-1.5 text-sm">
-            <PriorityBadge priority={task.priority} />
-            {task.tags.map((tag) => (
-              <TagChip key={tag} tag={tag} />
-            ))}
-            {task.due_at ? (
-              <time
-                dateTime={task.due_at}
-                className={overdue ? "font-semibold text-red-700" : "text-slate-700"}
-              >
-                {overdue ? "Overdue · " : "Due "}
-                {formatDue(task.due_at, timeZone, new Date(now))}
-              </time>
-            ) : null}
-            {task.recurrence?.active ? (
-              <span className="text-slate-700">↻ {describeWireRecurrence(task.recurrence)}</span>
-            ) : null}
-          </div>
+          <TaskMeta task={task} timeZone={timeZone} now={now} variant="page" />
         </div>
         <Form method="post">
           <CsrfInput token={csrf} />

@@ -11,120 +11,26 @@ import {
   useSubmit,
 } from "@remix-run/react";
 import { useEffect, useMemo, useRef, useState } from "react";
-import { z } from "zod";
-import { parseQuickAdd } from "#core/quick-add.ts";
-import { describeWireRecurrence } from "#core/recurrence.ts";
-import { savedViewSchema } from "#core/task-query.ts";
+import { DEFAULT_ORDER, type Sort } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
-import { listTags, listTasks } from "#tasks/queries.ts";
 import { LIVE_EVENT } from "../components/live-sync.tsx";
-import {
-  buttonClass,
-  CsrfInput,
-  inputClass,
-  PriorityBadge,
-  secondaryButtonClass,
-  TagChip,
-} from "../components/ui.tsx";
-import { command } from "../lib/commands.server.ts";
-import { getDb } from "../lib/db.server.ts";
-import { formatDue, isOverdue } from "../lib/format.ts";
-import { filtersOf, listQueryOf } from "../lib/task-list.server.ts";
+import { TaskMeta } from "../components/task-meta.tsx";
+import { buttonClass, CsrfInput, inputClass, secondaryButtonClass } from "../components/ui.tsx";
+import { isOverdue } from "../lib/format.ts";
 import { renewalHeaders, requireUser, requireUserWithCsrf } from "../lib/session.server.ts";
+import { loadTaskList, tasksAction } from "./tasks.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Tasks · Orbit" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const user = await requireUser(request);
-  const url = new URL(request.url);
-  const now = new Date();
-  const db = getDb();
-  const parsed = listQueryOf(url, user.timeZone, now);
-  const [page, tags, views] = await Promise.all([
-    parsed.ok
-      ? listTasks(db, user.userId, parsed.query, now)
-      : Promise.resolve({ items: [], nextCursor: null }),
-    listTags(db, user.userId),
-    db.savedView.findMany({
-      where: { userId: user.userId },
-      orderBy: [{ position: "asc" }, { name: "asc" }],
-    }),
-  ]);
-  return data(
-    {
-      items: page.items,
-      nextCursor: page.nextCursor,
-      errors: parsed.ok ? [] : parsed.errors,
-      tags: tags.map((t) => t.tag),
-      views: views.map((v) => ({ id: v.id, name: v.name, query: v.query })),
-      filters: filtersOf(url),
-      sort: parsed.ok ? parsed.query.sort : "due",
-      timeZone: user.timeZone,
-      csrf: user.csrf,
-      now: now.toISOString(),
-    },
-    { headers: renewalHeaders(user) },
-  );
+  return data(await loadTaskList(user, new URL(request.url)), { headers: renewalHeaders(user) });
 }
-
-const idSchema = z.uuid();
 
 export async function action({ request }: ActionFunctionArgs) {
   const form = await request.formData();
   const user = await requireUserWithCsrf(request, form);
-  const intent = String(form.get("intent") ?? "");
-  if (intent === "quick-add") {
-    const text = String(form.get("text") ?? "").trim();
-    if (!text) return data({ intent, error: "Type what you need to do.", fieldErrors: {} }, { status: 400 });
-    const draft = parseQuickAdd(text, user.timeZone, new Date());
-    const result = await command(user, "create-task", "POST", "/v1/tasks", {
-      title: draft.title,
-      tags: draft.tags,
-      priority: draft.priority,
-      due_at: draft.dueAt?.toISOString() ?? null,
-    });
-    if (!result.ok)
-      return data(
-        { intent, error: result.message, fieldErrors: result.fieldErrors },
-        { status: result.status },
-      );
-    return data({ intent, error: null, fieldErrors: {}, created: true });
-  }
-  if (intent === "complete" || intent === "reopen") {
-    const id = String(form.get("id") ?? "");
-    if (!idSchema.safeParse(id).success) throw new Response("No such task.", { status: 404 });
-    const result = await command(user, "complete-task", "POST", `/v1/tasks/${id}/${intent}`, {});
-    if (!result.ok)
-      return data({ intent, error: result.message, fieldErrors: {} }, { status: result.status });
-    return data({ intent, error: null, fieldErrors: {} });
-  }
-  if (intent === "save-view") {
-    const view = savedViewSchema.safeParse({
-      name: String(form.get("name") ?? ""),
-      query: String(form.get("query") ?? ""),
-    });
-    if (!view.success) {
-      const fieldErrors = Object.fromEntries(
-        view.error.issues.map((issue) => [String(issue.path[0] ?? "name"), issue.message]),
-      );
-      const error = fieldErrors.name ?? "This view cannot be saved.";
-      return data({ intent, error, fieldErrors }, { status: 400 });
-    }
-    const { name, query } = view.data;
-    const db = getDb();
-    const position = await db.savedView.count({ where: { userId: user.userId } });
-    await db.savedView.upsert({
-      where: { userId_name: { userId: user.userId, name } },
-      create: { userId: user.userId, name, query, position },
-      update: { query },
-    });
-    return data({ intent, error: null, fieldErrors: {} });
-  }
-  if (intent === "delete-view") {
-    await getDb().savedView.deleteMany({ where: { id: String(form.get("id") ?? ""), userId: user.userId } });
-    return data({ intent, error: null, fieldErrors: {} });
-  }
-  return data({ intent, error: "Unknown action.", fieldErrors: {} }, { status: 400 });
+  return tasksAction(user, form);
 }
 
 type Loaded = ReturnType<typeof useLoaderData<typeof loader>>;
@@ -231,12 +137,13 @@ export default function Tasks() {
   }, [selected]);
 
   const filters = loaded.filters;
-  const sortHref = (sort: string) => {
+  const sortHref = (sort: Sort) => {
     const next = new URLSearchParams(params);
     next.delete("cursor");
     if (sort === loaded.sort && !params.get("order")) {
+      // A second click on the current sort flips it from its default order.
       next.set("sort", sort);
-      next.set("order", sort === "due" || sort === "title" ? "desc" : "asc");
+      next.set("order", DEFAULT_ORDER[sort] === "asc" ? "desc" : "asc");
     } else {
       next.set("sort", sort);
       next.delete("order");
@@ -376,11 +283,7 @@ export default function Tasks() {
               className={`rounded-md px-2.5 py-1 text-sm font-medium ${loaded.sort === sort ? "bg-indigo-600 text-white" : "bg-white text-slate-800 ring-1 ring-slate-300 hover:bg-slate-50"}`}
             >
               {label}
-              {loaded.sort === sort
-                ? filters.order === "desc" || (!filters.order && (sort === "priority" || sort === "created"))
-                  ? " ↓"
-                  : " ↑"
-                : ""}
+              {loaded.sort === sort ? ((filters.order || DEFAULT_ORDER[sort]) === "desc" ? " ↓" : " ↑") : ""}
             </Link>
           ))}
         </div>
@@ -605,27 +508,7 @@ function TaskRow({
         >
           {task.title}
         </Link>
-        <div className="mt-1 flex flex-wrap items-center gap-1.5 text-xs">
-          <PriorityBadge priority={task.priority} />
-          {task.tags.map((tag) => (
-            <TagChip key={tag} tag={tag} />
-          ))}
-          {task.due_at ? (
-            <time
-              dateTime={task.due_at}
-              data-due
-              className={overdue ? "font-semibold text-red-700" : "text-slate-700"}
-            >
-              {overdue ? "Overdue · " : ""}
-              {formatDue(task.due_at, timeZone, new Date(now))}
-            </time>
-          ) : null}
-          {task.recurrence ? (
-            <span className="text-slate-700" title="Repeats">
-              ↻ {describeWireRecurrence(task.recurrence)}
-            </span>
-          ) : null}
-        </div>
+        <TaskMeta task={task} timeZone={timeZone} now={now} variant="row" />
       </div>
     </li>
   );

@@ -1,11 +1,10 @@
 // The MCP tools: each one a thin adapter over what the web app already uses. Writes go to the
-// command functions through this function's own Dapr sidecar (service invocation), forwarding the
-// caller's token and `X-Orbit-Actor: agent` so the audit log names the agent. Reads call the same
-// read paths query-tasks and audit-log serve (packages/tasks) directly on the database: a read has
+// command functions through the typed client (client.ts), forwarding the caller's token and
+// `X-Orbit-Actor: agent` so the audit log names the agent. Reads call the same read paths
+// query-tasks and audit-log serve (queries.ts, activity.ts) directly on the database: a read has
 // no side effect and no event to publish, so a hop through another app would only add latency and
 // one more process that must be up, while the validation (the same zod schemas) stays identical.
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { ORDERS, SORTS, STATUS_FILTERS, TAG_MODES, taskListQuerySchema } from "#core/task-query.ts";
 import {
@@ -14,120 +13,43 @@ import {
   prioritySchema,
   taskIdSchema,
   updateTaskSchema,
-  type TaskDto,
 } from "#core/tasks.ts";
-import { ACTOR_HEADER, AGENT_ACTOR, type Principal } from "#platform/auth.ts";
-import { SidecarUnavailableError } from "#platform/dapr-client.ts";
-import type { Context } from "#platform/host.ts";
-import { fieldErrors, type FieldError } from "#platform/problems.ts";
-import { activityQuerySchema, ACTIVITY_LIMITS, taskActivity, userActivity } from "#tasks/activity.ts";
-import { listTags, listTasks } from "#tasks/queries.ts";
-import { loadTaskDto } from "#tasks/records.ts";
-
-/** The command functions' app-ids (dapr.yaml, Knative Services). */
-export const COMMAND_APPS = {
-  create: "create-task",
-  update: "update-task",
-  complete: "complete-task",
-  delete: "delete-task",
-} as const;
+import type { Db } from "#db/client.ts";
+import type { Principal } from "#platform/auth.ts";
+import type { Logger } from "#platform/logger.ts";
+import { activityQuerySchema, ACTIVITY_LIMITS, taskActivity, userActivity } from "./activity.ts";
+import type { CommandCaller, TaskCommands } from "./client.ts";
+import {
+  batchResult,
+  errorResult,
+  invalid,
+  jsonResult,
+  outcomeOf,
+  readOnlyError,
+  textResult,
+  type Outcome,
+} from "./mcp-results.ts";
+import { listTags, listTasks } from "./queries.ts";
+import { loadTaskDto } from "./records.ts";
 
 /** Items per batch call: enough for a model's "add these" lists, small enough to answer in seconds. */
 export const MAX_BATCH = 50;
 
 export const SERVER_INFO = { name: "orbit", version: "1.0.0" };
 
-export interface ToolCaller {
+export const SERVER_INSTRUCTIONS =
+  "Orbit is a task manager. Find tasks before changing them; pass a task's version with a change " +
+  "to avoid overwriting a newer edit. Times are RFC 3339 with an offset.";
+
+/** What the tools of one request act with: its caller, the command client, the database. */
+export interface ToolContext {
   principal: Principal;
-  /** The caller's Authorization header, forwarded to the command functions. */
-  authorization: string;
-  ctx: Context;
-}
-
-/** The outcome of one invocation: the task (or nothing, for a delete), or a sentence for a model. */
-type Outcome = { ok: true; task: TaskDto | null } | { ok: false; error: string };
-
-/** `title: must not be empty; due_at: must be …` from a problem+json body; else its title/detail. */
-export function problemText(status: number, body: unknown): string {
-  const problem = (body && typeof body === "object" ? body : {}) as {
-    title?: string;
-    detail?: string;
-    errors?: FieldError[];
-  };
-  if (problem.errors?.length) return problem.errors.map((e) => `${e.field}: ${e.detail}`).join("; ");
-  if (problem.title) return problem.detail ? `${problem.title}: ${problem.detail}` : problem.title;
-  return `The task service answered HTTP ${status}; retry shortly.`;
-}
-
-async function invoke(
-  caller: ToolCaller,
-  appId: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Outcome> {
-  let response: Response;
-  try {
-    response = await caller.ctx.dapr.invoke(appId, method, path, {
-      body,
-      headers: { authorization: caller.authorization, [ACTOR_HEADER]: AGENT_ACTOR },
-    });
-  } catch (error) {
-    if (error instanceof SidecarUnavailableError) {
-      caller.ctx.log.error("dapr sidecar unreachable", { err: error });
-      return { ok: false, error: "The task service is unreachable right now; retry shortly." };
-    }
-    throw error;
-  }
-  const text = await response.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
-  if (response.ok) return { ok: true, task: response.status === 204 ? null : (parsed as TaskDto) };
-  // The sidecar's own errors (no live instance: 500 ERR_DIRECT_INVOKE) are not problem+json.
-  if (parsed && typeof parsed === "object" && "errorCode" in parsed) {
-    caller.ctx.log.error("service invocation failed", { app_id: appId, status: response.status, body: text });
-    return { ok: false, error: `The task service (${appId}) is unavailable right now; retry shortly.` };
-  }
-  return { ok: false, error: problemText(response.status, parsed) };
-}
-
-function textResult(text: string, structured: Record<string, unknown>, isError = false): CallToolResult {
-  return { content: [{ type: "text", text }], structuredContent: structured, isError };
-}
-
-function errorResult(text: string): CallToolResult {
-  return { content: [{ type: "text", text }], isError: true };
-}
-
-function readOnlyError(tool: string, principal: Principal): CallToolResult | null {
-  if (principal.scope === "read_write") return null;
-  return errorResult(
-    `This API token is read-only: ${tool} changes tasks and needs a token with the read_write scope.`,
-  );
-}
-
-/**
- * One line per item, then the JSON of every result. The call is an error only when nothing
- * succeeded; a partial batch reports each failure by its index so the model can retry just those.
- */
-function batchResult(verb: string, outcomes: Outcome[]): CallToolResult {
-  const done = outcomes.filter((o) => o.ok).length;
-  const lines = [`${verb} ${done} of ${outcomes.length}.`];
-  outcomes.forEach((o, index) => {
-    if (!o.ok) lines.push(`[${index}] failed: ${o.error}`);
-  });
-  const results = outcomes.map((o) => (o.ok ? { ok: true, task: o.task } : { ok: false, error: o.error }));
-  lines.push(JSON.stringify(results, null, 2));
-  return textResult(lines.join("\n"), { results }, done === 0);
-}
-
-function invalid(location: string, issues: z.core.$ZodIssue[]): CallToolResult {
-  const errors = fieldErrors(location, issues).map((e) => `${e.field}: ${e.detail}`);
-  return errorResult(`Invalid arguments: ${errors.join("; ")}`);
+  /** The command functions' client, and the caller they are invoked as. */
+  commands: TaskCommands;
+  caller: CommandCaller;
+  db: Db;
+  log: Logger;
+  now(): Date;
 }
 
 const versionSchema = z
@@ -171,15 +93,10 @@ function toListQuery(args: z.infer<z.ZodObject<typeof findTasksShape>>): Record<
   return query;
 }
 
-/** A new MCP server with every tool bound to one caller: built per request (stateless). */
-export function buildMcpServer(caller: ToolCaller): McpServer {
-  const { principal, ctx } = caller;
+/** Registers every tool on `server`, bound to one request's caller (the server is stateless). */
+export function registerTools(server: McpServer, tools: ToolContext): void {
+  const { principal, commands, caller, db, log } = tools;
   const userId = principal.userId;
-  const server = new McpServer(SERVER_INFO, {
-    instructions:
-      "Orbit is a task manager. Find tasks before changing them; pass a task's version with a change " +
-      "to avoid overwriting a newer edit. Times are RFC 3339 with an offset.",
-  });
 
   server.registerTool(
     "add_tasks",
@@ -192,8 +109,7 @@ export function buildMcpServer(caller: ToolCaller): McpServer {
       const denied = readOnlyError("add_tasks", principal);
       if (denied) return denied;
       const outcomes: Outcome[] = [];
-      for (const task of tasks)
-        outcomes.push(await invoke(caller, COMMAND_APPS.create, "POST", "v1/tasks", task));
+      for (const task of tasks) outcomes.push(outcomeOf(await commands.createTask(caller, task), log));
       return batchResult("Created", outcomes);
     },
   );
@@ -210,7 +126,7 @@ export function buildMcpServer(caller: ToolCaller): McpServer {
     async (args) => {
       const query = taskListQuerySchema.safeParse(toListQuery(args));
       if (!query.success) return invalid("query", query.error.issues);
-      const page = await listTasks(ctx.db, userId, query.data, ctx.now());
+      const page = await listTasks(db, userId, query.data, tools.now());
       const structured = { items: page.items, next_cursor: page.nextCursor };
       return textResult(
         `${page.items.length} task(s)${page.nextCursor ? "; more with next_cursor" : ""}.\n${JSON.stringify(structured, null, 2)}`,
@@ -228,9 +144,9 @@ export function buildMcpServer(caller: ToolCaller): McpServer {
       annotations: { readOnlyHint: true },
     },
     async ({ id }) => {
-      const task = await loadTaskDto(ctx.db, userId, id);
+      const task = await loadTaskDto(db, userId, id);
       if (!task) return errorResult(`Not found: no task with id ${id}.`);
-      return textResult(JSON.stringify(task, null, 2), { task });
+      return jsonResult(task, { task });
     },
   );
 
@@ -251,7 +167,7 @@ export function buildMcpServer(caller: ToolCaller): McpServer {
       if (denied) return denied;
       const outcomes: Outcome[] = [];
       for (const { id, changes } of updates)
-        outcomes.push(await invoke(caller, COMMAND_APPS.update, "PATCH", `v1/tasks/${id}`, changes));
+        outcomes.push(outcomeOf(await commands.updateTask(caller, id, changes), log));
       return batchResult("Updated", outcomes);
     },
   );
@@ -274,12 +190,9 @@ export function buildMcpServer(caller: ToolCaller): McpServer {
     async ({ tasks, reopen }) => {
       const denied = readOnlyError("complete_tasks", principal);
       if (denied) return denied;
-      const action = reopen ? "reopen" : "complete";
       const outcomes: Outcome[] = [];
       for (const { id, version } of tasks)
-        outcomes.push(
-          await invoke(caller, COMMAND_APPS.complete, "POST", `v1/tasks/${id}/${action}`, { version }),
-        );
+        outcomes.push(outcomeOf(await commands.completeTask(caller, id, { reopen, version }), log));
       return batchResult(reopen ? "Reopened" : "Completed", outcomes);
     },
   );
@@ -295,12 +208,9 @@ export function buildMcpServer(caller: ToolCaller): McpServer {
     async ({ id, due_at, version }) => {
       const denied = readOnlyError("reschedule_task", principal);
       if (denied) return denied;
-      const outcome = await invoke(caller, COMMAND_APPS.update, "PATCH", `v1/tasks/${id}`, {
-        due_at,
-        version,
-      });
+      const outcome = outcomeOf(await commands.updateTask(caller, id, { due_at, version }), log);
       if (!outcome.ok) return errorResult(outcome.error);
-      return textResult(JSON.stringify(outcome.task, null, 2), { task: outcome.task });
+      return jsonResult(outcome.task, { task: outcome.task });
     },
   );
 
@@ -321,8 +231,7 @@ export function buildMcpServer(caller: ToolCaller): McpServer {
       const denied = readOnlyError("delete_tasks", principal);
       if (denied) return denied;
       const outcomes: Outcome[] = [];
-      for (const id of ids)
-        outcomes.push(await invoke(caller, COMMAND_APPS.delete, "DELETE", `v1/tasks/${id}?scope=${scope}`));
+      for (const id of ids) outcomes.push(outcomeOf(await commands.deleteTask(caller, id, scope), log));
       return batchResult("Deleted", outcomes);
     },
   );
@@ -335,8 +244,8 @@ export function buildMcpServer(caller: ToolCaller): McpServer {
       annotations: { readOnlyHint: true },
     },
     async () => {
-      const items = await listTags(ctx.db, userId);
-      return textResult(JSON.stringify(items, null, 2), { items });
+      const items = await listTags(db, userId);
+      return jsonResult(items, { items });
     },
   );
 
@@ -362,12 +271,10 @@ export function buildMcpServer(caller: ToolCaller): McpServer {
       const query = activityQuerySchema(task_id ? "task" : "user").safeParse(raw);
       if (!query.success) return invalid("query", query.error.issues);
       const page = task_id
-        ? await taskActivity(ctx.db, userId, task_id, query.data)
-        : await userActivity(ctx.db, userId, query.data);
+        ? await taskActivity(db, userId, task_id, query.data)
+        : await userActivity(db, userId, query.data);
       if (!page) return errorResult(`Not found: no task with id ${task_id}.`);
-      return textResult(JSON.stringify(page, null, 2), { ...page });
+      return jsonResult(page, { ...page });
     },
   );
-
-  return server;
 }
