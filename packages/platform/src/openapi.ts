@@ -3,7 +3,6 @@
 // document) under docs/. Nothing here is written by hand but prose, so the description cannot
 // drift from the validation the host runs.
 import { z } from "zod";
-import { taskDtoSchema } from "#core/tasks.ts";
 import type { AnyRouteDef, AuthRequirement, HttpMethod } from "./host.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -58,8 +57,16 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 
 /** Schemas emitted once under components.schemas and referenced by name. */
 export const NAMED_SCHEMAS = z.registry<{ id: string }>();
-NAMED_SCHEMAS.add(taskDtoSchema, { id: "Task" });
 NAMED_SCHEMAS.add(problemDetailsSchema, { id: "ProblemDetails" });
+
+/**
+ * Names a schema the API returns in many places (the package that owns it calls this where it
+ * defines its wire form, e.g. packages/tasks/src/records.ts names the Task), so every description
+ * refers to one `components.schemas` entry instead of repeating it.
+ */
+export function nameSchema(schema: z.ZodType, id: string): void {
+  if (!NAMED_SCHEMAS.has(schema)) NAMED_SCHEMAS.add(schema, { id });
+}
 
 function rewriteRefs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(rewriteRefs);

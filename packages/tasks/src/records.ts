@@ -1,6 +1,10 @@
 // Task rows ↔ the wire representation (TaskDto). One mapping, used by commands, queries and events.
-import type { TaskDto } from "#core/tasks.ts";
+import { taskDtoSchema, type TaskDto } from "#core/tasks.ts";
 import type { Db, Tx } from "#db/client.ts";
+import { nameSchema } from "#platform/openapi.ts";
+
+// Every API description refers to the task as components.schemas.Task.
+nameSchema(taskDtoSchema, "Task");
 
 export const taskInclude = {
   tags: {
