@@ -5,7 +5,7 @@
 #   docker build --build-arg FUNCTION=create-task -t ghcr.io/OWNER/orbit-create-task:dev .
 # The migration Job's image is the `migrate` target (the Prisma CLI and prisma/, nothing else):
 #   docker build --target migrate -t ghcr.io/OWNER/orbit-migrate:dev .
-# `make images` builds them all; tests/manifests/image.test.ts proves offline what this builds.
+# `make images` builds them all; tests/manifests/image.e2e.test.ts proves offline what this builds.
 
 ARG NODE_IMAGE=node:20.19-bookworm-slim
 

@@ -10,7 +10,7 @@ export PRISMA_HIDE_UPDATE_MESSAGE := 1
 PRISMA_URL := $(or $(DATABASE_URL),postgresql://localhost:5432/unused)
 GENERATED := packages/db/src/generated/client.ts
 
-.PHONY: help install dev test test-dapr dapr-runtime kafka test-unit validate format format-check lint typecheck build token db-migrate db-migration clean
+.PHONY: help install dev test test-unit test-int test-e2e test-dapr dapr-runtime kafka validate format format-check lint typecheck build token db-migrate db-migration clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -31,8 +31,18 @@ install: $(GENERATED) ## Install dependencies (npm install, locked versions) and
 dev: install web-build ## Run the whole product locally: database, every function and the web app, each beside its Dapr sidecar
 	npx tsx scripts/dev.ts
 
-test: install test-manifests chromium ## Run every test (unit, integration, end-to-end, browser) on a real PostgreSQL
+test: install test-manifests chromium ## Run every test: the unit, int and e2e tiers (vitest.config.ts), on a real PostgreSQL and Chromium
 	npx vitest run
+
+# The pure tier: no database, no process, no socket (*.test.ts). The fast loop while editing rules.
+test-unit: install ## Run the unit tier only (pure tests, seconds)
+	npx vitest run --project unit
+
+test-int: install ## Run the int tier only (*.int.test.ts: PostgreSQL, in-process servers, kustomize)
+	npx vitest run --project int
+
+test-e2e: install test-manifests chromium ## Run the e2e tier only (*.e2e.test.ts: whole topologies, faults, Chromium)
+	npx vitest run --project e2e
 
 # The real-runtime tier: the suites that start real processes, beside real daprd + the Dapr
 # Scheduler (built from the pinned github.com/dapr/dapr module) and a real Apache Kafka (from

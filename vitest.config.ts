@@ -1,20 +1,40 @@
-import { defineConfig } from "vitest/config";
+// The test tiers, one vitest project each (`make test` runs them all; `--project <name>` one):
+//   unit  *.test.ts      pure: no database, no process, no socket. `make test-unit`, seconds.
+//   int   *.int.test.ts  a real PostgreSQL, in-process servers and sidecars, or a tool we run
+//                        (kustomize, actionlint, esbuild).
+//   e2e   *.e2e.test.ts  whole topologies: functions, sidecars and the web app as processes,
+//                        faults injected into them, Chromium.
+// *.dapr.test.ts need real daprd, the Scheduler and Kafka: vitest.dapr.config.ts runs them, with
+// the process-level suites, on the real runtime (`make test-dapr`).
+import { defineConfig, type ViteUserConfig } from "vitest/config";
+
+const ROOTS = ["functions", "packages", "tests", "prisma", "scripts"];
+const files = (suffix: string) => ROOTS.map((root) => `${root}/**/*${suffix}`);
+const DATABASE = ["packages/testing/src/global-setup.ts"];
+
+/** What every tier (and vitest.dapr.config.ts) shares. */
+export const sharedTest = {
+  exclude: ["node_modules", "dist", ".data", "web/**", "tools/**"],
+  pool: "forks",
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+  reporters: ["default"],
+} satisfies ViteUserConfig["test"];
 
 export default defineConfig({
   test: {
-    include: [
-      "functions/**/*.test.ts",
-      "packages/**/*.test.ts",
-      "tests/**/*.test.ts",
-      "prisma/**/*.test.ts",
-      "scripts/**/*.test.ts",
+    ...sharedTest,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: files(".test.ts"),
+          exclude: [...sharedTest.exclude, "**/*.{int,e2e,dapr}.test.ts"],
+        },
+      },
+      { extends: true, test: { name: "int", include: files(".int.test.ts"), globalSetup: DATABASE } },
+      { extends: true, test: { name: "e2e", include: files(".e2e.test.ts"), globalSetup: DATABASE } },
     ],
-    // *.dapr.test.ts need real daprd, the Scheduler and Kafka: vitest.dapr.config.ts runs them.
-    exclude: ["node_modules", "dist", ".data", "web/**", "**/*.dapr.test.ts"],
-    globalSetup: ["packages/testing/src/global-setup.ts"],
-    pool: "forks",
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    reporters: ["default"],
   },
 });

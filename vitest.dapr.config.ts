@@ -3,22 +3,22 @@
 // that exist only for that runtime (*.dapr.test.ts). `make test` runs these same process-level
 // suites beside the local sidecar (vitest.config.ts), so every one of them runs on both.
 import { defineConfig } from "vitest/config";
-import base from "./vitest.config.ts";
+import { sharedTest } from "./vitest.config.ts";
 
 export default defineConfig({
   test: {
-    ...base.test,
+    ...sharedTest,
+    globalSetup: ["packages/testing/src/global-setup.ts"],
     // Replaced, not merged (mergeConfig would concatenate the lists).
     include: [
-      "tests/e2e/**/*.test.ts",
-      "tests/reminders/end-to-end.test.ts",
-      "tests/fault/pipeline-faults.test.ts",
+      "tests/e2e/**/*.e2e.test.ts",
+      "tests/reminders/end-to-end.e2e.test.ts",
+      "tests/fault/pipeline-faults.e2e.test.ts",
       "**/*.dapr.test.ts",
       // Differential conformance: the local sidecar's tests of daprd's contract, against daprd.
-      "packages/local-dapr/src/{jobs,state,secrets,invoke}.test.ts",
-      "packages/local-dapr/src/{publish,delivery,retry,health,ordering}.test.ts",
+      "packages/local-dapr/src/{jobs,state,secrets,invoke}.int.test.ts",
+      "packages/local-dapr/src/{publish,delivery,retry,health,ordering}.int.test.ts",
     ],
-    exclude: ["node_modules", "dist", ".data", "web/**", "tools/**"],
     // Every file starts its own Kafka broker and Scheduler (a JVM, an etcd): two files at once is
     // what two cores carry.
     maxWorkers: 2,

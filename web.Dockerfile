@@ -3,7 +3,7 @@
 # packages the server build imports, on a distroless Node 20 base (no shell, no npm), non-root.
 #   docker build -f web.Dockerfile -t ghcr.io/OWNER/orbit-web:dev .
 # Its build context is filtered by web.Dockerfile.dockerignore (BuildKit prefers it to
-# .dockerignore, which keeps web/ out of the functions' images). tests/manifests/image.test.ts
+# .dockerignore, which keeps web/ out of the functions' images). tests/manifests/image.e2e.test.ts
 # proves offline that the runtime packages below cover everything the server build imports.
 
 ARG NODE_IMAGE=node:20.19-bookworm-slim

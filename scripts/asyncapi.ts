@@ -2,7 +2,7 @@
 // subscriptions: a channel per topic and per dead-letter topic, a send operation per producing
 // app, a receive operation per consuming app, and a message per CloudEvent type whose payload is
 // the topic's zod schema as JSON Schema. `npx tsx scripts/asyncapi.ts` rewrites it;
-// tests/docs/api-docs.test.ts fails when the committed file is stale.
+// tests/docs/api-docs.int.test.ts fails when the committed file is stale.
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";

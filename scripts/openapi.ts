@@ -1,6 +1,6 @@
 // Generates the OpenAPI 3.1 documents from the functions' routes and zod schemas:
 // docs/openapi/<function>.json (what each function serves at GET /openapi.json) and the combined
-// docs/openapi.json. `npx tsx scripts/openapi.ts` rewrites them; tests/docs/api-docs.test.ts fails
+// docs/openapi.json. `npx tsx scripts/openapi.ts` rewrites them; tests/docs/api-docs.int.test.ts fails
 // when the committed files are stale.
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";

@@ -1,5 +1,5 @@
 // The benchmarks that also run on real daprd + Kafka (`make bench`), at tiny sizes, so
-// `make test-dapr` proves that half of the harness works as tests/bench/bench-smoke.test.ts proves
+// `make test-dapr` proves that half of the harness works as tests/bench/bench-smoke.e2e.test.ts proves
 // the local half. Speed is never asserted here; `make bench` measures it (docs/benchmarks.md).
 import { expect, inject, test } from "vitest";
 import { ensureDatabase } from "#db/embedded-postgres.ts";

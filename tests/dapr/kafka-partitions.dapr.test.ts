@@ -2,7 +2,7 @@
 // partition one message at a time with consume-retry on (components-contrib
 // common/component/kafka/consumer.go), so without a dead-letter topic every key on that
 // partition waits behind it, while the other partitions flow. The local sidecar orders per key
-// and holds back only that key (packages/local-dapr/src/ordering.test.ts "a message being
+// and holds back only that key (packages/local-dapr/src/ordering.int.test.ts "a message being
 // retried holds back later messages of its key, not other keys"); ADR 007 says why that stays
 // and why no Orbit consumer lets one message fail for ever.
 import { randomUUID } from "node:crypto";

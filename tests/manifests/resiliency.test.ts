@@ -3,7 +3,7 @@
 // permanent (pkg/resiliency/breaker/circuitbreaker.go IsErrorPermanent), so a delivery is not
 // retried but sent to the dead-letter topic (pkg/runtime/subscription/subscription.go): a short
 // outage would fill the *-dlq topics. dapr-components/resiliency.yaml says the rest;
-// packages/local-dapr/src/breaker.test.ts shows what such a breaker does.
+// packages/local-dapr/src/breaker.int.test.ts shows what such a breaker does.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";

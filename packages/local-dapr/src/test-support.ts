@@ -9,6 +9,9 @@ import path from "node:path";
 import pg from "pg";
 import { createLogger, type Level } from "#platform/logger.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
+import { pubsubYaml } from "#testing/components.ts";
+
+export { pubsubYaml };
 import { afterAll, beforeAll, test } from "vitest";
 import { daprdArgv, daprdHealthy, daprdPorts, LoggedProcess } from "#testing/daprd.ts";
 import { daprBacking, daprdResources, releaseDaprBacking, RUNTIME } from "#testing/runtime.ts";
@@ -155,30 +158,6 @@ export async function resourcesDir(files: Record<string, string>): Promise<strin
   const dir = await tempDir();
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
   return dir;
-}
-
-/**
- * A pubsub.redis component named `name` (served by the PostgreSQL broker; pubsub.kafka under the
- * same name on daprd), whose component-level redelivery of a failed message comes fast: the local
- * broker's after `redeliverInterval` at most, Kafka's consume retry (components-contrib
- * common/component/kafka, `backOff*`: constant 5 s by default, for ever) every `backOffDuration`.
- */
-export function pubsubYaml(name = "pubsub", redeliverInterval = "200ms"): string {
-  return `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: ${name}
-spec:
-  type: pubsub.redis
-  version: v1
-  metadata:
-    - name: redisHost
-      value: localhost:6379
-    - name: redeliverInterval
-      value: "${redeliverInterval}"
-    - name: backOffDuration
-      value: "${redeliverInterval}"
-`;
 }
 
 export async function storageUrl(): Promise<string> {

@@ -67,7 +67,7 @@ export const baseEnvSchema = z.object({
    * Lets requests to user-given URLs (webhooks, push endpoints) reach this machine's loopback
    * (127.0.0.0/8, ::1) and plain http there: for `make dev` (dapr.yaml) and tests with local
    * receivers. Private and other internal ranges stay refused. Never set in production
-   * (tests/manifests/outbound-loopback.test.ts); see packages/platform/src/outbound.ts.
+   * (tests/manifests/outbound-loopback.int.test.ts); see packages/platform/src/outbound.ts.
    */
   OUTBOUND_ALLOW_LOOPBACK: z
     .enum(["true", "false"], { error: "must be true or false" })

@@ -32,7 +32,7 @@ export interface OutboundPolicy {
   /**
    * Loopback (127.0.0.0/8, ::1, `localhost`) may be reached: `make dev` and tests that run their
    * receivers on this machine (env OUTBOUND_ALLOW_LOOPBACK). Private and every other range stay
-   * refused. Production never sets it (tests/manifests/outbound-loopback.test.ts).
+   * refused. Production never sets it (tests/manifests/outbound-loopback.int.test.ts).
    */
   allowLoopback: boolean;
   /** Default: systemResolver. */

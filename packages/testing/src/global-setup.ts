@@ -1,4 +1,7 @@
 // vitest globalSetup: one PostgreSQL server and one migrated template database per test run.
+// The projects that need a database (int, e2e: vitest.config.ts) each name this setup; vitest runs
+// every project's setup in its main process, so the first one starts the server and the others
+// share it (a count on globalThis, which holds across the module copies vitest may load).
 import type { TestProject } from "vitest/node";
 import {
   dropDatabase,
@@ -25,8 +28,16 @@ declare module "vitest" {
   }
 }
 
-let server: RunningServer | null = null;
-let ownDatabases: { adminUrl: string; pid: number } | null = null;
+interface Shared {
+  server: RunningServer | null;
+  adminUrl: string;
+  templateDb: string;
+  runId: string;
+  users: number;
+}
+const SHARED = Symbol.for("orbit.test-database");
+type WithShared = typeof globalThis & { [SHARED]?: Promise<Shared> };
+const holder = globalThis as WithShared;
 
 function isAlive(pid: number): boolean {
   try {
@@ -38,6 +49,15 @@ function isAlive(pid: number): boolean {
 }
 
 export async function setup(project: TestProject): Promise<void> {
+  const shared = await (holder[SHARED] ??= start());
+  shared.users += 1;
+  project.provide("adminUrl", shared.adminUrl);
+  project.provide("templateDb", shared.templateDb);
+  project.provide("runId", shared.runId);
+}
+
+async function start(): Promise<Shared> {
+  let server: RunningServer | null = null;
   let adminUrl: string;
   if (process.env.DATABASE_URL) {
     adminUrl = withDatabase(process.env.DATABASE_URL, "postgres");
@@ -62,16 +82,20 @@ export async function setup(project: TestProject): Promise<void> {
   const templateDb = runDatabaseName(process.pid, `tpl_${migrationsHash()}`);
   const templateUrl = await ensureDatabase(adminUrl, templateDb);
   await migrateDeploy(templateUrl);
-  ownDatabases = { adminUrl, pid: process.pid };
-  project.provide("adminUrl", adminUrl);
-  project.provide("templateDb", templateDb);
-  project.provide("runId", runId);
+  return { server, adminUrl, templateDb, runId, users: 0 };
 }
 
 export async function teardown(): Promise<void> {
-  if (ownDatabases && !server) {
+  const pending = holder[SHARED];
+  if (!pending) return;
+  const shared = await pending;
+  shared.users -= 1;
+  if (shared.users > 0) return;
+  delete holder[SHARED];
+  const { server, adminUrl } = shared;
+  if (!server) {
     // On a shared server (DATABASE_URL), leave it as we found it.
-    const { adminUrl, pid } = ownDatabases;
+    const pid = process.pid;
     const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
     const mine = await client.query<{ datname: string }>(

@@ -15,6 +15,7 @@ import type { FunctionDef } from "#platform/host.ts";
 import { startSidecar } from "#local-dapr/sidecar.ts";
 import { daprdArgv, daprdHealthy, daprdPorts, LoggedProcess } from "./daprd.ts";
 import { startFunction, type StartedFunction } from "./fixtures.ts";
+import { pubsubYaml } from "./components.ts";
 import { freePort } from "./ports.ts";
 import { daprBacking, daprdResources, releaseDaprBacking, RUNTIME, type DaprBacking } from "./runtime.ts";
 import { workerDatabaseUrl } from "./worker-db.ts";
@@ -142,16 +143,4 @@ spec:
 `;
 
 /** The `pubsub` component as the local sidecar serves it (its PostgreSQL broker). */
-export const PUBSUB_COMPONENT = `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: pubsub
-spec:
-  type: pubsub.redis
-  version: v1
-  metadata:
-    - name: redisHost
-      value: localhost:6379
-    - name: redeliverInterval
-      value: 200ms
-`;
+export const PUBSUB_COMPONENT = pubsubYaml();

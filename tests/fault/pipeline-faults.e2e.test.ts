@@ -1,7 +1,7 @@
 // Faults in the event pipeline, over real processes as `make dev` runs them: create-task and
 // audit-log each as their own OS process beside their own Dapr sidecar process (the local one, or
 // real daprd + Kafka under `make test-dapr`), one PostgreSQL. Processes are SIGKILLed for real. (A consumer SIGKILLed mid-stream and a poison
-// message are covered in tests/e2e/pipeline.test.ts.)
+// message are covered in tests/e2e/pipeline.e2e.test.ts.)
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { TOPICS } from "#core/events.ts";
 import type { Db } from "#db/client.ts";

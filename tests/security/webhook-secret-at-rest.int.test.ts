@@ -219,7 +219,7 @@ test("a legacy plain-text row still signs, and is encrypted when the channel is 
     [untouched.id, hookPath()],
   ]);
   for (const user of [saved, untouched]) {
-    // As rows were written before encryption (and as tests/security/ssrf.test.ts still writes them).
+    // As rows were written before encryption (and as tests/security/ssrf.int.test.ts still writes them).
     await db.notificationChannel.create({
       data: {
         userId: user.id,

@@ -539,7 +539,7 @@ for (const { def, sub } of consumers) {
     await fc.assert(
       fc.asyncProperty(deliveryArb, fc.boolean(), async (delivery, fromDapr) => {
         // Authenticated as its real senders are (the sidecar's app token, a Knative source's OIDC
-        // token): what is fuzzed here is the content, tests/security/delivery-auth.test.ts the sender.
+        // token): what is fuzzed here is the content, tests/security/delivery-auth.e2e.test.ts the sender.
         const headers: Record<string, string> = fromDapr ? { ...FROM_SIDECAR } : await fromKnative();
         if (fromDapr) headers.pubsubname = "pubsub";
         let body: string;

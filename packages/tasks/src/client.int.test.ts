@@ -1,6 +1,6 @@
 // The command client against a stand-in sidecar: what it sends (app-id, method, path, headers,
 // body) and how each kind of answer becomes a reply. The real round trip is in
-// functions/mcp/handler.test.ts and tests/web/browser.test.ts.
+// functions/mcp/handler.int.test.ts and tests/web/browser.e2e.test.ts.
 import { expect, test } from "vitest";
 import { SidecarUnavailableError } from "#platform/dapr-client.ts";
 import { createTaskCommands } from "./client.ts";

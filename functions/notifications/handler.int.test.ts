@@ -14,6 +14,7 @@ import { api, createTestUser, deliverAsDapr, FROM_SIDECAR, type TestUser } from 
 import { startPushService, type PushService, type TestSubscription } from "#testing/push-service.ts";
 import { PUBLIC_TEST_ADDRESS, stubResolver } from "#testing/resolver.ts";
 import {
+  EMAIL_COMPONENT,
   PUBSUB_COMPONENT,
   resourcesFolder,
   startFunctionWithSidecar,
@@ -61,23 +62,7 @@ beforeAll(async () => {
   const mailDir = await mkdtemp(path.join(tmpdir(), "orbit-mail-"));
   const resources = await resourcesFolder({
     "pubsub.yaml": PUBSUB_COMPONENT,
-    "email.yaml": `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: email
-spec:
-  type: bindings.smtp
-  version: v1
-  metadata:
-    - name: host
-      value: localhost
-    - name: port
-      value: "25"
-    - name: emailFrom
-      value: reminders@orbit.test
-    - name: localOutboxDir
-      value: ${mailDir}
-`,
+    "email.yaml": EMAIL_COMPONENT(mailDir),
   });
   pair = await startFunctionWithSidecar(
     {

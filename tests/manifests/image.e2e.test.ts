@@ -143,7 +143,7 @@ test("every file the Dockerfile copies from the context exists and is not exclud
     ".env.production",
   ])
     expect(ignored(local), local).toBe(true);
-  expect(ignored("functions/create-task/handler.test.ts")).toBe(true);
+  expect(ignored("functions/create-task/handler.int.test.ts")).toBe(true);
   expect(ignored("functions/create-task/handler.ts")).toBe(false);
 });
 

@@ -119,7 +119,7 @@ test("every file the build copies from the context exists and is not excluded by
   for (const local of ["node_modules", ".git", ".local", "web/build", "packages/db/src/generated", ".env"])
     expect(ignored(local), local).toBe(true);
   expect(ignored("web/app/routes/healthz.ts")).toBe(false);
-  expect(ignored("packages/tasks/src/commands.test.ts")).toBe(true);
+  expect(ignored("packages/tasks/src/commands.int.test.ts")).toBe(true);
 });
 
 /** What the build stage holds: the files it copies (as the ignore file lets them through). */
