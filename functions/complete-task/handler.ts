@@ -6,44 +6,38 @@ import { commandContext, taskReply, versionFromHeaders } from "#tasks/http.ts";
 
 const params = z.object({ id: taskIdSchema });
 
-export const completeTaskRoute = route({
-  method: "POST",
-  path: "/v1/tasks/:id/complete",
-  auth: "write",
-  params,
-  body: statusChangeSchema,
-  summary: "Mark a task completed (idempotent)",
-  response: taskDtoSchema,
-  async handle(request, ctx) {
-    const version = request.body.version ?? versionFromHeaders(request.headers);
-    const { task, changed } = await completeTask(
-      commandContext(request.principal, ctx, request),
-      request.params.id,
-      version,
-    );
-    if (changed) ctx.relay.kick();
-    return taskReply(task);
-  },
-});
+/** complete and reopen are one route shape over two commands: idempotent status changes. */
+function statusRoute(path: string, summary: string, command: typeof completeTask) {
+  return route({
+    method: "POST",
+    path,
+    auth: "write",
+    params,
+    body: statusChangeSchema,
+    summary,
+    response: taskDtoSchema,
+    async handle(request, ctx) {
+      const version = request.body.version ?? versionFromHeaders(request.headers);
+      const { task, changed } = await command(
+        commandContext(request.principal, ctx, request),
+        request.params.id,
+        version,
+      );
+      if (changed) ctx.relay.kick();
+      return taskReply(task);
+    },
+  });
+}
 
-export const reopenTaskRoute = route({
-  method: "POST",
-  path: "/v1/tasks/:id/reopen",
-  auth: "write",
-  params,
-  body: statusChangeSchema,
-  summary: "Mark a completed task pending again (idempotent)",
-  response: taskDtoSchema,
-  async handle(request, ctx) {
-    const version = request.body.version ?? versionFromHeaders(request.headers);
-    const { task, changed } = await reopenTask(
-      commandContext(request.principal, ctx, request),
-      request.params.id,
-      version,
-    );
-    if (changed) ctx.relay.kick();
-    return taskReply(task);
-  },
-});
+export const completeTaskRoute = statusRoute(
+  "/v1/tasks/:id/complete",
+  "Mark a task completed (idempotent)",
+  completeTask,
+);
+export const reopenTaskRoute = statusRoute(
+  "/v1/tasks/:id/reopen",
+  "Mark a completed task pending again (idempotent)",
+  reopenTask,
+);
 
 export const routes = [completeTaskRoute, reopenTaskRoute];
