@@ -1,6 +1,7 @@
 // `make bench`: every benchmark at full size against its same-run baseline, on a PostgreSQL of its
 // own (embedded, durable commits as in production; or DATABASE_URL), then docs/benchmarks.md and
-// docs/benchmarks.png. `--smoke` runs the tiny sizes and writes under .data/bench-smoke instead.
+// docs/benchmarks.png. `--smoke` runs the tiny sizes and writes under .data/bench-smoke instead;
+// `--only` runs some benchmarks at full size and writes under .data/bench-only.
 //   npx tsx scripts/bench/main.ts [--smoke] [--only write,events,...]
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -63,7 +64,8 @@ try {
     loadEnd: os.loadavg(),
     database: `PostgreSQL ${version} (${server ? "embedded" : "DATABASE_URL"}, fsync ${fsync}), loopback`,
   };
-  const outDir = smoke ? path.join(REPO_ROOT, ".data/bench-smoke") : path.join(REPO_ROOT, "docs");
+  // docs/ holds a whole run only: a smoke run or a partial one (--only) is written under .data/.
+  const outDir = path.join(REPO_ROOT, smoke ? ".data/bench-smoke" : only ? ".data/bench-only" : "docs");
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, "benchmarks.md"), markdown(rows, info, details));
   writeFileSync(path.join(outDir, "benchmarks.png"), chart(rows));
