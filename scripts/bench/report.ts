@@ -46,6 +46,8 @@ export function markdown(rows: BenchRow[], info: RunInfo, details: string[]): st
     ),
     ...sideBySide(rows),
     "",
+    ...PEERS,
+    "",
     "## Details",
     "",
     ...details.map((d) => `- ${d}`),
@@ -53,6 +55,24 @@ export function markdown(rows: BenchRow[], info: RunInfo, details: string[]): st
   ];
   return lines.join("\n");
 }
+
+/**
+ * Peers in the same run: the product people pick instead, built from its Go module beside ours.
+ * Checked again on 2026-12-05 (`go list -m -versions`, and exact versions v0.22.1, v0.24.6,
+ * v1.0.0): the Go module proxy this machine reaches refuses Vikunja under both of its module
+ * paths, so it cannot be built here and has no row.
+ */
+const PEERS = [
+  "## Peers",
+  "",
+  "Vikunja's API (the open-source task manager users pick instead) would run here for create and",
+  "list on the same PostgreSQL, but it cannot be built on our machines: the Go module proxy they",
+  "reach answers `403 Forbidden` for `code.vikunja.io/api` (its module path: the version list and",
+  'the exact versions v0.22.1, v0.24.6 and v1.0.0) and "not available" for',
+  "`github.com/go-vikunja/vikunja`, and a prebuilt binary is not a build from source. Until one of",
+  "those is served, the baselines above (a bare Express + pg INSERT, raw sidecar hops, timers,",
+  "bare node:http + pg) are the bar: each is the floor any implementation of the same work pays.",
+];
 
 /** The benchmarks run on both runtimes, one line each: the local sidecar beside real daprd + Kafka. */
 function sideBySide(rows: BenchRow[]): string[] {
