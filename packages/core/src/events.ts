@@ -21,7 +21,6 @@ export function deadLetterTopic(topic: Topic): string {
   return `${topic}-dlq`;
 }
 
-
 /** A task's or a user's id: a UUID, as the columns every consumer keys by it are. */
 const idSchema = z.uuid();
 

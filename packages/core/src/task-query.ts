@@ -1,14 +1,7 @@
 // The task list query (`GET /v1/tasks?…`): its parameters, their defaults, and the opaque keyset
 // cursor. Pure: zod only. The SQL that runs it lives in packages/tasks/src/queries.ts.
 import { z } from "zod";
-import {
-  instantSchema,
-  instantStringSchema,
-  LIMITS,
-  PRIORITIES,
-  tagSchema,
-  type Priority,
-} from "./tasks.ts";
+import { instantSchema, instantStringSchema, LIMITS, PRIORITIES, tagSchema, type Priority } from "./tasks.ts";
 import { storableString } from "./text.ts";
 
 export const SORTS = ["due", "priority", "created", "title", "relevance"] as const;
