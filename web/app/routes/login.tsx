@@ -1,4 +1,4 @@
-import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { signIn, signInSchema } from "#accounts/accounts.ts";
@@ -10,7 +10,11 @@ import { currentUser, startSession } from "../lib/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · Orbit" }];
 
-export { retryAfterHeaders as headers } from "../lib/retry-after.ts";
+/** A document POST renders the page: the action's Retry-After reaches the response only from here. */
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
+};
 
 export async function loader({ request }: LoaderFunctionArgs) {
   if (await currentUser(request)) return redirect("/");
