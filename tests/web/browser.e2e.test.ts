@@ -112,6 +112,16 @@ test("monthly on the 31st: the preview clamps to short months, ends after 4, and
   await page.getByRole("button", { name: "Save changes" }).click();
   await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
   await page.getByText("↻ Monthly on the 31st").waitFor();
+  // A change from another tab reaches this one through live sync, whose revalidation must not wipe
+  // the result of this tab's own save off the screen (it did: useActionData is cleared by it).
+  const other = await context.newPage();
+  await other.goto(page.url());
+  await other.getByLabel("Title").fill("Pay all invoices");
+  await other.getByRole("button", { name: "Save changes" }).click();
+  await other.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  await page.getByRole("heading", { name: "Pay all invoices" }).waitFor();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." }).isVisible()).resolves.toBe(true);
+  await other.close();
   // The saved rule comes back into the form (month_day 31, max_count 4), and so does its preview.
   await page.reload();
   await expect(page.getByLabel("Day of the month").inputValue()).resolves.toBe("31");

@@ -1,8 +1,8 @@
 // Live sync: one EventSource per tab on /live. Each update revalidates the page's loaders, so the
 // list and the open task redraw in place within a second. EventSource reconnects by itself and
 // sends Last-Event-ID, so updates made while the connection was down are replayed.
-import { useRevalidator } from "@remix-run/react";
-import { useEffect, useRef } from "react";
+import { useActionData, useLocation, useRevalidator } from "@remix-run/react";
+import { useEffect, useRef, useState } from "react";
 
 export const LIVE_EVENT = "orbit:task-update";
 
@@ -35,4 +35,21 @@ export function LiveSync({ after }: { after: string }) {
     };
   }, []);
   return null;
+}
+
+/**
+ * The route's action result, kept while the page stays where the action left it. A revalidation
+ * that is not an action's own reload (live sync's, above) clears useActionData, so "Saved." or a
+ * field's error would vanish as soon as the change the user just made came back as an update; this
+ * keeps the last result until the next submission or navigation (a new location key) replaces it.
+ */
+export function useActionResult<A>(): ReturnType<typeof useActionData<A>> {
+  const actionData = useActionData<A>();
+  const { key } = useLocation();
+  const [kept, setKept] = useState<{ key: string; data: typeof actionData } | null>(null);
+  useEffect(() => {
+    if (actionData !== undefined) setKept({ key, data: actionData });
+  }, [actionData, key]);
+  if (actionData !== undefined) return actionData;
+  return kept?.key === key ? kept.data : undefined;
 }

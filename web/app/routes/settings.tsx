@@ -1,11 +1,12 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useLoaderData } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { isValidTimeZone } from "#core/tasks.ts";
 import { updateTimeZone } from "#accounts/accounts.ts";
 import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from "#accounts/api-tokens.ts";
 import type { WebhookChannelInput } from "#tasks/client.ts";
+import { useActionResult } from "../components/live-sync.tsx";
 import {
   buttonClass,
   CsrfInput,
@@ -126,7 +127,7 @@ function zones(): string[] {
 
 export default function Settings() {
   const loaded = useLoaderData<typeof loader>();
-  const actionData = useActionData<typeof action>();
+  const actionData = useActionResult<typeof action>();
   const errors = (actionData?.fieldErrors ?? {}) as Record<string, string | undefined>;
   const email = loaded.channels?.find((c) => c.kind === "email");
   const webhook = loaded.channels?.find((c) => c.kind === "webhook");

@@ -1,12 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useLoaderData, useNavigation } from "@remix-run/react";
 import { DateTime } from "luxon";
 import { useMemo, useState } from "react";
 import { z } from "zod";
 import { PRIORITIES, type TaskDto, type updateTaskSchema } from "#core/tasks.ts";
 import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
 import { loadTaskDto } from "#tasks/records.ts";
+import { useActionResult } from "../components/live-sync.tsx";
 import { RecurrenceEditor } from "../components/recurrence-editor.tsx";
 import { ReminderEditor } from "../components/reminder-editor.tsx";
 import { TaskMeta } from "../components/task-meta.tsx";
@@ -217,7 +218,7 @@ function sameRecurrence(current: TaskDto["recurrence"], wanted: RecurrenceWire |
 
 export default function TaskPage() {
   const { task, reminders, activity, defaultReminders, timeZone, csrf, now } = useLoaderData<typeof loader>();
-  const actionData = useActionData<typeof action>();
+  const actionData = useActionResult<typeof action>();
   const navigation = useNavigation();
   const saving = navigation.state === "submitting" && navigation.formData?.get("intent") === "update";
   const initial = localParts(task.due_at, timeZone);

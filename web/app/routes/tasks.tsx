@@ -3,7 +3,6 @@ import { data } from "@remix-run/node";
 import {
   Form,
   Link,
-  useActionData,
   useFetcher,
   useLoaderData,
   useNavigation,
@@ -13,7 +12,7 @@ import {
 import { useEffect, useMemo, useRef, useState } from "react";
 import { DEFAULT_ORDER, type Sort } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
-import { LIVE_EVENT } from "../components/live-sync.tsx";
+import { LIVE_EVENT, useActionResult } from "../components/live-sync.tsx";
 import { TaskMeta } from "../components/task-meta.tsx";
 import { buttonClass, CsrfInput, inputClass, secondaryButtonClass } from "../components/ui.tsx";
 import { isOverdue } from "../lib/format.ts";
@@ -45,7 +44,7 @@ const SORT_BUTTONS = [
 
 export default function Tasks() {
   const loaded = useLoaderData<typeof loader>();
-  const actionData = useActionData<typeof action>();
+  const actionData = useActionResult<typeof action>();
   const navigation = useNavigation();
   const [params] = useSearchParams();
   const submit = useSubmit();
