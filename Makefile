@@ -31,7 +31,7 @@ install: $(GENERATED) ## Install dependencies (npm install, locked versions) and
 dev: install web-build ## Run the whole product locally: database, every function and the web app, each beside its Dapr sidecar
 	npx tsx scripts/dev.ts
 
-test: install test-manifests chromium ## Run every test: the unit, int and e2e tiers (vitest.config.ts), on a real PostgreSQL and Chromium
+test: install test-manifests chromium web-build ## Run every test: the unit, int and e2e tiers (vitest.config.ts), on a real PostgreSQL and Chromium
 	npx vitest run
 
 # The pure tier: no database, no process, no socket (*.test.ts). The fast loop while editing rules.
@@ -41,7 +41,7 @@ test-unit: install ## Run the unit tier only (pure tests, seconds)
 test-int: install ## Run the int tier only (*.int.test.ts: PostgreSQL, in-process servers, kustomize)
 	npx vitest run --project int
 
-test-e2e: install test-manifests chromium ## Run the e2e tier only (*.e2e.test.ts: whole topologies, faults, Chromium)
+test-e2e: install test-manifests chromium web-build ## Run the e2e tier only (*.e2e.test.ts: whole topologies, faults, Chromium)
 	npx vitest run --project e2e
 
 # The real-runtime tier: the suites that start real processes, beside real daprd + the Dapr
@@ -57,8 +57,8 @@ dapr-runtime: ## Build real daprd and the Dapr Scheduler from the pinned Go modu
 kafka: ## Resolve Apache Kafka (KRaft broker) from Maven Central into tools/kafka/target
 	tools/kafka/classpath.sh
 
-web-build: install ## Build the web app (Remix + Vite) into web/build
-	cd web && ../node_modules/.bin/remix vite:build
+web-build: install ## Build the web app (Remix + Vite) into web/build when its sources changed since the last build
+	npx tsx scripts/web-build.ts
 
 # The browser tests drive Debian's Chromium (never a downloaded browser). Where it is missing it is
 # installed here (our machines and CI run as root; sudo is used otherwise), so a browser test is

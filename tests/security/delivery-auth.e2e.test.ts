@@ -7,12 +7,8 @@
 // daprd with ORBIT_DAPR_RUNTIME=daprd), and the web app as remix-serve runs its build.
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import webPush from "web-push";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { cloudEventType, TOPICS } from "#core/events.ts";
@@ -36,6 +32,7 @@ import {
   routes as auditRoutes,
   subscriptions as auditSubscriptions,
 } from "../../functions/audit-log/handler.ts";
+import { ensureWebBuild } from "../../scripts/web-build.ts";
 
 const UNAUTHORIZED = "https://orbit.invalid/problems/unauthorized";
 
@@ -46,26 +43,6 @@ let hooks: Server;
 const hookRequests: { url: string | undefined; headers: Record<string, unknown> }[] = [];
 let hookUrl: string;
 
-/** The web app built as web.Dockerfile builds it, in a scratch copy (web/build is left alone). */
-async function buildWeb(): Promise<string> {
-  const scratch = mkdtempSync(path.join(tmpdir(), "orbit-delivery-auth-web-"));
-  cpSync(path.join(REPO_ROOT, "web"), path.join(scratch, "web"), {
-    recursive: true,
-    filter: (from) => !from.startsWith(path.join(REPO_ROOT, "web/build")),
-  });
-  for (const entry of ["packages", "node_modules", "package.json", "tsconfig.json", "prisma"])
-    symlinkSync(path.join(REPO_ROOT, entry), path.join(scratch, entry));
-  await promisify(execFile)(
-    path.join(REPO_ROOT, "node_modules/.bin/remix"),
-    ["vite:build", "--logLevel", "error"],
-    {
-      cwd: path.join(scratch, "web"),
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  return path.join(scratch, "web");
-}
-
 beforeAll(async () => {
   db = await workerDb();
   hooks = createServer((req, res) => {
@@ -74,7 +51,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => hooks.listen(0, "127.0.0.1", resolve));
   hookUrl = `http://127.0.0.1:${(hooks.address() as { port: number }).port}/hook`;
-  webDir = await buildWeb();
+  // The web app as remix-serve runs its build (web/build, made once per change of its sources).
+  webDir = (await ensureWebBuild()).webDir;
   const vapid = webPush.generateVAPIDKeys();
   topology = await Topology.start({
     databaseUrl: await workerDatabaseUrl(),
@@ -101,7 +79,6 @@ afterAll(async () => {
   await topology?.stop();
   hooks?.closeAllConnections();
   hooks?.close();
-  if (webDir) rmSync(path.dirname(webDir), { recursive: true, force: true });
 });
 
 function commandCtx(user: TestUser): CommandContext {

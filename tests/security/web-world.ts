@@ -1,14 +1,11 @@
 // The web app as remix-serve runs its build (web.Dockerfile), on this worker's PostgreSQL beside its
-// local Dapr sidecar, for the security suites that must go through real HTTP. Built in a scratch
-// copy so web/build (the browser suite's) is left alone.
-import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+// local Dapr sidecar, for the security suites that must go through real HTTP. The build is shared
+// (scripts/web-build.ts: made once per change of the web app's sources).
 import path from "node:path";
-import { promisify } from "node:util";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { Topology } from "#testing/topology.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
+import { ensureWebBuild } from "../../scripts/web-build.ts";
 
 export interface WebApp {
   url: string;
@@ -16,21 +13,9 @@ export interface WebApp {
 }
 
 export async function startWeb(env: Record<string, string>): Promise<WebApp> {
-  const scratch = mkdtempSync(path.join(tmpdir(), "orbit-security-web-"));
-  cpSync(path.join(REPO_ROOT, "web"), path.join(scratch, "web"), {
-    recursive: true,
-    filter: (from) => !from.startsWith(path.join(REPO_ROOT, "web/build")),
-  });
-  for (const entry of ["packages", "node_modules", "package.json", "tsconfig.json", "prisma"])
-    symlinkSync(path.join(REPO_ROOT, entry), path.join(scratch, entry));
-  const webDir = path.join(scratch, "web");
+  const { webDir } = await ensureWebBuild();
   let topology: Topology | null = null;
   try {
-    await promisify(execFile)(
-      path.join(REPO_ROOT, "node_modules/.bin/remix"),
-      ["vite:build", "--logLevel", "error"],
-      { cwd: webDir, maxBuffer: 16 * 1024 * 1024 },
-    );
     topology = await Topology.start({
       databaseUrl: await workerDatabaseUrl(),
       apps: [],
@@ -45,7 +30,6 @@ export async function startWeb(env: Record<string, string>): Promise<WebApp> {
     });
   } catch (error) {
     await topology?.stop();
-    rmSync(scratch, { recursive: true, force: true });
     throw error;
   }
   const started = topology;
@@ -53,7 +37,6 @@ export async function startWeb(env: Record<string, string>): Promise<WebApp> {
     url: started.app("web").url,
     async stop() {
       await started.stop();
-      rmSync(scratch, { recursive: true, force: true });
     },
   };
 }

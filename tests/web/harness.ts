@@ -1,19 +1,16 @@
 // The browser suite's world: the built web app and the functions it needs, each beside its own
 // local Dapr sidecar (packages/testing/src/topology.ts), on this worker's PostgreSQL, driven by
 // Debian's Chromium through playwright-core (never a downloaded browser).
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import webPush from "web-push";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { Topology } from "#testing/topology.ts";
+import { ensureWebBuild } from "../../scripts/web-build.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
 
-const run = promisify(execFile);
 export const CHROMIUM = "/usr/bin/chromium";
-const WEB_DIR = path.join(REPO_ROOT, "web");
 
 /** The functions a user's clicks reach, plus the consumers whose effects the UI shows. */
 const FUNCTIONS = [
@@ -39,10 +36,8 @@ export async function startWebWorld(): Promise<WebWorld> {
     // `make test` installs it (Makefile target `chromium`); a browser test is never skipped.
     throw new Error(`${CHROMIUM} is missing: run \`make chromium\` (apt-get install -y chromium)`);
   }
-  await run(path.join(REPO_ROOT, "node_modules/.bin/remix"), ["vite:build", "--logLevel", "error"], {
-    cwd: WEB_DIR,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  // Built once per change of its sources (`make test` builds it before the suites start).
+  const { webDir } = await ensureWebBuild();
   const databaseUrl = await workerDatabaseUrl();
   const vapid = webPush.generateVAPIDKeys();
   const topology = await Topology.start({
@@ -58,7 +53,7 @@ export async function startWebWorld(): Promise<WebWorld> {
         appId: "web",
         // Started from web/ by its own binary, so build/client is found and the PID is the server's.
         argv: [path.join(REPO_ROOT, "node_modules/.bin/remix-serve"), "build/server/index.js"],
-        cwd: WEB_DIR,
+        cwd: webDir,
         // One simulated proxy hop: each user's context sends the X-Forwarded-For an ingress would
         // write (newUser), so the per-address sign-up limit sees many clients, not one.
         env: { NODE_ENV: "production", COOKIE_SECURE: "false", DB_POOL_SIZE: "5", TRUSTED_PROXY_HOPS: "1" },
