@@ -16,6 +16,10 @@ const DATABASE = ["packages/testing/src/global-setup.ts"];
 export const sharedTest = {
   exclude: ["node_modules", "dist", ".data", "web/**", "tools/**"],
   pool: "forks",
+  // Most files wait on processes, sockets and PostgreSQL, not the CPU: two at a time on a 2-core
+  // machine (vitest's default is one fewer than the cores, i.e. one file at a time there). Each
+  // worker has its own database (worker-db.ts) and free ports.
+  maxWorkers: 2,
   testTimeout: 30_000,
   hookTimeout: 60_000,
   reporters: ["default"],
