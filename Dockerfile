@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image per function, from one Dockerfile: the build arg FUNCTION names a folder under
-# functions/, and the image holds that function as a single bundled file on a distroless Node 20
-# base (no shell, no npm, no node_modules), run as a non-root user.
+# functions/, and the image holds that function as one bundled entry file (plus the chunks it only
+# loads on demand, scripts/build.ts says why) on a distroless Node 20 base (no shell, no npm, no
+# node_modules), run as a non-root user.
 #   docker build --build-arg FUNCTION=create-task -t ghcr.io/OWNER/orbit-create-task:dev .
 # The migration Job's image is the `migrate` target (the Prisma CLI and prisma/, nothing else):
 #   docker build --target migrate -t ghcr.io/OWNER/orbit-migrate:dev .
@@ -23,7 +24,7 @@ COPY prisma ./prisma
 # engine (the Makefile's PRISMA_URL does the same).
 RUN DATABASE_URL=postgresql://build@localhost:5432/unused npx prisma generate
 
-# ── build: one function bundled by esbuild into /out/index.mjs (+ its source map) ──
+# ── build: one function bundled by esbuild into /out/index.mjs (+ /out/index-chunks/, source maps) ──
 FROM deps AS build
 ARG FUNCTION
 RUN test -n "$FUNCTION" || { echo "pass --build-arg FUNCTION=<a folder of functions/>" >&2; exit 1; }
@@ -52,7 +53,7 @@ COPY prisma ./prisma
 USER 1000:1000
 CMD ["node", "node_modules/prisma/build/index.js", "migrate", "deploy"]
 
-# ── runtime (the default target): the bundle and nothing else ──
+# ── runtime (the default target): the bundle (entry + chunks) and nothing else ──
 FROM gcr.io/distroless/nodejs20-debian12:nonroot AS runtime
 WORKDIR /app
 COPY --from=build /out/ /app/

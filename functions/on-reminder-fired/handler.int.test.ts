@@ -88,12 +88,16 @@ const reminderEvents = async (taskId: string) =>
   ).map((row) => row.data as Record<string, string>);
 
 /** Waits until the task's rows settle into `statuses` (the task event travelled the real pipeline). */
-async function rowsIn(taskId: string, statuses: Record<string, string>) {
-  return until(`reminder jobs of ${taskId} to be ${JSON.stringify(statuses)}`, async () => {
-    const rows = await jobRows(taskId);
-    const actual = Object.fromEntries(rows.map((r) => [r.jobName, r.status]));
-    return JSON.stringify(actual) === JSON.stringify(statuses) ? rows : null;
-  });
+async function rowsIn(taskId: string, statuses: Record<string, string>, timeoutMs?: number) {
+  return until(
+    `reminder jobs of ${taskId} to be ${JSON.stringify(statuses)}`,
+    async () => {
+      const rows = await jobRows(taskId);
+      const actual = Object.fromEntries(rows.map((r) => [r.jobName, r.status]));
+      return JSON.stringify(actual) === JSON.stringify(statuses) ? rows : null;
+    },
+    timeoutMs,
+  );
 }
 
 function input(overrides: Partial<CreateTaskInput> = {}): CreateTaskInput {
@@ -308,6 +312,50 @@ test("a repeated trigger of a job publishes the reminder only once", async () =>
   expect((await reminderEvents(task.id)).map((e) => e.job_name)).toEqual([job]);
   expect((await jobRows(task.id))[0]!.status).toBe("fired");
 });
+
+test(
+  "triggers arriving together are each handled on their own: every one published once, a stale one skipped",
+  { timeout: 60_000 },
+  async () => {
+    const tasks = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        createTask(commandCtx(), input({ reminders: [{ offset_minutes: 35 }] })),
+      ),
+    );
+    const triggers = await Promise.all(
+      tasks.map(async ({ task }) => {
+        const job = name(task, { offset_minutes: 35 });
+        // Eight task events at once through the pipeline: more time than for one.
+        const [row] = await rowsIn(task.id, { [job]: "scheduled" }, 30_000);
+        return {
+          task,
+          job,
+          data: { task_id: task.id, job_name: job, remind_at: row!.remindAt.toISOString() },
+        };
+      }),
+    );
+    const stale = triggers[0]!;
+    await db.task.update({
+      where: { id: stale.task.id },
+      data: { status: "completed", completedAt: new Date() },
+    });
+
+    // All at once, each of the first four delivered three times over (at-least-once).
+    const sent = [...triggers, ...triggers.slice(0, 4), ...triggers.slice(0, 4)];
+    const answers = await Promise.all(sent.map((t) => trigger(t.job, t.data)));
+    expect(answers.map((res) => res.status)).toEqual(sent.map(() => 200));
+
+    expect(await reminderEvents(stale.task.id)).toEqual([]);
+    expect((await jobRows(stale.task.id))[0]).toMatchObject({
+      status: "skipped",
+      skipReason: SKIP_REASONS.taskCompleted,
+    });
+    for (const t of triggers.slice(1)) {
+      expect((await reminderEvents(t.task.id)).map((e) => e.job_name)).toEqual([t.job]);
+      expect((await jobRows(t.task.id))[0]!.status).toBe("fired");
+    }
+  },
+);
 
 test("a trigger for a due date that has since changed is skipped and publishes nothing", async () => {
   const { task } = await createTask(commandCtx(), input({ reminders: [{ offset_minutes: 20 }] }));

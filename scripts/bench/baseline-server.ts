@@ -1,6 +1,7 @@
 // The baselines' servers, each the least code that does the same job, run as their own process:
 //   write: a minimal Express + pg app inserting the same task row create-task inserts (no auth,
-//          no validation, no outbox), for the write-path comparison;
+//          no validation, no outbox), and updating or completing it with one UPDATE, for the
+//          write-path comparisons;
 //   ready: bare node:http + pg answering GET /readyz with `SELECT 1`, for the cold-start one.
 // Env: PORT, DATABASE_URL, BENCH_USER_ID (write), DB_POOL_SIZE.
 import { createServer } from "node:http";
@@ -25,6 +26,24 @@ if (mode === "write") {
       [userId, (req.body as { title: string }).title],
     );
     res.status(201).json(rows[0]);
+  });
+  // The same rows' update and complete, as update-task and complete-task change them (no read-back,
+  // no events): one UPDATE each.
+  app.patch("/v1/tasks/:id", async (req, res) => {
+    const { rows } = await pool.query(
+      `UPDATE tasks SET title = $3, version = version + 1, updated_at = now()
+       WHERE id = $1 AND user_id = $2 RETURNING id, title, version`,
+      [req.params.id, userId, (req.body as { title: string }).title],
+    );
+    res.status(rows[0] ? 200 : 404).json(rows[0] ?? {});
+  });
+  app.post("/v1/tasks/:id/complete", async (req, res) => {
+    const { rows } = await pool.query(
+      `UPDATE tasks SET status = 'completed', completed_at = now(), version = version + 1, updated_at = now()
+       WHERE id = $1 AND user_id = $2 RETURNING id, status, version`,
+      [req.params.id, userId],
+    );
+    res.status(rows[0] ? 200 : 404).json(rows[0] ?? {});
   });
   app.get("/readyz", (_req, res) => {
     res.json({ status: "ok" });

@@ -15,6 +15,9 @@ import { parseSchedule } from "./schedule.ts";
 
 export const JOBS_CHANNEL = "dapr_local_jobs";
 
+/** Most due triggers claimed by one query. */
+const CLAIM_BATCH = 256;
+
 /** Errors that mean the app is not there (rather than that it failed the trigger). */
 const APP_UNREACHABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ECONNABORTED", "EPIPE"]);
 
@@ -365,6 +368,10 @@ export class JobRunner {
   /** What the app health probe last reported; with health checks on, unhealthy until the first probe. */
   private unhealthy: boolean;
   private timer: { at: number; handle: NodeJS.Timeout } | null = null;
+  /** Finished one-shot jobs waiting to be deleted, by one statement for all of them. */
+  private finished: { name: string; generation: string; resolve(): void; reject(error: unknown): void }[] =
+    [];
+  private deleting = false;
 
   constructor(private readonly options: JobRunnerOptions) {
     this.unhealthy = options.appHealthCheck === true;
@@ -410,14 +417,21 @@ export class JobRunner {
     this.timer = { at, handle };
   }
 
+  /**
+   * Claims due triggers in batches and fires them concurrently, up to `maxConcurrency` at a time. A
+   * claim is made only while at most half of that is in flight, so a burst of due jobs costs one
+   * claim per batch rather than one per trigger as each one finishes; the next timer is looked up
+   * only once nothing more is due now (while triggers are in flight, each one's end wakes the loop).
+   */
   private async run(): Promise<void> {
     this.running = true;
     const { pool, appId, instanceId, maxConcurrency } = this.options;
     try {
       while (this.dirty && !this.stopped) {
         this.dirty = false;
-        while (!this.stopped && !this.unhealthy && this.inflight.size < maxConcurrency) {
-          const limit = Math.min(100, maxConcurrency - this.inflight.size);
+        let drained = false;
+        while (!this.stopped && !this.unhealthy && this.inflight.size <= maxConcurrency / 2) {
+          const limit = Math.min(CLAIM_BATCH, maxConcurrency - this.inflight.size);
           const { rows } = await pool.query<ClaimedJob>(
             `UPDATE dapr_local.jobs j SET locked_by = $2
              FROM (SELECT app_id, name FROM dapr_local.jobs
@@ -436,9 +450,12 @@ export class JobRunner {
               this.kick();
             });
           }
-          if (rows.length < limit) break;
+          if (rows.length < limit) {
+            drained = true;
+            break;
+          }
         }
-        if (!this.stopped) {
+        if (drained && !this.stopped) {
           const { rows } = await pool.query<{ at: Date | null }>(
             "SELECT min(run_at) AS at FROM dapr_local.jobs WHERE app_id = $1 AND locked_by IS NULL",
             [appId],
@@ -535,10 +552,10 @@ export class JobRunner {
       if (next && job.expires_at && next > job.expires_at) next = null;
     }
     if (!next) {
-      await pool.query(
-        "DELETE FROM dapr_local.jobs WHERE app_id = $1 AND name = $2 AND generation = $3 AND locked_by = $4",
-        [appId, job.name, job.generation, instanceId],
-      );
+      await new Promise<void>((resolve, reject) => {
+        this.finished.push({ name: job.name, generation: job.generation, resolve, reject });
+        if (!this.deleting) void this.deleteFinished();
+      });
       return;
     }
     await pool.query(
@@ -547,6 +564,33 @@ export class JobRunner {
        WHERE app_id = $1 AND name = $2 AND generation = $3 AND locked_by = $4`,
       [appId, job.name, job.generation, instanceId, count, next],
     );
+  }
+
+  /**
+   * Deletes the finished jobs, as many per statement as finished while the previous one ran (a burst
+   * of one-shot jobs would otherwise cost a round trip each). Each trigger's own promise settles
+   * with the statement that deleted its row.
+   */
+  private async deleteFinished(): Promise<void> {
+    const { pool, appId, instanceId } = this.options;
+    this.deleting = true;
+    try {
+      while (this.finished.length > 0) {
+        const batch = this.finished.splice(0, 1_000);
+        try {
+          await pool.query(
+            `DELETE FROM dapr_local.jobs j USING unnest($2::text[], $3::bigint[]) AS d(name, generation)
+             WHERE j.app_id = $1 AND j.name = d.name AND j.generation = d.generation AND j.locked_by = $4`,
+            [appId, batch.map((d) => d.name), batch.map((d) => d.generation), instanceId],
+          );
+          for (const d of batch) d.resolve();
+        } catch (error) {
+          for (const d of batch) d.reject(error);
+        }
+      }
+    } finally {
+      this.deleting = false;
+    }
   }
 
   /** The app failed the trigger: retry per the failure policy, else count it as done. */

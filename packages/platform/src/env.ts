@@ -9,6 +9,13 @@ export const baseEnvSchema = z.object({
     .string({ error: "is required (a postgresql:// URL)" })
     .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * Requests waiting for one of the DB_POOL_SIZE slots of a function's routes, at most; beyond it a
+   * request is refused at once with 503 and Retry-After (host/admission.ts).
+   */
+  DB_QUEUE_LIMIT: z.coerce.number().int().min(0).default(256),
+  /** Longest a request waits for a slot before it is refused with 503. */
+  DB_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** The Dapr sidecar's HTTP port; daprd injects it into the app's environment. */
   DAPR_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(3500),

@@ -282,6 +282,10 @@ export async function serve<E extends BaseEnv>(def: FunctionDef<E>): Promise<Run
   }
   const log = createLogger(def.name, env.LOG_LEVEL);
   const db = createDb({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
+  // Warm up while the app is built and starts listening: the Prisma client's start (its query
+  // compiler) and the pool's first connection, which the first request would otherwise wait for.
+  // A failure is the first real query's to report (/readyz answers 503 until the database is up).
+  void db.$queryRaw`SELECT 1`.catch(() => {});
   const built = buildApp(def, { db, env, log });
   const running = await listen(built, env.PORT, env.SHUTDOWN_TIMEOUT_MS);
   log.info("listening", { port: running.port });

@@ -46,7 +46,14 @@ export async function enqueue(
   messages: OutboxMessage[],
   source = "",
 ): Promise<string[]> {
-  const rows = messages.map((m) => ({
+  const rows = outboxRows(pubsub, messages, source);
+  if (rows.length > 0) await tx.outboxEvent.createMany({ data: rows });
+  return rows.map((r) => r.eventId);
+}
+
+/** The outbox rows of `messages`, as enqueue writes them (for a caller writing them in its own SQL). */
+export function outboxRows(pubsub: string, messages: OutboxMessage[], source = "") {
+  return messages.map((m) => ({
     eventId: m.eventId ?? randomUUID(),
     source,
     pubsub: m.pubsub ?? pubsub,
@@ -57,8 +64,6 @@ export async function enqueue(
     data: m.data as object,
     traceparent: m.traceparent ?? null,
   }));
-  if (rows.length > 0) await tx.outboxEvent.createMany({ data: rows });
-  return rows.map((r) => r.eventId);
 }
 
 interface ClaimedRow {

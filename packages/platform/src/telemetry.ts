@@ -3,13 +3,15 @@
 // delivery span), the relay continues the trace stored with each outbox row, and outgoing fetch
 // (the Dapr sidecar, webhooks) and Prisma queries get child spans.
 //
-// Why the host makes its own server spans: functions ship as single-file ESM bundles, where the
+// Why the host makes its own server spans: functions ship as ESM bundles, where the
 // module-patching instrumentations (http, express) cannot hook anything. Undici's instrumentation
 // listens on Node's diagnostics channels and Prisma's on a global hook, so both work bundled.
 //
 // Why the SDK starts after `listen`: requiring @opentelemetry/sdk-node costs ~1 s here, against a
 // 400 ms cold-start budget. Spans started before it is up are no-ops, so a cold start loses at
-// most its first second of traces. Nothing loads unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+// most its first second of traces. Nothing loads unless OTEL_EXPORTER_OTLP_ENDPOINT is set: the
+// import()s below are chunks of their own in a bundle (scripts/build.ts splits them off), so a
+// function without an exporter never reads or parses the SDK (~3 MiB minified).
 import {
   context,
   propagation,
@@ -24,6 +26,18 @@ import type { Logger } from "./logger.ts";
 const tracer = () => trace.getTracer("orbit");
 
 let sdk: { shutdown(): Promise<void> } | null = null;
+
+/**
+ * A module's named exports as import() gives them. Node gives a CommonJS module's (these SDK
+ * packages are CommonJS) as named exports; a bundle's chunk of one exports only `default`
+ * (module.exports), so its names are read from there.
+ */
+function namedExports<M extends object>(namespace: M): M {
+  const keys = Object.keys(namespace);
+  return keys.length === 1 && keys[0] === "default"
+    ? ((namespace as { default: M }).default ?? namespace)
+    : namespace;
+}
 
 /** Starts exporting traces when OTEL_EXPORTER_OTLP_ENDPOINT is set; resolves once started. */
 export async function startTelemetry(serviceName: string, log: Logger): Promise<void> {
@@ -40,11 +54,11 @@ export async function startTelemetry(serviceName: string, log: Logger): Promise<
       { PrismaInstrumentation },
       { resourceFromAttributes },
     ] = await Promise.all([
-      import("@opentelemetry/sdk-node"),
-      import("@opentelemetry/exporter-trace-otlp-http"),
-      import("@opentelemetry/instrumentation-undici"),
-      import("@prisma/instrumentation"),
-      import("@opentelemetry/resources"),
+      import("@opentelemetry/sdk-node").then(namedExports),
+      import("@opentelemetry/exporter-trace-otlp-http").then(namedExports),
+      import("@opentelemetry/instrumentation-undici").then(namedExports),
+      import("@prisma/instrumentation").then(namedExports),
+      import("@opentelemetry/resources").then(namedExports),
     ]);
     const started = new NodeSDK({
       resource: resourceFromAttributes({ "service.name": serviceName, "service.namespace": "orbit" }),

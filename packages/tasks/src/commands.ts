@@ -23,9 +23,11 @@ import {
   type TaskDto,
   type UpdateTaskInput,
 } from "#core/tasks.ts";
+import { randomUUID } from "node:crypto";
 import type { Db, Tx } from "#db/client.ts";
-import { enqueue, type OutboxMessage } from "#platform/outbox.ts";
-import { loadTaskDto } from "./records.ts";
+import { Prisma } from "#db/generated/client.ts";
+import { enqueue, outboxRows, type OutboxMessage } from "#platform/outbox.ts";
+import { loadTaskDto, toTaskDto } from "./records.ts";
 
 export interface CommandContext {
   db: Db;
@@ -197,6 +199,14 @@ export interface CreateOptions {
   reason?: string | null;
 }
 
+/**
+ * Creates a task: the series (for a new recurrence), the task, its tags (in the spelling the user
+ * already has), its reminders and its two events, in one SQL statement, so a create is one round
+ * trip and needs no interactive transaction. The DTO is the one loadTaskDto would read back: every
+ * value is known here (ids are made here) except the tags' spelling, which the statement returns.
+ * Inside `ctx.tx` (a consumer's inbox) the statement runs in that transaction; with `afterEnqueue`
+ * (a test hook) in a transaction of its own.
+ */
 export async function createTask(
   ctx: CommandContext,
   input: CreateTaskInput,
@@ -205,43 +215,155 @@ export async function createTask(
   const timeZone = input.time_zone ?? ctx.userTimeZone;
   const reminders =
     input.reminders ?? (input.due_at ? ctx.defaultReminderMinutes.map((m) => ({ offset_minutes: m })) : []);
-  const reminderData = reminderRows(reminders, input.due_at);
-  const { task, eventIds } = await commit(ctx, async (tx) => {
-    let series = options.series ?? null;
-    if (!series && input.recurrence) {
-      const created = await tx.taskRecurrence.create({
-        data: {
-          userId: ctx.userId,
-          ...seriesData(input.recurrence),
-          startsAt: input.due_at!,
-          timeZone,
-          occurrencesCreated: 1,
-        },
-      });
-      series = { id: created.id, occurrenceIndex: 1 };
+  const reminderData = reminderRows(reminders, input.due_at).map((r) => ({ id: randomUUID(), ...r }));
+  const newSeries =
+    !options.series && input.recurrence
+      ? { id: randomUUID(), ...seriesData(input.recurrence), startsAt: input.due_at!, timeZone }
+      : null;
+  const series = options.series ?? (newSeries ? { id: newSeries.id, occurrenceIndex: 1 } : null);
+
+  const run = async (db: Db | Tx) => {
+    // An existing series (a recurrence's next occurrence): its current row, as loadTaskDto reads it.
+    const seriesRow = newSeries
+      ? { ...newSeries, userId: ctx.userId, active: true }
+      : options.series
+        ? await db.taskRecurrence.findFirst({ where: { id: options.series.id, userId: ctx.userId } })
+        : null;
+    const taskRow = {
+      id: randomUUID(),
+      userId: ctx.userId,
+      title: input.title,
+      description: input.description,
+      status: "pending" as const,
+      priority: input.priority,
+      dueAt: input.due_at,
+      timeZone,
+      completedAt: null,
+      createdAt: ctx.now,
+      updatedAt: ctx.now,
+      version: 1,
+      seriesId: series?.id ?? null,
+      occurrenceIndex: series?.occurrenceIndex ?? null,
+      // Replaced by the spelling the statement chose, in the order loadTaskDto sorts them.
+      tags: input.tags.map((tag) => ({ tag })),
+      reminders: [...reminderData].sort(byReminderOrder),
+    };
+    const draft = toTaskDto(taskRow as Parameters<typeof toTaskDto>[0], seriesRow as SeriesRow | null);
+    const messages = taskEventMessages("created", draft, ctx, {}, options.reason ?? null);
+    const rows = outboxRows(ctx.pubsub, messages, ctx.source);
+    const outbox = rows.map((row, i) => ({
+      event_id: row.eventId,
+      source: row.source,
+      pubsub: row.pubsub,
+      topic: row.topic,
+      type: row.type,
+      subject: row.subject,
+      partition_key: row.partitionKey,
+      data: row.data,
+      traceparent: row.traceparent,
+      // Where the task's tags are in this event's data (patched with the chosen spelling).
+      tags_path: tagsPath(messages[i]!.data, draft),
+    }));
+    const seriesInsert = newSeries
+      ? Prisma.sql`, series AS (
+          INSERT INTO task_recurrence (id, user_id, pattern, interval, weekdays, month_day, last_day_of_month,
+            anchor, starts_at, time_zone, ends_at, max_count, occurrences_created)
+          VALUES (${newSeries.id}::uuid, ${ctx.userId}::uuid, ${newSeries.pattern}::recurrence_pattern,
+            ${newSeries.interval}::integer, ${newSeries.weekdays}::integer[], ${newSeries.monthDay}::integer,
+            ${newSeries.lastDayOfMonth}::boolean, ${newSeries.anchor}::recurrence_anchor,
+            ${newSeries.startsAt}::timestamptz, ${timeZone}, ${newSeries.endsAt}::timestamptz,
+            ${newSeries.maxCount}::integer, 1)
+          RETURNING id)`
+      : Prisma.empty;
+    const [result] = await db.$queryRaw<{ tags: string[] }[]>`
+      WITH given AS (
+        SELECT g.tag, g.folded, g.n
+        FROM unnest(${input.tags}::text[], ${input.tags.map((t) => t.toLowerCase())}::text[])
+          WITH ORDINALITY AS g(tag, folded, n)
+      ),
+      existing AS (
+        SELECT DISTINCT ON (lower(tag)) tag FROM task_tags
+        WHERE user_id = ${ctx.userId}::uuid AND lower(tag) IN (SELECT folded FROM given)
+        ORDER BY lower(tag), created_at
+      ),
+      chosen AS (
+        SELECT coalesce(e.tag, g.tag) AS tag FROM given g LEFT JOIN existing e ON lower(e.tag) = g.folded
+      ),
+      sorted AS (SELECT coalesce(array_agg(tag ORDER BY tag), '{}') AS tags FROM chosen)
+      ${seriesInsert},
+      task AS (
+        INSERT INTO tasks (id, user_id, title, description, priority, due_at, time_zone, created_at,
+          updated_at, series_id, occurrence_index)
+        VALUES (${taskRow.id}::uuid, ${ctx.userId}::uuid, ${input.title}, ${input.description},
+          ${input.priority}::priority, ${input.due_at}::timestamptz, ${timeZone}, ${ctx.now}::timestamptz,
+          ${ctx.now}::timestamptz, ${taskRow.seriesId}::uuid, ${taskRow.occurrenceIndex}::integer)
+        RETURNING id
+      ),
+      tags AS (
+        INSERT INTO task_tags (task_id, user_id, tag, created_at)
+        SELECT task.id, ${ctx.userId}::uuid, chosen.tag, ${ctx.now}::timestamptz FROM task, chosen
+      ),
+      reminders AS (
+        INSERT INTO task_reminders (id, task_id, user_id, offset_minutes, remind_at)
+        SELECT r.id, task.id, ${ctx.userId}::uuid, r.offset_minutes, r.remind_at
+        FROM task, unnest(${reminderData.map((r) => r.id)}::uuid[],
+          ${reminderData.map((r) => r.offsetMinutes)}::integer[],
+          ${reminderData.map((r) => r.remindAt?.toISOString() ?? null)}::timestamptz[]) AS r(id, offset_minutes, remind_at)
+      ),
+      events AS (
+        INSERT INTO outbox (event_id, source, pubsub, topic, type, subject, partition_key, data, traceparent)
+        SELECT (e.m->>'event_id')::uuid, e.m->>'source', e.m->>'pubsub', e.m->>'topic', e.m->>'type',
+          e.m->>'subject', e.m->>'partition_key',
+          CASE WHEN e.m->>'tags_path' IS NULL THEN e.m->'data'
+            ELSE jsonb_set(e.m->'data', string_to_array(e.m->>'tags_path', '.'), to_jsonb(sorted.tags)) END,
+          e.m->>'traceparent'
+        FROM task, sorted, jsonb_array_elements(${JSON.stringify(outbox)}::jsonb) WITH ORDINALITY AS e(m, n)
+        ORDER BY e.n
+      )
+      SELECT sorted.tags FROM sorted, task`;
+    const task: TaskDto = { ...draft, tags: result!.tags };
+    // The events' copies of the task carry the same tags (the statement patched them).
+    for (const [i, message] of messages.entries()) {
+      if (outbox[i]!.tags_path) setTags(message.data, outbox[i]!.tags_path!, task.tags);
     }
-    const tags = await canonicalTags(tx, ctx.userId, input.tags);
-    const row = await tx.task.create({
-      data: {
-        userId: ctx.userId,
-        title: input.title,
-        description: input.description,
-        priority: input.priority,
-        dueAt: input.due_at,
-        timeZone,
-        createdAt: ctx.now,
-        updatedAt: ctx.now,
-        seriesId: series?.id ?? null,
-        occurrenceIndex: series?.occurrenceIndex ?? null,
-        tags: { create: tags.map((tag) => ({ userId: ctx.userId, tag, createdAt: ctx.now })) },
-        reminders: { create: reminderData.map((r) => ({ ...r, userId: ctx.userId })) },
-      },
-      select: { id: true },
-    });
-    const task = (await loadTaskDto(tx, ctx.userId, row.id))!;
-    return { task, messages: taskEventMessages("created", task, ctx, {}, options.reason ?? null) };
-  });
+    await ctx.afterEnqueue?.(db as Tx);
+    return { task, eventIds: rows.map((r) => r.eventId) };
+  };
+  const { task, eventIds } = ctx.tx
+    ? await run(ctx.tx)
+    : ctx.afterEnqueue
+      ? await ctx.db.$transaction((tx) => run(tx))
+      : await run(ctx.db);
   return { task, changed: true, eventIds };
+}
+
+type SeriesRow = Parameters<typeof toTaskDto>[1];
+
+/** loadTaskDto's reminder order: offset desc (NULLs first, as PostgreSQL sorts DESC), then remind_at. */
+function byReminderOrder(
+  a: { offsetMinutes: number | null; remindAt: Date | null },
+  b: { offsetMinutes: number | null; remindAt: Date | null },
+): number {
+  if (a.offsetMinutes !== b.offsetMinutes) {
+    if (a.offsetMinutes === null) return -1;
+    if (b.offsetMinutes === null) return 1;
+    return b.offsetMinutes - a.offsetMinutes;
+  }
+  const [x, y] = [a.remindAt?.getTime() ?? Infinity, b.remindAt?.getTime() ?? Infinity];
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+/** The dotted path of `task.tags` inside an event's data (the DTO is embedded by reference), if any. */
+function tagsPath(data: unknown, task: TaskDto): string | null {
+  if (!data || typeof data !== "object") return null;
+  for (const [key, value] of Object.entries(data)) if (value === task) return `${key}.tags`;
+  return null;
+}
+
+function setTags(data: unknown, path: string, tags: string[]): void {
+  const key = path.split(".")[0]!;
+  const record = data as Record<string, unknown>;
+  record[key] = { ...(record[key] as TaskDto), tags };
 }
 
 export async function updateTask(

@@ -7,6 +7,7 @@ import { Prisma } from "#db/generated/client.ts";
 import { createTestUser, type TestUser } from "#testing/fixtures.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { listTasks, taskPageSql } from "./queries.ts";
+import { loadTaskDtos } from "./records.ts";
 
 const TASKS_PER_USER = 5_000;
 let users: TestUser[] = [];
@@ -126,4 +127,59 @@ test("the seeded data gives the plans something to choose from", async () => {
            count(*) FILTER (WHERE user_id = ${user.id}::uuid AND description LIKE '%needle')::int AS needles
     FROM tasks`;
   expect(counts).toEqual({ mine: TASKS_PER_USER, needles: Math.floor(TASKS_PER_USER / 400) });
+});
+
+test("a list page's DTOs, loaded in one statement, are the ones loadTaskDtos makes", async () => {
+  const db = await workerDb();
+  const owner = await createTestUser(db);
+  try {
+    // Tags added out of order, reminders of both kinds (a null offset sorts first descending),
+    // a series with and without optional fields, and a task with nothing attached.
+    const [series] = await db.$queryRaw<{ id: string }[]>`
+      INSERT INTO task_recurrence (id, user_id, pattern, interval, weekdays, month_day, anchor, starts_at, time_zone, ends_at, max_count)
+      VALUES (gen_random_uuid(), ${owner.id}::uuid, 'weekly', 2, ARRAY[1,3], NULL, 'completion',
+              timestamptz '2026-01-05 09:00:00.123+00', 'Europe/Berlin', timestamptz '2026-12-31 23:59:59.999+00', 10)
+      RETURNING id`;
+    const ids = await db.$queryRaw<{ id: string }[]>`
+      INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, time_zone, completed_at, series_id, occurrence_index, version, created_at, updated_at)
+      SELECT gen_random_uuid(), ${owner.id}::uuid, 'DTO ' || i, CASE WHEN i = 2 THEN 'described' ELSE '' END,
+        (CASE WHEN i = 3 THEN 'completed' ELSE 'pending' END)::task_status, 'high',
+        CASE WHEN i = 4 THEN NULL ELSE timestamptz '2026-03-01 10:00:00.456+00' + i * interval '1 day' END,
+        'Europe/Berlin', CASE WHEN i = 3 THEN timestamptz '2026-02-01 08:00:00.789+00' END,
+        CASE WHEN i = 1 THEN ${series!.id}::uuid END, CASE WHEN i = 1 THEN 3 END, i,
+        timestamptz '2026-01-01 00:00:00.001+00' + i * interval '1 second', timestamptz '2026-01-02 00:00:00.002+00'
+      FROM generate_series(1, 4) AS i
+      RETURNING id`;
+    const [first, second] = ids.map((row) => row.id) as [string, string];
+    await db.$executeRaw`
+      INSERT INTO task_tags (task_id, user_id, tag, created_at) VALUES
+        (${first}::uuid, ${owner.id}::uuid, 'zeta', timestamptz '2026-01-01 00:00:00+00'),
+        (${first}::uuid, ${owner.id}::uuid, 'Alpha', timestamptz '2026-01-01 00:00:01+00'),
+        (${first}::uuid, ${owner.id}::uuid, 'beta', timestamptz '2026-01-01 00:00:01+00'),
+        (${second}::uuid, ${owner.id}::uuid, 'solo', timestamptz '2026-01-01 00:00:00+00')`;
+    await db.$executeRaw`
+      INSERT INTO task_reminders (id, task_id, user_id, offset_minutes, remind_at) VALUES
+        (gen_random_uuid(), ${first}::uuid, ${owner.id}::uuid, 10, NULL),
+        (gen_random_uuid(), ${first}::uuid, ${owner.id}::uuid, NULL, timestamptz '2026-02-27 07:30:00.250+00'),
+        (gen_random_uuid(), ${first}::uuid, ${owner.id}::uuid, 60, NULL),
+        (gen_random_uuid(), ${second}::uuid, ${owner.id}::uuid, NULL, timestamptz '2026-02-28 07:30:00+00')`;
+    for (const params of [{ status: "all" }, { status: "all", sort: "created", limit: "2" }, { q: "dto" }]) {
+      const page = await listTasks(db, owner.id, taskListQuerySchema.parse(params), new Date());
+      expect(page.items.length, JSON.stringify(params)).toBeGreaterThan(0);
+      expect(page.items, JSON.stringify(params)).toEqual(
+        await loadTaskDtos(
+          db,
+          owner.id,
+          page.items.map((item) => item.id),
+        ),
+      );
+    }
+    const listed = await listTasks(db, owner.id, taskListQuerySchema.parse({ status: "all" }), new Date());
+    const withAll = listed.items.find((item) => item.id === first)!;
+    expect(withAll.tags).toEqual(["zeta", "Alpha", "beta"]);
+    expect(withAll.reminders.map((r) => r.offset_minutes)).toEqual([null, 60, 10]);
+    expect(withAll.recurrence?.weekdays).toEqual([1, 3]);
+  } finally {
+    await db.user.delete({ where: { id: owner.id } });
+  }
 });

@@ -1,6 +1,6 @@
 // The read path: task lists (search, filters, sorts, keyset pagination) and the tag cloud. The
-// SQL selects one page of ids in index order; loadTaskDtos turns them into DTOs, so a row maps to
-// a TaskDto in exactly one place (records.ts).
+// SQL selects one page of ids in index order; records.ts `taskDtoSql` wraps it to load their DTOs
+// in the same statement, and a row maps to a TaskDto in exactly one place (records.ts).
 //
 // Keyset, not OFFSET: a page starts right after the previous page's last (sort key, id), so page
 // 2,000 costs what page 1 costs. Every sort orders by exactly the expression of its index in the
@@ -10,7 +10,7 @@ import { encodeCursor, type CursorKey, type Sort, type TaskListQuery } from "#co
 import type { Priority, TaskDto } from "#core/tasks.ts";
 import type { Db, Tx } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
-import { loadTaskDtos } from "./records.ts";
+import { taskDtoOfRow, taskDtoSql, type TaskDtoSqlRow } from "./records.ts";
 
 type Sql = Prisma.Sql;
 const { sql, join } = Prisma;
@@ -184,19 +184,15 @@ export async function listTasks(
   query: TaskListQuery,
   now: Date,
 ): Promise<TaskPage> {
-  const rows = await db.$queryRaw<PageRow[]>(taskPageSql(userId, query, now));
+  // The page's ids and their DTOs in one statement (records.ts `taskDtoSql`).
+  const rows = await db.$queryRaw<TaskDtoSqlRow[]>(taskDtoSql(taskPageSql(userId, query, now)));
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   const nextCursor =
     rows.length > query.limit && last
       ? encodeCursor(cursorKeyOf(query.sort, last), query.order, query.q)
       : null;
-  const items = await loadTaskDtos(
-    db,
-    userId,
-    page.map((row) => row.id),
-  );
-  return { items, nextCursor };
+  return { items: page.map(taskDtoOfRow), nextCursor };
 }
 
 /**

@@ -20,10 +20,11 @@ import {
   planReminderJobs,
   staleTriggerReason,
   toRfc3339,
+  type ReminderJobRecord,
 } from "#core/reminders.ts";
 import type { Db, Tx } from "#db/client.ts";
 import type { DaprClient, JobSpec } from "#platform/dapr-client.ts";
-import { enqueue } from "#platform/outbox.ts";
+import { enqueue, outboxRows } from "#platform/outbox.ts";
 import { loadTaskDto } from "./records.ts";
 
 /**
@@ -169,6 +170,15 @@ export type TriggerOutcome =
  * One trigger of a reminder job: publish the reminder if it still applies (outbox, in the same
  * transaction as marking the job fired), else record why not. At most one publish per job and
  * schedule, however often the scheduler delivers the trigger.
+ *
+ * Triggers that arrive together (a burst of reminders due at one instant) are handled together:
+ * up to TRIGGER_BATCH_SIZE of them in one transaction, a few such transactions at a time, each
+ * with the same three statements between BEGIN and COMMIT (lock the tasks; read the jobs and
+ * tasks; mark the jobs and write the outbox rows), so a burst costs five round trips per batch
+ * instead of a Prisma transaction of seven statements per trigger. A lone trigger is a batch of one: nothing waits to
+ * fill a batch. Each trigger still holds its task's lock (the same one reconciliations take) from
+ * before its rows are read until its transaction ends; a batch takes its tasks' locks in key
+ * order, so two batches, or a batch and a reconciliation, never deadlock.
  */
 export async function fireReminderJob(
   name: string,
@@ -179,32 +189,156 @@ export async function fireReminderJob(
   if (!taskId) return { kind: "ignored", why: "not a reminder job name" };
   const data = jobDataSchema.safeParse(rawData);
   const triggeredRemindAt = data.success && data.data.remind_at ? new Date(data.data.remind_at) : undefined;
-  return ctx.db.$transaction(
-    async (tx): Promise<TriggerOutcome> => {
-      await lockTask(tx, taskId);
-      const row = await tx.reminderJob.findUnique({ where: { jobName: name } });
-      const why = ignoredTrigger(row, triggeredRemindAt);
-      if (why) return { kind: "ignored", why };
-      const now = ctx.now();
-      const task = await tx.task.findUnique({
-        where: { id: taskId },
-        select: { id: true, userId: true, title: true, status: true, dueAt: true },
-      });
-      const staleReason = staleTriggerReason(task, row!.dueAt);
-      if (staleReason) {
-        await tx.reminderJob.update({
-          where: { jobName: name },
-          data: { status: "skipped", skipReason: staleReason, updatedAt: now },
-        });
-        return { kind: "skipped", reason: staleReason };
+  return triggerBatcher(ctx).add({ name, taskId, triggeredRemindAt, ctx });
+}
+
+/** Triggers per transaction, and transactions at a time (each holds one pooled connection). */
+export const TRIGGER_BATCH_SIZE = 100;
+export const TRIGGER_BATCHES_IN_FLIGHT = 2;
+
+interface QueuedTrigger {
+  name: string;
+  taskId: string;
+  triggeredRemindAt: Date | undefined;
+  /** Its request's context: a batch takes the database, clock and outbox source of its first. */
+  ctx: ReminderContext & { db: Db };
+  resolve(outcome: TriggerOutcome): void;
+  reject(error: unknown): void;
+}
+
+interface TriggerRow {
+  job_name: string;
+  status: ReminderJobRecord["status"];
+  remind_at: Date;
+  due_at: Date;
+  task_id: string | null;
+  user_id: string | null;
+  title: string | null;
+  task_status: "pending" | "completed" | null;
+  task_due_at: Date | null;
+}
+
+class TriggerBatcher {
+  private queue: QueuedTrigger[] = [];
+  private inFlight = 0;
+
+  add(trigger: Omit<QueuedTrigger, "resolve" | "reject">): Promise<TriggerOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...trigger, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < TRIGGER_BATCHES_IN_FLIGHT && this.queue.length > 0) {
+      // A repeated delivery of a job already in this batch waits for a later one (each batch reads
+      // its rows once); it then finds the job fired.
+      const batch: QueuedTrigger[] = [];
+      const rest: QueuedTrigger[] = [];
+      const names = new Set<string>();
+      for (const trigger of this.queue) {
+        if (batch.length < TRIGGER_BATCH_SIZE && !names.has(trigger.name)) {
+          batch.push(trigger);
+          names.add(trigger.name);
+        } else rest.push(trigger);
       }
-      await tx.reminderJob.update({
-        where: { jobName: name },
-        data: { status: "fired", firedAt: now, skipReason: null, updatedAt: now },
-      });
-      await enqueue(tx, ctx.env.PUBSUB_NAME, [reminderMessage(task!, row!)], ctx.name);
-      return { kind: "fired" };
-    },
-    { maxWait: 5_000, timeout: 30_000 },
-  );
+      this.queue = rest;
+      this.inFlight += 1;
+      void this.fire(batch)
+        .then(
+          (outcomes) => batch.forEach((trigger, i) => trigger.resolve(outcomes[i]!)),
+          (error: unknown) => batch.forEach((trigger) => trigger.reject(error)),
+        )
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
+    }
+  }
+
+  private fire(batch: QueuedTrigger[]): Promise<TriggerOutcome[]> {
+    const ctx = batch[0]!.ctx;
+    return ctx.db.$transaction(
+      async (tx): Promise<TriggerOutcome[]> => {
+        const lockKeys = [...new Set(batch.map((t) => `reminders:${t.taskId}`))];
+        // The same lock as lockTask, taken in key order. A statement of its own: the reads below
+        // must see what a reconciliation that held a lock committed.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(k) FROM (
+          SELECT DISTINCT hashtextextended(key, 0) AS k FROM unnest(${lockKeys}::text[]) AS key ORDER BY 1) s`;
+        const rows = await tx.$queryRaw<TriggerRow[]>`
+          SELECT r.job_name, r.status::text AS status, r.remind_at, r.due_at,
+                 t.id::text AS task_id, t.user_id::text AS user_id, t.title, t.status::text AS task_status,
+                 t.due_at AS task_due_at
+          FROM reminder_jobs r LEFT JOIN tasks t ON t.id = r.task_id
+          WHERE r.job_name = ANY(${batch.map((t) => t.name)}::text[])`;
+        const byName = new Map(rows.map((row) => [row.job_name, row]));
+        const now = ctx.now();
+        const outcomes: TriggerOutcome[] = [];
+        const marks: { name: string; status: "fired" | "skipped"; reason: string | null }[] = [];
+        const messages: ReturnType<typeof reminderMessage>[] = [];
+        for (const trigger of batch) {
+          const row = byName.get(trigger.name);
+          const record = row ? { status: row.status, remindAt: row.remind_at, dueAt: row.due_at } : null;
+          const why = ignoredTrigger(record, trigger.triggeredRemindAt);
+          if (why) {
+            outcomes.push({ kind: "ignored", why });
+            continue;
+          }
+          const task = row!.task_id ? { status: row!.task_status!, dueAt: row!.task_due_at } : null;
+          const staleReason = staleTriggerReason(task, record!.dueAt);
+          if (staleReason) {
+            marks.push({ name: trigger.name, status: "skipped", reason: staleReason });
+            outcomes.push({ kind: "skipped", reason: staleReason });
+            continue;
+          }
+          marks.push({ name: trigger.name, status: "fired", reason: null });
+          messages.push(
+            reminderMessage(
+              { id: row!.task_id!, userId: row!.user_id!, title: row!.title! },
+              { jobName: trigger.name, remindAt: record!.remindAt, dueAt: record!.dueAt },
+            ),
+          );
+          outcomes.push({ kind: "fired" });
+        }
+        if (marks.length > 0) {
+          // One statement marks the jobs and writes the outbox rows (in trigger order: a task's
+          // events keep their order), raw SQL rather than Prisma's createMany, whose query is
+          // compiled anew for each batch size.
+          const rows = outboxRows(ctx.env.PUBSUB_NAME, messages, ctx.name);
+          await tx.$executeRaw`
+            WITH marked AS (
+              UPDATE reminder_jobs r
+              SET status = m.status::reminder_job_status,
+                  fired_at = CASE WHEN m.status = 'fired' THEN ${now}::timestamptz ELSE r.fired_at END,
+                  skip_reason = m.reason, updated_at = ${now}::timestamptz
+              FROM unnest(${marks.map((m) => m.name)}::text[], ${marks.map((m) => m.status)}::text[],
+                          ${marks.map((m) => m.reason)}::text[]) AS m(job_name, status, reason)
+              WHERE r.job_name = m.job_name)
+            INSERT INTO outbox (event_id, source, pubsub, topic, type, subject, partition_key, data, traceparent)
+            SELECT event_id, source, pubsub, topic, type, subject, partition_key, data, traceparent
+            FROM unnest(${rows.map((r) => r.eventId)}::uuid[], ${rows.map((r) => r.source)}::text[],
+              ${rows.map((r) => r.pubsub)}::text[], ${rows.map((r) => r.topic)}::text[],
+              ${rows.map((r) => r.type)}::text[], ${rows.map((r) => r.subject)}::text[],
+              ${rows.map((r) => r.partitionKey)}::text[], ${rows.map((r) => JSON.stringify(r.data))}::jsonb[],
+              ${rows.map((r) => r.traceparent)}::text[]) WITH ORDINALITY AS o(event_id, source, pubsub, topic,
+              type, subject, partition_key, data, traceparent, n)
+            ORDER BY n`;
+        }
+        return outcomes;
+      },
+      { maxWait: 5_000, timeout: 30_000 },
+    );
+  }
+}
+
+/** One batcher per database client and function (the outbox rows' pubsub and source). */
+const batchers = new WeakMap<Db, Map<string, TriggerBatcher>>();
+
+function triggerBatcher(ctx: ReminderContext & { db: Db }): TriggerBatcher {
+  let byFunction = batchers.get(ctx.db);
+  if (!byFunction) batchers.set(ctx.db, (byFunction = new Map()));
+  const key = `${ctx.name}\n${ctx.env.PUBSUB_NAME}`;
+  let batcher = byFunction.get(key);
+  if (!batcher) byFunction.set(key, (batcher = new TriggerBatcher()));
+  return batcher;
 }

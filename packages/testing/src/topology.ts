@@ -108,6 +108,8 @@ export interface TopologyOptions {
    * beside its own sidecar, with PORT, DATABASE_URL and DAPR_HTTP_PORT set like a function's.
    */
   customApps?: CustomApp[];
+  /** Extra node flags for every bundled function process (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 export interface CustomApp {
@@ -198,7 +200,11 @@ export class Topology {
     const [appPort, daprPort] = [await freePort(), await freePort()];
     const appArgv = customApp
       ? customApp.argv
-      : [process.execPath, await bundled(appId, `functions/${appId}/index.ts`)];
+      : [
+          process.execPath,
+          ...(this.options.nodeArgs ?? []),
+          await bundled(appId, `functions/${appId}/index.ts`),
+        ];
     this.apps.set(key, {
       appId,
       appPort,

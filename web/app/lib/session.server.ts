@@ -42,7 +42,23 @@ function clearedCookie(): string {
   return `${cookieName()}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure() ? "; Secure" : ""}`;
 }
 
-export async function currentUser(request: Request): Promise<CurrentUser | null> {
+/**
+ * The user of each request, resolved once: a page's loaders (root's and the route's) run in
+ * parallel on the same Request, and each asked the database for the same session (and could
+ * both renew it).
+ */
+const usersOfRequests = new WeakMap<Request, Promise<CurrentUser | null>>();
+
+export function currentUser(request: Request): Promise<CurrentUser | null> {
+  let user = usersOfRequests.get(request);
+  if (!user) {
+    user = resolveUser(request);
+    usersOfRequests.set(request, user);
+  }
+  return user;
+}
+
+async function resolveUser(request: Request): Promise<CurrentUser | null> {
   const secret = readCookie(request);
   if (!secret) return null;
   const user = await sessionUser(getDb(), secret, new Date());
