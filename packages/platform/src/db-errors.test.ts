@@ -34,6 +34,20 @@ test("the cause chain is followed, and a cycle does not hang", () => {
   expect(isDatabaseUnavailable(a)).toBe(false);
 });
 
+test("a raw query's failure is 'unavailable' when its adapter error says the connection is gone", () => {
+  // What $queryRaw threw while PostgreSQL stopped (postgres-restart.e2e): P2010 with the adapter's
+  // error in meta, its kind in that error's cause.
+  const adapter = Object.assign(new Error("DriverAdapterError"), { cause: { kind: "ConnectionClosed" } });
+  const raw = errorWith({ code: "P2010", meta: { driverAdapterError: adapter } }, "Raw query failed.");
+  expect(isDatabaseUnavailable(raw)).toBe(true);
+  const constraint = Object.assign(new Error("DriverAdapterError"), {
+    cause: { kind: "UniqueConstraintViolation" },
+  });
+  expect(isDatabaseUnavailable(errorWith({ code: "P2010", meta: { driverAdapterError: constraint } }))).toBe(
+    false,
+  );
+});
+
 test("query errors and bugs are not 'unavailable'", () => {
   expect(isDatabaseUnavailable(errorWith({ code: "23505" }))).toBe(false); // unique violation
   expect(isDatabaseUnavailable(errorWith({ code: "P0001" }, "outbox fault injected"))).toBe(false);

@@ -10,13 +10,23 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 // Class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 53300 (too many connections).
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[123]|53300)/;
+// The driver adapter's own kinds for the same conditions (@prisma/adapter-pg's error mapping).
+const UNAVAILABLE_KINDS = new Set([
+  "DatabaseNotReachable",
+  "ConnectionClosed",
+  "SocketTimeout",
+  "TooManyConnections",
+]);
 const UNAVAILABLE_MESSAGE =
-  /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|terminating connection|the database system is (starting up|shutting down)|Can't reach database server|Client has encountered a connection error|Connection ended unexpectedly|not queryable/i;
+  /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|terminating connection|the database system is (starting up|shutting down)|Can't reach database server|Client has encountered a connection error|Connection ended unexpectedly|Server has closed the connection|not queryable/i;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current && typeof current === "object" && !seen.has(current)) {
+  // A raw query's failure (P2010) carries the adapter's error in meta, not in cause.
+  const pending: unknown[] = [error];
+  while (pending.length > 0) {
+    const current = pending.pop();
+    if (!current || typeof current !== "object" || seen.has(current)) continue;
     seen.add(current);
     const e = current as {
       code?: unknown;
@@ -24,7 +34,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       cause?: unknown;
       originalCode?: unknown;
       kind?: unknown;
+      meta?: { driverAdapterError?: unknown };
     };
+    if (typeof e.kind === "string" && UNAVAILABLE_KINDS.has(e.kind)) return true;
     if (typeof e.code === "string" && (UNAVAILABLE_CODES.has(e.code) || UNAVAILABLE_SQLSTATE.test(e.code)))
       return true;
     if (typeof e.originalCode === "string" && UNAVAILABLE_SQLSTATE.test(e.originalCode)) return true;
@@ -32,7 +44,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     // could not start in time (pool saturated under load: retry later, it is not our bug).
     if (e.code === "P1001" || e.code === "P1017" || e.code === "P2024" || e.code === "P2028") return true;
     if (typeof e.message === "string" && UNAVAILABLE_MESSAGE.test(e.message)) return true;
-    current = e.cause;
+    pending.push(e.cause, e.meta?.driverAdapterError);
   }
   return false;
 }
