@@ -295,6 +295,7 @@ export async function events(ctx: BenchContext, runtime: RuntimeKind = "local"):
         figures: {
           rate: ours.rate,
           delivered: ours.delivered,
+          published: ours.published,
           p50: ours.all.p50,
           p99: ours.all.p99,
           capacity,

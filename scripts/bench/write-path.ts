@@ -125,18 +125,19 @@ export async function writePath(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   try {
     await waitHttp(`${baseUrl}/readyz`, "baseline write server", baseline);
-    // Pending tasks made by the create runs, handed out so that no two requests change one task.
-    let handedOut = 0;
+    // Pending tasks made by the create runs, handed out in id order so that no two requests change
+    // one task (keyset, not OFFSET: the ones completed meanwhile leave the pending set).
+    let lastId = "00000000-0000-0000-0000-000000000000";
     const pendingTasks = async (count: number): Promise<string[]> => {
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
       try {
         const { rows: found } = await client.query<{ id: string }>(
-          "SELECT id FROM tasks WHERE user_id = $1 AND status = 'pending' ORDER BY id OFFSET $2 LIMIT $3",
-          [user.id, handedOut, count],
+          "SELECT id FROM tasks WHERE user_id = $1 AND status = 'pending' AND id > $2 ORDER BY id LIMIT $3",
+          [user.id, lastId, count],
         );
-        handedOut += found.length;
         if (found.length < count) throw new Error(`only ${found.length} of ${count} pending bench tasks`);
+        lastId = found.at(-1)!.id;
         return found.map((r) => r.id);
       } finally {
         await client.end();
