@@ -175,13 +175,25 @@ export async function events(ctx: BenchContext, runtime: RuntimeKind = "local"):
         : NaN;
       const delivered = arrivals.length;
       const achieved = delivered / span;
-      const lost = total - delivered;
       const lagGrew = last.p50 > first.p50 * 2 + 20;
       const reasons: string[] = [];
       const unsent = result.statuses.unsent ?? 0;
+      // Of what the generator sent, the sidecar accepted some (204) and refused the rest (any other
+      // answer, or none); an accepted one that never arrived is lost, the only loss there is.
+      const refused = total - unsent - published;
+      const notDelivered = published - delivered;
       if (unsent) reasons.push(`the load generator could not send ${unsent} of ${total} in time`);
-      if (lost - unsent)
-        reasons.push(`${lost - unsent} of ${total} not delivered within 30 s after publishing stopped`);
+      if (refused > 0) {
+        const answers = Object.entries(result.statuses)
+          .filter(([status]) => status !== "204" && status !== "200" && status !== "unsent")
+          .map(([status, n]) => `${n} × ${status}`)
+          .join(", ");
+        reasons.push(`the publisher's sidecar refused ${refused} (${answers})`);
+      }
+      if (notDelivered > 0)
+        reasons.push(
+          `${notDelivered} accepted of ${total} not delivered within 30 s after publishing stopped`,
+        );
       if (lagGrew)
         reasons.push(
           `lag grew: p50 ${round(first.p50)} ms in the first third, ${round(last.p50)} ms in the last`,
