@@ -17,6 +17,7 @@ import {
   foreignSettings,
   nextSettings,
   reminderKey,
+  deliveriesOfJob,
   reminderLogLine,
   reminderVerdict,
   resendRefusal,
@@ -28,6 +29,7 @@ import {
   type DeliveryResult,
   type TokenHolder,
 } from "./channels.ts";
+import { reminderJobName } from "./reminders.ts";
 
 const NOW = new Date("2026-11-23T10:00:00.000Z");
 const LATER = new Date(NOW.getTime() + 3_600_000);
@@ -531,5 +533,43 @@ describe("given the results of one reminder's deliveries", () => {
     expect(reminderLogLine([result({ alreadySettled: true })], "t1")).toEqual([
       "every channel already settled; redelivery ignored",
     ]);
+  });
+});
+
+describe("matching deliveries to the reminder they were for", () => {
+  const taskId = "3f1c2b7e-9a4d-4e21-8c3b-5d6e7f8a9b0c";
+  const due = new Date("2026-12-10T09:00:00.000Z");
+  const offsets = [1, 15, 120, 1440];
+  const jobs = offsets.map((offset) => ({
+    offset,
+    jobName: reminderJobName(taskId, { offset_minutes: offset, remind_at: null }),
+    remindAt: new Date(due.getTime() - offset * 60_000),
+  }));
+  const sent = (job: (typeof jobs)[number], channel: string) => ({
+    channel,
+    reminderKey: reminderKey({ job_name: job.jobName, remind_at: job.remindAt.toISOString() }),
+  });
+
+  it("given every offset's deliveries, each reminder gets only its own (1 is a prefix of 15, 120 and 1440)", () => {
+    const deliveries = jobs.flatMap((job) => [sent(job, "email"), sent(job, "webhook")]);
+    for (const job of jobs)
+      expect(deliveriesOfJob(deliveries, job), `offset ${job.offset}`).toEqual([
+        sent(job, "email"),
+        sent(job, "webhook"),
+      ]);
+  });
+
+  it("given only the 15-minute reminder fired, the 1-minute one has no deliveries", () => {
+    const [one, fifteen] = jobs;
+    const deliveries = [sent(fifteen!, "email"), sent(fifteen!, "webhook")];
+    expect(deliveriesOfJob(deliveries, one!)).toEqual([]);
+    expect(deliveriesOfJob(deliveries, fifteen!)).toHaveLength(2);
+  });
+
+  it("given a job re-scheduled for a new due date, the earlier occurrence's deliveries are not its", () => {
+    const [one] = jobs;
+    const earlier = sent(one!, "email");
+    const moved = { ...one!, remindAt: new Date(one!.remindAt.getTime() + 86_400_000) };
+    expect(deliveriesOfJob([earlier], moved)).toEqual([]);
   });
 });

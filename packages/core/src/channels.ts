@@ -314,6 +314,19 @@ export type DeliverableReminder = z.infer<typeof deliverableReminderSchema>;
 export const reminderKey = (reminder: Pick<ReminderEvent, "job_name" | "remind_at">) =>
   `${reminder.job_name}@${reminder.remind_at}`;
 
+/**
+ * The deliveries of one job's occurrence, by its exact key. Never a substring match: one task's
+ * job names share a prefix (`…-o1` is the start of `…-o15`, `-o120`, `-o1440`), so matching by
+ * inclusion put the 15-minute reminder's deliveries under the 1-minute one.
+ */
+export function deliveriesOfJob<D extends { reminderKey: string }>(
+  deliveries: readonly D[],
+  job: { jobName: string; remindAt: Date },
+): D[] {
+  const key = reminderKey({ job_name: job.jobName, remind_at: job.remindAt.toISOString() });
+  return deliveries.filter((d) => d.reminderKey === key);
+}
+
 /** The longest error text stored with an attempt or a dead letter. */
 export const ERROR_TEXT_MAX = 2000;
 

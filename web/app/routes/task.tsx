@@ -4,6 +4,7 @@ import { Form, Link, useLoaderData, useNavigation } from "@remix-run/react";
 import { DateTime } from "luxon";
 import { useMemo, useState } from "react";
 import { z } from "zod";
+import { deliveriesOfJob } from "#core/channels.ts";
 import { PRIORITIES, type TaskDto, type updateTaskSchema } from "#core/tasks.ts";
 import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
 import { loadTaskDto } from "#tasks/records.ts";
@@ -70,15 +71,13 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       label: reminder.offset_minutes !== null ? offsetLabel(reminder.offset_minutes) : "At a set time",
       remindAt,
       status: job?.status ?? (task.status === "completed" ? "not scheduled (done)" : "planned"),
-      deliveries: deliveries
-        .filter((d) => job && d.reminderKey.includes(job.jobName))
-        .map((d) => ({
-          id: d.id,
-          channel: d.channel,
-          status: d.status,
-          attempts: d.attempts,
-          error: d.lastError,
-        })),
+      deliveries: (job ? deliveriesOfJob(deliveries, job) : []).map((d) => ({
+        id: d.id,
+        channel: d.channel,
+        status: d.status,
+        attempts: d.attempts,
+        error: d.lastError,
+      })),
     };
   });
   return data(
