@@ -1,6 +1,7 @@
 // The spec's user scenarios in a real browser against the real topology (see harness.ts).
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { DateTime } from "luxon";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { sentMail } from "#testing/broker.ts";
@@ -198,6 +199,70 @@ test("filtering by the tag work shows only work tasks, and the filter is in the 
   const other = await context.newPage();
   await other.goto(page.url());
   expect((await titles(other)).sort()).toEqual(["Plan sprint", "Write report"]);
+  await context.close();
+});
+
+test("a due date range (From/To pickers, both days included) lists open tasks due then, and is in the URL", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Renew passport in 2 days", "Renew passport");
+  await quickAdd(page, "Book flights in 10 days", "Book flights");
+  await quickAdd(page, "Sort photos", "Sort photos");
+  await quickAdd(page, "Return library books in 3 days", "Return library books");
+  await rowOf(page, "Return library books")
+    .getByRole("button", { name: /^Complete/ })
+    .click();
+  await expect.poll(() => titles(page)).not.toContain("Return library books");
+  const today = DateTime.now().setZone("Europe/Berlin").startOf("day");
+  const [from, to] = [today.plus({ days: 1 }).toISODate()!, today.plus({ days: 3 }).toISODate()!];
+  await page.getByLabel("From", { exact: true }).fill(from);
+  await page.waitForURL(new RegExp(`from=${from}`));
+  await page.getByLabel("To", { exact: true }).fill(to);
+  await page.waitForURL(new RegExp(`from=${from}.*to=${to}`));
+  // Open tasks only, as the list's status default says: the completed one due in range is not here.
+  await expect.poll(() => titles(page)).toEqual(["Renew passport"]);
+  await page.screenshot({ path: path.join(SHOTS, "range-filter.png") });
+  await page.getByLabel("Status").selectOption("all");
+  await expect
+    .poll(async () => (await titles(page)).sort())
+    .toEqual(["Renew passport", "Return library books"]);
+  // Bookmarkable, and cleared in one click.
+  const other = await context.newPage();
+  await other.goto(page.url());
+  expect((await titles(other)).sort()).toEqual(["Renew passport", "Return library books"]);
+  await page.getByRole("link", { name: "Clear dates" }).click();
+  await expect.poll(async () => (await titles(page)).length).toBe(4);
+  expect(new URL(page.url()).searchParams.has("from")).toBe(false);
+  await context.close();
+});
+
+test("with create-task's sidecar, or create-task itself, down: a 503 a person understands, the typed text kept", async () => {
+  const { page, context } = await newUser(world);
+  const text = "Call the plumber #home tomorrow 8am";
+  const box = page.getByLabel("Add a task");
+  const shot = path.join(SHOTS, "service-down.png");
+  const down = new Set<"sidecar" | "app">();
+  try {
+    for (const which of ["sidecar", "app"] as const) {
+      await world.topology.kill("create-task", which, "SIGKILL");
+      down.add(which);
+      const answer = page.waitForResponse((r) => r.request().method() === "POST");
+      await box.fill(text);
+      await page.getByRole("button", { name: "Add task" }).click();
+      expect((await answer).status(), which).toBe(503);
+      const alert = page.getByRole("alert").filter({ hasText: "cannot reach its task service" });
+      await alert.waitFor();
+      expect(await alert.innerText(), which).not.toMatch(/HTTP \d{3}/);
+      await expect(box.inputValue(), which).resolves.toBe(text);
+      if (which === "sidecar") await page.screenshot({ path: shot });
+      await world.topology.restart("create-task", which);
+      down.delete(which);
+    }
+  } finally {
+    for (const which of down) await world.topology.restart("create-task", which);
+  }
+  // Back up: the same text, sent again, is the task.
+  await page.getByRole("button", { name: "Add task" }).click();
+  await rowOf(page, "Call the plumber").waitFor();
   await context.close();
 });
 

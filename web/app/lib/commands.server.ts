@@ -63,10 +63,14 @@ function failureForForm(failure: CommandFailure): {
   message: string;
   fieldErrors: Record<string, string>;
 } {
-  if (failure.kind === "unreachable")
+  // Our own sidecar did not answer, or it answered for a function it could not reach (daprd's
+  // 500 ERR_DIRECT_INVOKE, the local sidecar's the same): either way the service is unavailable
+  // for now, never "HTTP 500" on the user's screen. The form keeps what they typed.
+  if (failure.kind === "unreachable" || failure.kind === "sidecar")
     return {
       status: 503,
-      message: "Orbit cannot reach its task service right now. Try again in a moment.",
+      message:
+        "Orbit cannot reach its task service right now. What you entered is kept: try again in a moment.",
       fieldErrors: {},
     };
   const { status } = failure;

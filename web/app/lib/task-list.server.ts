@@ -1,10 +1,9 @@
 // The task list's URL (what a bookmark holds) → the shared list query (#core/task-query.ts), whose
 // rules and SQL (#tasks/queries.ts) are the API's own. UI parameters: q, status, priority, tag,
-// due (overdue|today|week|none), sort, order; `cursor` fetches the next page.
-import { DateTime } from "luxon";
+// due (overdue|today|week|none), from/to (a due date range, calendar days in the user's zone, both
+// ends included), sort, order; `cursor` fetches the next page.
+import { dueWindow } from "#core/list-filters.ts";
 import { taskListQuerySchema, type TaskListQuery } from "#core/task-query.ts";
-
-export const DUE_PRESETS = ["overdue", "today", "week", "none"] as const;
 
 export interface ListFilters {
   q: string;
@@ -12,6 +11,8 @@ export interface ListFilters {
   priority: string;
   tag: string;
   due: string;
+  from: string;
+  to: string;
   sort: string;
   order: string;
 }
@@ -24,6 +25,8 @@ export function filtersOf(url: URL): ListFilters {
     priority: get("priority"),
     tag: get("tag"),
     due: get("due"),
+    from: get("from"),
+    to: get("to"),
     sort: get("sort"),
     order: get("order"),
   };
@@ -41,23 +44,9 @@ export function listQueryOf(url: URL, timeZone: string, now: Date, limit = 50): 
   if (f.order) params.order = f.order;
   const cursor = url.searchParams.get("cursor");
   if (cursor) params.cursor = cursor;
-  const today = DateTime.fromJSDate(now, { zone: timeZone }).startOf("day");
-  switch (f.due) {
-    case "overdue":
-      params.overdue = "true";
-      break;
-    case "today":
-      params.due_from = today.toUTC().toISO()!;
-      params.due_to = today.plus({ days: 1 }).toUTC().toISO()!;
-      break;
-    case "week":
-      params.due_from = today.toUTC().toISO()!;
-      params.due_to = today.plus({ days: 7 }).toUTC().toISO()!;
-      break;
-    case "none":
-      params.no_due = "true";
-      break;
-  }
+  const due = dueWindow({ preset: f.due, from: f.from, to: f.to }, timeZone, now);
+  if (!due.ok) return { ok: false, errors: due.errors };
+  Object.assign(params, due.params);
   const parsed = taskListQuerySchema.safeParse(params);
   if (parsed.success) return { ok: true, query: parsed.data };
   return {

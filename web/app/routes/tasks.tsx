@@ -151,7 +151,13 @@ export default function Tasks() {
   };
   const loading = navigation.state === "loading" && navigation.location?.pathname === "/";
   const filtered = Boolean(
-    filters.q || filters.priority || filters.tag || filters.due || filters.status !== "pending",
+    filters.q ||
+    filters.priority ||
+    filters.tag ||
+    filters.due ||
+    filters.from ||
+    filters.to ||
+    filters.status !== "pending",
   );
   const quickError = actionData?.intent === "quick-add" ? actionData : null;
   const viewQuery = new URLSearchParams(params);
@@ -197,7 +203,8 @@ export default function Tasks() {
         aria-label="Find tasks"
         className="space-y-3 rounded-lg border border-slate-200 bg-white p-3 shadow-sm"
         onChange={(event) => {
-          if ((event.target as HTMLElement).tagName === "SELECT")
+          const target = event.target as HTMLInputElement;
+          if (target.tagName === "SELECT" || target.type === "date")
             submit(event.currentTarget, { replace: true });
         }}
       >
@@ -264,6 +271,20 @@ export default function Tasks() {
             ]}
           />
         </div>
+        <fieldset className="flex flex-wrap items-end gap-2">
+          <legend className="text-xs font-medium text-slate-700">Due between (both days included)</legend>
+          <DateInput label="From" name="from" value={filters.from} max={filters.to || undefined} />
+          <DateInput label="To" name="to" value={filters.to} min={filters.from || undefined} />
+          {filters.from || filters.to ? (
+            <Link
+              to={`?${withoutParams(params, ["from", "to", "cursor"])}`}
+              replace
+              className="pb-2 text-sm text-indigo-700 underline"
+            >
+              Clear dates
+            </Link>
+          ) : null}
+        </fieldset>
         {filters.sort ? <input type="hidden" name="sort" value={filters.sort} /> : null}
         {filters.order ? <input type="hidden" name="order" value={filters.order} /> : null}
       </Form>
@@ -357,6 +378,44 @@ export default function Tasks() {
         Shortcuts: <kbd>q</kbd> quick add · <kbd>/</kbd> search · <kbd>j</kbd>/<kbd>k</kbd> move ·{" "}
         <kbd>x</kbd> complete · <kbd>Enter</kbd> open
       </p>
+    </div>
+  );
+}
+
+function withoutParams(params: URLSearchParams, names: string[]): string {
+  const next = new URLSearchParams(params);
+  for (const name of names) next.delete(name);
+  return next.toString();
+}
+
+function DateInput({
+  label,
+  name,
+  value,
+  min,
+  max,
+}: {
+  label: string;
+  name: string;
+  value: string;
+  min?: string;
+  max?: string;
+}) {
+  return (
+    <div>
+      <label htmlFor={`filter-${name}`} className="block text-xs font-medium text-slate-700">
+        {label}
+      </label>
+      <input
+        id={`filter-${name}`}
+        name={name}
+        type="date"
+        defaultValue={value}
+        key={value}
+        min={min}
+        max={max}
+        className={`${inputClass} mt-1`}
+      />
     </div>
   );
 }
