@@ -2,7 +2,6 @@
 // same file `dapr run -f .` uses), starts the database (embedded PostgreSQL unless DATABASE_URL is
 // set), then every app beside its own local Dapr-compatible sidecar, prefixing each output line with
 // the app's name. Ctrl-C stops everything cleanly.
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
@@ -10,6 +9,7 @@ import { z } from "zod";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { openDevDatabase } from "./dev-database.ts";
 import { ensureLocalSecrets, LOCAL_SECRETS_FILE, writeDerivedSecrets } from "./local-secrets.ts";
+import { Supervised } from "./supervisor.ts";
 
 // The run file's app health fields, as the Dapr CLI reads them (dapr/cli pkg/standalone/run.go
 // SharedRunConfig): allowed in `common` and per app.
@@ -119,18 +119,6 @@ function prefixer(name: string, index: number) {
   };
 }
 
-function pipeLines(child: ChildProcess, write: (line: string) => void): void {
-  for (const stream of [child.stdout, child.stderr]) {
-    let buffer = "";
-    stream?.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      for (const line of lines) write(line);
-    });
-  }
-}
-
 /** `npx <bin>` in dapr.yaml runs the project's own binary directly (no npm wrapper between signals). */
 function resolveCommand(command: string[]): string[] {
   if (command[0] === "npx" && command[1]) {
@@ -143,7 +131,7 @@ function resolveCommand(command: string[]): string[] {
 async function main(): Promise<void> {
   const runFile = readRunFile();
   const log = prefixer("dev", 0);
-  const children: { name: string; child: ChildProcess }[] = [];
+  const children: { name: string; supervised: Supervised }[] = [];
   let stopping = false;
 
   const added = ensureLocalSecrets();
@@ -164,15 +152,12 @@ async function main(): Promise<void> {
   const sidecarMain = path.join(REPO_ROOT, "packages/local-dapr/src/main.ts");
   const tsx = path.join(REPO_ROOT, "node_modules/.bin/tsx");
 
+  // Each process is restarted with a back-off when it dies, as Kubernetes would (supervisor.ts).
   const start = (name: string, index: number, argv: string[], cwd: string, env: NodeJS.ProcessEnv) => {
-    const [cmd, ...args] = argv;
-    // Own process group, so stopping reaches the whole tree (tsx runs node as a child).
-    const child = spawn(cmd!, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    pipeLines(child, prefixer(name, index));
-    child.on("exit", (code, signal) => {
-      if (!stopping) prefixer(name, index)(`exited (${signal ?? code}); the other apps keep running`);
-    });
-    children.push({ name, child });
+    const say = prefixer(name, index);
+    const supervised = new Supervised({ argv, cwd, env, output: say, say });
+    supervised.start();
+    children.push({ name, supervised });
   };
 
   // One app API token for every app and its sidecar (dapr.yaml says why it is not in the run file).
@@ -202,46 +187,63 @@ async function main(): Promise<void> {
     start(app.appID, i + 2, resolveCommand(app.command), path.resolve(REPO_ROOT, app.appDirPath), env);
   });
 
-  const ports = runFile.apps.filter((a) => a.appPort).map((a) => `${a.appID} :${a.appPort}`);
-  log(`started ${runFile.apps.length} apps with their sidecars: ${ports.join(", ")}`);
-  log("press Ctrl-C to stop everything");
+  log(`starting ${runFile.apps.length} apps, each beside its sidecar…`);
+  void announceReady(runFile, log, () => stopping);
 
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping ${children.length} processes…`);
-    const exits = children.map(
-      ({ child }) =>
-        new Promise<void>((resolve) =>
-          child.exitCode !== null || child.signalCode !== null
-            ? resolve()
-            : child.once("exit", () => resolve()),
-        ),
-    );
-    for (const { child } of children) {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-    const forced = setTimeout(() => {
-      for (const { child } of children) {
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }, 10_000);
-    await Promise.all(exits);
-    clearTimeout(forced);
+    await Promise.all(children.map(({ supervised }) => supervised.stop()));
     await database.stop();
     log("stopped");
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/**
+ * Waits (up to 3 min: a busy machine is slow) until every app answers its readiness path through
+ * its own port, then prints one block saying where things are; an app still not ready is named.
+ */
+async function announceReady(runFile: RunFile, log: (line: string) => void, stopped: () => boolean) {
+  const deadline = Date.now() + 180_000;
+  const apps = runFile.apps.filter((app) => app.appPort);
+  const pending = new Set(apps.map((app) => app.appID));
+  while (pending.size > 0 && Date.now() < deadline && !stopped()) {
+    await Promise.all(
+      apps
+        .filter((app) => pending.has(app.appID))
+        .map(async (app) => {
+          const readiness = app.appHealthCheckPath ?? runFile.common.appHealthCheckPath ?? "/healthz";
+          try {
+            const res = await fetch(`http://127.0.0.1:${app.appPort}${readiness}`, {
+              signal: AbortSignal.timeout(2_000),
+            });
+            if (res.ok) pending.delete(app.appID);
+          } catch {
+            // not listening yet
+          }
+        }),
+    );
+    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  if (stopped()) return;
+  const web = apps.find((app) => app.appID === "web");
+  const lines = [
+    "────────────────────────────────────────────────────────────",
+    pending.size === 0
+      ? `Orbit is ready: ${apps.length} apps, each beside its local Dapr sidecar.`
+      : `Not ready after 3 min: ${[...pending].join(", ")} (their lines above say why). The rest is up.`,
+    ...(web
+      ? [`  Open  http://localhost:${web.appPort}  (sign up there; it is your own local account)`]
+      : []),
+    "  API   make token EMAIL=you@example.com prints a token for curl (docs/openapi.json)",
+    "  Stop  Ctrl-C stops every process and the database",
+    "────────────────────────────────────────────────────────────",
+  ];
+  for (const line of lines) log(line);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -113,6 +113,18 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     await rm(pidFile, { force: true });
   }
 
+  // The library hands over output in chunks of several lines: each line goes to `log` on its own (so
+  // each gets the caller's prefix). initdb's own text ("Success. You can now start the database
+  // server using: pg_ctl …") reads like a step to take; it is kept back and shown only if it fails.
+  let initialising = false;
+  const initOutput: string[] = [];
+  const emit = (message: string) => {
+    for (const line of message.split(/\r?\n/)) {
+      if (!line.trim()) continue;
+      if (initialising) initOutput.push(line.trimEnd());
+      else log(line.trimEnd());
+    }
+  };
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -132,14 +144,22 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
         ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         : []),
     ],
-    onLog: (message: string) => log(message.trimEnd()),
-    onError: (message: unknown) => log(String(message)),
+    onLog: emit,
+    onError: (message: unknown) => emit(String(message)),
   });
 
   if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
     await mkdir(path.dirname(dataDir), { recursive: true });
     log(`initialising a new PostgreSQL cluster in ${options.dataDir}`);
-    await server.initialise();
+    initialising = true;
+    try {
+      await server.initialise();
+    } catch (error) {
+      for (const line of initOutput) log(line);
+      throw error;
+    } finally {
+      initialising = false;
+    }
   }
   try {
     await server.start();
