@@ -217,6 +217,28 @@ test("search stems: 'grocery' finds 'groceries' and the reverse", async () => {
   expect(titlesOf(await list({ q: "buying" }))).toEqual(["Buy groceries"]);
 });
 
+test("search as people type: the last word matches as a prefix ('groc' → groceries), from three letters", async () => {
+  const grocery = ["Buy groceries", "Grocery budget review", "Weekly shopping list"];
+  expect(sorted(titlesOf(await list({ q: "groc" })))).toEqual(grocery);
+  expect(sorted(titlesOf(await list({ q: "groce" })))).toEqual(grocery);
+  // Earlier words are whole words; only the one being typed is a prefix.
+  expect(titlesOf(await list({ q: "buy groc" }))).toEqual(["Buy groceries"]);
+  expect(titlesOf(await list({ q: "renew pass" }))).toEqual(["Renew passport"]);
+  expect(sorted(titlesOf(await list({ q: "passport or dent" })))).toEqual([
+    "Book dentist appointment",
+    "Renew passport",
+  ]);
+  // Two letters are too few to mean anything; a negated or quoted word is matched as typed.
+  expect((await list({ q: "gr" })).items).toEqual([]);
+  expect(sorted(titlesOf(await list({ q: "groceries -budg" })))).toEqual(grocery);
+  expect((await list({ q: '"buy groc"' })).items).toEqual([]);
+  // Ranked as before: a title match first.
+  expect(sorted(titlesOf(await list({ q: "groc", sort: "relevance" })).slice(0, 2))).toEqual([
+    "Buy groceries",
+    "Grocery budget review",
+  ]);
+});
+
 test("search takes web-search syntax and never fails on odd input", async () => {
   expect(titlesOf(await list({ q: '"buy groceries"' }))).toEqual(["Buy groceries"]);
   expect(sorted(titlesOf(await list({ q: "groceries -budget" })))).toEqual([

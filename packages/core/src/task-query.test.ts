@@ -5,6 +5,7 @@ import {
   encodeCursor,
   ORDERS,
   savedViewSchema,
+  searchParts,
   taskListQuerySchema,
   type CursorKey,
   type Order,
@@ -231,4 +232,17 @@ test("a saved view's name and query with a NUL are refused, naming the field; lo
   const view = savedViewSchema.parse({ name: `${"a".repeat(59)}😀 more`, query: "status=all" });
   expect(view.name).toBe("a".repeat(59));
   expect(view.query).toBe("status=all");
+});
+
+test("search as people type: given a bare last word of three letters or more, it becomes the prefix and the rest stays as typed", () => {
+  expect(searchParts("groc")).toEqual({ words: "", prefix: "groc", or: false });
+  expect(searchParts("buy Groc ")).toEqual({ words: "buy", prefix: "groc", or: false });
+  expect(searchParts('"weekly shop" lis')).toEqual({ words: '"weekly shop"', prefix: "lis", or: false });
+  expect(searchParts("café crè")).toEqual({ words: "café", prefix: "crè", or: false });
+  expect(searchParts("passport OR dent")).toEqual({ words: "passport", prefix: "dent", or: true });
+});
+
+test("search as people type: given a last word that is short, negated, quoted, OR or not a word, nothing is a prefix", () => {
+  for (const q of ["gr", "groceries -budg", '"buy groc', '"buy groc"', "passport or", "a:*", "groc!", ""])
+    expect(searchParts(q), q).toEqual({ words: q, prefix: null, or: false });
 });

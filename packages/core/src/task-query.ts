@@ -283,6 +283,29 @@ const paramsSchema = z.strictObject({
   cursor: single("must be a cursor from next_cursor").max(4096, "is not a cursor this API issued").optional(),
 });
 
+/** The shortest last word matched as a prefix: a shorter one would match most of a list. */
+export const SEARCH_PREFIX_MIN = 3;
+
+/**
+ * Search as people type: the text's last word, when it is a bare word of at least
+ * SEARCH_PREFIX_MIN letters or digits (not quoted, not negated with "-", not OR), also finds the
+ * words it begins ("groc" → groceries). Returns the rest, still in web-search syntax as typed, and
+ * that word; `prefix` is null when the last word is not one (then `words` is the whole text);
+ * `or` says the word follows an OR.
+ */
+export function searchParts(q: string): { words: string; prefix: string | null; or: boolean } {
+  const last = /(^|\s)([\p{L}\p{N}]+)\s*$/u.exec(q);
+  if (!last || last[2]!.length < SEARCH_PREFIX_MIN || /^or$/i.test(last[2]!))
+    return { words: q, prefix: null, or: false };
+  const before = q.slice(0, last.index + last[1]!.length);
+  // Inside an open quote the word is part of a phrase, matched as typed.
+  if ((before.match(/"/g) ?? []).length % 2 === 1) return { words: q, prefix: null, or: false };
+  // "passport or dent": the word being typed is the other side of an OR.
+  const orBefore = /(^|\s)or\s*$/i.exec(before);
+  const words = (orBefore ? before.slice(0, orBefore.index) : before).trimEnd();
+  return { words, prefix: last[2]!.toLowerCase(), or: orBefore !== null };
+}
+
 /**
  * `GET /v1/tasks` query parameters → a TaskListQuery. Unknown parameters are refused by name. An
  * empty known parameter (`?q=&tags=`, as an HTML form with blank fields sends) counts as absent.

@@ -6,7 +6,13 @@
 // 2,000 costs what page 1 costs. Every sort orders by exactly the expression of its index in the
 // init migration (e.g. coalesce(due_at, 'infinity') for due), so PostgreSQL walks the index and
 // stops after `limit + 1` rows instead of sorting the user's tasks.
-import { encodeCursor, type CursorKey, type Sort, type TaskListQuery } from "#core/task-query.ts";
+import {
+  encodeCursor,
+  searchParts,
+  type CursorKey,
+  type Sort,
+  type TaskListQuery,
+} from "#core/task-query.ts";
 import type { Priority, TaskDto } from "#core/tasks.ts";
 import type { Db, Tx } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
@@ -33,8 +39,18 @@ interface PageRow {
 const ASC = sql`ASC`;
 const DESC = sql`DESC`;
 
-/** websearch_to_tsquery accepts any text (quotes, OR, -word) without raising a syntax error. */
-const tsQuery = (q: string) => sql`websearch_to_tsquery('english', ${q})`;
+/**
+ * websearch_to_tsquery accepts any text (quotes, OR, -word) without raising a syntax error. The last
+ * bare word also matches as a prefix (searchParts): to_tsquery gets only letters and digits then
+ * ":*", stemmed like the index ("groc:*" → 'groc':*), joined by AND (or OR after "or"); an empty
+ * side (a stop word, or no other words) leaves the other.
+ */
+const tsQuery = (q: string) => {
+  const { words, prefix, or } = searchParts(q);
+  if (!prefix) return sql`websearch_to_tsquery('english', ${q})`;
+  const op = or ? sql`||` : sql`&&`;
+  return sql`(websearch_to_tsquery('english', ${words}) ${op} to_tsquery('english', ${`${prefix}:*`}))`;
+};
 
 interface SortPlan {
   /** The ORDER BY key, written exactly as its index is. */
