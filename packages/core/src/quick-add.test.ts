@@ -1,4 +1,5 @@
 import { expect, test } from "vitest";
+import { DateTime } from "luxon";
 import { parseQuickAdd } from "./quick-add.ts";
 
 // Monday 2026-11-23 10:30 in Berlin (09:30 UTC).
@@ -78,4 +79,77 @@ test("daylight saving is respected: tomorrow 9am across the change keeps 09:00 l
   expect(parseQuickAdd("x tomorrow 9am", ZONE, beforeDst).dueAt?.toISOString()).toBe(
     "2026-03-29T07:00:00.000Z",
   );
+});
+
+// A corpus of titles people type, each with the moment it was typed (Europe/Berlin), and what it
+// must become. The first rows are what a new user hit (issue 15).
+const CORPUS: {
+  text: string;
+  at: string;
+  title: string;
+  due: string | null;
+  priority?: string;
+  tags?: string[];
+}[] = [
+  // Thursday 3 Dec: "next friday" is next week's (Todoist: Dec 11), "friday" tomorrow.
+  { text: "Dentist next friday at 9am", at: "2026-12-03T12:00", title: "Dentist", due: "2026-12-11T09:00" },
+  { text: "Dentist friday at 9am", at: "2026-12-03T12:00", title: "Dentist", due: "2026-12-04T09:00" },
+  // Sunday: next week's Friday is the coming one.
+  { text: "Dentist next friday", at: "2026-12-06T12:00", title: "Dentist", due: "2026-12-11T09:00" },
+  // A time without "at" is a time; today while it is ahead.
+  {
+    text: "Email about #project-x !high 10:30am",
+    at: "2026-12-03T08:00",
+    title: "Email about",
+    due: "2026-12-03T10:30",
+    priority: "high",
+    tags: ["project-x"],
+  },
+  { text: "Standup 15:00", at: "2026-12-03T08:00", title: "Standup", due: "2026-12-03T15:00" },
+  // A lone time already past is tomorrow's, never overdue the moment it is made.
+  {
+    text: "Meeting with Sam at 3pm",
+    at: "2026-12-03T21:27",
+    title: "Meeting with Sam",
+    due: "2026-12-04T15:00",
+  },
+  // Numbers that are not times stay in the title.
+  { text: "The 5th Wave", at: "2026-12-03T12:00", title: "The 5th Wave", due: null },
+  { text: "Buy 2 apples", at: "2026-12-03T12:00", title: "Buy 2 apples", due: null },
+  { text: "Buy 2 apples 5pm", at: "2026-12-03T12:00", title: "Buy 2 apples", due: "2026-12-03T17:00" },
+  { text: "Read chapter 12", at: "2026-12-03T12:00", title: "Read chapter 12", due: null },
+  {
+    text: "Call 911 drill tomorrow",
+    at: "2026-12-03T12:00",
+    title: "Call 911 drill",
+    due: "2026-12-04T09:00",
+  },
+  // Quotes keep text literal; what is outside them is still read.
+  {
+    text: '"Meeting at 3pm" prep tomorrow',
+    at: "2026-12-03T12:00",
+    title: "Meeting at 3pm prep",
+    due: "2026-12-04T09:00",
+  },
+  {
+    text: '"Friday I\'m in love" playlist',
+    at: "2026-12-03T12:00",
+    title: "Friday I'm in love playlist",
+    due: null,
+  },
+  { text: 'Tag "#notatag" kept', at: "2026-12-03T12:00", title: "Tag #notatag kept", due: null },
+  // Relative phrases.
+  { text: "Pay invoice in 3 days", at: "2026-12-03T12:00", title: "Pay invoice", due: "2026-12-06T12:00" },
+  { text: "Stretch tonight", at: "2026-12-03T12:00", title: "Stretch", due: "2026-12-03T20:00" },
+];
+
+test.each(CORPUS)("quick-add corpus: $text (typed $at)", ({ text, at, title, due, priority, tags }) => {
+  const now = DateTime.fromISO(at, { zone: ZONE }).toJSDate();
+  const draft = parseQuickAdd(text, ZONE, now);
+  expect(draft.title).toBe(title);
+  expect(
+    draft.dueAt ? DateTime.fromJSDate(draft.dueAt, { zone: ZONE }).toFormat("yyyy-MM-dd'T'HH:mm") : null,
+  ).toBe(due);
+  if (priority) expect(draft.priority).toBe(priority);
+  if (tags) expect(draft.tags).toEqual(tags);
 });

@@ -3,10 +3,13 @@
 // for zone arithmetic); the clock is passed in.
 //
 // Due phrases, matched at the end of the text or anywhere as a whole: "today", "tonight",
-// "tomorrow", "monday" / "next monday", "in 2 days|weeks|hours|minutes", each optionally
-// followed by a time ("3pm", "3:30pm", "15:00", "at 9am"); a lone time ("at 5pm") means today.
-// A date without a time is due at 09:00, except "today" once 09:00 has passed (then 23:59) and
-// "tonight" (20:00), so a date-only task is never overdue the moment it is made.
+// "tomorrow", "monday" (the coming one) / "next monday" (the one in next week, as Todoist reads
+// it), "in 2 days|weeks|hours|minutes", each optionally followed by a time ("3pm", "3:30pm",
+// "15:00", "at 9am"). A lone time ("at 5pm", "10:30am", "15:00"; a bare number only after "at" and
+// with am/pm or minutes) is the next such time: today, or tomorrow once it has passed. A date
+// without a time is due at 09:00, except "today" once 09:00 has passed (then 23:59) and "tonight"
+// (20:00), so a date-only task is never overdue the moment it is made. Text in double quotes is
+// kept as it is ("\"Meeting at 3pm\" tomorrow" is that title, due tomorrow).
 import { DateTime } from "luxon";
 import type { Priority } from "./tasks.ts";
 
@@ -41,7 +44,10 @@ const IN_PHRASE = String.raw`in\s+(\d{1,3})\s+(minute|min|hour|hr|day|week|month
 const DUE_PATTERNS: { re: RegExp; kind: "day" | "in" | "at" }[] = [
   { re: new RegExp(String.raw`(?:^|\s)(${DAY_WORD})(?:\s+${TIME})?(?=\s|$)`, "i"), kind: "day" },
   { re: new RegExp(String.raw`(?:^|\s)${IN_PHRASE}(?=\s|$)`, "i"), kind: "in" },
-  { re: new RegExp(String.raw`(?:^|\s)at\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm)?(?=\s|$)`, "i"), kind: "at" },
+  {
+    re: new RegExp(String.raw`(?:^|\s)(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?(?=\s|$)`, "gi"),
+    kind: "at",
+  },
 ];
 
 const TAG = /(?:^|\s)#([\p{L}\p{N}][\p{L}\p{N}_\-/.]*)/gu;
@@ -61,6 +67,19 @@ function clock(hourText: string, minuteText: string | undefined, meridiem: strin
 
 function parseDue(text: string, now: DateTime): { dueAt: DateTime; match: string } | null {
   for (const { re, kind } of DUE_PATTERNS) {
+    if (kind === "at") {
+      // Every candidate in turn: "Buy 2 apples 5pm" skips the bare 2 and takes 5pm.
+      for (const m of text.matchAll(re)) {
+        const time = clock(m[1]!, m[2], m[3]);
+        // A bare "5" or "at 5" without am/pm and without minutes is too ambiguous to be a time
+        // ("meet at 5 guys", "buy 2 apples").
+        if (!time || (!m[3] && m[2] === undefined)) continue;
+        const today = now.set({ ...time, second: 0, millisecond: 0 });
+        // "Meeting with Sam at 3pm" typed at 21:27 means tomorrow, not overdue at once.
+        return { dueAt: today < now ? today.plus({ days: 1 }) : today, match: m[0] };
+      }
+      continue;
+    }
     const m = re.exec(text);
     if (!m) continue;
     if (kind === "in") {
@@ -75,12 +94,6 @@ function parseDue(text: string, now: DateTime): { dueAt: DateTime; match: string
             : `${unit}s`;
       return { dueAt: now.plus({ [key]: amount }).set({ second: 0, millisecond: 0 }), match: m[0] };
     }
-    if (kind === "at") {
-      const time = clock(m[1]!, m[2], m[3]);
-      // A bare "at 5" without am/pm and without a colon is too ambiguous to be a time ("meet at 5 guys").
-      if (!time || (!m[3] && m[2] === undefined)) continue;
-      return { dueAt: now.set({ ...time, second: 0, millisecond: 0 }), match: m[0] };
-    }
     const word = m[1]!.toLowerCase().replace(/\s+/g, " ");
     let day = now.startOf("day");
     let defaultTime = { hour: 9, minute: 0 };
@@ -92,9 +105,11 @@ function parseDue(text: string, now: DateTime): { dueAt: DateTime; match: string
       day = day.plus({ days: 1 });
     } else {
       const weekday = WEEKDAY_ALIASES[word.replace(/^next /, "")]!;
-      // "monday" is the coming Monday (never today); "next monday" the same, as people mean it.
+      // "friday" is the coming Friday (never today). "next friday" is the Friday of next week
+      // (Mon–Sun), as Todoist reads it: typed on a Thursday that is 8 days on, not tomorrow.
       let ahead = (weekday - now.weekday + 7) % 7;
       if (ahead === 0) ahead = 7;
+      if (word.startsWith("next ") && now.weekday + ahead <= 7) ahead += 7;
       day = day.plus({ days: ahead });
     }
     let time = defaultTime;
@@ -110,7 +125,13 @@ function parseDue(text: string, now: DateTime): { dueAt: DateTime; match: string
 
 /** Parses a quick-add line in `timeZone` at `now`. The title is what remains, trimmed. */
 export function parseQuickAdd(input: string, timeZone: string, now: Date): QuickAddDraft {
-  let text = ` ${input} `;
+  // Quoted text is set aside (a private-use placeholder no pattern matches) and put back, without
+  // its quotes, in the title.
+  const quoted: string[] = [];
+  let text = ` ${input} `.replace(/"([^"]*)"/g, (_whole, inner: string) => {
+    quoted.push(inner);
+    return `\uE000${quoted.length - 1}\uE001`;
+  });
   const tags: string[] = [];
   text = text.replace(TAG, (_whole, tag: string) => {
     if (!tags.some((t) => t.toLowerCase() === tag.toLowerCase())) tags.push(tag);
@@ -126,6 +147,9 @@ export function parseQuickAdd(input: string, timeZone: string, now: Date): Quick
   const zonedNow = DateTime.fromJSDate(now, { zone: timeZone });
   const due = parseDue(text, zonedNow);
   if (due) text = text.replace(due.match, " ");
-  const title = text.replace(/\s+/g, " ").trim();
+  const title = text
+    .replace(/\uE000(\d+)\uE001/g, (_whole, index: string) => quoted[Number(index)]!)
+    .replace(/\s+/g, " ")
+    .trim();
   return { title: title || input.trim(), tags, priority, dueAt: due ? due.dueAt.toJSDate() : null };
 }
