@@ -266,6 +266,33 @@ test("with create-task's sidecar, or create-task itself, down: a 503 a person un
   await context.close();
 });
 
+test("quick add shows what it understood before saving; × keeps a part as text; an unknown !word is flagged", async () => {
+  const { page, context } = await newUser(world);
+  const box = page.getByLabel("Add a task");
+  await box.fill("Meeting with Sam at 3pm #work !urgent");
+  const preview = page.getByTestId("quick-add-preview");
+  await preview.locator("[data-part=due]").waitFor();
+  await expect(preview.locator("[data-part=due]").innerText()).resolves.toMatch(
+    /^Due: (Today|Tomorrow) 15:00/,
+  );
+  await expect(preview.locator("[data-part=tag]").innerText()).resolves.toMatch(/^#work/);
+  await expect(preview.locator("[data-part=unknown-priority]").innerText()).resolves.toContain(
+    "!urgent is not a priority",
+  );
+  await page.screenshot({ path: path.join(SHOTS, "quick-add-preview.png") });
+  // "at 3pm" is part of the title here, not a time: × keeps it as text, quoted.
+  await page.getByRole("button", { name: "Keep “at 3pm” as text" }).click();
+  await expect(box.inputValue()).resolves.toBe('Meeting with Sam "at 3pm" #work !urgent');
+  await expect(preview.locator("[data-part=due]").count()).resolves.toBe(0);
+  await page.getByRole("button", { name: "Add task" }).click();
+  const row = rowOf(page, "Meeting with Sam at 3pm !urgent");
+  await row.waitFor();
+  await expect(row.locator("[data-tag=work]").count()).resolves.toBe(1);
+  await expect(row.locator("[data-due]").count()).resolves.toBe(0);
+  await expect(box.inputValue()).resolves.toBe("");
+  await context.close();
+});
+
 test("searching groceries finds every such task and nothing else", async () => {
   const { page, context } = await newUser(world);
   await quickAdd(page, "Groceries for the week", "Groceries for the week");

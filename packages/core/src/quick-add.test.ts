@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { DateTime } from "luxon";
-import { parseQuickAdd } from "./quick-add.ts";
+import { keepLiteral, parseQuickAdd, readQuickAdd } from "./quick-add.ts";
 
 // Monday 2026-11-23 10:30 in Berlin (09:30 UTC).
 const NOW = new Date("2026-11-23T09:30:00Z");
@@ -152,4 +152,34 @@ test.each(CORPUS)("quick-add corpus: $text (typed $at)", ({ text, at, title, due
   ).toBe(due);
   if (priority) expect(draft.priority).toBe(priority);
   if (tags) expect(draft.tags).toEqual(tags);
+});
+
+test("the parts quick add read, in the order typed, each with its text; an unknown !word is one too", () => {
+  const now = DateTime.fromISO("2026-12-03T12:00", { zone: ZONE }).toJSDate();
+  const { draft, parts } = readQuickAdd("Email Sam #work !urgent !high tomorrow 10:30am", ZONE, now);
+  expect(draft).toMatchObject({ title: "Email Sam !urgent", tags: ["work"], priority: "high" });
+  expect(parts.map((part) => [part.kind, part.text])).toEqual([
+    ["tag", "#work"],
+    ["unknown-priority", "!urgent"],
+    ["priority", "!high"],
+    ["due", "tomorrow 10:30am"],
+  ]);
+});
+
+test("keeping a part literal quotes it, and quick add then reads it as title", () => {
+  const now = DateTime.fromISO("2026-12-03T12:00", { zone: ZONE }).toJSDate();
+  const input = "Meeting with Sam at 3pm #work";
+  const due = readQuickAdd(input, ZONE, now).parts.find((part) => part.kind === "due")!;
+  const kept = keepLiteral(input, due);
+  expect(kept).toBe('Meeting with Sam "at 3pm" #work');
+  expect(parseQuickAdd(kept, ZONE, now)).toMatchObject({
+    title: "Meeting with Sam at 3pm",
+    dueAt: null,
+    tags: ["work"],
+  });
+  const tag = readQuickAdd(kept, ZONE, now).parts.find((part) => part.kind === "tag")!;
+  expect(parseQuickAdd(keepLiteral(kept, tag), ZONE, now)).toMatchObject({
+    title: "Meeting with Sam at 3pm #work",
+    tags: [],
+  });
 });

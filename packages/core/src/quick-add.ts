@@ -123,8 +123,26 @@ function parseDue(text: string, now: DateTime): { dueAt: DateTime; match: string
   return null;
 }
 
+/** What quick add understood, each with the text it came from (for the preview under the box). */
+export type QuickAddPart =
+  | { kind: "tag"; text: string; tag: string }
+  | { kind: "priority"; text: string; priority: Priority }
+  | { kind: "due"; text: string; dueAt: Date }
+  /** A `!word` that is no priority: kept in the title, and worth a warning. */
+  | { kind: "unknown-priority"; text: string };
+
 /** Parses a quick-add line in `timeZone` at `now`. The title is what remains, trimmed. */
 export function parseQuickAdd(input: string, timeZone: string, now: Date): QuickAddDraft {
+  return readQuickAdd(input, timeZone, now).draft;
+}
+
+/** parseQuickAdd, and the parts it read, in the order they appear in the text. */
+export function readQuickAdd(
+  input: string,
+  timeZone: string,
+  now: Date,
+): { draft: QuickAddDraft; parts: QuickAddPart[] } {
+  const parts: (QuickAddPart & { at: number })[] = [];
   // Quoted text is set aside (a private-use placeholder no pattern matches) and put back, without
   // its quotes, in the title.
   const quoted: string[] = [];
@@ -132,24 +150,47 @@ export function parseQuickAdd(input: string, timeZone: string, now: Date): Quick
     quoted.push(inner);
     return `\uE000${quoted.length - 1}\uE001`;
   });
+  const source = (fragment: string) =>
+    fragment.trim().replace(/\uE000(\d+)\uE001/g, (_whole, index: string) => `"${quoted[Number(index)]}"`);
   const tags: string[] = [];
-  text = text.replace(TAG, (_whole, tag: string) => {
+  text = text.replace(TAG, (whole, tag: string, offset: number) => {
     if (!tags.some((t) => t.toLowerCase() === tag.toLowerCase())) tags.push(tag);
-    return " ";
+    parts.push({ kind: "tag", text: source(whole), tag, at: offset });
+    return " ".repeat(whole.length);
   });
   let priority: Priority = "none";
   const p = PRIORITY.exec(text);
   if (p) {
     const level = p[1]!.toLowerCase();
     priority = level.startsWith("h") ? "high" : level.startsWith("m") ? "medium" : "low";
-    text = text.replace(p[0], " ");
+    parts.push({ kind: "priority", text: source(p[0]), priority, at: p.index });
+    text = text.slice(0, p.index) + " ".repeat(p[0].length) + text.slice(p.index + p[0].length);
   }
+  for (const unknown of text.matchAll(/(?:^|\s)(![\p{L}\p{N}]+)(?=\s|$)/gu))
+    parts.push({ kind: "unknown-priority", text: unknown[1]!, at: unknown.index });
   const zonedNow = DateTime.fromJSDate(now, { zone: timeZone });
   const due = parseDue(text, zonedNow);
-  if (due) text = text.replace(due.match, " ");
+  if (due) {
+    const at = text.indexOf(due.match);
+    parts.push({ kind: "due", text: source(due.match), dueAt: due.dueAt.toJSDate(), at });
+    text = text.slice(0, at) + " " + text.slice(at + due.match.length);
+  }
   const title = text
     .replace(/\uE000(\d+)\uE001/g, (_whole, index: string) => quoted[Number(index)]!)
     .replace(/\s+/g, " ")
     .trim();
-  return { title: title || input.trim(), tags, priority, dueAt: due ? due.dueAt.toJSDate() : null };
+  return {
+    draft: { title: title || input.trim(), tags, priority, dueAt: due ? due.dueAt.toJSDate() : null },
+    parts: parts.sort((a, b) => a.at - b.at).map(({ at: _at, ...part }) => part as QuickAddPart),
+  };
+}
+
+/**
+ * The input with one part kept as literal text: its words quoted, so quick add reads them as title
+ * ("Meeting at 3pm" with the due part kept → `Meeting "at 3pm"`). What a preview chip's × does.
+ */
+export function keepLiteral(input: string, part: QuickAddPart): string {
+  const at = input.indexOf(part.text);
+  if (at < 0) return input;
+  return `${input.slice(0, at)}"${part.text}"${input.slice(at + part.text.length)}`;
 }

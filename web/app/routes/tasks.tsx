@@ -10,12 +10,13 @@ import {
   useSubmit,
 } from "@remix-run/react";
 import { useEffect, useMemo, useRef, useState } from "react";
+import { keepLiteral, readQuickAdd, type QuickAddPart } from "#core/quick-add.ts";
 import { DEFAULT_ORDER, type Sort } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import { LIVE_EVENT, useActionResult } from "../components/live-sync.tsx";
 import { TaskMeta } from "../components/task-meta.tsx";
 import { buttonClass, CsrfInput, inputClass, secondaryButtonClass } from "../components/ui.tsx";
-import { isOverdue } from "../lib/format.ts";
+import { formatDue, isOverdue } from "../lib/format.ts";
 import { renewalHeaders, requireUser, requireUserWithCsrf } from "../lib/session.server.ts";
 import { loadTaskList, tasksAction } from "./tasks.server.ts";
 
@@ -49,10 +50,15 @@ export default function Tasks() {
   const [params] = useSearchParams();
   const submit = useSubmit();
   const quickAddRef = useRef<HTMLInputElement>(null);
-  const quickAddForm = useRef<HTMLFormElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLUListElement>(null);
   const [selected, setSelected] = useState(-1);
+  // What quick add will read, shown under the box as the user types (the server parses the same way).
+  const [quickText, setQuickText] = useState("");
+  const preview = useMemo(
+    () => (quickText.trim() ? readQuickAdd(quickText, loaded.timeZone, new Date()) : null),
+    [quickText, loaded.timeZone],
+  );
 
   // Pages after the first, fetched with "Load more" and kept in sync with live updates.
   const more = useFetcher<typeof loader>();
@@ -97,7 +103,7 @@ export default function Tasks() {
   // Clear the quick-add box once the task exists.
   useEffect(() => {
     if (actionData && "created" in actionData && actionData.created && navigation.state === "idle") {
-      quickAddForm.current?.reset();
+      setQuickText("");
       quickAddRef.current?.focus();
     }
   }, [actionData, navigation.state]);
@@ -166,12 +172,7 @@ export default function Tasks() {
   return (
     <div className="space-y-5">
       <h1 className="sr-only">Tasks</h1>
-      <Form
-        ref={quickAddForm}
-        method="post"
-        className="flex flex-col gap-2 sm:flex-row"
-        aria-label="Quick add"
-      >
+      <Form method="post" className="flex flex-col gap-2 sm:flex-row" aria-label="Quick add">
         <CsrfInput token={loaded.csrf} />
         <input type="hidden" name="intent" value="quick-add" />
         <label htmlFor="quick-add" className="sr-only">
@@ -183,6 +184,8 @@ export default function Tasks() {
           name="text"
           autoComplete="off"
           required
+          value={quickText}
+          onChange={(event) => setQuickText(event.target.value)}
           placeholder="Add a task: Buy milk #home !high tomorrow 3pm   (press q)"
           aria-describedby={quickError?.error ? "quick-add-error" : undefined}
           className={`${inputClass} sm:flex-1`}
@@ -191,6 +194,17 @@ export default function Tasks() {
           Add task
         </button>
       </Form>
+      {preview && preview.parts.length > 0 ? (
+        <QuickAddPreview
+          parts={preview.parts}
+          title={preview.draft.title}
+          timeZone={loaded.timeZone}
+          onKeep={(part) => {
+            setQuickText(keepLiteral(quickText, part));
+            quickAddRef.current?.focus();
+          }}
+        />
+      ) : null}
       {quickError?.error ? (
         <p id="quick-add-error" role="alert" className="text-sm text-red-700">
           {Object.values(quickError.fieldErrors as Record<string, string>)[0] ?? quickError.error}
@@ -378,6 +392,56 @@ export default function Tasks() {
         Shortcuts: <kbd>q</kbd> quick add · <kbd>/</kbd> search · <kbd>j</kbd>/<kbd>k</kbd> move ·{" "}
         <kbd>x</kbd> complete · <kbd>Enter</kbd> open
       </p>
+    </div>
+  );
+}
+
+const PRIORITY_NAMES = { high: "High", medium: "Medium", low: "Low", none: "None" } as const;
+
+/** The chips under quick add: each part it read, with × to keep that text as title instead. */
+function QuickAddPreview({
+  parts,
+  title,
+  timeZone,
+  onKeep,
+}: {
+  parts: QuickAddPart[];
+  title: string;
+  timeZone: string;
+  onKeep: (part: QuickAddPart) => void;
+}) {
+  const chip = "inline-flex items-center gap-1 rounded-full px-2 py-0.5";
+  return (
+    <div className="text-xs text-slate-700" data-testid="quick-add-preview">
+      <p className="sr-only" aria-live="polite">
+        Will add “{title}”
+      </p>
+      <ul aria-label="Quick add understood" className="flex flex-wrap items-center gap-2">
+        {parts.map((part, index) =>
+          part.kind === "unknown-priority" ? (
+            <li key={index} className={`${chip} bg-amber-100 text-amber-900`} data-part="unknown-priority">
+              {part.text} is not a priority (use !high, !medium or !low): it stays in the title
+            </li>
+          ) : (
+            <li key={index} className={`${chip} bg-indigo-50 text-indigo-900`} data-part={part.kind}>
+              {part.kind === "tag"
+                ? `#${part.tag}`
+                : part.kind === "priority"
+                  ? `Priority: ${PRIORITY_NAMES[part.priority]}`
+                  : `Due: ${formatDue(part.dueAt.toISOString(), timeZone)}`}
+              <button
+                type="button"
+                className="rounded-full px-1 text-indigo-700 hover:bg-indigo-100"
+                aria-label={`Keep “${part.text}” as text`}
+                title={`Keep “${part.text}” as text`}
+                onClick={() => onKeep(part)}
+              >
+                ×
+              </button>
+            </li>
+          ),
+        )}
+      </ul>
     </div>
   );
 }
