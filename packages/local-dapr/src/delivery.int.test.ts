@@ -206,8 +206,14 @@ spec:
   await subscriber.appReady;
   // Its first probe (GET /healthz, answered 200) must have passed: before that nothing is delivered.
   await waitFor("the app healthy", async () => (await appHealth(subscriber)) === "healthy", 15_000);
-  await first.close();
   const publisher = await sidecar({ appId: uid("pub"), resourcesPath: resources });
+  // One message delivered while the app is up, so the subscription is consuming before the app
+  // goes down (on daprd: its Kafka consumer holds its partitions). Without it, on a busy machine
+  // the group could still be joining when the probes, 3 × 5 s, took the subscription away, and no
+  // delivery was ever attempted (seen twice in make test-dapr).
+  await publish(publisher.httpPort, topic, { n: -1 });
+  await waitFor("the first delivery", () => first.received("/events").length === 1, 30_000);
+  await first.close();
   for (let n = 0; n < 5; n++) await publish(publisher.httpPort, topic, { n });
   await waitFor(
     "a refused attempt",
