@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
+import { isAlive } from "#db/embedded-postgres.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
 
 const WEB_DIR = path.join(REPO_ROOT, "web");
@@ -60,15 +61,6 @@ function isFresh(fingerprint: string): boolean {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Takes the lock directory, or waits while a live process holds it (a dead holder's is taken over). */
 async function withLock<T>(work: () => Promise<T>): Promise<T> {
   mkdirSync(path.dirname(LOCK), { recursive: true });
@@ -85,7 +77,7 @@ async function withLock<T>(work: () => Promise<T>): Promise<T> {
       } catch {
         // Between the holder's mkdir and its pid file: give it a moment.
       }
-      if (Number.isInteger(holder) && !alive(holder)) {
+      if (Number.isInteger(holder) && !isAlive(holder)) {
         rmLock();
         continue;
       }

@@ -6,6 +6,7 @@ import type { TestProject } from "vitest/node";
 import {
   dropDatabase,
   ensureDatabase,
+  isAlive,
   startEmbeddedServer,
   type RunningServer,
 } from "#db/embedded-postgres.ts";
@@ -38,15 +39,6 @@ interface Shared {
 const SHARED = Symbol.for("orbit.test-database");
 type WithShared = typeof globalThis & { [SHARED]?: Promise<Shared> };
 const holder = globalThis as WithShared;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export async function setup(project: TestProject): Promise<void> {
   const shared = await (holder[SHARED] ??= start());
