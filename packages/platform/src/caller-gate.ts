@@ -11,7 +11,12 @@
 import type { Db } from "#db/client.ts";
 import { authenticate, type Principal, type Scope } from "./auth.ts";
 import { problems } from "./problems.ts";
-import { takeRateLimitUnits, type RateLimitRule, type RateLimitStatus } from "./rate-limit.ts";
+import {
+  takeRateLimitUnits,
+  takeUnitsOnConflict,
+  type RateLimitRule,
+  type RateLimitStatus,
+} from "./rate-limit.ts";
 import { hashSecret } from "./tokens.ts";
 
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -153,13 +158,7 @@ export class CallerGate {
           AND (token.expires_at IS NULL OR token.expires_at > ${now}::timestamptz)
           AND (NOT ${write}::boolean OR token.scope = 'read_write')
           AND ${cost}::integer > 0 AND ${cost}::integer <= ${this.rule.max}::integer
-        ON CONFLICT (key) DO UPDATE SET
-          window_start = CASE WHEN rate_limits.window_start <= ${windowFloor}::timestamptz
-            THEN EXCLUDED.window_start ELSE rate_limits.window_start END,
-          count = CASE WHEN rate_limits.window_start <= ${windowFloor}::timestamptz
-            THEN EXCLUDED.count ELSE rate_limits.count + EXCLUDED.count END
-        WHERE rate_limits.window_start <= ${windowFloor}::timestamptz
-          OR rate_limits.count + EXCLUDED.count <= ${this.rule.max}::integer
+        ${takeUnitsOnConflict(windowFloor, this.rule.max)}
         RETURNING window_start
       )
       SELECT token.*, (SELECT window_start FROM taken) AS taken_start,

@@ -4,6 +4,7 @@
 // check made before any of them was counted. Keys are namespaced by their user ("sign-in:…",
 // "api:<function>:…"). When the database is down these throw like any query (the host answers 503).
 import type { Db } from "#db/client.ts";
+import { Prisma } from "#db/generated/client.ts";
 
 export interface RateLimitRule {
   max: number;
@@ -68,6 +69,21 @@ export async function takeRateLimit(
 }
 
 /**
+ * The conflict clause of an all-or-none take (`INSERT INTO rate_limits … (key, now, cost)`): a new
+ * window when the row's has ended (before `windowFloor`), else the units added while they fit under
+ * `max`; when they do not, no row is returned. Shared by takeRateLimitUnits and the caller gate.
+ */
+export function takeUnitsOnConflict(windowFloor: Date, max: number): Prisma.Sql {
+  return Prisma.sql`ON CONFLICT (key) DO UPDATE SET
+    window_start = CASE WHEN rate_limits.window_start <= ${windowFloor}::timestamptz
+      THEN EXCLUDED.window_start ELSE rate_limits.window_start END,
+    count = CASE WHEN rate_limits.window_start <= ${windowFloor}::timestamptz
+      THEN EXCLUDED.count ELSE rate_limits.count + EXCLUDED.count END
+    WHERE rate_limits.window_start <= ${windowFloor}::timestamptz
+      OR rate_limits.count + EXCLUDED.count <= ${max}::integer`;
+}
+
+/**
  * Takes `cost` units of the key's window, all or none, in one statement: a refused request takes
  * nothing (so a batch too large to fit does not use up the window) and is told when the window
  * ends. The upsert only counts when the units fit; when they do not, the same statement reads the
@@ -87,13 +103,7 @@ export async function takeRateLimitUnits(
     WITH taken AS (
       INSERT INTO rate_limits (key, window_start, count)
       SELECT ${key}, ${now}::timestamptz, ${cost}::integer WHERE ${cost}::integer <= ${rule.max}::integer
-      ON CONFLICT (key) DO UPDATE SET
-        window_start = CASE WHEN rate_limits.window_start <= ${windowFloor}::timestamptz
-          THEN EXCLUDED.window_start ELSE rate_limits.window_start END,
-        count = CASE WHEN rate_limits.window_start <= ${windowFloor}::timestamptz
-          THEN EXCLUDED.count ELSE rate_limits.count + EXCLUDED.count END
-      WHERE rate_limits.window_start <= ${windowFloor}::timestamptz
-        OR rate_limits.count + EXCLUDED.count <= ${rule.max}::integer
+      ${takeUnitsOnConflict(windowFloor, rule.max)}
       RETURNING window_start
     )
     SELECT true AS taken, window_start FROM taken
