@@ -71,9 +71,10 @@ test("the migrations build every table, column, enum and index prisma/schema.pri
     "outbox_pending_partition_idx",
     "task_tags_task_id_tag_key",
     "task_tags_user_id_tag_idx",
+    "tasks_due_sort_idx",
     "tasks_pending_due_idx",
-    "tasks_user_id_due_key_id_idx",
+    "tasks_priority_sort_idx",
+    "tasks_title_sort_idx",
     "tasks_user_id_search_vector_idx",
-    "tasks_user_id_title_key_id_idx",
   ]);
 }, 60_000);

@@ -356,28 +356,40 @@ test("an offset's unencoded '+' (decoded as a space) still parses", async () => 
 const PRIORITY_RANK = { high: 3, medium: 2, low: 1, none: 0 } as const;
 const byId = (a: TaskDto, b: TaskDto) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const cmp = <T>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);
+const undatedLast = (a: TaskDto, b: TaskDto) => cmp(a.due_at === null, b.due_at === null);
+const byDue = (a: TaskDto, b: TaskDto) => undatedLast(a, b) || cmp(a.due_at ?? "", b.due_at ?? "");
+const highFirst = (a: TaskDto, b: TaskDto) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority];
+const oldestFirst = (a: TaskDto, b: TaskDto) => cmp(a.created_at, b.created_at);
 
-/** Expected orders, written independently of the SQL: key order, then the id tie-breaker. */
+/**
+ * Expected orders, written independently of the SQL: the key in the asked direction, then the
+ * documented tie-breakers, which run the same way in both directions (docs/api: sorting).
+ */
 const EXPECTED: Record<string, (a: TaskDto, b: TaskDto) => number> = {
-  "due asc": (a, b) => cmp(a.due_at ?? "~", b.due_at ?? "~") || byId(a, b),
-  "due desc": (a, b) => cmp(b.due_at ?? "~", a.due_at ?? "~") || byId(b, a),
-  "created asc": (a, b) => cmp(a.created_at, b.created_at) || byId(a, b),
-  "created desc": (a, b) => cmp(b.created_at, a.created_at) || byId(b, a),
-  "title asc": (a, b) => cmp(a.title.toLowerCase(), b.title.toLowerCase()) || byId(a, b),
-  "title desc": (a, b) => cmp(b.title.toLowerCase(), a.title.toLowerCase()) || byId(b, a),
-  // The priority index is (priority DESC, id): ids ascend within high-first, descend within none-first.
-  "priority desc": (a, b) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || byId(a, b),
-  "priority asc": (a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || byId(b, a),
+  "due asc": (a, b) => byDue(a, b) || highFirst(a, b) || oldestFirst(a, b) || byId(a, b),
+  "due desc": (a, b) =>
+    undatedLast(a, b) || -byDue(a, b) || highFirst(a, b) || oldestFirst(a, b) || byId(a, b),
+  "created asc": (a, b) => oldestFirst(a, b) || byId(a, b),
+  "created desc": (a, b) => -oldestFirst(a, b) || byId(b, a),
+  "title asc": (a, b) =>
+    cmp(a.title.toLowerCase(), b.title.toLowerCase()) || byDue(a, b) || oldestFirst(a, b) || byId(a, b),
+  "title desc": (a, b) =>
+    cmp(b.title.toLowerCase(), a.title.toLowerCase()) || byDue(a, b) || oldestFirst(a, b) || byId(a, b),
+  "priority desc": (a, b) => highFirst(a, b) || byDue(a, b) || oldestFirst(a, b) || byId(a, b),
+  "priority asc": (a, b) => -highFirst(a, b) || byDue(a, b) || oldestFirst(a, b) || byId(a, b),
 };
 
-test.each(Object.keys(EXPECTED))("sort %s orders every task with an id tie-breaker", async (name) => {
-  const [sort, order] = name.split(" ") as [string, string];
-  const expected = all()
-    .sort(EXPECTED[name])
-    .map((t) => t.id);
-  const page = await list({ sort, order, limit: "200" });
-  expect(page.items.map((t) => t.id)).toEqual(expected);
-});
+test.each(Object.keys(EXPECTED))(
+  "sort %s orders every task by its key, then its documented tie-breakers",
+  async (name) => {
+    const [sort, order] = name.split(" ") as [string, string];
+    const expected = all()
+      .sort(EXPECTED[name])
+      .map((t) => t.id);
+    const page = await list({ sort, order, limit: "200" });
+    expect(page.items.map((t) => t.id)).toEqual(expected);
+  },
+);
 
 test("the fixtures hold the ties the sort tests rely on", () => {
   const groceries = tasks.get("Buy groceries")!;
@@ -454,7 +466,10 @@ test("a tampered or foreign cursor is a 400 naming cursor", async () => {
     { cursor: cursor.slice(0, -3) },
     { cursor: forged({ i: "not-a-uuid" }) },
     { cursor: forged({ k: "yesterday" }) },
-    { cursor: forged({ v: 2 }) },
+    { cursor: forged({ v: 1 }) },
+    { cursor: forged({ p: "urgent" }) },
+    { cursor: forged({ c: "yesterday" }) },
+    { cursor: forged({ p: undefined }) },
     { cursor: Buffer.from("[1,2]").toString("base64url") },
     { cursor, sort: "title" },
     { cursor, order: "desc" },

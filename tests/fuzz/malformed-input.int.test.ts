@@ -289,7 +289,11 @@ function routeRequests(): RouteRequest[] {
     reminders: [{ remind_at: "2029-12-31T09:00:00+01:00" }],
     recurrence: { pattern: "weekly", anchor: "completion", ends_at: "2031-01-01T00:00:00Z" },
   };
-  const titleCursor = encodeCursor({ sort: "title", key: "fuzz target", id }, "asc", null);
+  const titleCursor = encodeCursor(
+    { sort: "title", key: "fuzz target", due: "infinity", created: "2030-01-01T00:00:00.000Z", id },
+    "asc",
+    null,
+  );
   const activityCursor = Buffer.from(
     JSON.stringify({ v: 1, k: "user", t: "2030-01-01T00:00:00.000Z", i: "1" }),
   ).toString("base64url");

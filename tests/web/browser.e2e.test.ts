@@ -329,27 +329,31 @@ test("sorting by due date orders tasks chronologically", async () => {
   await context.close();
 });
 
-test("a second click on the current sort flips it from that sort's default order", async () => {
+test("a second click on the current sort flips its key; ties keep their order and undated tasks stay last", async () => {
   const { page, context } = await newUser(world);
   await quickAdd(page, "Sooner tomorrow 8am !low", "Sooner");
   await quickAdd(page, "Later in 3 days !high", "Later");
+  await quickAdd(page, "Someday !high", "Someday");
+  // Due at the same minute as Sooner: the priority tie-breaker puts it first either way.
+  await quickAdd(page, "Tie tomorrow 8am !high", "Tie");
   const sortLink = (sort: string) => page.locator(`[data-sort=${sort}]`);
   // Due date is the list's default sort, earliest first.
   await expect(sortLink("due").innerText()).resolves.toBe("Due date ↑");
+  await expect.poll(() => titles(page)).toEqual(["Tie", "Sooner", "Later", "Someday"]);
   await sortLink("due").click();
   await page.waitForURL(/sort=due&order=desc/);
-  await expect.poll(() => titles(page)).toEqual(["Later", "Sooner"]);
+  await expect.poll(() => titles(page)).toEqual(["Later", "Tie", "Sooner", "Someday"]);
   await expect(sortLink("due").innerText()).resolves.toBe("Due date ↓");
-  // Priority's default is highest first; flipping it puts the lowest first.
+  // Priority's default is highest first (then earliest due); flipping it puts the lowest first.
   await sortLink("priority").click();
   await page.waitForURL(
     (url) => url.searchParams.get("sort") === "priority" && !url.searchParams.has("order"),
   );
   await expect.poll(() => sortLink("priority").innerText()).toBe("Priority ↓");
-  await expect.poll(() => titles(page)).toEqual(["Later", "Sooner"]);
+  await expect.poll(() => titles(page)).toEqual(["Tie", "Later", "Someday", "Sooner"]);
   await sortLink("priority").click();
   await page.waitForURL(/sort=priority&order=asc/);
-  await expect.poll(() => titles(page)).toEqual(["Sooner", "Later"]);
+  await expect.poll(() => titles(page)).toEqual(["Sooner", "Tie", "Later", "Someday"]);
   await expect(sortLink("priority").innerText()).resolves.toBe("Priority ↑");
   await context.close();
 });

@@ -6,13 +6,19 @@ import {
   ORDERS,
   savedViewSchema,
   searchParts,
+  SORTS,
   taskListQuerySchema,
+  compareTasks,
+  SORT_TIE_BREAKERS,
   type CursorKey,
+  type Sort,
+  type SortableTask,
   type Order,
 } from "./task-query.ts";
 import { PRIORITIES } from "./tasks.ts";
 
 const ID = "0b5a2d39-6c1e-4f3a-9d7e-2a8c4b6f1e90";
+const CREATED = "2026-11-01T08:00:00.000Z";
 
 test("defaults: due ascending without search, relevance with it, 50 per page, everything else off", () => {
   expect(taskListQuerySchema.parse({})).toEqual({
@@ -117,11 +123,16 @@ test("q, tags and instants PostgreSQL cannot take are refused, naming the parame
 test("a forged cursor whose key PostgreSQL cannot take is refused as a cursor", () => {
   const forge = (payload: unknown) => btoa(JSON.stringify(payload)).replace(/=+$/, "");
   const cases = [
-    [{ v: 1, s: "title", o: "asc", k: "a\u0000", i: ID }, "title"],
-    [{ v: 1, s: "title", o: "asc", k: "\ud800", i: ID }, "title"],
-    [{ v: 1, s: "due", o: "asc", k: "0000-01-01T00:00:00Z", i: ID }, "due"],
-    [{ v: 1, s: "created", o: "desc", k: "0000-01-01T00:00:00Z", i: ID }, "created"],
-    [{ v: 1, s: "created", o: "desc", k: "9999-12-31T23:00:00-05:00", i: ID }, "created"],
+    [{ v: 2, s: "title", o: "asc", k: "a\u0000", d: "infinity", c: CREATED, i: ID }, "title"],
+    [{ v: 2, s: "title", o: "asc", k: "\ud800", d: "infinity", c: CREATED, i: ID }, "title"],
+    [{ v: 2, s: "due", o: "asc", k: "0000-01-01T00:00:00Z", p: "high", c: CREATED, i: ID }, "due"],
+    [{ v: 2, s: "due", o: "asc", k: "infinity", p: "high", c: "0000-01-01T00:00:00Z", i: ID }, "due"],
+    [
+      { v: 2, s: "priority", o: "asc", k: "high", d: "9999-12-31T23:00:00-05:00", c: CREATED, i: ID },
+      "priority",
+    ],
+    [{ v: 2, s: "created", o: "desc", k: "0000-01-01T00:00:00Z", i: ID }, "created"],
+    [{ v: 2, s: "created", o: "desc", k: "9999-12-31T23:00:00-05:00", i: ID }, "created"],
   ] as const;
   for (const [payload, sort] of cases) {
     const cursor = forge(payload);
@@ -136,14 +147,22 @@ test("a forged cursor whose key PostgreSQL cannot take is refused as a cursor", 
 });
 
 test("a cursor round-trips and only fits its own sort, order and search", () => {
-  const key: CursorKey = { sort: "title", key: "buy groceries", id: ID };
+  const key: CursorKey = { sort: "title", key: "buy groceries", due: "infinity", created: CREATED, id: ID };
   const cursor = encodeCursor(key, "asc", null);
   expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
   expect(decodeCursor(cursor, { sort: "title", order: "asc", q: null })).toEqual({ ok: true, key });
   expect(decodeCursor(cursor, { sort: "title", order: "desc", q: null })).toMatchObject({ ok: false });
   expect(decodeCursor(cursor, { sort: "due", order: "asc", q: null })).toMatchObject({ ok: false });
 
-  const ranked = encodeCursor({ sort: "relevance", key: 0.4, id: ID }, "desc", "groceries");
+  const rankedKey = {
+    sort: "relevance",
+    key: 0.4,
+    priority: "low",
+    due: "2026-12-01T09:00:00.000Z",
+    created: CREATED,
+    id: ID,
+  } as const;
+  const ranked = encodeCursor(rankedKey, "desc", "groceries");
   expect(decodeCursor(ranked, { sort: "relevance", order: "desc", q: "groceries" })).toMatchObject({
     ok: true,
   });
@@ -151,26 +170,29 @@ test("a cursor round-trips and only fits its own sort, order and search", () => 
     ok: false,
     reason: expect.stringContaining("different search"),
   });
-  expect(taskListQuerySchema.parse({ q: "groceries", cursor: ranked }).after).toEqual({
-    sort: "relevance",
-    key: 0.4,
-    id: ID,
-  });
+  expect(taskListQuerySchema.parse({ q: "groceries", cursor: ranked }).after).toEqual(rankedKey);
 });
 
 test("garbage, truncated and forged cursors are refused", () => {
   const expected = { sort: "due", order: "asc", q: null } as const;
-  const good = encodeCursor({ sort: "due", key: "infinity", id: ID }, "asc", null);
+  const good = encodeCursor(
+    { sort: "due", key: "infinity", priority: "none", created: CREATED, id: ID },
+    "asc",
+    null,
+  );
   const forge = (payload: unknown) => btoa(JSON.stringify(payload)).replace(/=+$/, "");
   for (const bad of [
     "",
     "%%%",
     good.slice(0, -2),
     good.slice(1),
-    forge({ v: 1, s: "due", o: "asc", k: "tomorrow", i: ID }),
-    forge({ v: 1, s: "due", o: "asc", k: "infinity", i: "not-a-uuid" }),
-    forge({ v: 1, s: "due", o: "asc", k: "infinity", i: ID, extra: true }),
-    forge({ v: 2, s: "due", o: "asc", k: "infinity", i: ID }),
+    forge({ v: 2, s: "due", o: "asc", k: "tomorrow", p: "none", c: CREATED, i: ID }),
+    forge({ v: 2, s: "due", o: "asc", k: "infinity", p: "none", c: CREATED, i: "not-a-uuid" }),
+    forge({ v: 2, s: "due", o: "asc", k: "infinity", p: "none", c: CREATED, i: ID, extra: true }),
+    forge({ v: 2, s: "due", o: "asc", k: "infinity", p: "urgent", c: CREATED, i: ID }),
+    forge({ v: 2, s: "due", o: "asc", k: "infinity", c: CREATED, i: ID }),
+    // A version 1 cursor (no tie-breakers) cannot say where a tie ended: start again.
+    forge({ v: 1, s: "due", o: "asc", k: "infinity", i: ID }),
     forge(null),
   ]) {
     expect(decodeCursor(bad, expected), bad).toMatchObject({ ok: false });
@@ -178,33 +200,41 @@ test("garbage, truncated and forged cursors are refused", () => {
   expect(decodeCursor(good, expected)).toMatchObject({ ok: true });
 });
 
+const instantArb = fc
+  .date({ min: new Date("1970-01-01"), max: new Date("9999-12-31"), noInvalidDate: true })
+  .map((d) => d.toISOString());
+const dueArb = fc.oneof(fc.constant("infinity"), instantArb);
+const priorityArb = fc.constantFrom(...PRIORITIES);
+
 const cursorKeyArb: fc.Arbitrary<CursorKey> = fc.oneof(
   fc.record({
     sort: fc.constant("due" as const),
-    key: fc.oneof(
-      fc.constant("infinity"),
-      fc
-        .date({ min: new Date("1970-01-01"), max: new Date("9999-12-31"), noInvalidDate: true })
-        .map((d) => d.toISOString()),
-    ),
+    key: dueArb,
+    priority: priorityArb,
+    created: instantArb,
     id: fc.uuid(),
   }),
-  fc.record({
-    sort: fc.constant("created" as const),
-    key: fc
-      .date({ min: new Date("1970-01-01"), max: new Date("9999-12-31"), noInvalidDate: true })
-      .map((d) => d.toISOString()),
-    id: fc.uuid(),
-  }),
+  fc.record({ sort: fc.constant("created" as const), key: instantArb, id: fc.uuid() }),
   fc.record({
     sort: fc.constant("title" as const),
     key: fc.string({ unit: "grapheme", maxLength: 500 }),
+    due: dueArb,
+    created: instantArb,
     id: fc.uuid(),
   }),
-  fc.record({ sort: fc.constant("priority" as const), key: fc.constantFrom(...PRIORITIES), id: fc.uuid() }),
+  fc.record({
+    sort: fc.constant("priority" as const),
+    key: priorityArb,
+    due: dueArb,
+    created: instantArb,
+    id: fc.uuid(),
+  }),
   fc.record({
     sort: fc.constant("relevance" as const),
     key: fc.float({ min: 0, max: 1e6, noNaN: true }).map(Math.abs),
+    priority: priorityArb,
+    due: dueArb,
+    created: instantArb,
     id: fc.uuid(),
   }),
 );
@@ -245,4 +275,68 @@ test("search as people type: given a bare last word of three letters or more, it
 test("search as people type: given a last word that is short, negated, quoted, OR or not a word, nothing is a prefix", () => {
   for (const q of ["gr", "groceries -budg", '"buy groc', '"buy groc"', "passport or", "a:*", "groc!", ""])
     expect(searchParts(q), q).toEqual({ words: q, prefix: null, or: false });
+});
+
+// ───── the order of a list ─────
+
+const task = (id: string, fields: Partial<SortableTask>): SortableTask => ({
+  id: `00000000-0000-4000-8000-00000000000${id}`,
+  title_key: "same",
+  priority: "none",
+  due_at: null,
+  created_at: CREATED,
+  ...fields,
+});
+const orderOf = (sort: Exclude<Sort, "relevance">, order: Order, tasks: SortableTask[]) =>
+  [...tasks].sort(compareTasks(sort, order)).map((t) => t.id.at(-1));
+
+test("given ties on the due date, when sorted by due either way, then high priority, then oldest, then id come first", () => {
+  const at9 = "2026-12-04T09:00:00.000Z";
+  const tasks = [
+    task("1", { due_at: at9, priority: "low" }),
+    task("2", { due_at: at9, priority: "high", created_at: "2026-11-02T00:00:00.000Z" }),
+    task("3", { due_at: at9, priority: "high" }),
+    task("4", { due_at: "2026-12-07T00:00:00.000Z" }),
+    task("5", { due_at: "2026-12-04T17:00:00.000Z" }),
+  ];
+  expect(orderOf("due", "asc", tasks)).toEqual(["3", "2", "1", "5", "4"]);
+  // The key flips; its ties keep their order.
+  expect(orderOf("due", "desc", tasks)).toEqual(["4", "5", "3", "2", "1"]);
+});
+
+test("given undated tasks, when sorted by due in either direction, then they stay last, ordered by priority", () => {
+  const tasks = [
+    task("1", { priority: "low" }),
+    task("2", { due_at: "2026-12-04T09:00:00.000Z" }),
+    task("3", { priority: "high" }),
+    task("4", { due_at: "2026-12-05T09:00:00.000Z" }),
+  ];
+  expect(orderOf("due", "asc", tasks)).toEqual(["2", "4", "3", "1"]);
+  expect(orderOf("due", "desc", tasks)).toEqual(["4", "2", "3", "1"]);
+});
+
+test("given one priority, when sorted by priority either way, then the earliest due date comes first and undated last", () => {
+  const tasks = [
+    task("1", { priority: "high" }),
+    task("2", { priority: "high", due_at: "2026-12-07T00:00:00.000Z" }),
+    task("3", { priority: "high", due_at: "2026-12-04T00:00:00.000Z" }),
+    task("4", { priority: "none", due_at: "2026-12-01T00:00:00.000Z" }),
+  ];
+  expect(orderOf("priority", "desc", tasks)).toEqual(["3", "2", "1", "4"]);
+  expect(orderOf("priority", "asc", tasks)).toEqual(["4", "3", "2", "1"]);
+});
+
+test("given equal titles, when sorted by title either way, then by due date, creation and id", () => {
+  const tasks = [
+    task("1", { title_key: "water plants", due_at: "2026-12-08T00:00:00.000Z" }),
+    task("2", { title_key: "water plants", due_at: "2026-12-01T00:00:00.000Z" }),
+    task("3", { title_key: "buy milk" }),
+    task("4", { title_key: "water plants" }),
+  ];
+  expect(orderOf("title", "asc", tasks)).toEqual(["3", "2", "1", "4"]);
+  expect(orderOf("title", "desc", tasks)).toEqual(["2", "1", "4", "3"]);
+});
+
+test("every sort documents its tie-breakers, ending with the id", () => {
+  for (const sort of SORTS) expect(SORT_TIE_BREAKERS[sort].at(-1), sort).toBe("id");
 });

@@ -23,16 +23,89 @@ export const DEFAULT_ORDER: Record<Sort, Order> = {
 export const LIST_LIMITS = { defaultLimit: 50, maxLimit: 200, qMax: 500, titleKeyMax: 4 * LIMITS.titleMax };
 
 /**
- * Where a page ended: the sort key of its last row and that row's id (the tie-breaker). `due` is
- * the ISO instant or "infinity" for a task without a due date (they sort last); `title` is
- * PostgreSQL's `lower(title)` of the row, exactly as the index holds it.
+ * Every sort's full order: its key, then tie-breakers that always run the same way, whichever
+ * direction the key runs, so equal keys never come back in an arbitrary order and a page boundary
+ * inside a tie is exact. The same in the API, the web and MCP (they all read GET /v1/tasks).
+ *
+ * - due: due date (undated tasks last, in both directions) → priority, high first → created, oldest
+ *   first → id
+ * - priority: priority → due date, earliest first, undated last → created → id
+ * - title: title, case-insensitive → due date → created → id
+ * - created: created → id (both run with the order)
+ * - relevance: search rank → priority → due date → created → id
+ */
+export const SORT_TIE_BREAKERS: Record<Sort, readonly string[]> = {
+  due: ["priority", "created", "id"],
+  priority: ["due", "created", "id"],
+  title: ["due", "created", "id"],
+  created: ["id"],
+  relevance: ["priority", "due", "created", "id"],
+};
+
+/** The `sort` parameter's documentation (OpenAPI, MCP): each sort's key and tie-breakers. */
+export const SORT_DESCRIPTION =
+  "Default: relevance with q, else due. Each sort breaks ties the same way in both directions: " +
+  SORTS.map((sort) => `${sort} → ${SORT_TIE_BREAKERS[sort].join(" → ")}`).join("; ") +
+  ". Priority ties rank high first, due-date ties earliest first; tasks without a due date sort last in both directions.";
+
+/** Priority as a tie-breaker ranks high first: 0 high … 3 none (the SQL's `priority_rank`). */
+export const PRIORITY_RANK: Record<Priority, number> = { high: 0, medium: 1, low: 2, none: 3 };
+
+/** A task as far as ordering goes. `title_key` is the case-folded title the database compares. */
+export interface SortableTask {
+  id: string;
+  title_key: string;
+  priority: Priority;
+  due_at: string | null;
+  created_at: string;
+}
+
+/**
+ * The list's order as a comparator: what the SQL of packages/tasks/src/queries.ts does, written
+ * once more as the specification its tests check it against (relevance is left to the database:
+ * its rank is PostgreSQL's). Ids compare as the database compares uuids (their hex text).
+ */
+export function compareTasks(
+  sort: Exclude<Sort, "relevance">,
+  order: Order,
+): (a: SortableTask, b: SortableTask) => number {
+  const sign = order === "asc" ? 1 : -1;
+  const cmp = (x: string | number, y: string | number) => (x < y ? -1 : x > y ? 1 : 0);
+  const due = (t: SortableTask) => (t.due_at === null ? Infinity : Date.parse(t.due_at));
+  const created = (t: SortableTask) => Date.parse(t.created_at);
+  const rank = (t: SortableTask) => PRIORITY_RANK[t.priority];
+  const dueTie = (a: SortableTask, b: SortableTask) => cmp(due(a), due(b));
+  const chain = (a: SortableTask, b: SortableTask, ...steps: number[]) =>
+    steps.find((step) => step !== 0) ?? cmp(a.id, b.id);
+  switch (sort) {
+    case "due":
+      return (a, b) => {
+        // Undated last whatever the order.
+        if ((a.due_at === null) !== (b.due_at === null)) return a.due_at === null ? 1 : -1;
+        return chain(a, b, sign * dueTie(a, b), cmp(rank(a), rank(b)), cmp(created(a), created(b)));
+      };
+    case "priority":
+      // "desc" (the default) is high first, i.e. rank ascending.
+      return (a, b) => chain(a, b, -sign * cmp(rank(a), rank(b)), dueTie(a, b), cmp(created(a), created(b)));
+    case "title":
+      return (a, b) =>
+        chain(a, b, sign * cmp(a.title_key, b.title_key), dueTie(a, b), cmp(created(a), created(b)));
+    case "created":
+      return (a, b) => sign * (cmp(created(a), created(b)) || cmp(a.id, b.id));
+  }
+}
+
+/**
+ * Where a page ended: the last row's sort key, its tie-breakers and its id. `due` values are the
+ * ISO instant or "infinity" for a task without a due date; `title` is PostgreSQL's `lower(title)`
+ * of the row, exactly as the index holds it; `created` the row's creation instant.
  */
 export type CursorKey =
-  | { sort: "due"; key: string; id: string }
-  | { sort: "priority"; key: Priority; id: string }
+  | { sort: "due"; key: string; priority: Priority; created: string; id: string }
+  | { sort: "priority"; key: Priority; due: string; created: string; id: string }
   | { sort: "created"; key: string; id: string }
-  | { sort: "title"; key: string; id: string }
-  | { sort: "relevance"; key: number; id: string };
+  | { sort: "title"; key: string; due: string; created: string; id: string }
+  | { sort: "relevance"; key: number; priority: Priority; due: string; created: string; id: string };
 
 export interface TaskListQuery {
   /** Full-text search (websearch syntax), null for none. */
@@ -62,40 +135,53 @@ export interface TaskListQuery {
 const cursorIdSchema = z.uuid();
 const isoInstant = instantStringSchema;
 
+const dueKey = z.union([isoInstant, z.literal("infinity")]);
+const priorityKey = z.enum(PRIORITIES);
+
+// Version 2: version 1 cursors carried no tie-breakers; they are refused ("start again").
 const cursorPayloadSchema = z.discriminatedUnion("s", [
   z.strictObject({
-    v: z.literal(1),
+    v: z.literal(2),
     s: z.literal("due"),
     o: z.enum(ORDERS),
-    k: z.union([isoInstant, z.literal("infinity")]),
+    k: dueKey,
+    p: priorityKey,
+    c: isoInstant,
     i: cursorIdSchema,
   }),
   z.strictObject({
-    v: z.literal(1),
+    v: z.literal(2),
     s: z.literal("priority"),
     o: z.enum(ORDERS),
-    k: z.enum(PRIORITIES),
+    k: priorityKey,
+    d: dueKey,
+    c: isoInstant,
     i: cursorIdSchema,
   }),
   z.strictObject({
-    v: z.literal(1),
+    v: z.literal(2),
     s: z.literal("created"),
     o: z.enum(ORDERS),
     k: isoInstant,
     i: cursorIdSchema,
   }),
   z.strictObject({
-    v: z.literal(1),
+    v: z.literal(2),
     s: z.literal("title"),
     o: z.enum(ORDERS),
     k: storableString().max(LIST_LIMITS.titleKeyMax),
+    d: dueKey,
+    c: isoInstant,
     i: cursorIdSchema,
   }),
   z.strictObject({
-    v: z.literal(1),
+    v: z.literal(2),
     s: z.literal("relevance"),
     o: z.enum(ORDERS),
     k: z.number().nonnegative(),
+    p: priorityKey,
+    d: dueKey,
+    c: isoInstant,
     i: cursorIdSchema,
     /** Fingerprint of the search text: a rank only means something for the query that made it. */
     q: z.string(),
@@ -118,11 +204,58 @@ function fingerprint(text: string): string {
 
 /** The opaque `next_cursor` of a page that ended at `last`, for a list sorted by `order`. */
 export function encodeCursor(last: CursorKey, order: Order, q: string | null): string {
-  const payload: CursorPayload =
-    last.sort === "relevance"
-      ? { v: 1, s: last.sort, o: order, k: last.key, i: last.id, q: fingerprint(q ?? "") }
-      : ({ v: 1, s: last.sort, o: order, k: last.key, i: last.id } as CursorPayload);
+  const base = { v: 2, s: last.sort, o: order, k: last.key } as const;
+  let payload: CursorPayload;
+  switch (last.sort) {
+    case "due":
+      payload = { ...base, s: "due", k: last.key, p: last.priority, c: last.created, i: last.id };
+      break;
+    case "priority":
+      payload = { ...base, s: "priority", k: last.key, d: last.due, c: last.created, i: last.id };
+      break;
+    case "created":
+      payload = { ...base, s: "created", k: last.key, i: last.id };
+      break;
+    case "title":
+      payload = { ...base, s: "title", k: last.key, d: last.due, c: last.created, i: last.id };
+      break;
+    case "relevance":
+      payload = {
+        ...base,
+        s: "relevance",
+        k: last.key,
+        p: last.priority,
+        d: last.due,
+        c: last.created,
+        i: last.id,
+        q: fingerprint(q ?? ""),
+      };
+      break;
+  }
   return toBase64Url(JSON.stringify(payload));
+}
+
+/** The cursor key a decoded payload stands for. */
+function keyOfPayload(payload: CursorPayload): CursorKey {
+  switch (payload.s) {
+    case "due":
+      return { sort: "due", key: payload.k, priority: payload.p, created: payload.c, id: payload.i };
+    case "priority":
+      return { sort: "priority", key: payload.k, due: payload.d, created: payload.c, id: payload.i };
+    case "created":
+      return { sort: "created", key: payload.k, id: payload.i };
+    case "title":
+      return { sort: "title", key: payload.k, due: payload.d, created: payload.c, id: payload.i };
+    case "relevance":
+      return {
+        sort: "relevance",
+        key: payload.k,
+        priority: payload.p,
+        due: payload.d,
+        created: payload.c,
+        id: payload.i,
+      };
+  }
 }
 
 // base64url (RFC 4648 §5) without Node's Buffer, so this module also runs in a browser.
@@ -163,7 +296,7 @@ export function decodeCursor(
   if (payload.s === "relevance" && payload.q !== fingerprint(expected.q ?? "")) {
     return { ok: false, reason: "belongs to a different search (q); start again without a cursor" };
   }
-  return { ok: true, key: { sort: payload.s, key: payload.k, id: payload.i } as CursorKey };
+  return { ok: true, key: keyOfPayload(payload) };
 }
 
 // ───── saved views ─────
@@ -277,8 +410,12 @@ const paramsSchema = z.strictObject({
   due_to: instantParam.optional(),
   overdue: booleanParam.optional(),
   no_due: booleanParam.optional(),
-  sort: enumParam(SORTS).optional(),
-  order: enumParam(ORDERS).optional(),
+  sort: enumParam(SORTS).optional().describe(SORT_DESCRIPTION),
+  order: enumParam(ORDERS)
+    .optional()
+    .describe(
+      "Direction of the sort key (default per sort: due asc, priority desc = high first, created desc, title asc, relevance desc). Tie-breakers keep their own direction.",
+    ),
   limit: limitParam.optional(),
   cursor: single("must be a cursor from next_cursor").max(4096, "is not a cursor this API issued").optional(),
 });

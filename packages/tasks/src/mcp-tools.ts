@@ -6,7 +6,14 @@
 // one more process that must be up, while the validation (the same zod schemas) stays identical.
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { ORDERS, SORTS, STATUS_FILTERS, TAG_MODES, taskListQuerySchema } from "#core/task-query.ts";
+import {
+  ORDERS,
+  SORT_DESCRIPTION,
+  SORTS,
+  STATUS_FILTERS,
+  TAG_MODES,
+  taskListQuerySchema,
+} from "#core/task-query.ts";
 import {
   createTaskSchema,
   instantSchema,
@@ -76,7 +83,7 @@ const findTasksShape = {
   due_to: z.string().optional().describe("Exclusive upper bound of due_at, RFC 3339 with an offset."),
   overdue: z.boolean().optional().describe("true: only pending tasks past due; false: none of those."),
   no_due: z.boolean().optional().describe("true: only tasks without a due date; false: only with one."),
-  sort: z.enum(SORTS).optional().describe("Default: relevance with q, else due."),
+  sort: z.enum(SORTS).optional().describe(SORT_DESCRIPTION),
   order: z.enum(ORDERS).optional(),
   limit: z.number().int().min(1).max(200).optional().describe("Default 50."),
   cursor: z.string().optional().describe("next_cursor of the previous page, with the same filters and sort."),

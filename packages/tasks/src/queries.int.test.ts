@@ -1,8 +1,10 @@
 // Index use of the list queries: EXPLAIN on a realistic shape (three users, 5,000 tasks each,
 // made with generate_series) must show every sort walking its keyset index, first page and cursor
 // page alike, and search and tag filters starting from their indexes (never a Seq Scan on tasks).
+import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { SORTS, taskListQuerySchema } from "#core/task-query.ts";
+import { compareTasks, SORTS, taskListQuerySchema, type Sort } from "#core/task-query.ts";
+import { PRIORITIES, type TaskDto } from "#core/tasks.ts";
 import { Prisma } from "#db/generated/client.ts";
 import { createTestUser, type TestUser } from "#testing/fixtures.ts";
 import { workerDb } from "#testing/worker-db.ts";
@@ -60,13 +62,28 @@ async function plan(params: Record<string, string>, afterFirstPage = false): Pro
   return rows.map((row) => row["QUERY PLAN"]).join("\n");
 }
 
-const hasSortNode = (text: string) => /^\s*(->\s+)?(Incremental )?Sort\s+\(/m.test(text);
+/**
+ * Sorts in a plan that sort the user's tasks. Allowed: an Incremental Sort presorted on the sort
+ * key (a run of equal keys, walked backward, put in tie-breaker order), and the sort of the UNION
+ * ALL branches' rows by (branch, position): at most (limit + 1) rows a branch.
+ */
+function taskSorts(text: string): string[] {
+  return [
+    ...text.matchAll(
+      /^\s*(?:->\s+)?(Incremental )?Sort\s+\(.*\n\s+Sort Key: (.*)(?:\n\s+Presorted Key: (.*))?/gm,
+    ),
+  ]
+    .filter(
+      ([, incremental, key, presorted]) => !(key!.includes("row_number()") || (incremental && presorted)),
+    )
+    .map(([node]) => node);
+}
 
 const SORT_INDEX = {
-  due: "tasks_user_id_due_key_id_idx",
-  title: "tasks_user_id_title_key_id_idx",
+  due: "tasks_due_sort_idx",
+  title: "tasks_title_sort_idx",
   created: "tasks_user_id_created_at_id_idx",
-  priority: "tasks_user_id_priority_id_idx",
+  priority: "tasks_priority_sort_idx",
 } as const;
 
 test.each(
@@ -75,27 +92,33 @@ test.each(
   ),
 )("sort $sort $order reads its index in order, first page and cursor page", async ({ sort, order }) => {
   const index = SORT_INDEX[sort as keyof typeof SORT_INDEX];
-  const first = await plan({ sort, order });
-  expect(first).toContain(`using ${index} on tasks`);
-  expect(first).not.toContain("Seq Scan");
-  expect(hasSortNode(first), first).toBe(false);
-
-  const next = await plan({ sort, order }, true);
-  expect(next).not.toContain("Seq Scan");
-  if (sort === "priority") {
-    // Two bounded index ranges: the rest of the last priority, then the following priorities.
-    expect(next).toMatch(
-      new RegExp(`using ${index} on tasks t\\b[^\\n]*\\n\\s+Index Cond: .*priority = .*AND \\(id [<>]`),
-    );
-    expect(next).toMatch(
-      new RegExp(`using ${index} on tasks t_1\\b[^\\n]*\\n\\s+Index Cond: .*priority [<>] `),
-    );
-  } else {
-    // The keyset bound is an index condition (a range start), not a filter over skipped rows.
-    expect(next).toMatch(
-      new RegExp(`using ${index} on tasks t\\b[^\\n]*\\n\\s+Index Cond: \\(\\(user_id = .*\\) AND \\(ROW\\(`),
-    );
-    expect(hasSortNode(next), next).toBe(false);
+  for (const afterFirstPage of [false, true]) {
+    const text = await plan({ sort, order }, afterFirstPage);
+    const scans = [
+      ...text.matchAll(/Index (?:Only )?Scan(?: Backward)? using (\S+) on tasks \S+.*\n\s+Index Cond: (.*)/g),
+    ];
+    expect(scans.length, text).toBeGreaterThan(0);
+    // Every branch walks the sort's own index; nothing reads the table or sorts the user's tasks.
+    expect(
+      scans.map(([, name]) => name).every((name) => name === index),
+      text,
+    ).toBe(true);
+    expect(text).not.toContain("Seq Scan");
+    expect(text).not.toContain("Bitmap Heap Scan on tasks");
+    expect(taskSorts(text), text).toEqual([]);
+    const presorted = [...text.matchAll(/Presorted Key: (.*)/g)].map(([, key]) => key);
+    const keyExpr = {
+      due: "COALESCE(",
+      title: "lower(",
+      created: "created_at",
+      priority: "CASE ",
+    }[sort as keyof typeof SORT_INDEX];
+    for (const key of presorted) expect(key, text).toContain(keyExpr);
+    if (afterFirstPage) {
+      // The keyset bound is an index condition (a range start), not a filter over skipped rows:
+      // no walk starts at the user's first row.
+      for (const [, , cond] of scans) expect(cond, text).toMatch(/^\(\(user_id = [^)]*\) AND /);
+    }
   }
 });
 
@@ -183,3 +206,71 @@ test("a list page's DTOs, loaded in one statement, are the ones loadTaskDtos mak
     await db.user.delete({ where: { id: owner.id } });
   }
 });
+
+// ───── the order itself ─────
+
+const TIE_TITLES = ["alpha", "bravo", "Bravo", "charlie"];
+const TIE_DUES = [null, "2026-12-04T09:00:00.000Z", "2026-12-04T17:00:00.000Z", "2026-12-07T00:00:00.000Z"];
+const TIE_CREATED = ["2026-11-01T08:00:00.000Z", "2026-11-02T08:00:00.000Z"];
+
+const tieTaskArb = fc.record({
+  title: fc.constantFrom(...TIE_TITLES),
+  priority: fc.constantFrom(...PRIORITIES),
+  due_at: fc.constantFrom(...TIE_DUES),
+  created_at: fc.constantFrom(...TIE_CREATED),
+  completed: fc.boolean(),
+});
+
+test("property: pages of every sort, at any page size and with a filter, are core's compareTasks order, ties included", async () => {
+  const db = await workerDb();
+  const owner = await createTestUser(db);
+  const sorts = SORTS.filter((sort): sort is Exclude<Sort, "relevance"> => sort !== "relevance");
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        // Few distinct values, so most rows tie on the key and on some tie-breakers.
+        fc.array(tieTaskArb, { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.constantFrom("all", "pending"),
+        async (rows, limit, status) => {
+          await db.$executeRaw`DELETE FROM tasks WHERE user_id = ${owner.id}::uuid`;
+          const inserted = await db.$queryRaw<{ id: string }[]>`
+            INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, created_at, updated_at, completed_at)
+            SELECT gen_random_uuid(), ${owner.id}::uuid, r.title, '', r.status::task_status, r.priority::priority,
+              r.due_at, r.created_at, now(), CASE WHEN r.status = 'completed' THEN now() END
+            FROM jsonb_to_recordset(${JSON.stringify(
+              rows.map((row) => ({ ...row, status: row.completed ? "completed" : "pending" })),
+            )}::jsonb) AS r(title text, status text, priority text, due_at timestamptz, created_at timestamptz)
+            RETURNING id`;
+          expect(inserted).toHaveLength(rows.length);
+          for (const sort of sorts) {
+            for (const order of ["asc", "desc"] as const) {
+              const params = { sort, order, status, limit: String(limit) };
+              const walked: TaskDto[] = [];
+              let cursor: string | null = null;
+              do {
+                const query = taskListQuerySchema.parse(cursor ? { ...params, cursor } : params);
+                const page = await listTasks(db, owner.id, query, new Date());
+                walked.push(...page.items);
+                cursor = page.nextCursor;
+              } while (cursor !== null && walked.length <= rows.length);
+              const expected = walked
+                .map((t) => ({ ...t, title_key: t.title.toLowerCase() }))
+                .sort(compareTasks(sort, order))
+                .map((t) => t.id);
+              const wanted = rows.filter((row) => status === "all" || !row.completed).length;
+              expect(
+                walked.map((t) => t.id),
+                `${sort} ${order} limit ${limit}`,
+              ).toEqual(expected);
+              expect(new Set(expected).size, `${sort} ${order}: every task once`).toBe(wanted);
+            }
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  } finally {
+    await db.user.delete({ where: { id: owner.id } });
+  }
+}, 120_000);

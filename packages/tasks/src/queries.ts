@@ -2,12 +2,14 @@
 // SQL selects one page of ids in index order; records.ts `taskDtoSql` wraps it to load their DTOs
 // in the same statement, and a row maps to a TaskDto in exactly one place (records.ts).
 //
-// Keyset, not OFFSET: a page starts right after the previous page's last (sort key, id), so page
-// 2,000 costs what page 1 costs. Every sort orders by exactly the expression of its index in the
-// init migration (e.g. coalesce(due_at, 'infinity') for due), so PostgreSQL walks the index and
-// stops after `limit + 1` rows instead of sorting the user's tasks.
+// Keyset, not OFFSET: a page starts right after the previous page's last (sort key, tie-breakers,
+// id), so page 2,000 costs what page 1 costs. Every sort orders by exactly the expressions of its
+// index (migration 20261205100000_sort_tie_breakers, e.g. coalesce(due_at, 'infinity') for due),
+// so PostgreSQL walks the index and stops after `limit + 1` rows instead of sorting the user's
+// tasks. The order itself, tie-breakers included, is core's (SORT_TIE_BREAKERS, compareTasks).
 import {
   encodeCursor,
+  PRIORITY_RANK,
   searchParts,
   type CursorKey,
   type Sort,
@@ -31,11 +33,6 @@ export interface TagCount {
   count: number;
 }
 
-interface PageRow {
-  id: string;
-  cursor_key: Date | string | number | null;
-}
-
 const ASC = sql`ASC`;
 const DESC = sql`DESC`;
 
@@ -52,59 +49,135 @@ const tsQuery = (q: string) => {
   return sql`(websearch_to_tsquery('english', ${words}) ${op} to_tsquery('english', ${`${prefix}:*`}))`;
 };
 
-interface SortPlan {
-  /** The ORDER BY key, written exactly as its index is. */
-  key: Sql;
-  /** What goes into the cursor (a JS-friendly rendering of the key). */
-  cursorExpr: Sql;
-  /** A cursor's key as a typed SQL parameter, comparable with `key`. */
-  param(key: CursorKey["key"]): Sql;
-  /** True when the id tie-breaker runs against the key's direction (see the priority index). */
-  idReversed: boolean;
+// The sort expressions, each written exactly as its index is in migration 20261205100000.
+const DUE_KEY = sql`coalesce(t.due_at, 'infinity'::timestamptz)`;
+/** core's PRIORITY_RANK (high 0 … none 3) in SQL: an ascending walk is high first. */
+const PRIORITY_RANK_SQL = sql`(CASE t.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 ELSE 3 END)`;
+const CREATED = sql`t.created_at`;
+const ID = sql`t.id`;
+const TITLE_KEY = sql`lower(t.title)`;
+
+const INFINITY = sql`'infinity'::timestamptz`;
+const asDue = (value: string) => sql`${value}::timestamptz`;
+const asRank = (priority: Priority) => sql`${PRIORITY_RANK[priority]}::int`;
+
+/** One column of a sort's full order and the value a cursor holds for it. */
+interface Column {
+  expr: Sql;
+  value: Sql;
 }
 
-function sortPlan(sort: Sort, q: string | null): SortPlan {
+interface SortPlan {
+  /** The sort key: flips with the order. */
+  key: Column;
+  /** Tie-breakers, ascending whatever the order (`created`'s id flips with it: see `uniform`). */
+  ties: Column[];
+  /** What goes into the cursor for the key (a JS-friendly rendering of it). */
+  cursorExpr: Sql;
+  /** Whether the key's ascending walk is the order's "desc" (priority: desc = high first = rank ascending). */
+  keyInverted: boolean;
+  /** created: the id flips with the order, so one index serves both directions. */
+  uniform: boolean;
+}
+
+/** The sort's columns, with the cursor's values when there is one (else placeholders, unused). */
+function sortPlan(sort: Sort, q: string | null, after: CursorKey | null): SortPlan {
+  const none = sql`NULL`;
+  const id = { expr: ID, value: after ? sql`${after.id}::uuid` : none };
   switch (sort) {
-    case "due":
+    case "due": {
+      const a = after?.sort === "due" ? after : null;
       return {
-        key: sql`coalesce(t.due_at, 'infinity'::timestamptz)`,
+        key: { expr: DUE_KEY, value: a ? asDue(a.key) : none },
+        ties: [
+          { expr: PRIORITY_RANK_SQL, value: a ? asRank(a.priority) : none },
+          { expr: CREATED, value: a ? asDue(a.created) : none },
+          id,
+        ],
         cursorExpr: sql`t.due_at`,
-        param: (key) => sql`${key}::timestamptz`,
-        idReversed: false,
+        keyInverted: false,
+        uniform: false,
       };
-    case "created":
+    }
+    case "priority": {
+      const a = after?.sort === "priority" ? after : null;
       return {
-        key: sql`t.created_at`,
-        cursorExpr: sql`t.created_at`,
-        param: (key) => sql`${key}::timestamptz`,
-        idReversed: false,
-      };
-    case "title":
-      return {
-        key: sql`lower(t.title)`,
-        cursorExpr: sql`lower(t.title)`,
-        param: (key) => sql`${key}::text`,
-        idReversed: false,
-      };
-    case "priority":
-      // The index is (user_id, priority DESC, id): a forward scan yields high→none with ids
-      // ascending, a backward scan none→high with ids descending.
-      return {
-        key: sql`t.priority`,
+        key: { expr: PRIORITY_RANK_SQL, value: a ? asRank(a.key) : none },
+        ties: [
+          { expr: DUE_KEY, value: a ? asDue(a.due) : none },
+          { expr: CREATED, value: a ? asDue(a.created) : none },
+          id,
+        ],
         cursorExpr: sql`t.priority::text`,
-        param: (key) => sql`${key}::priority`,
-        idReversed: true,
+        keyInverted: true,
+        uniform: false,
       };
-    case "relevance":
+    }
+    case "title": {
+      const a = after?.sort === "title" ? after : null;
+      return {
+        key: { expr: TITLE_KEY, value: a ? sql`${a.key}::text` : none },
+        ties: [
+          { expr: DUE_KEY, value: a ? asDue(a.due) : none },
+          { expr: CREATED, value: a ? asDue(a.created) : none },
+          id,
+        ],
+        cursorExpr: TITLE_KEY,
+        keyInverted: false,
+        uniform: false,
+      };
+    }
+    case "created": {
+      const a = after?.sort === "created" ? after : null;
+      return {
+        key: { expr: CREATED, value: a ? asDue(a.key) : none },
+        ties: [id],
+        cursorExpr: CREATED,
+        keyInverted: false,
+        uniform: true,
+      };
+    }
+    case "relevance": {
       // ts_rank_cd weighs title (A, 1.0) over description (B, 0.4). It returns real; the cursor
       // carries the value PostgreSQL printed, which casts back to the identical real.
+      const a = after?.sort === "relevance" ? after : null;
+      const rank = sql`ts_rank_cd(t.search_vector, ${tsQuery(q ?? "")})`;
       return {
-        key: sql`ts_rank_cd(t.search_vector, ${tsQuery(q ?? "")})`,
-        cursorExpr: sql`ts_rank_cd(t.search_vector, ${tsQuery(q ?? "")})`,
-        param: (key) => sql`${key}::real`,
-        idReversed: false,
+        key: { expr: rank, value: a ? sql`${a.key}::real` : none },
+        ties: [
+          { expr: PRIORITY_RANK_SQL, value: a ? asRank(a.priority) : none },
+          { expr: DUE_KEY, value: a ? asDue(a.due) : none },
+          { expr: CREATED, value: a ? asDue(a.created) : none },
+          id,
+        ],
+        cursorExpr: rank,
+        keyInverted: false,
+        uniform: false,
       };
+    }
   }
+}
+
+const row = (columns: Column[], part: "expr" | "value") =>
+  columns.length === 1 ? columns[0]![part] : sql`(${join(columns.map((c) => c[part]))})`;
+
+/**
+ * Rows after the cursor in the order "key `keyDir`, ties ascending": one row comparison when both
+ * run the same way (an index range condition), else the key's bound (the index range) and, within
+ * the cursor's own key, the ties after the cursor's.
+ */
+function afterCursor(plan: SortPlan, keyAsc: boolean): Sql {
+  const { key, ties } = plan;
+  if (keyAsc || plan.uniform) {
+    const all = [key, ...ties];
+    return sql`${row(all, "expr")} ${keyAsc ? sql`>` : sql`<`} ${row(all, "value")}`;
+  }
+  return sql`${key.expr} <= ${key.value} AND (${key.expr} < ${key.value} OR (${key.expr} = ${key.value} AND ${row(ties, "expr")} > ${row(ties, "value")}))`;
+}
+
+/** One index walk of a page query: its own conditions, in the sort's full order. */
+interface Branch {
+  where: Sql[];
 }
 
 /** The WHERE conditions of a query: the owner first, then search and every filter given. */
@@ -139,57 +212,81 @@ function conditions(userId: string, query: TaskListQuery, now: Date): Sql[] {
 /**
  * The SQL selecting one page (limit + 1 rows, the extra one says whether a next page exists) of
  * the user's task ids with each row's cursor key. Exported for the index-use test (EXPLAIN).
+ *
+ * Each sort has one index, (user_id, key, ties…) ascending. A page in the key's ascending order,
+ * or of `created`, is one walk of it, forward or backward. A descending key with ascending ties
+ * walks the index backward and sorts each run of equal keys (an Incremental Sort over a few rows),
+ * except where a run can be large: priority (four values) reads each priority's range forward, and
+ * the due sort's undated tasks (kept last) are their own forward range. Those ranges are UNION ALL
+ * branches, each bounded by LIMIT, in order.
  */
 export function taskPageSql(userId: string, query: TaskListQuery, now: Date): Sql {
-  const plan = sortPlan(query.sort, query.q);
-  const keyDir = query.order === "asc" ? ASC : DESC;
-  const idAsc = (query.order === "asc") !== plan.idReversed;
-  const idDir = idAsc ? ASC : DESC;
+  const after = query.after;
+  const plan = sortPlan(query.sort, query.q, after);
+  // Whether the key's index walk runs forward.
+  const keyAsc = (query.order === "asc") !== plan.keyInverted;
+  const keyDir = keyAsc ? ASC : DESC;
+  const tieDir = plan.uniform ? keyDir : ASC;
   const take = query.limit + 1;
   const where = (extra: Sql[]) => join([...conditions(userId, query, now), ...extra], " AND ");
-  const select = sql`SELECT t.id, ${plan.cursorExpr} AS cursor_key FROM tasks t`;
-  const after = query.after;
+  const orderBy = join([
+    sql`${plan.key.expr} ${keyDir}`,
+    ...plan.ties.map((tie) => sql`${tie.expr} ${tieDir}`),
+  ]);
 
-  if (!after) {
-    return sql`${select} WHERE ${where([])}
-      ORDER BY ${plan.key} ${keyDir}, t.id ${idDir} LIMIT ${take}`;
+  const branches: Branch[] = [];
+  const tiesAfter = sql`${row(plan.ties, "expr")} > ${row(plan.ties, "value")}`;
+  if (query.sort === "due" && !keyAsc) {
+    // Latest first, undated still last: the dated tasks, then the undated ones (ties only).
+    const undated = sql`${DUE_KEY} = ${INFINITY}`;
+    if (!after || (after.sort === "due" && after.key !== "infinity")) {
+      branches.push({
+        where: [sql`${DUE_KEY} < ${INFINITY}`, ...(after ? [afterCursor(plan, keyAsc)] : [])],
+      });
+      branches.push({ where: [undated] });
+    } else {
+      branches.push({ where: [undated, tiesAfter] });
+    }
+  } else if (query.sort === "priority" && !keyAsc) {
+    // None first: each priority's range, from the cursor's on, read forward by its ties.
+    const from = after?.sort === "priority" ? PRIORITY_RANK[after.key] : 3;
+    for (let rank = from; rank >= 0; rank--) {
+      const own = sql`${PRIORITY_RANK_SQL} = ${rank}::int`;
+      branches.push({ where: after && rank === from ? [own, tiesAfter] : [own] });
+    }
+  } else {
+    branches.push({ where: after ? [afterCursor(plan, keyAsc)] : [] });
   }
-  const keyParam = plan.param(after.key);
-  const idParam = sql`${after.id}::uuid`;
-  if (!plan.idReversed) {
-    // One row-value comparison: an index range condition on (key, id).
-    const cmp = query.order === "asc" ? sql`>` : sql`<`;
-    return sql`${select} WHERE ${where([sql`(${plan.key}, t.id) ${cmp} (${keyParam}, ${idParam})`])}
-      ORDER BY ${plan.key} ${keyDir}, t.id ${idDir} LIMIT ${take}`;
+
+  const select = sql`SELECT t.id, ${plan.cursorExpr} AS cursor_key FROM tasks t`;
+  if (branches.length === 1) {
+    return sql`${select} WHERE ${where(branches[0]!.where)} ORDER BY ${orderBy} LIMIT ${take}`;
   }
-  // Key and id run in opposite directions, which a row comparison cannot express. Two index
-  // ranges instead, each bounded by LIMIT: the rest of the last key's group, then later keys.
-  const keyCmp = query.order === "asc" ? sql`>` : sql`<`;
-  const idCmp = idAsc ? sql`>` : sql`<`;
-  const branch = sql`SELECT t.id, ${plan.cursorExpr} AS cursor_key, ${plan.key} AS sort_key FROM tasks t`;
-  return sql`SELECT id, cursor_key FROM (
-      (${branch} WHERE ${where([sql`${plan.key} = ${keyParam}`, sql`t.id ${idCmp} ${idParam}`])}
-        ORDER BY ${plan.key} ${keyDir}, t.id ${idDir} LIMIT ${take})
-      UNION ALL
-      (${branch} WHERE ${where([sql`${plan.key} ${keyCmp} ${keyParam}`])}
-        ORDER BY ${plan.key} ${keyDir}, t.id ${idDir} LIMIT ${take})
-    ) AS page
-    ORDER BY sort_key ${keyDir}, id ${idDir} LIMIT ${take}`;
+  // Each branch keeps its rows' order; the branches are in order, so (branch, position) is the page's.
+  const parts = branches.map(
+    (branch, index) =>
+      sql`(SELECT page.*, ${index}::int AS branch, row_number() OVER () AS position FROM (
+        ${select} WHERE ${where(branch.where)} ORDER BY ${orderBy} LIMIT ${take}) AS page)`,
+  );
+  return sql`SELECT id, cursor_key FROM (${join(parts, " UNION ALL ")}) AS pages
+    ORDER BY branch, position LIMIT ${take}`;
 }
 
-function cursorKeyOf(sort: Sort, row: PageRow): CursorKey {
+function cursorKeyOf(sort: Sort, row: TaskDtoSqlRow): CursorKey {
   const value = row.cursor_key;
+  const due = row.due_at ? row.due_at.toISOString() : "infinity";
+  const created = row.created_at.toISOString();
   switch (sort) {
     case "due":
-      return { sort, key: value instanceof Date ? value.toISOString() : "infinity", id: row.id };
+      return { sort, key: due, priority: row.priority, created, id: row.id };
     case "created":
-      return { sort, key: (value as Date).toISOString(), id: row.id };
+      return { sort, key: created, id: row.id };
     case "title":
-      return { sort, key: String(value), id: row.id };
+      return { sort, key: String(value), due, created, id: row.id };
     case "priority":
-      return { sort, key: String(value) as Priority, id: row.id };
+      return { sort, key: row.priority, due, created, id: row.id };
     case "relevance":
-      return { sort, key: Number(value), id: row.id };
+      return { sort, key: Number(value), priority: row.priority, due, created, id: row.id };
   }
 }
 
