@@ -76,5 +76,6 @@ test("the migrations build every table, column, enum and index prisma/schema.pri
     "tasks_priority_sort_idx",
     "tasks_title_sort_idx",
     "tasks_user_id_search_vector_idx",
+    "tasks_user_id_title_trgm_idx",
   ]);
 }, 60_000);

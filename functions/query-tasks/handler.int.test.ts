@@ -134,7 +134,7 @@ const get = (path: string, auth: string | undefined = alice.auth) => api(fn.url,
 async function list(params: Record<string, string>, auth = alice.auth) {
   const res = await get(`/v1/tasks?${new URLSearchParams(params)}`, auth);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body as { items: TaskDto[]; next_cursor: string | null };
+  return res.body as { items: TaskDto[]; next_cursor: string | null; match: "words" | "similar" | null };
 }
 
 const titlesOf = (page: { items: TaskDto[] }) => page.items.map((t) => t.title);
@@ -231,12 +231,43 @@ test("search as people type: the last word matches as a prefix ('groc' → groce
   // Two letters are too few to mean anything; a negated or quoted word is matched as typed.
   expect((await list({ q: "gr" })).items).toEqual([]);
   expect(sorted(titlesOf(await list({ q: "groceries -budg" })))).toEqual(grocery);
-  expect((await list({ q: '"buy groc"' })).items).toEqual([]);
+  // A quoted phrase no task holds is no prefix search; the titles close to it are (a typo?).
+  const quoted = await list({ q: '"buy groc"' });
+  expect([titlesOf(quoted)[0], quoted.match]).toEqual(["Buy groceries", "similar"]);
   // Ranked as before: a title match first.
   expect(sorted(titlesOf(await list({ q: "groc", sort: "relevance" })).slice(0, 2))).toEqual([
     "Buy groceries",
     "Grocery budget review",
   ]);
+});
+
+test("search tolerates a typo: when no task holds the words, titles close to them are found, marked similar", async () => {
+  const typo = await list({ q: "grocreies" });
+  expect(sorted(titlesOf(typo))).toEqual(["Buy groceries", "Grocery budget review"]);
+  expect(typo.match).toBe("similar");
+  expect(titlesOf(await list({ q: "renew pasport" }))).toEqual(["Renew passport"]);
+  expect(titlesOf(await list({ q: "dentsit" }))).toEqual(["Book dentist appointment"]);
+  // Closest first when ranked; filters and sorts apply as to any search.
+  expect(titlesOf(await list({ q: "buy grocreies" }))[0]).toBe("Buy groceries");
+  expect(titlesOf(await list({ q: "grocreies", priority: "low" }))).toEqual(["Grocery budget review"]);
+  // Words that some task holds are a full-text search, even when filters leave nothing: no
+  // similar titles are mixed in.
+  const exact = await list({ q: "groceries" });
+  expect(exact.match).toBe("words");
+  const filteredOut = await list({ q: "groceries", priority: "none" });
+  expect([filteredOut.items, filteredOut.match]).toEqual([[], "words"]);
+  // Nothing close: nothing; too short to be a typo: nothing; no search: no match at all.
+  expect((await list({ q: "xylophone" })).items).toEqual([]);
+  expect((await list({ q: "grc" })).items).toEqual([]);
+  expect((await list({})).match).toBeNull();
+  // A page of similar titles has a cursor that walks them.
+  const first = await list({ q: "grocreies", limit: "1" });
+  const second = await list({ q: "grocreies", limit: "1", cursor: first.next_cursor! });
+  expect(sorted([...titlesOf(first), ...titlesOf(second)])).toEqual([
+    "Buy groceries",
+    "Grocery budget review",
+  ]);
+  expect(second.next_cursor).toBeNull();
 });
 
 test("search takes web-search syntax and never fails on odd input", async () => {

@@ -34,10 +34,19 @@ export const listTasksRoute = route({
   auth: "read",
   query: taskListQuerySchema,
   summary: "List, search and filter tasks (keyset pagination via next_cursor)",
-  response: z.object({ items: z.array(taskDtoSchema), next_cursor: z.string().nullable() }),
+  response: z.object({
+    items: z.array(taskDtoSchema),
+    next_cursor: z.string().nullable(),
+    match: z
+      .enum(["words", "similar"])
+      .nullable()
+      .describe(
+        "How a search (q) matched: words (full text), or similar when no task holds its words and these titles are close to them (a typo); null without q.",
+      ),
+  }),
   async handle(request, ctx) {
     const page = await listTasks(ctx.db, ownerOf(request.principal), request.query, ctx.now());
-    return { body: { items: page.items, next_cursor: page.nextCursor } };
+    return { body: { items: page.items, next_cursor: page.nextCursor, match: page.match } };
   },
 });
 

@@ -5,6 +5,7 @@ import {
   encodeCursor,
   ORDERS,
   savedViewSchema,
+  fuzzySearchText,
   searchParts,
   SORTS,
   taskListQuerySchema,
@@ -275,6 +276,15 @@ test("search as people type: given a bare last word of three letters or more, it
 test("search as people type: given a last word that is short, negated, quoted, OR or not a word, nothing is a prefix", () => {
   for (const q of ["gr", "groceries -budg", '"buy groc', '"buy groc"', "passport or", "a:*", "groc!", ""])
     expect(searchParts(q), q).toEqual({ words: q, prefix: null, or: false });
+});
+
+test("a typo-tolerant search compares the words typed, without syntax or negated words, from four letters", () => {
+  expect(fuzzySearchText("grocreies")).toBe("grocreies");
+  expect(fuzzySearchText('"weekly shpo" list')).toBe("weekly shpo list");
+  expect(fuzzySearchText("pasport -expired OR dentst")).toBe("pasport dentst");
+  expect(fuzzySearchText("café, crème!")).toBe("café crème");
+  for (const q of ["", "gro", "a b c", "-groceries", "OR", "!!!", "a:*"])
+    expect(fuzzySearchText(q), q).toBeNull();
 });
 
 // ───── the order of a list ─────

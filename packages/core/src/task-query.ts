@@ -443,6 +443,27 @@ export function searchParts(q: string): { words: string; prefix: string | null; 
   return { words, prefix: last[2]!.toLowerCase(), or: orBefore !== null };
 }
 
+/** The shortest text a typo-tolerant search runs on: in fewer letters a "typo" is another word. */
+export const FUZZY_MIN_LETTERS = 4;
+
+/**
+ * Tolerance for a typo: when no task matches the words of a search ("grocreies"), tasks whose
+ * title holds something close to them are found instead (trigram word similarity in PostgreSQL).
+ * This is the text compared: the search's words as typed, without its syntax (quotes, OR, and
+ * words negated with "-", which a close match must not bring back). Null when fewer than
+ * FUZZY_MIN_LETTERS letters and digits are left: no fallback then.
+ */
+export function fuzzySearchText(q: string): string | null {
+  const words = q
+    .replace(/"/g, " ")
+    .split(/\s+/)
+    .filter((word) => word.length > 0 && !word.startsWith("-") && !/^or$/i.test(word))
+    .map((word) => word.replace(/[^\p{L}\p{N}]+/gu, " ").trim())
+    .filter((word) => word.length > 0);
+  const text = words.join(" ");
+  return text.replace(/\s/g, "").length >= FUZZY_MIN_LETTERS ? text : null;
+}
+
 /**
  * `GET /v1/tasks` query parameters → a TaskListQuery. Unknown parameters are refused by name. An
  * empty known parameter (`?q=&tags=`, as an HTML form with blank fields sends) counts as absent.

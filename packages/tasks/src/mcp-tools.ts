@@ -134,7 +134,7 @@ export function registerTools(server: McpServer, tools: ToolContext): void {
       const query = taskListQuerySchema.safeParse(toListQuery(args));
       if (!query.success) return invalid("query", query.error.issues);
       const page = await listTasks(db, userId, query.data, tools.now());
-      const structured = { items: page.items, next_cursor: page.nextCursor };
+      const structured = { items: page.items, next_cursor: page.nextCursor, match: page.match };
       return textResult(
         `${page.items.length} task(s)${page.nextCursor ? "; more with next_cursor" : ""}.\n${JSON.stringify(structured, null, 2)}`,
         structured,

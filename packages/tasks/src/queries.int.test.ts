@@ -130,6 +130,18 @@ test("search starts from the (user_id, search_vector) GIN index, with and withou
   }
 });
 
+test("a search by similarity (a typo) starts from the (user_id, title gin_trgm_ops) index", async () => {
+  const db = await workerDb();
+  for (const params of [{ q: "nedle" }, { q: "nedle", sort: "due" }, { q: "nedle", status: "pending" }]) {
+    const rows = await db.$queryRaw<{ "QUERY PLAN": string }[]>(
+      Prisma.sql`EXPLAIN ${taskPageSql(user.id, taskListQuerySchema.parse(params), new Date(), "nedle")}`,
+    );
+    const text = rows.map((row) => row["QUERY PLAN"]).join("\n");
+    expect(text, JSON.stringify(params)).toContain("Bitmap Index Scan on tasks_user_id_title_trgm_idx");
+    expect(text).not.toContain("Seq Scan");
+  }
+});
+
 test("tag filters, any and all, start from task_tags (user_id, lower(tag), task_id)", async () => {
   const cases: Record<string, string>[] = [
     { tags: "TAG7" },

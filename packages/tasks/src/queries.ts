@@ -9,6 +9,7 @@
 // tasks. The order itself, tie-breakers included, is core's (SORT_TIE_BREAKERS, compareTasks).
 import {
   encodeCursor,
+  fuzzySearchText,
   PRIORITY_RANK,
   searchParts,
   type CursorKey,
@@ -26,7 +27,14 @@ const { sql, join } = Prisma;
 export interface TaskPage {
   items: TaskDto[];
   nextCursor: string | null;
+  /**
+   * How a search matched: "words" (full text), or "similar" when no task holds its words and
+   * these are the tasks whose title is close to them (a typo); null without a search.
+   */
+  match: SearchMatch | null;
 }
+
+export type SearchMatch = "words" | "similar";
 
 export interface TagCount {
   tag: string;
@@ -81,7 +89,7 @@ interface SortPlan {
 }
 
 /** The sort's columns, with the cursor's values when there is one (else placeholders, unused). */
-function sortPlan(sort: Sort, q: string | null, after: CursorKey | null): SortPlan {
+function sortPlan(sort: Sort, q: string | null, after: CursorKey | null, similar: string | null): SortPlan {
   const none = sql`NULL`;
   const id = { expr: ID, value: after ? sql`${after.id}::uuid` : none };
   switch (sort) {
@@ -141,7 +149,11 @@ function sortPlan(sort: Sort, q: string | null, after: CursorKey | null): SortPl
       // ts_rank_cd weighs title (A, 1.0) over description (B, 0.4). It returns real; the cursor
       // carries the value PostgreSQL printed, which casts back to the identical real.
       const a = after?.sort === "relevance" ? after : null;
-      const rank = sql`ts_rank_cd(t.search_vector, ${tsQuery(q ?? "")})`;
+      // A search by similarity ranks by it: how close the title comes to the words (0 to 1).
+      const rank =
+        similar === null
+          ? sql`ts_rank_cd(t.search_vector, ${tsQuery(q ?? "")})`
+          : sql`word_similarity(${similar}, t.title)`;
       return {
         key: { expr: rank, value: a ? sql`${a.key}::real` : none },
         ties: [
@@ -181,9 +193,12 @@ interface Branch {
 }
 
 /** The WHERE conditions of a query: the owner first, then search and every filter given. */
-function conditions(userId: string, query: TaskListQuery, now: Date): Sql[] {
+function conditions(userId: string, query: TaskListQuery, now: Date, similar: string | null): Sql[] {
   const conds: Sql[] = [sql`t.user_id = ${userId}::uuid`];
-  if (query.q) conds.push(sql`t.search_vector @@ ${tsQuery(query.q)}`);
+  // pg_trgm's `<%`: some extent of the title has a word similarity to the text of at least the
+  // threshold (SIMILARITY_THRESHOLD), served by the (user_id, title gin_trgm_ops) index.
+  if (similar !== null) conds.push(sql`${similar} <% t.title`);
+  else if (query.q) conds.push(sql`t.search_vector @@ ${tsQuery(query.q)}`);
   if (query.status !== "all") conds.push(sql`t.status = ${query.status}::task_status`);
   if (query.priorities) conds.push(sql`t.priority = ANY(${query.priorities}::priority[])`);
   if (query.tags) {
@@ -220,15 +235,21 @@ function conditions(userId: string, query: TaskListQuery, now: Date): Sql[] {
  * the due sort's undated tasks (kept last) are their own forward range. Those ranges are UNION ALL
  * branches, each bounded by LIMIT, in order.
  */
-export function taskPageSql(userId: string, query: TaskListQuery, now: Date): Sql {
+export function taskPageSql(
+  userId: string,
+  query: TaskListQuery,
+  now: Date,
+  /** A search by similarity (fuzzySearchText) instead of the full-text one, for a typo. */
+  similar: string | null = null,
+): Sql {
   const after = query.after;
-  const plan = sortPlan(query.sort, query.q, after);
+  const plan = sortPlan(query.sort, query.q, after, similar);
   // Whether the key's index walk runs forward.
   const keyAsc = (query.order === "asc") !== plan.keyInverted;
   const keyDir = keyAsc ? ASC : DESC;
   const tieDir = plan.uniform ? keyDir : ASC;
   const take = query.limit + 1;
-  const where = (extra: Sql[]) => join([...conditions(userId, query, now), ...extra], " AND ");
+  const where = (extra: Sql[]) => join([...conditions(userId, query, now, similar), ...extra], " AND ");
   const orderBy = join([
     sql`${plan.key.expr} ${keyDir}`,
     ...plan.ties.map((tie) => sql`${tie.expr} ${tieDir}`),
@@ -290,7 +311,14 @@ function cursorKeyOf(sort: Sort, row: TaskDtoSqlRow): CursorKey {
   }
 }
 
-/** One page of `userId`'s tasks matching `query`, and the cursor of the next page (null at the end). */
+/**
+ * One page of `userId`'s tasks matching `query`, and the cursor of the next page (null at the end).
+ *
+ * A search whose words no task holds (whatever the filters) is a typo more often than not: then
+ * the page is of tasks whose title is close to the words (`match: "similar"`). Which of the two a
+ * search is gets decided on every page the same way, so a cursor walks one of them; the common
+ * case, a search with results, costs no extra query.
+ */
 export async function listTasks(
   db: Db | Tx,
   userId: string,
@@ -298,14 +326,39 @@ export async function listTasks(
   now: Date,
 ): Promise<TaskPage> {
   // The page's ids and their DTOs in one statement (records.ts `taskDtoSql`).
-  const rows = await db.$queryRaw<TaskDtoSqlRow[]>(taskDtoSql(taskPageSql(userId, query, now)));
+  let rows = await db.$queryRaw<TaskDtoSqlRow[]>(taskDtoSql(taskPageSql(userId, query, now)));
+  let match: SearchMatch | null = query.q ? "words" : null;
+  const similar = query.q ? fuzzySearchText(query.q) : null;
+  if (rows.length === 0 && similar !== null && !(await anyTaskHoldsWords(db, userId, query.q!))) {
+    // pg_trgm's threshold is a setting: set for this transaction only, then the page.
+    const run = async (tx: Db | Tx) => {
+      await tx.$executeRaw`SELECT set_config('pg_trgm.word_similarity_threshold', ${String(SIMILARITY_THRESHOLD)}, true)`;
+      return tx.$queryRaw<TaskDtoSqlRow[]>(taskDtoSql(taskPageSql(userId, query, now, similar)));
+    };
+    rows = "$transaction" in db ? await db.$transaction(run) : await run(db);
+    match = "similar";
+  }
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   const nextCursor =
     rows.length > query.limit && last
       ? encodeCursor(cursorKeyOf(query.sort, last), query.order, query.q)
       : null;
-  return { items: page.map(taskDtoOfRow), nextCursor };
+  return { items: page.map(taskDtoOfRow), nextCursor, match };
+}
+
+/**
+ * How close a title must come to a search's words (pg_trgm word similarity, 0 to 1) to be listed
+ * for a typo. PostgreSQL's default, 0.6, misses a swapped pair of letters ("grocreies" →
+ * "Buy groceries" is 0.43); below 0.4 unrelated titles sharing a syllable come in.
+ */
+export const SIMILARITY_THRESHOLD = 0.4;
+
+/** Whether any of the user's tasks, in any state, holds the words of search `q`. */
+async function anyTaskHoldsWords(db: Db | Tx, userId: string, q: string): Promise<boolean> {
+  const [row] = await db.$queryRaw<{ found: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM tasks t WHERE t.user_id = ${userId}::uuid AND t.search_vector @@ ${tsQuery(q)}) AS found`;
+  return row?.found === true;
 }
 
 /**
