@@ -73,7 +73,7 @@ export async function runBenchmarks(
     rows.push(read.row);
     details.push(...read.details);
     details.push(
-      "Read path: six query shapes in turn (full-text search + status, search sorted by due date, tag + priority filter, pending by priority, all by title, overdue), one request at a time; query-tasks is an esbuild bundle beside its sidecar.",
+      "Read path: eight query shapes in turn (full-text search + status, search sorted by due date, tag + priority filter, pending by priority, all by title, overdue, pending latest due first, all lowest priority first), one request at a time; query-tasks is an esbuild bundle beside its sidecar.",
     );
   }
   if (want("web")) {
