@@ -15,6 +15,7 @@ import {
 } from "@remix-run/react";
 import { latestLiveUpdateId } from "#tasks/live-updates.ts";
 import { LiveSync } from "./components/live-sync.tsx";
+import { UndoProvider } from "./components/undo.tsx";
 import { getDb } from "./lib/db.server.ts";
 import { useNonce } from "./lib/nonce.tsx";
 import { currentUser } from "./lib/session.server.ts";
@@ -102,7 +103,7 @@ export default function App() {
   const data = useRouteLoaderData<typeof loader>("root");
   const navigation = useNavigation();
   return (
-    <>
+    <UndoProvider csrf={data?.user?.csrf ?? null}>
       <a
         href="#main"
         className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:bg-white focus:p-2"
@@ -121,7 +122,7 @@ export default function App() {
         <Outlet />
       </main>
       {data?.user && "liveAfter" in data ? <LiveSync after={data.liveAfter} /> : null}
-    </>
+    </UndoProvider>
   );
 }
 

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, Link, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useLoaderData, useNavigate, useNavigation } from "@remix-run/react";
 import { DateTime } from "luxon";
 import { useMemo, useState } from "react";
 import { z } from "zod";
@@ -12,6 +12,7 @@ import { useActionResult } from "../components/live-sync.tsx";
 import { RecurrenceEditor } from "../components/recurrence-editor.tsx";
 import { ReminderEditor } from "../components/reminder-editor.tsx";
 import { TaskMeta } from "../components/task-meta.tsx";
+import { useUndo } from "../components/undo.tsx";
 import {
   buttonClass,
   CsrfInput,
@@ -219,6 +220,8 @@ export default function TaskPage() {
   const { task, reminders, activity, defaultReminders, timeZone, csrf, now } = useLoaderData<typeof loader>();
   const actionData = useActionResult<typeof action>();
   const navigation = useNavigation();
+  const navigate = useNavigate();
+  const undo = useUndo();
   const saving = navigation.state === "submitting" && navigation.formData?.get("intent") === "update";
   const initial = localParts(task.due_at, timeZone);
   const [dueDate, setDueDate] = useState(initial.date);
@@ -436,7 +439,20 @@ export default function TaskPage() {
         <h2 id="delete-heading" className="text-lg font-semibold text-red-800">
           Delete
         </h2>
-        <Form method="post" className="mt-2 flex flex-wrap gap-2">
+        {/* Without JavaScript this deletes at once and goes to the list. With it, it goes to the list
+            at once, which hides the task and holds its delete back while its toast offers Undo
+            (components/undo.tsx): undone, nothing was deleted; the toast's end sends it. */}
+        <Form
+          method="post"
+          className="mt-2 flex flex-wrap gap-2"
+          onSubmit={(event) => {
+            event.preventDefault();
+            const button = (event.nativeEvent as SubmitEvent).submitter;
+            const scope = button?.getAttribute("value") === "series" ? "series" : "occurrence";
+            undo.holdDelete({ id: task.id, title: task.title, recurring }, scope, "/");
+            navigate("/");
+          }}
+        >
           <CsrfInput token={csrf} />
           <input type="hidden" name="intent" value="delete" />
           {recurring ? (

@@ -43,6 +43,8 @@ const quickAddSchema = z.object({
 });
 /** complete and reopen: the task's row. */
 const statusChangeSchema = z.object({ id: z.uuid() });
+/** delete: the task's row, and for an occurrence of a series whether the series ends with it. */
+const deleteSchema = z.object({ id: z.uuid(), scope: z.enum(["occurrence", "series"]) });
 const deleteViewSchema = z.object({ id: z.uuid() });
 
 /**
@@ -59,7 +61,11 @@ function fieldErrorsOf(error: z.ZodError): Record<string, string> {
   return Object.fromEntries(error.issues.map((issue) => [String(issue.path[0] ?? "form"), issue.message]));
 }
 
-/** The list's form intents: quick-add, complete, reopen, save-view, delete-view. */
+/**
+ * The list's form intents: quick-add, complete, reopen, delete, save-view, delete-view. With
+ * JavaScript, complete, reopen and delete come from the undo toast's commands (components/undo.tsx),
+ * a delete only once its toast has ended; without it, from the rows' forms, at once.
+ */
 export async function tasksAction(user: CurrentUser, form: FormData) {
   const intent = String(form.get("intent") ?? "");
   const reply = (error: string | null, fieldErrors: Record<string, string> = {}, status = 200) =>
@@ -87,6 +93,14 @@ export async function tasksAction(user: CurrentUser, form: FormData) {
       if (!input.success) throw new Response("No such task.", { status: 404 });
       const result = await commandsAs(user).completeTask(input.data.id, { reopen: intent === "reopen" });
       if (!result.ok) return reply(result.message, {}, result.status);
+      return reply(null);
+    }
+    case "delete": {
+      const input = readForm(deleteSchema, form);
+      if (!input.success) throw new Response("No such task.", { status: 404 });
+      const result = await commandsAs(user).deleteTask(input.data.id, input.data.scope);
+      // Already gone (another tab, or a held delete sent twice as the page went away): as asked.
+      if (!result.ok && result.status !== 404) return reply(result.message, {}, result.status);
       return reply(null);
     }
     case "save-view": {

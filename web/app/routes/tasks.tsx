@@ -9,12 +9,13 @@ import {
   useSearchParams,
   useSubmit,
 } from "@remix-run/react";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { keepLiteral, readQuickAdd, type QuickAddPart } from "#core/quick-add.ts";
 import { DEFAULT_ORDER, type Sort } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import { LIVE_EVENT, useActionResult } from "../components/live-sync.tsx";
 import { TaskMeta } from "../components/task-meta.tsx";
+import { useUndo, type TaskRef } from "../components/undo.tsx";
 import { buttonClass, CsrfInput, inputClass, secondaryButtonClass } from "../components/ui.tsx";
 import { formatDue, isOverdue } from "../lib/format.ts";
 import { renewalHeaders, requireUser, requireUserWithCsrf } from "../lib/session.server.ts";
@@ -52,7 +53,12 @@ export default function Tasks() {
   const quickAddRef = useRef<HTMLInputElement>(null);
   const searchRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLUListElement>(null);
+  const sectionRef = useRef<HTMLElement>(null);
   const [selected, setSelected] = useState(-1);
+  // The task whose row (or a button in it) has focus: when that row leaves the list (completed out
+  // of the view, deleted), focus moves to the row now in its place instead of falling to <body>.
+  const focusedRow = useRef<string | null>(null);
+  const undo = useUndo();
   // What quick add will read, shown under the box as the user types (the server parses the same way).
   const [quickText, setQuickText] = useState("");
   const preview = useMemo(
@@ -97,8 +103,48 @@ export default function Tasks() {
 
   const items = useMemo(() => {
     const first = new Set(loaded.items.map((item) => item.id));
-    return [...loaded.items, ...extra.filter((item) => !first.has(item.id))];
-  }, [loaded.items, extra]);
+    return [...loaded.items, ...extra.filter((item) => !first.has(item.id))].filter(
+      // A delete held back by the undo toast hides its row at once.
+      (item) => !undo.hidden.has(item.id),
+    );
+  }, [loaded.items, extra, undo.hidden]);
+
+  // Focus stays in the list: after the focused row left it, on the row now at its place (the next
+  // one, or the last), or on the list itself once it is empty; after Undo, on the row that is back.
+  const { focusRequest, focusDone } = undo;
+  useLayoutEffect(() => {
+    const section = sectionRef.current;
+    if (!section) return;
+    const rows = Array.from(section.querySelectorAll<HTMLElement>("[data-task-row]"));
+    const active = document.activeElement;
+    const lost = !active || active === document.body;
+    const focusAt = (index: number) => {
+      const at = Math.min(Math.max(index, 0), rows.length - 1);
+      if (at >= 0) {
+        rows[at]!.focus();
+        setSelected(at);
+      } else section.focus();
+    };
+    if (focusRequest) {
+      const inList = section.contains(active);
+      const back = focusRequest.taskId
+        ? rows.findIndex((row) => row.dataset.taskId === focusRequest.taskId)
+        : -1;
+      if (back >= 0 && (lost || inList)) {
+        focusAt(back);
+        focusDone(focusRequest);
+        return;
+      }
+      if (lost) focusAt(selected);
+      // A reopened task comes back with the reload after its command: wait for it, unless the user
+      // has moved on to something else meanwhile.
+      else if (!inList) focusDone(focusRequest);
+      if (!focusRequest.taskId) focusDone(focusRequest);
+      return;
+    }
+    if (lost && focusedRow.current && !items.some((item) => item.id === focusedRow.current))
+      focusAt(selected);
+  }, [items, focusRequest, focusDone, selected]);
 
   // Clear the quick-add box once the task exists.
   useEffect(() => {
@@ -108,7 +154,8 @@ export default function Tasks() {
     }
   }, [actionData, navigation.state]);
 
-  // Keyboard shortcuts: q quick add, / search, j/k move, x complete, Enter open.
+  // Keyboard shortcuts: q quick add, / search, j/k move, x complete, Delete (or #) delete, Enter
+  // open; u and Ctrl/Cmd-Z undo, Escape dismisses the toast (components/undo.tsx).
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       const target = event.target as HTMLElement;
@@ -133,6 +180,9 @@ export default function Tasks() {
       else if (event.key === "k") move(selected - 1);
       else if (event.key === "x" && rows[selected]) {
         rows[selected].querySelector<HTMLButtonElement>("[data-toggle]")?.click();
+      } else if ((event.key === "Delete" || event.key === "#") && rows[selected]) {
+        event.preventDefault();
+        rows[selected].querySelector<HTMLButtonElement>("[data-delete]")?.click();
       } else if (event.key === "Enter" && rows[selected] && target === rows[selected]) {
         rows[selected].querySelector<HTMLAnchorElement>("a[data-open]")?.click();
       }
@@ -331,9 +381,20 @@ export default function Tasks() {
       ) : null}
 
       <section
+        ref={sectionRef}
         aria-label="Task list"
         aria-busy={loading}
+        tabIndex={-1}
         className={loading ? "opacity-60 transition-opacity" : ""}
+        onBlur={(event) => {
+          // Focus left the list for good (not: its row was removed, which the effect above handles).
+          const from = event.target;
+          if (event.currentTarget.contains(event.relatedTarget as Node | null)) return;
+          setTimeout(() => {
+            if (from.isConnected && !sectionRef.current?.contains(document.activeElement))
+              focusedRow.current = null;
+          }, 0);
+        }}
       >
         {items.length === 0 ? (
           <div
@@ -366,7 +427,10 @@ export default function Tasks() {
                 timeZone={loaded.timeZone}
                 now={loaded.now}
                 selected={index === selected}
-                onFocus={() => setSelected(index)}
+                onFocus={() => {
+                  setSelected(index);
+                  focusedRow.current = task.id;
+                }}
               />
             ))}
           </ul>
@@ -390,7 +454,7 @@ export default function Tasks() {
       </section>
       <p className="hidden text-xs text-slate-600 sm:block">
         Shortcuts: <kbd>q</kbd> quick add · <kbd>/</kbd> search · <kbd>j</kbd>/<kbd>k</kbd> move ·{" "}
-        <kbd>x</kbd> complete · <kbd>Enter</kbd> open
+        <kbd>x</kbd> complete · <kbd>Del</kbd> delete · <kbd>u</kbd> undo · <kbd>Enter</kbd> open
       </p>
     </div>
   );
@@ -597,9 +661,14 @@ function TaskRow({
   selected: boolean;
   onFocus: () => void;
 }) {
-  const fetcher = useFetcher();
-  const done = fetcher.formData ? fetcher.formData.get("intent") === "complete" : task.status === "completed";
+  const undo = useUndo();
+  const inFlight = undo.statusInFlight.get(task.id);
+  // What the row's command will make it, shown while it is on its way.
+  const done = inFlight ? inFlight === "complete" : task.status === "completed";
   const overdue = isOverdue(task, new Date(now));
+  const ref: TaskRef = { id: task.id, title: task.title, recurring: Boolean(task.recurrence?.active) };
+  // The list deletes one occurrence of a series (it goes on); the task page also offers the series.
+  const deleteLabel = ref.recurring ? `Delete this occurrence of “${task.title}”` : `Delete “${task.title}”`;
   return (
     <li
       data-task-row
@@ -609,7 +678,15 @@ function TaskRow({
       onFocus={onFocus}
       className={`flex items-start gap-3 px-4 py-3 ${selected ? "bg-indigo-50" : ""} ${overdue ? "border-l-4 border-l-red-500" : ""}`}
     >
-      <fetcher.Form method="post">
+      {/* Without JavaScript these forms post to the list's action; with it, the undo toast's commands
+          run them (a completion at once, a delete once its toast has ended). */}
+      <Form
+        method="post"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (!inFlight) undo.setStatus(ref, done ? "reopen" : "complete");
+        }}
+      >
         <CsrfInput token={csrf} />
         <input type="hidden" name="id" value={task.id} />
         <input type="hidden" name="intent" value={done ? "reopen" : "complete"} />
@@ -621,7 +698,7 @@ function TaskRow({
         >
           {done ? "✓" : ""}
         </button>
-      </fetcher.Form>
+      </Form>
       <div className="min-w-0 flex-1">
         <Link
           data-open
@@ -632,6 +709,33 @@ function TaskRow({
         </Link>
         <TaskMeta task={task} timeZone={timeZone} now={now} variant="row" />
       </div>
+      <Form
+        method="post"
+        onSubmit={(event) => {
+          event.preventDefault();
+          undo.holdDelete(ref, "occurrence");
+        }}
+      >
+        <CsrfInput token={csrf} />
+        <input type="hidden" name="intent" value="delete" />
+        <input type="hidden" name="id" value={task.id} />
+        <input type="hidden" name="scope" value="occurrence" />
+        <button
+          type="submit"
+          data-delete
+          aria-label={deleteLabel}
+          title={deleteLabel}
+          className="-my-1 rounded-md p-1.5 text-slate-500 hover:bg-red-50 hover:text-red-700"
+        >
+          <svg aria-hidden="true" viewBox="0 0 20 20" fill="currentColor" className="h-4 w-4">
+            <path
+              fillRule="evenodd"
+              d="M8.75 1A2.75 2.75 0 0 0 6 3.75v.44c-.8.08-1.57.17-2.34.3a.75.75 0 1 0 .25 1.47l.15-.03.9 10.06A2.75 2.75 0 0 0 7.7 18.5h4.6a2.75 2.75 0 0 0 2.74-2.51l.9-10.06.15.03a.75.75 0 0 0 .25-1.48c-.77-.12-1.55-.22-2.34-.3v-.43A2.75 2.75 0 0 0 11.25 1h-2.5ZM10 4c.84 0 1.67.03 2.5.08v-.33c0-.69-.56-1.25-1.25-1.25h-2.5c-.69 0-1.25.56-1.25 1.25v.33C8.33 4.03 9.16 4 10 4ZM8.58 7.72a.75.75 0 0 0-1.5.06l.3 7.5a.75.75 0 1 0 1.5-.06l-.3-7.5Zm4.34.06a.75.75 0 1 0-1.5-.06l-.3 7.5a.75.75 0 1 0 1.5.06l.3-7.5Z"
+              clipRule="evenodd"
+            />
+          </svg>
+        </button>
+      </Form>
     </li>
   );
 }
