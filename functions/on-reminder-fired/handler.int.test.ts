@@ -274,6 +274,39 @@ test("a reminder whose time and the task's due time have passed is recorded as s
   expect(await reminderEvents(task.id)).toEqual([]);
 });
 
+test("an account that skips reminders already past when a task is saved: those are recorded as skipped, the rest scheduled", async () => {
+  const skipper = await createTestUser(db);
+  await db.user.update({ where: { id: skipper.id }, data: { pastReminderPolicy: "skip" } });
+  const due = new Date(Date.now() + 10 * MINUTE);
+  const { task } = await createTask(
+    { ...commandCtx(), actor: { type: "user", id: skipper.id }, userId: skipper.id },
+    input({ due_at: due, reminders: [{ offset_minutes: 30 }, { offset_minutes: 5 }] }),
+  );
+  const past = name(task, { offset_minutes: 30 });
+  const ahead = name(task, { offset_minutes: 5 });
+  const rows = await rowsIn(task.id, { [past]: "skipped", [ahead]: "scheduled" });
+  expect(rows[0]).toMatchObject({
+    jobName: past,
+    firedAt: null,
+    skipReason: SKIP_REASONS.pastWhenSaved,
+    remindAt: new Date(due.getTime() - 30 * MINUTE),
+  });
+  expect(await daprJob(past)).toBeNull();
+  expect(await daprJob(ahead)).not.toBeNull();
+  expect(await reminderEvents(task.id)).toEqual([]);
+  // The account's choice is read with the task at each reconciliation: switched back to send now,
+  // a reminder that becomes past by a later save is sent; the skipped one stays skipped.
+  await db.user.update({ where: { id: skipper.id }, data: { pastReminderPolicy: "send_now" } });
+  await updateTask(
+    { ...commandCtx(), actor: { type: "user", id: skipper.id }, userId: skipper.id },
+    task.id,
+    { reminders: [{ offset_minutes: 30 }, { offset_minutes: 5 }, { offset_minutes: 20 }] },
+  );
+  const sent = name(task, { offset_minutes: 20 });
+  await rowsIn(task.id, { [past]: "skipped", [sent]: "fired", [ahead]: "scheduled" });
+  expect((await reminderEvents(task.id)).map((e) => e.job_name)).toEqual([sent]);
+});
+
 test("a job fires at its time: the reminder is published once and the job is marked fired", async () => {
   const remindAt = new Date(Date.now() + 2_500);
   const { task } = await createTask(

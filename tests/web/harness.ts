@@ -31,7 +31,12 @@ export interface WebWorld {
   stop(): Promise<void>;
 }
 
-export async function startWebWorld(): Promise<WebWorld> {
+/**
+ * `env`: extra env for every function process, e.g. a suite's stand-in push service (its CA in
+ * NODE_EXTRA_CA_CERTS and OUTBOUND_ALLOW_LOOPBACK, as tests/reminders/end-to-end.e2e.test.ts gives
+ * its notifications function).
+ */
+export async function startWebWorld(options: { env?: Record<string, string> } = {}): Promise<WebWorld> {
   if (!existsSync(CHROMIUM)) {
     // `make test` installs it (Makefile target `chromium`); a browser test is never skipped.
     throw new Error(`${CHROMIUM} is missing: run \`make chromium\` (apt-get install -y chromium)`);
@@ -47,6 +52,7 @@ export async function startWebWorld(): Promise<WebWorld> {
       VAPID_PUBLIC_KEY: vapid.publicKey,
       VAPID_PRIVATE_KEY: vapid.privateKey,
       VAPID_SUBJECT: "mailto:tests@example.test",
+      ...options.env,
     },
     customApps: [
       {

@@ -13,6 +13,7 @@ import {
   SIGN_UP_ADDRESS_LIMIT,
   SIGN_UP_GLOBAL_LIMIT,
   takeSignUpAttempt,
+  updatePastReminderPolicy,
 } from "./accounts.ts";
 import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from "./api-tokens.ts";
 import { csrfToken, verifyCsrfToken } from "./csrf.ts";
@@ -191,6 +192,23 @@ test("a session resolves to its user, slides its expiry after an hour, and ends 
   expect((await authenticate(db, `Session ${secret}`, dayLater))?.userId).toBe(userId);
   await destroySession(db, secret);
   expect(await sessionUser(db, secret, dayLater)).toBeNull();
+});
+
+test("reminders already past when a task is saved: sent now unless the account chose skip, which its session carries", async () => {
+  const { db, userId } = await newUser();
+  const { secret } = await createSession(db, userId, null, NOW);
+  expect(await sessionUser(db, secret, NOW)).toMatchObject({
+    pastReminderPolicy: "send_now",
+    defaultReminderMinutes: [15],
+  });
+  await updatePastReminderPolicy(db, userId, "skip");
+  expect((await sessionUser(db, secret, NOW))?.pastReminderPolicy).toBe("skip");
+  // Only the two choices are stored: the column's CHECK refuses anything else, as the setter does.
+  await expect(updatePastReminderPolicy(db, userId, "later" as "skip")).rejects.toThrow(/Send now/);
+  await expect(
+    db.$executeRaw`UPDATE users SET past_reminder_policy = 'later' WHERE id = ${userId}::uuid`,
+  ).rejects.toThrow(/users_past_reminder_policy_check/);
+  expect((await db.user.findUniqueOrThrow({ where: { id: userId } })).pastReminderPolicy).toBe("skip");
 });
 
 test("an expired session is no session", async () => {

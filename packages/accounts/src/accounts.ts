@@ -3,6 +3,7 @@
 // streak with an exponential lockout, whatever the address) and per client address, sign-up per
 // client address and in total. The client address is the trusted proxy hop's (#platform/client-address.ts).
 import { z } from "zod";
+import { pastReminderPolicySchema, type PastReminderPolicy } from "#core/reminders.ts";
 import { timeZoneSchema } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
@@ -140,4 +141,19 @@ export async function signIn(
 
 export async function updateTimeZone(db: Db, userId: string, timeZone: string): Promise<void> {
   await db.user.update({ where: { id: userId }, data: { timeZone: timeZoneSchema.parse(timeZone) } });
+}
+
+/**
+ * What becomes of a reminder already past when one of the user's tasks is saved (send now or skip);
+ * read by the reminder planner (packages/tasks/src/reminders.ts) from the next task event on.
+ */
+export async function updatePastReminderPolicy(
+  db: Db,
+  userId: string,
+  policy: PastReminderPolicy,
+): Promise<void> {
+  await db.user.update({
+    where: { id: userId },
+    data: { pastReminderPolicy: pastReminderPolicySchema.parse(policy) },
+  });
 }

@@ -2,6 +2,7 @@
 // 30-day sliding expiry (renewed at most once an hour, so reads do not write on every request).
 // Each session has its own CSRF secret; forms carry an HMAC of it (csrf.ts).
 import { randomBytes } from "node:crypto";
+import { pastReminderPolicyOf, type PastReminderPolicy } from "#core/reminders.ts";
 import type { Db } from "#db/client.ts";
 import { hashSecret, newSessionSecret } from "#platform/tokens.ts";
 
@@ -13,6 +14,10 @@ export interface SessionUser {
   userId: string;
   email: string;
   timeZone: string;
+  /** Reminder offsets a task that gets a due date without its own is given (minutes before). */
+  defaultReminderMinutes: number[];
+  /** Reminders already past when a task is saved: sent now or skipped. */
+  pastReminderPolicy: PastReminderPolicy;
   csrfSecret: string;
   expiresAt: Date;
   /** True when this lookup extended the expiry: the cookie should be sent again. */
@@ -45,7 +50,17 @@ export async function createSession(
 export async function sessionUser(db: Db, secret: string, now: Date): Promise<SessionUser | null> {
   const session = await db.session.findUnique({
     where: { tokenHash: hashSecret(secret) },
-    include: { user: { select: { id: true, email: true, timeZone: true } } },
+    include: {
+      user: {
+        select: {
+          id: true,
+          email: true,
+          timeZone: true,
+          defaultReminderMinutes: true,
+          pastReminderPolicy: true,
+        },
+      },
+    },
   });
   if (!session || session.expiresAt <= now) return null;
   let expiresAt = session.expiresAt;
@@ -60,6 +75,8 @@ export async function sessionUser(db: Db, secret: string, now: Date): Promise<Se
     userId: session.user.id,
     email: session.user.email,
     timeZone: session.user.timeZone,
+    defaultReminderMinutes: session.user.defaultReminderMinutes,
+    pastReminderPolicy: pastReminderPolicyOf(session.user.pastReminderPolicy),
     csrfSecret: session.csrfSecret,
     expiresAt,
     renewed,

@@ -124,7 +124,7 @@ export const EVENT_CATALOG: TopicEntry[] = [
   {
     topic: TOPICS.reminders,
     summary:
-      "A reminder that fired for a still-pending task; the notifications function delivers it by push, email and webhook.",
+      "A reminder that fired for a still-pending task: at its time, or at once when its time had already passed when the task was saved and the account's setting is to send such reminders (the other choice skips them: nothing is published, the reminder's job is recorded as skipped with the reason). The notifications function delivers it by push, email and webhook.",
     types: [cloudEventType.reminder()],
     partitionKey: "task id",
     producers: ["on-reminder-fired"],

@@ -7,9 +7,12 @@ import {
   isValidJobName,
   mayChangeReminderJobs,
   parseReminderJobName,
+  pastReminderPolicyOf,
+  pastReminderPolicySchema,
   planReconciliation,
   planReminderJobs,
   reminderJobName,
+  reminderTiming,
   SKIP_REASONS,
   staleTriggerReason,
   toRfc3339,
@@ -434,5 +437,137 @@ describe("given a due trigger planned for a due date", () => {
       SKIP_REASONS.dueDateChanged,
     );
     expect(staleTriggerReason({ status: "pending", dueAt: null }, DUE)).toBe(SKIP_REASONS.dueDateChanged);
+  });
+});
+
+// ───── reminders already past when the task is saved (issue 15, item 8) ─────
+
+describe("given a task due in 90 seconds with reminders 1, 15 and 120 minutes before", () => {
+  const due = new Date(NOW.getTime() + 90_000).toISOString();
+  const saved = task({ due_at: due, reminders: [offset("r120", 120), offset("r15", 15), offset("r1", 1)] });
+  const fate = (plan: ReminderPlan) => ({
+    scheduled: plan.jobs.filter((j) => !j.fireImmediately).map((j) => j.reminderId),
+    sentNow: plan.jobs.filter((j) => j.fireImmediately).map((j) => j.reminderId),
+    skipped: plan.skipped.map((s) => [s.reminderId, s.reason]),
+  });
+
+  it("when the account's policy is send now, then 15 and 120 are sent at once and 1 is scheduled", () => {
+    expect(fate(planReminderJobs(saved, NOW, "send_now"))).toEqual({
+      scheduled: ["r1"],
+      sentNow: ["r120", "r15"],
+      skipped: [],
+    });
+  });
+
+  it("when no policy is given, then it is send now (the behaviour before there was a choice)", () => {
+    expect(planReminderJobs(saved, NOW)).toEqual(planReminderJobs(saved, NOW, "send_now"));
+  });
+
+  it("when the policy is skip, then 15 and 120 are skipped with the reason saying so, and 1 is scheduled", () => {
+    expect(fate(planReminderJobs(saved, NOW, "skip"))).toEqual({
+      scheduled: ["r1"],
+      sentNow: [],
+      skipped: [
+        ["r120", SKIP_REASONS.pastWhenSaved],
+        ["r15", SKIP_REASONS.pastWhenSaved],
+      ],
+    });
+    expect(SKIP_REASONS.pastWhenSaved).toMatch(/already passed when the task was saved.*skip/);
+  });
+
+  it("when the policy is skip, then a skipped reminder keeps its times, so reconciling again changes nothing", () => {
+    const plan = planReminderJobs(saved, NOW, "skip");
+    const first = planReconciliation(plan, []);
+    expect(first.skip.map((s) => s.reminderId)).toEqual(["r120", "r15"]);
+    const rows: ReminderJobRecord[] = [
+      ...first.schedule.map((j) => ({ ...j, status: "scheduled" as const })),
+      ...first.skip.map((s) => ({ ...s, status: "skipped" as const })),
+    ];
+    expect(planReconciliation(plan, rows)).toEqual({
+      schedule: [],
+      fire: [],
+      skip: [],
+      delete: [],
+      cancel: [],
+    });
+  });
+});
+
+describe("given a reminder that was already planned and whose time has since passed", () => {
+  it("when the task is saved again with the policy skip, then its scheduled job is left to fire", () => {
+    const saved = task({
+      due_at: new Date(NOW.getTime() + 10 * 60_000).toISOString(),
+      reminders: [offset("r1", 15)],
+    });
+    const plan = planReminderJobs(saved, NOW, "skip");
+    const [skipped] = plan.skipped;
+    const rows: ReminderJobRecord[] = [
+      { jobName: skipped!.jobName, status: "scheduled", remindAt: skipped!.remindAt, dueAt: skipped!.dueAt },
+    ];
+    expect(planReconciliation(plan, rows)).toEqual({
+      schedule: [],
+      fire: [],
+      skip: [],
+      delete: [],
+      cancel: [],
+    });
+  });
+});
+
+describe("given a task that is already due", () => {
+  it("when a reminder's time has passed, then it is skipped as already due whatever the policy", () => {
+    const overdue = task({
+      due_at: new Date(NOW.getTime() - 60_000).toISOString(),
+      reminders: [offset("r1", 15)],
+    });
+    for (const policy of ["send_now", "skip"] as const)
+      expect(planReminderJobs(overdue, NOW, policy).skipped.map((s) => s.reason)).toEqual([
+        SKIP_REASONS.alreadyDue,
+      ]);
+  });
+});
+
+describe("given a reminder time, a due time and the clock", () => {
+  const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+
+  it("when the reminder time is ahead, then it is scheduled whatever the policy", () => {
+    expect(reminderTiming(at(1), at(60), NOW, "send_now")).toBe("scheduled");
+    expect(reminderTiming(at(1), at(60), NOW, "skip")).toBe("scheduled");
+  });
+
+  it("when the reminder time is now or past and the task is not yet due, then the policy decides", () => {
+    expect(reminderTiming(at(0), at(60), NOW, "send_now")).toBe("send_now");
+    expect(reminderTiming(at(-60), at(60), NOW, "skip")).toBe("skip_past");
+  });
+
+  it("when the due time is now or past too, then it is skipped as already due", () => {
+    expect(reminderTiming(at(-60), at(0), NOW, "send_now")).toBe("skip_due");
+    expect(reminderTiming(at(-60), at(-1), NOW, "skip")).toBe("skip_due");
+  });
+
+  it("when any instants are drawn, then only a passed reminder of a task not yet due depends on the policy", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1e6, max: 1e6 }), fc.integer({ min: -1e6, max: 1e6 }), (r, d) => {
+        const sendNow = reminderTiming(at(r), at(d), NOW, "send_now");
+        const skip = reminderTiming(at(r), at(d), NOW, "skip");
+        if (sendNow === "send_now") expect(skip).toBe("skip_past");
+        else expect(skip).toBe(sendNow);
+      }),
+    );
+  });
+});
+
+describe("given a past-reminder policy from a form or the database", () => {
+  it("when it is send_now or skip, then it is read as such", () => {
+    expect(pastReminderPolicySchema.parse("skip")).toBe("skip");
+    expect(pastReminderPolicyOf("send_now")).toBe("send_now");
+  });
+
+  it("when it is anything else, then the form gets a message naming the choices and storage reads the default", () => {
+    const refused = pastReminderPolicySchema.safeParse("later");
+    expect(refused.success).toBe(false);
+    expect(refused.error!.issues[0]!.message).toBe("Pick “Send now” or “Skip”.");
+    expect(pastReminderPolicyOf("later")).toBe("send_now");
+    expect(pastReminderPolicyOf(null)).toBe("send_now");
   });
 });

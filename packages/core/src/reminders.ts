@@ -6,6 +6,7 @@
 // the due date it was planned for are kept beside it (reminder_jobs), so a trigger that fires for
 // an older due date is recognised as stale.
 import { DateTime } from "luxon";
+import { z } from "zod";
 import type { TaskEvent } from "./events.ts";
 import type { TaskDto } from "./tasks.ts";
 
@@ -32,12 +33,36 @@ export interface SkippedReminder {
 
 export interface ReminderPlan {
   jobs: PlannedReminderJob[];
-  /** Reminders whose time and the task's due time have both passed: nothing is sent for them. */
+  /**
+   * Reminders nothing is sent for: their time and the task's due time have both passed, or their
+   * time has passed and the account skips such reminders (PastReminderPolicy).
+   */
   skipped: SkippedReminder[];
+}
+
+/**
+ * What becomes of a reminder whose time has already passed when its task is saved, the task not
+ * yet being due (an account setting, users.past_reminder_policy): sent at once (the default, and
+ * the behaviour before there was a choice) or skipped, its ledger row saying why.
+ */
+export const PAST_REMINDER_POLICIES = ["send_now", "skip"] as const;
+export type PastReminderPolicy = (typeof PAST_REMINDER_POLICIES)[number];
+export const DEFAULT_PAST_REMINDER_POLICY: PastReminderPolicy = "send_now";
+
+export const pastReminderPolicySchema = z.enum(PAST_REMINDER_POLICIES, {
+  error: "Pick “Send now” or “Skip”.",
+});
+
+/** A stored policy (a text column) as the rules read it; anything unknown is the default. */
+export function pastReminderPolicyOf(stored: string | null | undefined): PastReminderPolicy {
+  const parsed = pastReminderPolicySchema.safeParse(stored);
+  return parsed.success ? parsed.data : DEFAULT_PAST_REMINDER_POLICY;
 }
 
 export const SKIP_REASONS = {
   alreadyDue: "the reminder time and the due time had both passed when it was planned",
+  pastWhenSaved:
+    "the reminder time had already passed when the task was saved, and the account's setting is to skip such reminders",
   taskGone: "the task was deleted",
   taskCompleted: "the task was completed",
   dueDateChanged: "the task's due date changed after this job was scheduled",
@@ -109,30 +134,61 @@ export function toRfc3339(instant: Date, timeZone = "UTC"): string {
   return zoned.toISO({ suppressMilliseconds: false, includeOffset: true })!;
 }
 
-/** The jobs `task` should have at `now`. A completed task, or one without a due date, has none. */
-export function planReminderJobs(task: TaskDto, now: Date): ReminderPlan {
+/**
+ * What planning a reminder at `now` does with it: `scheduled` (its time is ahead), `send_now` (its
+ * time has passed, the task is not due yet, and the policy sends such reminders at once),
+ * `skip_past` (the same, but the policy skips them) or `skip_due` (its time and the due time have
+ * both passed: nothing is sent, whatever the policy). The planner's rule, and the editor's hint
+ * ("already passed — will be sent now / skipped") as the user types a due date.
+ */
+export type ReminderTiming = "scheduled" | "send_now" | "skip_past" | "skip_due";
+
+export function reminderTiming(
+  remindAt: Date,
+  dueAt: Date,
+  now: Date,
+  policy: PastReminderPolicy,
+): ReminderTiming {
+  if (remindAt.getTime() > now.getTime()) return "scheduled";
+  if (dueAt.getTime() <= now.getTime()) return "skip_due";
+  return policy === "skip" ? "skip_past" : "send_now";
+}
+
+/** A reminder's instant for a task due at `dueAt`: `offset_minutes` before it, or its own time. */
+export function reminderInstant(
+  reminder: { offset_minutes: number | null; remind_at: string | null },
+  dueAt: Date,
+): Date {
+  return reminder.offset_minutes !== null
+    ? new Date(dueAt.getTime() - reminder.offset_minutes * 60_000)
+    : new Date(reminder.remind_at!);
+}
+
+/**
+ * The jobs `task` should have at `now`. A completed task, or one without a due date, has none. A
+ * reminder whose time has passed while the task is not yet due is sent at once or skipped, as the
+ * account's `policy` says (send_now, today's behaviour, unless told otherwise).
+ */
+export function planReminderJobs(
+  task: TaskDto,
+  now: Date,
+  policy: PastReminderPolicy = DEFAULT_PAST_REMINDER_POLICY,
+): ReminderPlan {
   const plan: ReminderPlan = { jobs: [], skipped: [] };
   if (task.status !== "pending" || task.due_at === null) return plan;
   const dueAt = new Date(task.due_at);
   for (const reminder of task.reminders) {
-    const remindAt =
-      reminder.offset_minutes !== null
-        ? new Date(dueAt.getTime() - reminder.offset_minutes * 60_000)
-        : new Date(reminder.remind_at!);
+    const remindAt = reminderInstant(reminder, dueAt);
     const jobName = reminderJobName(task.id, reminder);
-    if (remindAt.getTime() > now.getTime()) {
-      plan.jobs.push({ jobName, reminderId: reminder.id, remindAt, dueAt, fireImmediately: false });
-    } else if (dueAt.getTime() > now.getTime()) {
-      plan.jobs.push({ jobName, reminderId: reminder.id, remindAt, dueAt, fireImmediately: true });
-    } else {
+    const planned = { jobName, reminderId: reminder.id, remindAt, dueAt };
+    const timing = reminderTiming(remindAt, dueAt, now, policy);
+    if (timing === "scheduled") plan.jobs.push({ ...planned, fireImmediately: false });
+    else if (timing === "send_now") plan.jobs.push({ ...planned, fireImmediately: true });
+    else
       plan.skipped.push({
-        jobName,
-        reminderId: reminder.id,
-        remindAt,
-        dueAt,
-        reason: SKIP_REASONS.alreadyDue,
+        ...planned,
+        reason: timing === "skip_past" ? SKIP_REASONS.pastWhenSaved : SKIP_REASONS.alreadyDue,
       });
-    }
   }
   return plan;
 }

@@ -16,16 +16,20 @@ import {
   cancelReason,
   ignoredTrigger,
   parseReminderJobName,
+  pastReminderPolicyOf,
   planReconciliation,
   planReminderJobs,
   staleTriggerReason,
   toRfc3339,
+  type PastReminderPolicy,
   type ReminderJobRecord,
 } from "#core/reminders.ts";
+import type { TaskDto } from "#core/tasks.ts";
 import type { Db, Tx } from "#db/client.ts";
+import { Prisma } from "#db/generated/client.ts";
 import type { DaprClient, JobSpec } from "#platform/dapr-client.ts";
 import { enqueue, outboxRows } from "#platform/outbox.ts";
-import { loadTaskDto } from "./records.ts";
+import { taskDtoOfRow, taskDtoSql, type TaskDtoSqlRow } from "./records.ts";
 
 /**
  * A failed trigger (our 5xx, e.g. the database briefly down) is retried every 2 s, 5 times: enough
@@ -78,6 +82,24 @@ function reminderMessage(
   };
 }
 
+/**
+ * `userId`'s task as it is now, with the account's past-reminder policy (users.past_reminder_policy),
+ * or null when the task is gone. One statement: the task, its tags, reminders and series (records.ts
+ * `taskDtoSql`, as the list reads tasks) joined with its owner's row, so the policy costs the
+ * reconciliation no round trip of its own (loadTaskDto alone takes three to four).
+ */
+export async function loadTaskForPlanning(
+  tx: Db | Tx,
+  userId: string,
+  taskId: string,
+): Promise<{ task: TaskDto; policy: PastReminderPolicy } | null> {
+  const ids = Prisma.sql`SELECT id, NULL::text AS cursor_key FROM tasks
+    WHERE id = ${taskId}::uuid AND user_id = ${userId}::uuid`;
+  const [row] = await tx.$queryRaw<(TaskDtoSqlRow & { past_reminder_policy: string })[]>`
+    SELECT d.*, u.past_reminder_policy FROM (${taskDtoSql(ids)}) AS d JOIN users u ON u.id = d.user_id`;
+  return row ? { task: taskDtoOfRow(row), policy: pastReminderPolicyOf(row.past_reminder_policy) } : null;
+}
+
 /** The job names each kind of change touched. */
 export interface ReconciliationResult {
   scheduled: string[];
@@ -99,9 +121,13 @@ export async function reconcileTaskReminders(
 ): Promise<ReconciliationResult> {
   await lockTask(tx, taskId);
   const now = ctx.now();
-  const task = await loadTaskDto(tx, userId, taskId);
+  const planning = await loadTaskForPlanning(tx, userId, taskId);
+  const task = planning?.task ?? null;
   const rows = await tx.reminderJob.findMany({ where: { taskId } });
-  const todo = planReconciliation(task ? planReminderJobs(task, now) : { jobs: [], skipped: [] }, rows);
+  const todo = planReconciliation(
+    planning ? planReminderJobs(planning.task, now, planning.policy) : { jobs: [], skipped: [] },
+    rows,
+  );
 
   // Dapr first: if any call fails, nothing below is written and the event is redelivered.
   await Promise.all([
@@ -149,7 +175,8 @@ export async function reconcileTaskReminders(
       data: { status: "cancelled", skipReason: cancelReason(task), updatedAt: now },
     });
   }
-  // A reminder whose time passed while the task is not yet due is sent now, without a job.
+  // A reminder whose time passed while the task is not yet due is sent now, without a job (unless
+  // the account skips such reminders: then it is among todo.skip, its row saying why).
   if (todo.fire.length > 0) {
     const message = (job: (typeof todo.fire)[number]) =>
       reminderMessage({ id: taskId, userId, title: task!.title }, job);

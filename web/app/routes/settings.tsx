@@ -2,8 +2,9 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { data } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
 import { useEffect, useState } from "react";
+import { pastReminderPolicySchema, type PastReminderPolicy } from "#core/reminders.ts";
 import { isValidTimeZone } from "#core/tasks.ts";
-import { updateTimeZone } from "#accounts/accounts.ts";
+import { updatePastReminderPolicy, updateTimeZone } from "#accounts/accounts.ts";
 import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from "#accounts/api-tokens.ts";
 import type { WebhookChannelInput } from "#tasks/client.ts";
 import { useActionResult } from "../components/live-sync.tsx";
@@ -35,6 +36,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     {
       email: user.email,
       timeZone: user.timeZone,
+      pastReminderPolicy: user.pastReminderPolicy,
       csrf: user.csrf,
       tokens: tokens.map((t) => ({
         ...t,
@@ -63,6 +65,23 @@ export async function action({ request }: ActionFunctionArgs) {
         return reply({ fieldErrors: { time_zone: "Pick a time zone from the list." } }, 400);
       await updateTimeZone(getDb(), user.userId, zone);
       return reply({ message: "Time zone saved." });
+    }
+    case "past-reminders": {
+      const policy = pastReminderPolicySchema.safeParse(form.get("past_reminders") ?? undefined);
+      if (!policy.success)
+        return reply(
+          {
+            fieldErrors: { past_reminders: policy.error.issues[0]?.message ?? "Pick “Send now” or “Skip”." },
+          },
+          400,
+        );
+      await updatePastReminderPolicy(getDb(), user.userId, policy.data);
+      return reply({
+        message:
+          policy.data === "skip"
+            ? "Saved: reminders already past when you save a task will be skipped."
+            : "Saved: reminders already past when you save a task will be sent at once.",
+      });
     }
     case "create-token": {
       const parsed = createApiTokenSchema.safeParse({ name: form.get("name"), scope: form.get("scope") });
@@ -263,6 +282,12 @@ export default function Settings() {
         )}
       </section>
 
+      <PastRemindersSetting
+        policy={loaded.pastReminderPolicy}
+        csrf={loaded.csrf}
+        error={errors.past_reminders}
+      />
+
       <section
         className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
         aria-labelledby="tokens-heading"
@@ -335,6 +360,77 @@ export default function Settings() {
         )}
       </section>
     </div>
+  );
+}
+
+const PAST_REMINDER_CHOICES: { value: PastReminderPolicy; label: string; detail: string }[] = [
+  { value: "send_now", label: "Send now", detail: "it is sent the moment the task is saved" },
+  { value: "skip", label: "Skip", detail: "nothing is sent for it; the task's reminders show it as skipped" },
+];
+
+/**
+ * What becomes of a reminder whose time has already passed when a task is saved (e.g. "15 min
+ * before" on a task due in 10 minutes); the task editor says which of its reminders that is.
+ */
+function PastRemindersSetting({
+  policy,
+  csrf,
+  error,
+}: {
+  policy: PastReminderPolicy;
+  csrf: string;
+  error: string | undefined;
+}) {
+  return (
+    <section
+      className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+      aria-labelledby="reminders-heading"
+    >
+      <h2 id="reminders-heading" className="text-lg font-semibold">
+        Reminders
+      </h2>
+      {/* Keyed by the stored choice, so the radios show it again after a save or a reload. */}
+      <Form key={policy} method="post" className="mt-2 space-y-3">
+        <CsrfInput token={csrf} />
+        <input type="hidden" name="intent" value="past-reminders" />
+        <fieldset aria-describedby={error ? "past_reminders-error" : undefined}>
+          <legend className="text-sm font-medium text-slate-800">
+            Reminders already past when a task is saved
+          </legend>
+          <p className="text-xs text-slate-600">
+            For a task that is not due yet, e.g. “15 min before” on a task due in 10 minutes.
+          </p>
+          <div className="mt-2 space-y-1">
+            {PAST_REMINDER_CHOICES.map((choice) => (
+              <label key={choice.value} className="flex items-center gap-2 text-sm">
+                <input
+                  type="radio"
+                  name="past_reminders"
+                  value={choice.value}
+                  defaultChecked={policy === choice.value}
+                />
+                <span>
+                  <span className="font-medium">{choice.label}</span>
+                  <span className="text-slate-600">
+                    {" "}
+                    — {choice.detail}
+                    {choice.value === "send_now" ? " (default)" : ""}
+                  </span>
+                </span>
+              </label>
+            ))}
+          </div>
+          {error ? (
+            <p id="past_reminders-error" role="alert" className="mt-1 text-sm text-red-700">
+              {error}
+            </p>
+          ) : null}
+        </fieldset>
+        <button type="submit" className={secondaryButtonClass}>
+          Save
+        </button>
+      </Form>
+    </section>
   );
 }
 

@@ -5,12 +5,13 @@ import { DateTime } from "luxon";
 import { useMemo, useState } from "react";
 import { z } from "zod";
 import { deliveriesOfJob } from "#core/channels.ts";
+import { parseReminderJobName } from "#core/reminders.ts";
 import { PRIORITIES, type TaskDto, type updateTaskSchema } from "#core/tasks.ts";
 import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
 import { loadTaskDto } from "#tasks/records.ts";
 import { useActionResult } from "../components/live-sync.tsx";
 import { RecurrenceEditor } from "../components/recurrence-editor.tsx";
-import { ReminderEditor } from "../components/reminder-editor.tsx";
+import { ReminderEditor, type SettledReminder } from "../components/reminder-editor.tsx";
 import { TaskMeta } from "../components/task-meta.tsx";
 import { useUndo } from "../components/undo.tsx";
 import {
@@ -28,6 +29,7 @@ import {
   localInstant,
   localParts,
   recurrenceFromFields,
+  reminderKey,
   remindersFromFields,
   type RecurrenceWire,
 } from "#core/task-form.ts";
@@ -49,14 +51,13 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const db = getDb();
   const task = await loadTaskDto(db, user.userId, id);
   if (!task) notFound();
-  const [activity, jobs, deliveries, account] = await Promise.all([
+  const [activity, jobs, deliveries] = await Promise.all([
     taskActivity(db, user.userId, id, activityQuerySchema("task").parse({ limit: "100" })),
     db.reminderJob.findMany({ where: { taskId: id, userId: user.userId }, orderBy: { remindAt: "asc" } }),
     db.notificationDelivery.findMany({
       where: { taskId: id, userId: user.userId },
       orderBy: { createdAt: "asc" },
     }),
-    db.user.findUniqueOrThrow({ where: { id: user.userId }, select: { defaultReminderMinutes: true } }),
   ]);
   const reminders = task.reminders.map((reminder) => {
     const remindAt =
@@ -72,6 +73,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       label: reminder.offset_minutes !== null ? offsetLabel(reminder.offset_minutes) : "At a set time",
       remindAt,
       status: job?.status ?? (task.status === "completed" ? "not scheduled (done)" : "planned"),
+      /** Why it was skipped or cancelled (the ledger's reason). */
+      reason: job && (job.status === "skipped" || job.status === "cancelled") ? job.skipReason : null,
       deliveries: (job ? deliveriesOfJob(deliveries, job) : []).map((d) => ({
         id: d.id,
         channel: d.channel,
@@ -81,12 +84,27 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       })),
     };
   });
+  // Reminders the ledger already accounts for at their times: saving them unchanged sends nothing.
+  const settled: SettledReminder[] = jobs.flatMap((job) => {
+    const parsed = job.status === "cancelled" ? null : parseReminderJobName(job.jobName);
+    if (!parsed) return [];
+    const { offset_minutes, remind_at } = parsed.reminder;
+    return [
+      {
+        key: reminderKey(offset_minutes, remind_at),
+        remindAt: job.remindAt.toISOString(),
+        dueAt: job.dueAt.toISOString(),
+      },
+    ];
+  });
   return data(
     {
       task,
       reminders,
+      settled,
       activity: activity?.items ?? [],
-      defaultReminders: account.defaultReminderMinutes,
+      defaultReminders: user.defaultReminderMinutes,
+      pastReminderPolicy: user.pastReminderPolicy,
       timeZone: user.timeZone,
       csrf: user.csrf,
       now: new Date().toISOString(),
@@ -217,7 +235,8 @@ function sameRecurrence(current: TaskDto["recurrence"], wanted: RecurrenceWire |
 }
 
 export default function TaskPage() {
-  const { task, reminders, activity, defaultReminders, timeZone, csrf, now } = useLoaderData<typeof loader>();
+  const { task, reminders, settled, activity, defaultReminders, pastReminderPolicy, timeZone, csrf, now } =
+    useLoaderData<typeof loader>();
   const actionData = useActionResult<typeof action>();
   const navigation = useNavigation();
   const navigate = useNavigate();
@@ -338,6 +357,10 @@ export default function TaskPage() {
           hasDue={task.due_at !== null}
           defaultReminders={defaultReminders}
           timeZone={timeZone}
+          dueAt={dueForPreview}
+          policy={pastReminderPolicy}
+          now={now}
+          settled={settled}
           error={errors.reminders}
         />
         <RecurrenceEditor
@@ -379,16 +402,27 @@ export default function TaskPage() {
         ) : (
           <ul className="mt-2 divide-y divide-slate-100" data-testid="reminders">
             {reminders.map((reminder) => (
-              <li key={reminder.id} className="py-2 text-sm" data-reminder>
-                <span className="font-medium">{reminder.label}</span>
+              <li key={reminder.id} className="py-2 text-sm" data-reminder data-status={reminder.status}>
+                <span className="font-medium" data-reminder-label>
+                  {reminder.label}
+                </span>
                 {reminder.remindAt ? (
                   <span className="text-slate-700"> · {formatInstant(reminder.remindAt, timeZone)}</span>
                 ) : null}
                 <span className="ml-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-700">
                   {reminder.status}
                 </span>
+                {reminder.reason ? (
+                  <span className="ml-2 text-xs text-slate-700" data-reason>
+                    {reminder.reason}
+                  </span>
+                ) : null}
                 {reminder.deliveries.map((delivery) => (
-                  <span key={delivery.id} className="ml-2 text-xs text-slate-700">
+                  <span
+                    key={delivery.id}
+                    className="ml-2 text-xs text-slate-700"
+                    data-delivery={delivery.channel}
+                  >
                     {delivery.channel}: {delivery.status}
                     {delivery.error ? ` (${delivery.error})` : ""}
                   </span>

@@ -33,6 +33,9 @@ export async function loadTaskList(user: CurrentUser, url: URL) {
     filters: filtersOf(url),
     sort: parsed.ok ? parsed.query.sort : "due",
     timeZone: user.timeZone,
+    /** What quick add's preview needs to say which default reminders will already have passed. */
+    defaultReminders: user.defaultReminderMinutes,
+    pastReminderPolicy: user.pastReminderPolicy,
     csrf: user.csrf,
     now: now.toISOString(),
   };

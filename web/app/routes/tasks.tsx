@@ -11,13 +11,15 @@ import {
 } from "@remix-run/react";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { keepLiteral, readQuickAdd, type QuickAddPart } from "#core/quick-add.ts";
+import { reminderTiming, type ReminderTiming } from "#core/reminders.ts";
 import { DEFAULT_ORDER, type Sort } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import { LIVE_EVENT, useActionResult } from "../components/live-sync.tsx";
+import { PastReminderHint } from "../components/reminder-editor.tsx";
 import { TaskMeta } from "../components/task-meta.tsx";
 import { useUndo, type TaskRef } from "../components/undo.tsx";
 import { buttonClass, CsrfInput, inputClass, secondaryButtonClass } from "../components/ui.tsx";
-import { formatDue, isOverdue } from "../lib/format.ts";
+import { formatDue, isOverdue, offsetLabel } from "../lib/format.ts";
 import { renewalHeaders, requireUser, requireUserWithCsrf } from "../lib/session.server.ts";
 import { loadTaskList, tasksAction } from "./tasks.server.ts";
 
@@ -61,10 +63,27 @@ export default function Tasks() {
   const undo = useUndo();
   // What quick add will read, shown under the box as the user types (the server parses the same way).
   const [quickText, setQuickText] = useState("");
-  const preview = useMemo(
-    () => (quickText.trim() ? readQuickAdd(quickText, loaded.timeZone, new Date()) : null),
-    [quickText, loaded.timeZone],
-  );
+  const preview = useMemo(() => {
+    if (!quickText.trim()) return null;
+    const now = new Date();
+    const read = readQuickAdd(quickText, loaded.timeZone, now);
+    // A task given a due date gets the account's default reminders: say which have already passed.
+    const due = read.draft.dueAt;
+    const pastDefaults = due
+      ? loaded.defaultReminders
+          .map((minutes) => ({
+            minutes,
+            timing: reminderTiming(
+              new Date(due.getTime() - minutes * 60_000),
+              due,
+              now,
+              loaded.pastReminderPolicy,
+            ),
+          }))
+          .filter((reminder) => reminder.timing !== "scheduled")
+      : [];
+    return { ...read, pastDefaults };
+  }, [quickText, loaded.timeZone, loaded.defaultReminders, loaded.pastReminderPolicy]);
 
   // Pages after the first, fetched with "Load more" and kept in sync with live updates.
   const more = useFetcher<typeof loader>();
@@ -247,6 +266,7 @@ export default function Tasks() {
       {preview && preview.parts.length > 0 ? (
         <QuickAddPreview
           parts={preview.parts}
+          pastDefaults={preview.pastDefaults}
           title={preview.draft.title}
           timeZone={loaded.timeZone}
           onKeep={(part) => {
@@ -465,11 +485,14 @@ const PRIORITY_NAMES = { high: "High", medium: "Medium", low: "Low", none: "None
 /** The chips under quick add: each part it read, with × to keep that text as title instead. */
 function QuickAddPreview({
   parts,
+  pastDefaults,
   title,
   timeZone,
   onKeep,
 }: {
   parts: QuickAddPart[];
+  /** The default reminders whose time will already have passed when the task is saved. */
+  pastDefaults: { minutes: number; timing: ReminderTiming }[];
   title: string;
   timeZone: string;
   onKeep: (part: QuickAddPart) => void;
@@ -505,6 +528,12 @@ function QuickAddPreview({
             </li>
           ),
         )}
+        {pastDefaults.map(({ minutes, timing }) => (
+          <li key={`past-${minutes}`} className="inline-flex items-center gap-1" data-part="past-reminder">
+            <span>{offsetLabel(minutes)}</span>
+            <PastReminderHint timing={timing} />
+          </li>
+        ))}
       </ul>
     </div>
   );
