@@ -293,7 +293,7 @@ test("quick add shows what it understood before saving; × keeps a part as text;
   await context.close();
 });
 
-test("searching groceries finds every such task and nothing else", async () => {
+test("searching groceries finds every such task and nothing else; a prefix and a typo find them too", async () => {
   const { page, context } = await newUser(world);
   await quickAdd(page, "Groceries for the week", "Groceries for the week");
   await quickAdd(page, "Call the bank", "Call the bank");
@@ -304,6 +304,20 @@ test("searching groceries finds every such task and nothing else", async () => {
   await expect
     .poll(async () => (await titles(page)).sort())
     .toEqual(["Groceries for the week", "Pick up groceries"]);
+  // As people type: the last word is a prefix.
+  await page.getByLabel("Search tasks").fill("pick groc");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect.poll(() => titles(page)).toEqual(["Pick up groceries"]);
+  expect(await page.getByTestId("similar-matches").count()).toBe(0);
+  // A typo: no task has the word, so close titles are shown, and the page says so.
+  await page.getByLabel("Search tasks").fill("grocreies");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect
+    .poll(async () => (await titles(page)).sort())
+    .toEqual(["Groceries for the week", "Pick up groceries"]);
+  await expect
+    .poll(() => page.getByTestId("similar-matches").innerText())
+    .toBe("No task has the words “grocreies”; these titles come close.");
   await page.getByLabel("Search tasks").fill("nothing-like-this");
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByTestId("empty-state").waitFor();

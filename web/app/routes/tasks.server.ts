@@ -20,13 +20,15 @@ export async function loadTaskList(user: CurrentUser, url: URL) {
   const [page, tags, views] = await Promise.all([
     parsed.ok
       ? listTasks(db, user.userId, parsed.query, now)
-      : Promise.resolve({ items: [], nextCursor: null }),
+      : Promise.resolve({ items: [], nextCursor: null, match: null }),
     listTags(db, user.userId),
     listSavedViews(db, user.userId),
   ]);
   return {
     items: page.items,
     nextCursor: page.nextCursor,
+    /** "similar" when the search's words matched nothing and these are close titles (a typo). */
+    match: page.match,
     errors: parsed.ok ? [] : parsed.errors,
     tags: tags.map((t) => t.tag),
     views,

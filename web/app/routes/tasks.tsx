@@ -435,25 +435,32 @@ export default function Tasks() {
             </p>
           </div>
         ) : (
-          <ul
-            ref={listRef}
-            className="divide-y divide-slate-200 overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm"
-          >
-            {items.map((task, index) => (
-              <TaskRow
-                key={task.id}
-                task={task}
-                csrf={loaded.csrf}
-                timeZone={loaded.timeZone}
-                now={loaded.now}
-                selected={index === selected}
-                onFocus={() => {
-                  setSelected(index);
-                  focusedRow.current = task.id;
-                }}
-              />
-            ))}
-          </ul>
+          <>
+            {loaded.match === "similar" ? (
+              <p className="mb-2 text-sm text-slate-700" data-testid="similar-matches" role="status">
+                No task has the words “{loaded.filters.q}”; these titles come close.
+              </p>
+            ) : null}
+            <ul
+              ref={listRef}
+              className="divide-y divide-slate-200 overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm"
+            >
+              {items.map((task, index) => (
+                <TaskRow
+                  key={task.id}
+                  task={task}
+                  csrf={loaded.csrf}
+                  timeZone={loaded.timeZone}
+                  now={loaded.now}
+                  selected={index === selected}
+                  onFocus={() => {
+                    setSelected(index);
+                    focusedRow.current = task.id;
+                  }}
+                />
+              ))}
+            </ul>
+          </>
         )}
         {nextCursor ? (
           <div className="mt-4 text-center">
