@@ -10,7 +10,7 @@ export PRISMA_HIDE_UPDATE_MESSAGE := 1
 PRISMA_URL := $(or $(DATABASE_URL),postgresql://localhost:5432/unused)
 GENERATED := packages/db/src/generated/client.ts
 
-.PHONY: help install dev test test-unit test-int test-e2e test-dapr dapr-runtime kafka validate format format-check lint typecheck build token db-migrate db-migration clean
+.PHONY: help install dev test test-unit test-int test-e2e test-dapr dapr-runtime helm kafka validate format format-check lint typecheck build token db-migrate db-migration clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ test-dapr: install dapr-runtime kafka ## Run the process-level suites on real da
 
 dapr-runtime: ## Build real daprd and the Dapr Scheduler from the pinned Go module into tools/dapr-runtime/bin
 	tools/dapr-runtime/build.sh
+
+helm: ## Build helm from the pinned helm.sh/helm/v4 module into tools/helm/bin (minutes cold, instant warm)
+	tools/helm/build.sh
 
 kafka: ## Resolve Apache Kafka (KRaft broker) from Maven Central into tools/kafka/target
 	tools/kafka/classpath.sh
