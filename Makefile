@@ -10,7 +10,7 @@ export PRISMA_HIDE_UPDATE_MESSAGE := 1
 PRISMA_URL := $(or $(DATABASE_URL),postgresql://localhost:5432/unused)
 GENERATED := packages/db/src/generated/client.ts
 
-.PHONY: help install dev test test-unit test-int test-e2e test-dapr dapr-runtime helm kafka validate format format-check lint typecheck build token db-migrate db-migration clean
+.PHONY: help install dev test test-unit test-int test-e2e test-dapr test-helm dapr-runtime helm kafka validate format format-check lint typecheck build token db-migrate db-migration clean
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -48,8 +48,14 @@ test-e2e: install test-manifests chromium web-build ## Run the e2e tier only (*.
 # Scheduler (built from the pinned github.com/dapr/dapr module) and a real Apache Kafka (from
 # Maven Central). Needs Go >= 1.26.6, Java 17+ and Maven besides Node; where one is missing the
 # build step fails and says what to install: this tier never passes without running.
-test-dapr: install dapr-runtime kafka ## Run the process-level suites on real daprd 1.18 + Scheduler + Kafka (needs Go, Java, Maven)
+# The Helm tier runs first here, not in `make test`: it needs helm built from its Go module, and a
+# cold build takes minutes on two cores, as the daprd build this tier already waits for does
+# (docs/decisions/015).
+test-dapr: install dapr-runtime kafka test-helm ## Run the Helm tier, then the process-level suites on real daprd 1.18 + Scheduler + Kafka (needs Go, Java, Maven)
 	ORBIT_DAPR_RUNTIME=daprd npx vitest run --config vitest.dapr.config.ts
+
+test-helm: install helm ## Run the Helm tier (*.helm.test.ts): helm lint, the chart's renders validated and compared with the overlays, deploy TOOL=helm
+	npx vitest run --config vitest.helm.config.ts
 
 dapr-runtime: ## Build real daprd and the Dapr Scheduler from the pinned Go module into tools/dapr-runtime/bin
 	tools/dapr-runtime/build.sh

@@ -5,7 +5,8 @@
 //   e2e   *.e2e.test.ts  whole topologies: functions, sidecars and the web app as processes,
 //                        faults injected into them, Chromium.
 // *.dapr.test.ts need real daprd, the Scheduler and Kafka: vitest.dapr.config.ts runs them, with
-// the process-level suites, on the real runtime (`make test-dapr`).
+// the process-level suites, on the real runtime (`make test-dapr`). *.helm.test.ts need helm built
+// from its Go module: vitest.helm.config.ts (`make test-helm`, which `make test-dapr` runs first).
 import { defineConfig, type ViteUserConfig } from "vitest/config";
 
 const ROOTS = ["functions", "packages", "tests", "prisma", "scripts"];
@@ -34,7 +35,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: files(".test.ts"),
-          exclude: [...sharedTest.exclude, "**/*.{int,e2e,dapr}.test.ts"],
+          exclude: [...sharedTest.exclude, "**/*.{int,e2e,dapr,helm}.test.ts"],
         },
       },
       { extends: true, test: { name: "int", include: files(".int.test.ts"), globalSetup: DATABASE } },
