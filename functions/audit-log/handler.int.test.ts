@@ -226,6 +226,7 @@ test("skipping one occurrence of a series is recorded as deleted with its reason
       weekdays: [],
       month_day: null,
       last_day_of_month: false,
+      month_week: null,
       anchor: "schedule",
       ends_at: null,
       max_count: null,

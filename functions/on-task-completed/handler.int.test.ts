@@ -75,6 +75,7 @@ function recurrence(overrides: Partial<RecurrenceInput> = {}): RecurrenceInput {
     weekdays: [],
     month_day: null,
     last_day_of_month: false,
+    month_week: null,
     anchor: "schedule",
     ends_at: null,
     max_count: null,
@@ -365,6 +366,48 @@ test("a completion-anchored series counts from when the occurrence was completed
   const next = (await occurrences(task.series_id!))[1]!;
   expect(next.dueAt!.toISOString()).toBe(nineAm(2).toISOString());
 });
+
+test.each([
+  {
+    name: "the last Friday of the month",
+    due: "2099-01-30T09:00:00Z",
+    rule: { pattern: "monthly", weekdays: [5], month_week: -1 },
+    next: "2099-02-27T09:00:00.000Z",
+  },
+  {
+    name: "yearly from Feb 29: Feb 28 in a common year",
+    due: "2096-02-29T09:00:00Z",
+    rule: { pattern: "yearly" },
+    next: "2097-02-28T09:00:00.000Z",
+  },
+  {
+    name: "every 8 hours",
+    due: "2099-03-28T22:00:00Z",
+    rule: { pattern: "hourly", interval: 8 },
+    next: "2099-03-29T06:00:00.000Z",
+  },
+] as const)(
+  "completing an occurrence of $name creates the next one the rule gives",
+  async ({ due, rule, next }) => {
+    const user = await createTestUser(db);
+    const { task } = await createTask(
+      commandCtx(user),
+      taskInput({
+        due_at: new Date(due),
+        reminders: [],
+        recurrence: recurrence({ weekdays: [], ...(rule as Partial<RecurrenceInput>) }),
+      }),
+    );
+    expect(task.recurrence).toMatchObject({
+      pattern: rule.pattern,
+      month_week: "month_week" in rule ? rule.month_week : null,
+    });
+    const completion = await completeTask(commandCtx(user), task.id);
+    expect(outcome(await deliver(await taskEvent(completion.eventIds)))).toEqual(SUCCESS);
+    const created = (await occurrences(task.series_id!))[1]!;
+    expect(created.dueAt!.toISOString()).toBe(next);
+  },
+);
 
 test("a pattern changed on the task applies to the next occurrence", async () => {
   const user = await createTestUser(db);

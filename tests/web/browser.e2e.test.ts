@@ -131,6 +131,45 @@ test("monthly on the 31st: the preview clamps to short months, ends after 4, and
   await context.close();
 });
 
+test("quick add 'every last friday' makes a monthly series; the editor shows it and switches it to yearly with a preview", async () => {
+  const { page, context } = await newUser(world);
+  await page.getByLabel("Add a task").fill("Review budget every last friday 4pm");
+  await page.locator("[data-part=repeat]").filter({ hasText: "Repeats: Monthly on the last Fri" }).waitFor();
+  await quickAdd(page, "Review budget every last friday 4pm", "Review budget");
+  await rowOf(page, "Review budget").getByText("↻ Monthly on the last Fri").waitFor();
+  await rowOf(page, "Review budget").getByRole("link").click();
+  await expect(page.getByLabel("Monthly on").inputValue()).resolves.toBe("nth");
+  await expect(page.getByLabel("Which").inputValue()).resolves.toBe("-1");
+  await expect(page.getByLabel("Weekday").inputValue()).resolves.toBe("5");
+  const preview = page.getByTestId("recurrence-preview").locator("li");
+  // Five last Fridays at 16:00, each a Friday in the last week of its month.
+  await expect.poll(async () => (await preview.allInnerTexts()).length).toBe(5);
+  for (const text of await preview.allInnerTexts()) {
+    const day = DateTime.fromFormat(text, "ccc, d LLL yyyy, HH:mm", { zone: "Europe/Berlin" });
+    expect([day.weekday, day.hour, day.plus({ days: 7 }).month !== day.month], text).toEqual([5, 16, true]);
+  }
+  // Yearly from Feb 29: Feb 28 in common years, the 29th again in a leap year.
+  await page.getByLabel("Due date").fill("2028-02-29");
+  await page.getByLabel(/Due time/).fill("09:00");
+  await page.getByLabel("Pattern").selectOption("yearly");
+  await expect
+    .poll(() => preview.allInnerTexts())
+    .toEqual([
+      "Tue, 29 Feb 2028, 09:00",
+      "Wed, 28 Feb 2029, 09:00",
+      "Thu, 28 Feb 2030, 09:00",
+      "Fri, 28 Feb 2031, 09:00",
+      "Sun, 29 Feb 2032, 09:00",
+    ]);
+  await page.getByText("Yearly on Feb 29, on schedule").waitFor();
+  await page.getByLabel("Next one counts from").selectOption("completion");
+  await page.getByText("Yearly on Feb 29, counted from each completion").waitFor();
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  await page.getByText("↻ Yearly on Feb 29 · from completion").waitFor();
+  await context.close();
+});
+
 test("a reminder at a set time and a custom offset are saved, listed, and removable", async () => {
   const { page, context } = await newUser(world);
   await quickAdd(page, "Flight check-in", "Flight check-in");

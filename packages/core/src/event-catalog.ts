@@ -48,6 +48,7 @@ const exampleTask: TaskDto = {
     weekdays: [2],
     month_day: null,
     last_day_of_month: false,
+    month_week: null,
     anchor: "schedule",
     ends_at: null,
     max_count: null,

@@ -8,7 +8,13 @@ const ZONE = "Europe/Berlin";
 const parse = (text: string) => parseQuickAdd(text, ZONE, NOW);
 
 test("plain text is the title with no tags, priority or due date", () => {
-  expect(parse("Buy milk")).toEqual({ title: "Buy milk", tags: [], priority: "none", dueAt: null });
+  expect(parse("Buy milk")).toEqual({
+    title: "Buy milk",
+    tags: [],
+    priority: "none",
+    dueAt: null,
+    recurrence: null,
+  });
 });
 
 test("inline #tags and !priority are taken out of the title", () => {
@@ -17,6 +23,7 @@ test("inline #tags and !priority are taken out of the title", () => {
     tags: ["home", "Errands"],
     priority: "high",
     dueAt: null,
+    recurrence: null,
   });
   expect(parse("!low tidy desk").priority).toBe("low");
   expect(parse("report !medium").priority).toBe("medium");
@@ -90,6 +97,8 @@ const CORPUS: {
   due: string | null;
   priority?: string;
   tags?: string[];
+  /** The repeat rule read: pattern/interval/weekdays/month_week, e.g. "weekly/1/1/-". */
+  repeat?: string;
 }[] = [
   // Thursday 3 Dec: "next friday" is next week's (Todoist: Dec 11), "friday" tomorrow.
   { text: "Dentist next friday at 9am", at: "2026-12-03T12:00", title: "Dentist", due: "2026-12-11T09:00" },
@@ -141,18 +150,100 @@ const CORPUS: {
   // Relative phrases.
   { text: "Pay invoice in 3 days", at: "2026-12-03T12:00", title: "Pay invoice", due: "2026-12-06T12:00" },
   { text: "Stretch tonight", at: "2026-12-03T12:00", title: "Stretch", due: "2026-12-03T20:00" },
+  // Repeat phrases (Thursday 3 Dec, 12:00): the rule, and its first slot as the due date.
+  {
+    text: "Water plants every monday",
+    at: "2026-12-03T12:00",
+    title: "Water plants",
+    due: "2026-12-07T09:00",
+    repeat: "weekly/1/1/-",
+  },
+  {
+    text: "Standup every weekday at 9:30am",
+    at: "2026-12-03T12:00",
+    title: "Standup",
+    due: "2026-12-04T09:30",
+    repeat: "weekly/1/1,2,3,4,5/-",
+  },
+  {
+    text: "Pay cleaner every 2 weeks",
+    at: "2026-12-03T08:00",
+    title: "Pay cleaner",
+    due: "2026-12-03T09:00",
+    repeat: "weekly/2//-",
+  },
+  {
+    text: "Review budget every last friday",
+    at: "2026-12-03T12:00",
+    title: "Review budget",
+    due: "2026-12-25T09:00",
+    repeat: "monthly/1/5/-1",
+  },
+  {
+    text: "Book club every 3rd tuesday 7pm",
+    at: "2026-12-03T12:00",
+    title: "Book club",
+    due: "2026-12-15T19:00",
+    repeat: "monthly/1/2/3",
+  },
+  {
+    text: "Feed the cat every 8 hours",
+    at: "2026-12-03T12:00",
+    title: "Feed the cat",
+    due: "2026-12-03T20:00",
+    repeat: "hourly/8//-",
+  },
+  {
+    text: "Gym every mon, wed and fri at 7am",
+    at: "2026-12-03T12:00",
+    title: "Gym",
+    due: "2026-12-04T07:00",
+    repeat: "weekly/1/1,3,5/-",
+  },
+  {
+    text: "Renew insurance every year",
+    at: "2026-12-03T12:00",
+    title: "Renew insurance",
+    due: "2026-12-04T09:00",
+    repeat: "yearly/1//-",
+  },
+  {
+    text: "Call mom every other sunday",
+    at: "2026-12-03T12:00",
+    title: "Call mom",
+    due: "2026-12-06T09:00",
+    repeat: "weekly/2/7/-",
+  },
+  // A given day phrase wins over the rule's first slot.
+  {
+    text: "Rent every month tomorrow",
+    at: "2026-12-03T12:00",
+    title: "Rent",
+    due: "2026-12-04T09:00",
+    repeat: "monthly/1//-",
+  },
+  // Not repeat phrases: an adjective, and "every" without a rule.
+  { text: "Weekly report friday", at: "2026-12-03T12:00", title: "Weekly report", due: "2026-12-04T09:00" },
+  { text: "Every little thing", at: "2026-12-03T12:00", title: "Every little thing", due: null },
 ];
 
-test.each(CORPUS)("quick-add corpus: $text (typed $at)", ({ text, at, title, due, priority, tags }) => {
-  const now = DateTime.fromISO(at, { zone: ZONE }).toJSDate();
-  const draft = parseQuickAdd(text, ZONE, now);
-  expect(draft.title).toBe(title);
-  expect(
-    draft.dueAt ? DateTime.fromJSDate(draft.dueAt, { zone: ZONE }).toFormat("yyyy-MM-dd'T'HH:mm") : null,
-  ).toBe(due);
-  if (priority) expect(draft.priority).toBe(priority);
-  if (tags) expect(draft.tags).toEqual(tags);
-});
+test.each(CORPUS)(
+  "quick-add corpus: $text (typed $at)",
+  ({ text, at, title, due, priority, tags, repeat }) => {
+    const now = DateTime.fromISO(at, { zone: ZONE }).toJSDate();
+    const draft = parseQuickAdd(text, ZONE, now);
+    expect(draft.title).toBe(title);
+    expect(
+      draft.dueAt ? DateTime.fromJSDate(draft.dueAt, { zone: ZONE }).toFormat("yyyy-MM-dd'T'HH:mm") : null,
+    ).toBe(due);
+    if (priority) expect(draft.priority).toBe(priority);
+    if (tags) expect(draft.tags).toEqual(tags);
+    const r = draft.recurrence;
+    expect(r ? `${r.pattern}/${r.interval}/${r.weekdays.join(",")}/${r.month_week ?? "-"}` : undefined).toBe(
+      repeat,
+    );
+  },
+);
 
 test("the parts quick add read, in the order typed, each with its text; an unknown !word is one too", () => {
   const now = DateTime.fromISO("2026-12-03T12:00", { zone: ZONE }).toJSDate();

@@ -17,8 +17,18 @@ export interface QuickAddDraft {
   title: string;
   tags: string[];
   priority: Priority;
-  /** null when the text names no due phrase. */
+  /** null when the text names no due phrase (a repeat phrase gives one: its first slot). */
   dueAt: Date | null;
+  /** "every monday", "every 2 weeks", "every last friday", …; null when none. */
+  recurrence: QuickAddRecurrence | null;
+}
+
+/** A repeat phrase as the API's recurrence takes it (anchor, ends: the API's defaults). */
+export interface QuickAddRecurrence {
+  pattern: "hourly" | "daily" | "weekly" | "monthly" | "yearly";
+  interval: number;
+  weekdays: number[];
+  month_week: 1 | 2 | 3 | 4 | -1 | null;
 }
 
 const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
@@ -49,6 +59,92 @@ const DUE_PATTERNS: { re: RegExp; kind: "day" | "in" | "at" }[] = [
     kind: "at",
   },
 ];
+
+const WEEKDAY_WORD = `(?:${Object.keys(WEEKDAY_ALIASES).join("|")})`;
+const NTH_WORDS: Record<string, 1 | 2 | 3 | 4 | -1> = {
+  first: 1,
+  "1st": 1,
+  second: 2,
+  "2nd": 2,
+  third: 3,
+  "3rd": 3,
+  fourth: 4,
+  "4th": 4,
+  last: -1,
+};
+/**
+ * A repeat phrase: "every" [other | N] then a unit ("every 2 weeks", "every 8 hours"), "weekday",
+ * an nth weekday ("every 3rd tuesday", "every last friday") or weekdays ("every mon and thu"),
+ * with an optional time. Only after "every": "Weekly report" is a title, not a rule.
+ */
+const REPEAT = new RegExp(
+  String.raw`(?:^|\s)every\s+(?:(other)\s+|(\d{1,3})\s+)?(?:(hour|day|week|month|year)s?|(weekday)s?|(${Object.keys(NTH_WORDS).join("|")})\s+(${WEEKDAY_WORD})|(${WEEKDAY_WORD}(?:\s*(?:,|and|&)\s*${WEEKDAY_WORD})*))(?:\s+${TIME})?(?=\s|$)`,
+  "i",
+);
+
+/** The repeat phrase in `text`: the rule, and its first slot as the due date when none is given. */
+function parseRepeat(
+  text: string,
+  now: DateTime,
+): { recurrence: QuickAddRecurrence; first: DateTime; match: string; hasTime: boolean } | null {
+  const m = REPEAT.exec(text);
+  if (!m) return null;
+  const interval = m[1] ? 2 : m[2] ? Number(m[2]) : 1;
+  if (interval < 1 || interval > 365) return null;
+  let time = { hour: 9, minute: 0 };
+  const hasTime = m[8] !== undefined;
+  if (hasTime) {
+    const parsed = clock(m[8]!, m[9], m[10]);
+    // "every day at 5" without am/pm and minutes is as ambiguous here as anywhere.
+    if (!parsed || (!m[10] && m[9] === undefined)) return null;
+    time = parsed;
+  }
+  const at = (day: DateTime) => day.set({ ...time, second: 0, millisecond: 0 });
+  // The first day on or after today (today only while its time is ahead) that `fits`.
+  const firstDay = (fits: (day: DateTime) => boolean) => {
+    for (let ahead = 0; ahead < 400; ahead++) {
+      const day = at(now.startOf("day").plus({ days: ahead }));
+      if (day > now && fits(day)) return day;
+    }
+    return at(now.plus({ days: 1 }));
+  };
+  const unit = m[3]?.toLowerCase();
+  let recurrence: QuickAddRecurrence;
+  let first: DateTime;
+  if (unit === "hour") {
+    recurrence = { pattern: "hourly", interval, weekdays: [], month_week: null };
+    first = now.plus({ hours: interval }).set({ second: 0, millisecond: 0 });
+  } else if (unit) {
+    const pattern = ({ day: "daily", week: "weekly", month: "monthly", year: "yearly" } as const)[
+      unit as "day" | "week" | "month" | "year"
+    ];
+    recurrence = { pattern, interval, weekdays: [], month_week: null };
+    first = firstDay(() => true);
+  } else if (m[4]) {
+    recurrence = { pattern: "weekly", interval, weekdays: [1, 2, 3, 4, 5], month_week: null };
+    first = firstDay((day) => day.weekday <= 5);
+  } else if (m[5]) {
+    const week = NTH_WORDS[m[5].toLowerCase()]!;
+    const weekday = WEEKDAY_ALIASES[m[6]!.toLowerCase()]!;
+    recurrence = { pattern: "monthly", interval, weekdays: [weekday], month_week: week };
+    first = firstDay((day) => {
+      if (day.weekday !== weekday) return false;
+      return week === -1 ? day.plus({ days: 7 }).month !== day.month : Math.ceil(day.day / 7) === week;
+    });
+  } else {
+    const weekdays = [
+      ...new Set(
+        m[7]!
+          .toLowerCase()
+          .split(/\s*(?:,|and|&)\s*/)
+          .map((word) => WEEKDAY_ALIASES[word.trim()]!),
+      ),
+    ].sort((a, b) => a - b);
+    recurrence = { pattern: "weekly", interval, weekdays, month_week: null };
+    first = firstDay((day) => weekdays.includes(day.weekday));
+  }
+  return { recurrence, first, match: m[0], hasTime };
+}
 
 const TAG = /(?:^|\s)#([\p{L}\p{N}][\p{L}\p{N}_\-/.]*)/gu;
 const PRIORITY = /(?:^|\s)!(high|medium|med|low|h|m|l)(?=\s|$)/i;
@@ -128,6 +224,7 @@ export type QuickAddPart =
   | { kind: "tag"; text: string; tag: string }
   | { kind: "priority"; text: string; priority: Priority }
   | { kind: "due"; text: string; dueAt: Date }
+  | { kind: "repeat"; text: string; recurrence: QuickAddRecurrence }
   /** A `!word` that is no priority: kept in the title, and worth a warning. */
   | { kind: "unknown-priority"; text: string };
 
@@ -169,18 +266,33 @@ export function readQuickAdd(
   for (const unknown of text.matchAll(/(?:^|\s)(![\p{L}\p{N}]+)(?=\s|$)/gu))
     parts.push({ kind: "unknown-priority", text: unknown[1]!, at: unknown.index });
   const zonedNow = DateTime.fromJSDate(now, { zone: timeZone });
+  // The repeat phrase first: "every monday at 5pm" is a rule, not "monday at 5pm".
+  const repeat = parseRepeat(text, zonedNow);
+  if (repeat) {
+    const at = text.indexOf(repeat.match);
+    parts.push({ kind: "repeat", text: source(repeat.match), recurrence: repeat.recurrence, at });
+    text = text.slice(0, at) + " ".repeat(repeat.match.length) + text.slice(at + repeat.match.length);
+  }
   const due = parseDue(text, zonedNow);
   if (due) {
     const at = text.indexOf(due.match);
     parts.push({ kind: "due", text: source(due.match), dueAt: due.dueAt.toJSDate(), at });
     text = text.slice(0, at) + " " + text.slice(at + due.match.length);
   }
+  // A repeating task needs a due date: without a due phrase, the rule's first slot.
+  const dueAt = due ? due.dueAt.toJSDate() : repeat ? repeat.first.toJSDate() : null;
   const title = text
     .replace(/\uE000(\d+)\uE001/g, (_whole, index: string) => quoted[Number(index)]!)
     .replace(/\s+/g, " ")
     .trim();
   return {
-    draft: { title: title || input.trim(), tags, priority, dueAt: due ? due.dueAt.toJSDate() : null },
+    draft: {
+      title: title || input.trim(),
+      tags,
+      priority,
+      dueAt,
+      recurrence: repeat ? repeat.recurrence : null,
+    },
     parts: parts.sort((a, b) => a.at - b.at).map(({ at: _at, ...part }) => part as QuickAddPart),
   };
 }

@@ -26,7 +26,12 @@
 // - weekly: ISO weeks (Monday first) counted from startsAt's week, every `interval`-th week, on the
 //   chosen weekdays (none = startsAt's weekday);
 // - monthly: every `interval`-th month from startsAt's month, on `monthDay` (none = startsAt's day),
-//   clamped to short months without drifting (Jan 31, Feb 28, Mar 31), or on the last day.
+//   clamped to short months without drifting (Jan 31, Feb 28, Mar 31), or on the last day, or on
+//   the nth (1st … 4th) or last of a weekday (`monthWeek` with the one weekday in `weekdays`);
+// - yearly: every `interval`-th year on startsAt's month and day, clamped as monthly is (Feb 29 is
+//   Feb 28 in common years and the 29th again in leap years): a monthly grid of 12 × interval;
+// - hourly: every `interval` hours after startsAt, as elapsed time (a chore every 8 hours is 8
+//   hours apart across a DST change, so its local time of day moves by the change).
 //
 // Anchors:
 // - "schedule": the first slot strictly after the previous due instant. If that is not after
@@ -39,7 +44,9 @@
 //   - weekly with weekdays: the first chosen weekday whose slot comes after C moved
 //     (interval - 1) weeks later by the local calendar. Interval 1 gives the next chosen weekday
 //     after C; interval 2 skips a week;
-//   - monthly: the month of c + interval, on the series' day rule.
+//   - monthly: the month of c + interval, on the series' day rule;
+//   - yearly: the series' month and day, the first after C moved (interval - 1) years;
+//   - hourly: C + interval hours.
 //   The result is strictly after C and strictly after the previous due instant. After completing
 //   early, the next occurrence never lands on or before the one just done: the restarted series
 //   moves on by its own steps until it is later. The result can already be in the past when C is.
@@ -56,14 +63,19 @@ import type { TaskEvent } from "./events.ts";
 import { INSTANT_RANGE, type ReminderInput, type TaskDto } from "./tasks.ts";
 
 export interface RecurrenceRule {
-  pattern: "daily" | "weekly" | "monthly";
+  pattern: "hourly" | "daily" | "weekly" | "monthly" | "yearly";
   /** >= 1 */
   interval: number;
-  /** ISO weekdays 1 (Mon) … 7 (Sun), weekly only ([] = the weekday of startsAt). */
+  /**
+   * ISO weekdays 1 (Mon) … 7 (Sun): weekly ([] = the weekday of startsAt), or monthly with
+   * monthWeek (exactly one: "the 3rd Tuesday").
+   */
   weekdays: number[];
   /** 1 … 31, monthly only (null and !lastDayOfMonth = the day of month of startsAt). */
   monthDay: number | null;
   lastDayOfMonth: boolean;
+  /** Monthly on the nth weekday: 1 … 4, or -1 for the last (the weekday is weekdays[0]); absent = null. */
+  monthWeek?: number | null;
   anchor: "schedule" | "completion";
   /** The first occurrence's due instant; fixes the local time of day of every slot. */
   startsAt: Date;
@@ -87,13 +99,21 @@ export interface NextOccurrenceArgs {
 
 export type RecurrenceDescription = Pick<
   RecurrenceRule,
-  "pattern" | "interval" | "weekdays" | "monthDay" | "lastDayOfMonth"
->;
+  "pattern" | "interval" | "weekdays" | "monthDay" | "lastDayOfMonth" | "monthWeek"
+> & {
+  /** For yearly: the series' first date, whose month and day it repeats on. */
+  startsAt?: Date;
+  timeZone?: string;
+};
+
+/** The nth weekdays of a month a rule can name: 1st … 4th and the last (-1). */
+export const MONTH_WEEKS = [1, 2, 3, 4, -1] as const;
 
 /** Any search gives up (null) after this many candidate slots. */
 export const MAX_CANDIDATES = 10_000;
 
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
 
@@ -156,19 +176,26 @@ export function previewOccurrences(rule: RecurrenceRule, count: number, from?: D
 
 /** Human text, e.g. "Every 2 weeks on Mon, Wed", "Monthly on the last day", "Daily". */
 /** describeRecurrence of a rule in its snake_case wire form (API, events, the web's forms). */
-export function describeWireRecurrence(rule: {
-  pattern: RecurrenceRule["pattern"];
-  interval: number;
-  weekdays: number[];
-  month_day: number | null;
-  last_day_of_month: boolean;
-}): string {
+export function describeWireRecurrence(
+  rule: {
+    pattern: RecurrenceRule["pattern"];
+    interval: number;
+    weekdays: number[];
+    month_day: number | null;
+    last_day_of_month: boolean;
+    month_week?: number | null;
+  },
+  /** The series' first due date and zone: a yearly rule is described by their month and day. */
+  start?: { startsAt: Date; timeZone: string },
+): string {
   return describeRecurrence({
     pattern: rule.pattern,
     interval: rule.interval,
     weekdays: rule.weekdays,
     monthDay: rule.month_day,
     lastDayOfMonth: rule.last_day_of_month,
+    monthWeek: rule.month_week ?? null,
+    ...start,
   });
 }
 
@@ -176,27 +203,62 @@ export function describeRecurrence(rule: RecurrenceDescription): string {
   const every = (unit: string, single: string) =>
     rule.interval === 1 ? single : `Every ${rule.interval} ${unit}s`;
   switch (rule.pattern) {
+    case "hourly":
+      return every("hour", "Hourly");
     case "daily":
       return every("day", "Daily");
     case "weekly": {
       const days = normaliseWeekdays(rule.weekdays);
+      if (rule.interval === 1 && days.join() === "1,2,3,4,5") return "Every weekday";
       const on = days.length > 0 ? ` on ${days.map((day) => WEEKDAY_NAMES[day - 1]).join(", ")}` : "";
       return every("week", "Weekly") + on;
     }
     case "monthly": {
-      const on = rule.lastDayOfMonth
-        ? " on the last day"
-        : rule.monthDay !== null
-          ? ` on the ${ordinal(rule.monthDay)}`
-          : "";
+      const weekday = rule.weekdays[0];
+      const week = rule.monthWeek ?? null;
+      const on =
+        week !== null && weekday !== undefined
+          ? ` on the ${week === -1 ? "last" : ordinal(week)} ${WEEKDAY_NAMES[weekday - 1]}`
+          : rule.lastDayOfMonth
+            ? " on the last day"
+            : rule.monthDay !== null
+              ? ` on the ${ordinal(rule.monthDay)}`
+              : "";
       return every("month", "Monthly") + on;
+    }
+    case "yearly": {
+      let on = "";
+      if (rule.startsAt && rule.timeZone && IANAZone.isValidZone(rule.timeZone)) {
+        const { month, day } = civil(toLocal(IANAZone.create(rule.timeZone), rule.startsAt.getTime()).day);
+        on = ` on ${MONTH_NAMES[month - 1]} ${day}`;
+      }
+      return every("year", "Yearly") + on;
     }
   }
 }
 
+const MONTH_NAMES = [
+  "Jan",
+  "Feb",
+  "Mar",
+  "Apr",
+  "May",
+  "Jun",
+  "Jul",
+  "Aug",
+  "Sep",
+  "Oct",
+  "Nov",
+  "Dec",
+] as const;
+
 // ───── The series, compiled ─────
 
-type DayRule = { kind: "last" } | { kind: "day"; day: number };
+type DayRule =
+  | { kind: "last" }
+  | { kind: "day"; day: number }
+  /** The nth (1 … 4) or last (-1) `weekday` of the month. */
+  | { kind: "nth"; week: number; weekday: number };
 
 /** Where slots may fall, as local calendar dates (day numbers, days since 1970-01-01). */
 type Grid =
@@ -225,6 +287,13 @@ function compile(rule: RecurrenceRule): Series {
     throw new RangeError("recurrence weekdays must be 1 (Mon) … 7 (Sun)");
   if (rule.monthDay !== null && (!Number.isInteger(rule.monthDay) || rule.monthDay < 1 || rule.monthDay > 31))
     throw new RangeError("recurrence month day must be 1 … 31");
+  const monthWeek = rule.monthWeek ?? null;
+  if (monthWeek !== null) {
+    if (!(MONTH_WEEKS as readonly number[]).includes(monthWeek))
+      throw new RangeError("recurrence month week must be 1 … 4 or -1 (the last)");
+    if (rule.weekdays.length !== 1)
+      throw new RangeError("a recurrence on the nth weekday of the month names exactly one weekday");
+  }
   const startMs = finiteTime(rule.startsAt, "startsAt");
   if (rule.endsAt !== null) finiteTime(rule.endsAt, "endsAt");
   if (rule.maxCount !== null && !Number.isInteger(rule.maxCount))
@@ -234,22 +303,32 @@ function compile(rule: RecurrenceRule): Series {
   const { day: startDay, timeOfDay } = toLocal(zone, startMs);
   const chosen = normaliseWeekdays(rule.weekdays);
   const weekdays = chosen.length > 0 ? chosen : [isoWeekday(startDay)];
-  const dayRule: DayRule = rule.lastDayOfMonth
-    ? { kind: "last" }
-    : { kind: "day", day: rule.monthDay ?? civil(startDay).day };
+  const dayRule: DayRule =
+    rule.pattern === "monthly" && monthWeek !== null
+      ? { kind: "nth", week: monthWeek, weekday: weekdays[0]! }
+      : rule.pattern === "monthly" && rule.lastDayOfMonth
+        ? { kind: "last" }
+        : { kind: "day", day: (rule.pattern === "monthly" ? rule.monthDay : null) ?? civil(startDay).day };
   const base = { interval: rule.interval, origin: startDay };
+  // Hourly slots are not calendar dates (see scheduledAfter); their grid is unused.
   const schedule: Grid =
-    rule.pattern === "daily"
+    rule.pattern === "daily" || rule.pattern === "hourly"
       ? { pattern: "daily", ...base }
       : rule.pattern === "weekly"
         ? { pattern: "weekly", ...base, weekdays }
-        : { pattern: "monthly", ...base, dayRule };
+        : rule.pattern === "yearly"
+          ? { pattern: "monthly", interval: 12 * rule.interval, origin: startDay, dayRule }
+          : { pattern: "monthly", ...base, dayRule };
   return { rule, zone, startMs, startDay, timeOfDay, weekdays, dayRule, schedule };
 }
 
 /** The first instant of the series strictly after `after`. */
 function scheduledAfter(series: Series, after: number): number | null {
   if (series.startMs > after) return series.startMs;
+  if (series.rule.pattern === "hourly") {
+    const step = series.rule.interval * HOUR;
+    return series.startMs + (Math.floor((after - series.startMs) / step) + 1) * step;
+  }
   // A slot on an earlier local date than `after`'s is earlier than `after`; one day of slack
   // covers a slot pushed past midnight by a gap.
   const fromDay = Math.max(series.startDay, toLocal(series.zone, after).day - 1);
@@ -264,6 +343,22 @@ function restartedAfter(series: Series, completed: number, previousDue: number):
   const { day: c, timeOfDay: completedTime } = toLocal(series.zone, completed);
   const interval = rule.interval;
   switch (rule.pattern) {
+    case "hourly": {
+      // C + interval hours, moved on by whole steps while not after the previous due instant.
+      const step = interval * HOUR;
+      const first = completed + step;
+      return first > bound ? first : first + Math.ceil((bound - first + 1) / step) * step;
+    }
+    case "yearly": {
+      // The series' month and day: the first such date after C moved (interval - 1) years.
+      const { year, month, day } = civil(c);
+      const movedYear = year + interval - 1;
+      const movedDay = dayOf(movedYear, month, Math.min(day, daysInMonth(movedYear, month)));
+      const moved = interval === 1 ? completed : localToInstant(series.zone, movedDay, completedTime);
+      const origin = dayOf(movedYear, civil(series.startDay).month, 1);
+      const grid: Grid = { pattern: "monthly", interval: 12, origin, dayRule: series.dayRule };
+      return firstSlot(series, grid, origin, (ms) => ms > bound && ms > moved);
+    }
     case "daily":
       return firstSlot(series, { pattern: "daily", interval, origin: c }, c + 1, accept);
     case "weekly": {
@@ -354,7 +449,13 @@ function* gridDays(grid: Grid, fromDay: number): Generator<number> {
       for (let k = k0; k < k0 + MAX_CANDIDATES; k++) {
         const month = origin.month + k * grid.interval;
         const length = daysInMonth(origin.year, month);
-        const dayOfMonth = grid.dayRule.kind === "last" ? length : Math.min(grid.dayRule.day, length);
+        const rule = grid.dayRule;
+        const dayOfMonth =
+          rule.kind === "last"
+            ? length
+            : rule.kind === "day"
+              ? Math.min(rule.day, length)
+              : nthWeekdayOfMonth(origin.year, month, rule.week, rule.weekday, length);
         const day = dayOf(origin.year, month, dayOfMonth);
         if (day >= first) yield day;
       }
@@ -387,6 +488,22 @@ function localToInstant(zone: IANAZone, day: number, timeOfDay: number): number 
     if (zone.offset(ms) === offset && (best === null || ms < best)) best = ms;
   }
   return best ?? wall - before * MINUTE;
+}
+
+/** Day of month of the nth (1 … 4) or last (-1) `weekday` of a month `length` days long. */
+function nthWeekdayOfMonth(
+  year: number,
+  month: number,
+  week: number,
+  weekday: number,
+  length: number,
+): number {
+  if (week === -1) {
+    const lastWeekday = isoWeekday(dayOf(year, month, length));
+    return length - ((lastWeekday - weekday + 7) % 7);
+  }
+  const firstWeekday = isoWeekday(dayOf(year, month, 1));
+  return 1 + ((weekday - firstWeekday + 7) % 7) + 7 * (week - 1);
 }
 
 function civil(day: number): { year: number; month: number; day: number } {

@@ -17,6 +17,8 @@ const fields = {
   weekdays: [],
   monthMode: "",
   monthDay: "",
+  monthWeek: "",
+  monthWeekday: "",
   ends: "never",
   endsOn: "",
   maxCount: "",
@@ -69,6 +71,7 @@ test("monthly on day 31, ending on a date, reads as the API's month_day and ends
       interval: 1,
       weekdays: [],
       month_day: 31,
+      month_week: null,
       last_day_of_month: false,
       anchor: "schedule",
       ends_at: "2031-06-30T23:59:59.999+02:00",
@@ -117,7 +120,29 @@ test("out-of-range recurrence fields are refused with a message naming them", ()
   expect(error({ ends: "after", maxCount: "0" })).toBe("End after 1 to 1000 occurrences.");
   expect(error({ ends: "on", endsOn: "" })).toBe("Pick the date the repeating ends on.");
   expect(error({ interval: "0" })).toBe("Repeat every 1 to 365.");
-  expect(error({ pattern: "yearly" })).toBe("Pick daily, weekly or monthly.");
+  expect(error({ pattern: "fortnightly" })).toBe("Pick hourly, daily, weekly, monthly or yearly.");
+  expect(error({ monthMode: "nth", monthWeek: "5", monthWeekday: "2" })).toBe(
+    "Pick the first, second, third, fourth or last weekday.",
+  );
+  expect(error({ monthMode: "nth", monthWeek: "3", monthWeekday: "" })).toBe("Pick the weekday.");
+});
+
+test("monthly on the last Friday and yearly read as the API's month_week with one weekday, and pattern yearly", () => {
+  const nth = recurrenceFromFields(
+    { ...fields, monthMode: "nth", monthWeek: "-1", monthWeekday: "5" },
+    "UTC",
+  );
+  expect(nth).toMatchObject({
+    ok: true,
+    recurrence: { pattern: "monthly", month_week: -1, weekdays: [5], month_day: null },
+  });
+  const yearly = recurrenceFromFields({ ...fields, pattern: "yearly", interval: "2" }, "UTC");
+  expect(yearly).toMatchObject({
+    ok: true,
+    recurrence: { pattern: "yearly", interval: 2, month_week: null, weekdays: [] },
+  });
+  const hourly = recurrenceFromFields({ ...fields, pattern: "hourly", interval: "8" }, "UTC");
+  expect(hourly).toMatchObject({ ok: true, recurrence: { pattern: "hourly", interval: 8 } });
 });
 
 test("custom offsets convert units to minutes, within a year", () => {

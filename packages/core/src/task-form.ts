@@ -1,7 +1,7 @@
 // The web app's task edit form fields ↔ the task API's JSON (#core/tasks.ts). Pure, so the browser's
 // live preview and the server's action read the form the same way.
 import { DateTime } from "luxon";
-import { LIMITS } from "./tasks.ts";
+import { LIMITS, RECURRENCE_MONTH_WEEKS, RECURRENCE_PATTERNS } from "./tasks.ts";
 
 /**
  * The instant of a local date (yyyy-MM-dd) and time (HH:mm) in `zone`, or null when either is not
@@ -100,7 +100,7 @@ export function remindersFromFields(fields: ReminderFields, zone: string): Remin
   return { ok: true, reminders };
 }
 
-export type MonthMode = "" | "day" | "last";
+export type MonthMode = "" | "day" | "last" | "nth";
 export type EndsMode = "never" | "on" | "after";
 
 /** The recurrence fields as the form holds them (strings, as the browser posts them). */
@@ -110,6 +110,9 @@ export interface RecurrenceFields {
   weekdays: string[];
   monthMode: string;
   monthDay: string;
+  /** With monthMode "nth": 1 … 4 or -1 (last), and the weekday 1 … 7. */
+  monthWeek?: string;
+  monthWeekday?: string;
   ends: string;
   endsOn: string;
   maxCount: string;
@@ -117,11 +120,12 @@ export interface RecurrenceFields {
 
 /** The recurrence as the API takes it (snake_case; ends_at with the zone's offset). */
 export interface RecurrenceWire {
-  pattern: "daily" | "weekly" | "monthly";
+  pattern: (typeof RECURRENCE_PATTERNS)[number];
   interval: number;
   weekdays: number[];
   month_day: number | null;
   last_day_of_month: boolean;
+  month_week: (typeof RECURRENCE_MONTH_WEEKS)[number] | null;
   anchor: "schedule" | "completion";
   ends_at: string | null;
   max_count: number | null;
@@ -136,12 +140,13 @@ export function recurrenceFromFields(
 ): RecurrenceRead {
   const pattern = fields.pattern;
   if (pattern === "") return { ok: true, recurrence: null };
-  if (pattern !== "daily" && pattern !== "weekly" && pattern !== "monthly")
-    return { ok: false, error: "Pick daily, weekly or monthly." };
+  if (!(RECURRENCE_PATTERNS as readonly string[]).includes(pattern))
+    return { ok: false, error: "Pick hourly, daily, weekly, monthly or yearly." };
+  const rulePattern = pattern as RecurrenceWire["pattern"];
   const interval = Number(fields.interval);
   if (!Number.isInteger(interval) || interval < 1 || interval > LIMITS.recurrenceIntervalMax)
     return { ok: false, error: `Repeat every 1 to ${LIMITS.recurrenceIntervalMax}.` };
-  const weekdays =
+  let weekdays =
     pattern === "weekly"
       ? [...new Set(fields.weekdays.map(Number).filter((d) => Number.isInteger(d) && d >= 1 && d <= 7))].sort(
           (a, b) => a - b,
@@ -149,7 +154,17 @@ export function recurrenceFromFields(
       : [];
   let monthDay: number | null = null;
   let lastDay = false;
-  if (pattern === "monthly" && fields.monthMode === "last") lastDay = true;
+  let monthWeek: RecurrenceWire["month_week"] = null;
+  if (pattern === "monthly" && fields.monthMode === "nth") {
+    const week = Number(fields.monthWeek);
+    const weekday = Number(fields.monthWeekday);
+    if (!(RECURRENCE_MONTH_WEEKS as readonly number[]).includes(week))
+      return { ok: false, error: "Pick the first, second, third, fourth or last weekday." };
+    if (!Number.isInteger(weekday) || weekday < 1 || weekday > 7)
+      return { ok: false, error: "Pick the weekday." };
+    monthWeek = week as RecurrenceWire["month_week"];
+    weekdays = [weekday];
+  } else if (pattern === "monthly" && fields.monthMode === "last") lastDay = true;
   else if (pattern === "monthly" && fields.monthMode === "day") {
     monthDay = Number(fields.monthDay);
     if (fields.monthDay.trim() === "" || !Number.isInteger(monthDay) || monthDay < 1 || monthDay > 31)
@@ -174,11 +189,12 @@ export function recurrenceFromFields(
   return {
     ok: true,
     recurrence: {
-      pattern,
+      pattern: rulePattern,
       interval,
       weekdays,
       month_day: monthDay,
       last_day_of_month: lastDay,
+      month_week: monthWeek,
       anchor: fields.anchor,
       ends_at: endsAt,
       max_count: maxCount,

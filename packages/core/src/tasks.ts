@@ -129,14 +129,19 @@ export const reminderListSchema = z
   .array(reminderInputSchema, { error: "must be an array" })
   .max(LIMITS.remindersPerTask, `at most ${LIMITS.remindersPerTask} reminders`);
 
-export const RECURRENCE_PATTERNS = ["daily", "weekly", "monthly"] as const;
+export const RECURRENCE_PATTERNS = ["hourly", "daily", "weekly", "monthly", "yearly"] as const;
+/** The nth weekday of the month a monthly rule may name: 1st … 4th, or -1 for the last. */
+export const RECURRENCE_MONTH_WEEKS = [1, 2, 3, 4, -1] as const;
 export const RECURRENCE_ANCHORS = ["schedule", "completion"] as const;
 
 export const recurrenceInputSchema = z
   .strictObject({
-    pattern: z.enum(RECURRENCE_PATTERNS, { error: "must be daily, weekly or monthly" }),
+    pattern: z.enum(RECURRENCE_PATTERNS, { error: "must be hourly, daily, weekly, monthly or yearly" }),
     interval: z.number().int().min(1).max(LIMITS.recurrenceIntervalMax).default(1),
-    /** ISO weekdays, 1 = Monday … 7 = Sunday (weekly only). */
+    /**
+     * ISO weekdays, 1 = Monday … 7 = Sunday: weekly, or monthly with month_week (exactly one:
+     * "the 3rd Tuesday").
+     */
     weekdays: z
       .array(
         z.number().int().min(1, "weekdays are 1 (Mon) … 7 (Sun)").max(7, "weekdays are 1 (Mon) … 7 (Sun)"),
@@ -147,13 +152,44 @@ export const recurrenceInputSchema = z
     /** Day of the month, 1–31 (monthly only; 31 means the month's last day in short months). */
     month_day: z.number().int().min(1).max(31).nullable().default(null),
     last_day_of_month: z.boolean().default(false),
+    /** Monthly on the nth weekday (the one in weekdays): 1 … 4, or -1 for the last. */
+    month_week: z
+      .union(
+        RECURRENCE_MONTH_WEEKS.map((week) => z.literal(week)),
+        { error: "must be 1, 2, 3, 4 or -1 (the last)" },
+      )
+      .nullable()
+      .default(null),
     anchor: z.enum(RECURRENCE_ANCHORS, { error: "must be schedule or completion" }).default("schedule"),
     ends_at: instantSchema.nullable().default(null),
     max_count: z.number().int().min(1).max(LIMITS.recurrenceCountMax).nullable().default(null),
   })
   .superRefine((value, ctx) => {
-    if (value.pattern !== "weekly" && value.weekdays.length > 0)
-      ctx.addIssue({ code: "custom", path: ["weekdays"], message: "only weekly recurrences take weekdays" });
+    const nth = value.pattern === "monthly" && value.month_week !== null;
+    if (value.pattern !== "weekly" && !nth && value.weekdays.length > 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["weekdays"],
+        message: "only weekly recurrences, and monthly ones on the nth weekday, take weekdays",
+      });
+    if (nth && value.weekdays.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: ["weekdays"],
+        message: "name exactly one weekday for the nth weekday of the month",
+      });
+    if (value.month_week !== null && value.pattern !== "monthly")
+      ctx.addIssue({
+        code: "custom",
+        path: ["month_week"],
+        message: "only monthly recurrences take a month week",
+      });
+    if (nth && (value.month_day !== null || value.last_day_of_month))
+      ctx.addIssue({
+        code: "custom",
+        path: ["month_week"],
+        message: "give month_week or a month day, not both",
+      });
     if (value.pattern !== "monthly" && (value.month_day !== null || value.last_day_of_month))
       ctx.addIssue({
         code: "custom",
@@ -255,6 +291,7 @@ export const recurrenceDtoSchema = z.object({
   weekdays: z.array(z.number()),
   month_day: z.number().nullable(),
   last_day_of_month: z.boolean(),
+  month_week: z.number().nullable(),
   anchor: z.enum(RECURRENCE_ANCHORS),
   ends_at: instantStringSchema.nullable(),
   max_count: z.number().nullable(),

@@ -158,6 +158,7 @@ function seriesData(recurrence: RecurrenceInput) {
     weekdays: recurrence.weekdays,
     monthDay: recurrence.month_day,
     lastDayOfMonth: recurrence.last_day_of_month,
+    monthWeek: recurrence.month_week,
     anchor: recurrence.anchor,
     endsAt: recurrence.ends_at,
     maxCount: recurrence.max_count,
@@ -267,10 +268,10 @@ export async function createTask(
     const seriesInsert = newSeries
       ? Prisma.sql`, series AS (
           INSERT INTO task_recurrence (id, user_id, pattern, interval, weekdays, month_day, last_day_of_month,
-            anchor, starts_at, time_zone, ends_at, max_count, occurrences_created)
+            month_week, anchor, starts_at, time_zone, ends_at, max_count, occurrences_created)
           VALUES (${newSeries.id}::uuid, ${ctx.userId}::uuid, ${newSeries.pattern}::recurrence_pattern,
             ${newSeries.interval}::integer, ${newSeries.weekdays}::integer[], ${newSeries.monthDay}::integer,
-            ${newSeries.lastDayOfMonth}::boolean, ${newSeries.anchor}::recurrence_anchor,
+            ${newSeries.lastDayOfMonth}::boolean, ${newSeries.monthWeek}::integer, ${newSeries.anchor}::recurrence_anchor,
             ${newSeries.startsAt}::timestamptz, ${timeZone}, ${newSeries.endsAt}::timestamptz,
             ${newSeries.maxCount}::integer, 1)
           RETURNING id)`

@@ -49,6 +49,7 @@ type SeriesRow = Pick<
   | "weekdays"
   | "monthDay"
   | "lastDayOfMonth"
+  | "monthWeek"
   | "anchor"
   | "endsAt"
   | "maxCount"
@@ -81,6 +82,7 @@ export function toTaskDto(task: TaskRow, series: SeriesRow | null): TaskDto {
           weekdays: series.weekdays,
           month_day: series.monthDay,
           last_day_of_month: series.lastDayOfMonth,
+          month_week: series.monthWeek,
           anchor: series.anchor,
           ends_at: iso(series.endsAt),
           max_count: series.maxCount,
@@ -142,7 +144,7 @@ export function taskDtoSql(ids: Prisma.Sql): Prisma.Sql {
               ORDER BY r.offset_minutes DESC, r.remind_at ASC), '[]'::json)
          FROM task_reminders r WHERE r.task_id = t.id) AS reminders,
       s.id AS s_id, s.pattern::text AS s_pattern, s.interval AS s_interval, s.weekdays AS s_weekdays,
-      s.month_day AS s_month_day, s.last_day_of_month AS s_last_day_of_month,
+      s.month_day AS s_month_day, s.last_day_of_month AS s_last_day_of_month, s.month_week AS s_month_week,
       s.anchor::text AS s_anchor, s.ends_at AS s_ends_at, s.max_count AS s_max_count,
       s.active AS s_active
     FROM page
@@ -176,6 +178,7 @@ export interface TaskDtoSqlRow {
   s_weekdays: number[] | null;
   s_month_day: number | null;
   s_last_day_of_month: boolean | null;
+  s_month_week: number | null;
   s_anchor: SeriesModel["anchor"] | null;
   s_ends_at: Date | null;
   s_max_count: number | null;
@@ -218,6 +221,7 @@ export function taskDtoOfRow(row: TaskDtoSqlRow): TaskDto {
           weekdays: row.s_weekdays ?? [],
           monthDay: row.s_month_day,
           lastDayOfMonth: row.s_last_day_of_month!,
+          monthWeek: row.s_month_week,
           anchor: row.s_anchor!,
           endsAt: row.s_ends_at,
           maxCount: row.s_max_count,

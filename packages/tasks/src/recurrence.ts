@@ -24,6 +24,7 @@ export function recurrenceRule(series: SeriesRow): RecurrenceRule {
     weekdays: series.weekdays,
     monthDay: series.monthDay,
     lastDayOfMonth: series.lastDayOfMonth,
+    monthWeek: series.monthWeek,
     anchor: series.anchor,
     startsAt: series.startsAt,
     timeZone: series.timeZone,

@@ -34,7 +34,21 @@ export function RecurrenceEditor({
   const [weekdays, setWeekdays] = useState<number[]>(rule?.weekdays ?? []);
   const [anchor, setAnchor] = useState(rule?.anchor ?? "schedule");
   const [monthMode, setMonthMode] = useState(
-    rule?.last_day_of_month ? "last" : (rule?.month_day ?? null) !== null ? "day" : "",
+    (rule?.month_week ?? null) !== null
+      ? "nth"
+      : rule?.last_day_of_month
+        ? "last"
+        : (rule?.month_day ?? null) !== null
+          ? "day"
+          : "",
+  );
+  const dueLocal = dueAt ? DateTime.fromJSDate(dueAt, { zone: timeZone }) : null;
+  // "The nth weekday" starts as the due date's: the 3rd Tuesday for Tuesday the 15th.
+  const [monthWeek, setMonthWeek] = useState(
+    String(rule?.month_week ?? (dueLocal ? Math.min(4, Math.ceil(dueLocal.day / 7)) : 1)),
+  );
+  const [monthWeekday, setMonthWeekday] = useState(
+    String(rule && rule.month_week !== null ? rule.weekdays[0] : (dueLocal?.weekday ?? 1)),
   );
   const [monthDay, setMonthDay] = useState(
     String(rule?.month_day ?? (dueAt ? DateTime.fromJSDate(dueAt, { zone: timeZone }).day : 1)),
@@ -54,6 +68,8 @@ export function RecurrenceEditor({
           weekdays: weekdays.map(String),
           monthMode,
           monthDay,
+          monthWeek,
+          monthWeekday,
           ends,
           endsOn,
           maxCount,
@@ -61,7 +77,20 @@ export function RecurrenceEditor({
         },
         timeZone,
       ),
-    [pattern, interval, weekdays, monthMode, monthDay, ends, endsOn, maxCount, anchor, timeZone],
+    [
+      pattern,
+      interval,
+      weekdays,
+      monthMode,
+      monthDay,
+      monthWeek,
+      monthWeekday,
+      ends,
+      endsOn,
+      maxCount,
+      anchor,
+      timeZone,
+    ],
   );
   const wire = read.ok ? read.recurrence : null;
   const preview = useMemo(() => {
@@ -74,6 +103,7 @@ export function RecurrenceEditor({
           weekdays: wire.weekdays,
           monthDay: wire.month_day,
           lastDayOfMonth: wire.last_day_of_month,
+          monthWeek: wire.month_week,
           anchor: wire.anchor,
           startsAt: dueAt,
           timeZone,
@@ -104,9 +134,11 @@ export function RecurrenceEditor({
             className={`${inputClass} mt-1`}
           >
             <option value="">Does not repeat</option>
+            <option value="hourly">Hourly</option>
             <option value="daily">Daily</option>
             <option value="weekly">Weekly</option>
             <option value="monthly">Monthly</option>
+            <option value="yearly">Yearly</option>
           </select>
         </div>
         {pattern || !hydrated ? (
@@ -162,6 +194,13 @@ export function RecurrenceEditor({
               {day}
             </label>
           ))}
+          <button
+            type="button"
+            className="text-sm text-indigo-700 underline"
+            onClick={() => setWeekdays([1, 2, 3, 4, 5])}
+          >
+            Every weekday
+          </button>
         </div>
       ) : null}
       {shows("monthly") ? (
@@ -180,8 +219,49 @@ export function RecurrenceEditor({
               <option value="">the due date's day</option>
               <option value="day">day…</option>
               <option value="last">the last day of the month</option>
+              <option value="nth">a weekday… (e.g. the 3rd Tuesday)</option>
             </select>
           </div>
+          {monthMode === "nth" || !hydrated ? (
+            <>
+              <div>
+                <label htmlFor="recurrence_month_week" className={labelClass}>
+                  Which
+                </label>
+                <select
+                  id="recurrence_month_week"
+                  name="recurrence_month_week"
+                  value={monthWeek}
+                  onChange={(e) => setMonthWeek(e.target.value)}
+                  className={`${inputClass} mt-1`}
+                >
+                  <option value="1">first</option>
+                  <option value="2">second</option>
+                  <option value="3">third</option>
+                  <option value="4">fourth</option>
+                  <option value="-1">last</option>
+                </select>
+              </div>
+              <div>
+                <label htmlFor="recurrence_month_weekday" className={labelClass}>
+                  Weekday
+                </label>
+                <select
+                  id="recurrence_month_weekday"
+                  name="recurrence_month_weekday"
+                  value={monthWeekday}
+                  onChange={(e) => setMonthWeekday(e.target.value)}
+                  className={`${inputClass} mt-1`}
+                >
+                  {DAYS.map((day, index) => (
+                    <option key={day} value={index + 1}>
+                      {day}
+                    </option>
+                  ))}
+                </select>
+              </div>
+            </>
+          ) : null}
           {monthMode === "day" || !hydrated ? (
             <div>
               <label htmlFor="recurrence_month_day" className={labelClass}>
@@ -273,7 +353,9 @@ export function RecurrenceEditor({
           ) : wire ? (
             <>
               <p className="text-sm font-medium text-slate-800">
-                {describeWireRecurrence(wire)}: {preview.length < 5 ? "every occurrence" : "next five"}
+                {describeWireRecurrence(wire, { startsAt: dueAt, timeZone })},{" "}
+                {wire.anchor === "completion" ? "counted from each completion" : "on schedule"}:{" "}
+                {preview.length < 5 ? "every occurrence" : "next five"}
               </p>
               <ol className="mt-1 list-decimal pl-5 text-sm text-slate-700" data-testid="recurrence-preview">
                 {preview.map((date) => (

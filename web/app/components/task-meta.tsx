@@ -16,7 +16,7 @@ export function TaskMeta({
   now,
   variant,
 }: {
-  task: Pick<TaskDto, "priority" | "tags" | "due_at" | "status" | "recurrence">;
+  task: Pick<TaskDto, "priority" | "tags" | "due_at" | "status" | "recurrence" | "time_zone">;
   timeZone: string;
   /** The loader's clock (ISO), so the server's and the browser's render agree. */
   now: string;
@@ -42,7 +42,12 @@ export function TaskMeta({
       ) : null}
       {task.recurrence?.active ? (
         <span className="text-slate-700" title="Repeats">
-          ↻ {describeWireRecurrence(task.recurrence)}
+          ↻{" "}
+          {describeWireRecurrence(
+            task.recurrence,
+            task.due_at ? { startsAt: new Date(task.due_at), timeZone: task.time_zone } : undefined,
+          )}
+          {task.recurrence.anchor === "completion" ? " · from completion" : ""}
         </span>
       ) : null}
     </div>

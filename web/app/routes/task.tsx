@@ -169,6 +169,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
       weekdays: all("recurrence_weekdays"),
       monthMode: text("recurrence_month_mode"),
       monthDay: text("recurrence_month_day"),
+      monthWeek: text("recurrence_month_week"),
+      monthWeekday: text("recurrence_month_weekday"),
       ends: text("recurrence_ends"),
       endsOn: text("recurrence_ends_on"),
       maxCount: text("recurrence_max_count"),
@@ -229,6 +231,7 @@ function sameRecurrence(current: TaskDto["recurrence"], wanted: RecurrenceWire |
     [...current.weekdays].sort().join(",") === [...wanted.weekdays].sort().join(",") &&
     current.month_day === wanted.month_day &&
     current.last_day_of_month === wanted.last_day_of_month &&
+    current.month_week === wanted.month_week &&
     instant(current.ends_at) === instant(wanted.ends_at) &&
     current.max_count === wanted.max_count
   );

@@ -88,6 +88,7 @@ export async function tasksAction(user: CurrentUser, form: FormData) {
         tags: draft.tags,
         priority: draft.priority,
         due_at: draft.dueAt?.toISOString() ?? null,
+        ...(draft.recurrence ? { recurrence: draft.recurrence } : {}),
       });
       if (!result.ok) return reply(result.message, result.fieldErrors, result.status);
       return data({ intent, error: null, fieldErrors: {}, created: true });

@@ -11,6 +11,7 @@ import {
 } from "@remix-run/react";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { keepLiteral, readQuickAdd, type QuickAddPart } from "#core/quick-add.ts";
+import { describeWireRecurrence } from "#core/recurrence.ts";
 import { reminderTiming, type ReminderTiming } from "#core/reminders.ts";
 import { DEFAULT_ORDER, type Sort } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
@@ -522,7 +523,9 @@ function QuickAddPreview({
                 ? `#${part.tag}`
                 : part.kind === "priority"
                   ? `Priority: ${PRIORITY_NAMES[part.priority]}`
-                  : `Due: ${formatDue(part.dueAt.toISOString(), timeZone)}`}
+                  : part.kind === "repeat"
+                    ? `Repeats: ${describeWireRecurrence({ ...part.recurrence, month_day: null, last_day_of_month: false })}`
+                    : `Due: ${formatDue(part.dueAt.toISOString(), timeZone)}`}
               <button
                 type="button"
                 className="rounded-full px-1 text-indigo-700 hover:bg-indigo-100"
