@@ -105,6 +105,7 @@ test("tools/list names every tool with its zod-derived input schema", async () =
     "get_task",
     "list_tags",
     "reschedule_task",
+    "skip_occurrence",
     "update_tasks",
   ]);
   const add = tools.find((t) => t.name === "add_tasks")!;
@@ -243,6 +244,29 @@ test("get_task, update_tasks (with version), reschedule_task keeping the recurre
   });
 });
 
+test("skip_occurrence skips an open occurrence of a series and refuses a task that does not repeat", async () => {
+  const client = await connect(owner);
+  const task = await addTask(client, {
+    title: "Water plants",
+    due_at: "2030-01-07T09:00:00Z",
+    recurrence: { pattern: "weekly", weekdays: [1] },
+  });
+  const once = await addTask(client, { title: "Once" });
+  const refused = await call(client, "skip_occurrence", { id: once.id });
+  expect([refused.isError, text(refused)]).toEqual([
+    true,
+    "Only an open occurrence of a repeating task can be skipped.",
+  ]);
+  const skipped = await call(client, "skip_occurrence", { id: task.id });
+  expect(skipped.isError, text(skipped)).toBe(false);
+  expect((await call(client, "get_task", { id: task.id })).isError).toBe(true);
+  // The skip is the series' "occurrence_skipped" delete, which on-task-completed answers with the
+  // next occurrence (functions/on-task-completed tests that half).
+  const db = await workerDb();
+  const events = await db.outboxEvent.findMany({ where: { subject: task.id, type: "orbit.task.deleted" } });
+  expect(events.map((e) => (e.data as { reason?: string }).reason)).toEqual(["occurrence_skipped"]);
+});
+
 test("complete_tasks completes and reopens in batches, reporting a failed item by index", async () => {
   const client = await connect(owner);
   const a = await addTask(client, { title: "Task A" });
@@ -285,6 +309,7 @@ test("a read-only token can read but every write tool answers with a scope error
     ["complete_tasks", { tasks: [{ id: task.id }] }],
     ["reschedule_task", { id: task.id, due_at: "2030-01-01T00:00:00Z" }],
     ["delete_tasks", { ids: [task.id] }],
+    ["skip_occurrence", { id: task.id }],
   ];
   for (const [name, args] of writes) {
     const result = await call(client, name, args);

@@ -91,6 +91,24 @@ test("a weekly recurring task, once completed, is followed by next week's occurr
   await context.close();
 });
 
+test("an occurrence of a series can be postponed alone, or skipped so the series goes on", async () => {
+  const { page, context } = await newUser(world);
+  await quickAdd(page, "Water ferns every monday 8am", "Water ferns");
+  const firstDue = (await rowOf(page, "Water ferns").locator("time").getAttribute("datetime"))!;
+  await rowOf(page, "Water ferns").getByRole("link").click();
+  await page.getByRole("button", { name: "Postpone a day" }).click();
+  const dayLater = new Date(new Date(firstDue).getTime() + 86_400_000).toISOString();
+  await page.locator(`time[datetime="${dayLater}"]`).waitFor();
+  await page.getByText("↻ Weekly on Mon").waitFor();
+  // Skipped, the postponed one goes and the series' next Monday comes, a week after the first.
+  await page.getByRole("button", { name: "Skip this one" }).click();
+  await page.waitForURL(`${world.baseUrl}/`);
+  const nextMonday = new Date(new Date(firstDue).getTime() + 7 * 86_400_000).toISOString();
+  await page.locator(`[data-task-row] time[datetime="${nextMonday}"]`).waitFor({ timeout: 15_000 });
+  expect(await titles(page)).toEqual(["Water ferns"]);
+  await context.close();
+});
+
 test("monthly on the 31st: the preview clamps to short months, ends after 4, and the rule is saved", async () => {
   const { page, context } = await newUser(world);
   await quickAdd(page, "Pay invoices", "Pay invoices");

@@ -222,6 +222,29 @@ export function registerTools(server: McpServer, tools: ToolContext): void {
   );
 
   server.registerTool(
+    "skip_occurrence",
+    {
+      title: "Skip an occurrence",
+      description:
+        "Skip this occurrence of a recurring task: it is removed (the audit log says skipped) and the " +
+        "series moves on to its next date. To postpone it instead, reschedule_task moves only this occurrence.",
+      inputSchema: { id: taskIdSchema },
+      annotations: { destructiveHint: true },
+    },
+    async ({ id }) => {
+      const denied = readOnlyError("skip_occurrence", principal);
+      if (denied) return denied;
+      const task = await loadTaskDto(db, userId, id);
+      if (!task) return errorResult(`Not found: no task with id ${id}.`);
+      if (!task.recurrence?.active || task.status !== "pending")
+        return errorResult("Only an open occurrence of a repeating task can be skipped.");
+      const outcome = outcomeOf(await commands.deleteTask(caller, id, "occurrence"), log);
+      if (!outcome.ok) return errorResult(outcome.error);
+      return jsonResult({ skipped: id }, { skipped: id });
+    },
+  );
+
+  server.registerTool(
     "delete_tasks",
     {
       title: "Delete tasks",

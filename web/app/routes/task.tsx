@@ -124,6 +124,11 @@ const editSchema = z.object({
   recurrence_anchor: z.enum(["schedule", "completion"]).default("schedule"),
 });
 
+const postponeSchema = z.object({
+  days: z.coerce.number().int().min(1).max(366),
+  version: z.coerce.number().int().min(1),
+});
+
 export async function action({ request, params }: ActionFunctionArgs) {
   const form = await request.formData();
   const user = await requireUserWithCsrf(request, form);
@@ -143,6 +148,29 @@ export async function action({ request, params }: ActionFunctionArgs) {
     const result = await commandsAs(user).deleteTask(id, scope);
     if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
     return redirect("/");
+  }
+  if (intent === "skip") {
+    // Skipping an occurrence is deleting only it: the series moves on to its next date
+    // (on-task-completed), and the audit log says it was skipped.
+    const result = await commandsAs(user).deleteTask(id, "occurrence");
+    if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
+    return redirect("/");
+  }
+  if (intent === "postpone") {
+    // Only this occurrence moves, by whole local days (09:00 stays 09:00 across DST); the series
+    // keeps its dates, so the next one after it is where it always was.
+    const postpone = postponeSchema.safeParse(Object.fromEntries(form));
+    if (!postpone.success) return fail("Pick how long to postpone it.", {}, 400);
+    const task = await loadTaskDto(getDb(), user.userId, id);
+    if (!task) notFound();
+    if (!task.due_at) return fail("This task has no due date to postpone.", {}, 400);
+    const moved = DateTime.fromISO(task.due_at, { zone: user.timeZone }).plus({ days: postpone.data.days });
+    const result = await commandsAs(user).updateTask(id, {
+      due_at: moved.toUTC().toISO()!,
+      version: postpone.data.version,
+    });
+    if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
+    return data({ intent, message: null, fieldErrors: {} });
   }
   if (intent !== "update") return fail("Unknown action.", {}, 400);
 
@@ -471,6 +499,43 @@ export default function TaskPage() {
           </ol>
         )}
       </section>
+
+      {recurring && task.status === "pending" && task.due_at ? (
+        <section
+          className="rounded-lg border border-slate-200 bg-white p-4"
+          aria-labelledby="occurrence-heading"
+        >
+          <h2 id="occurrence-heading" className="text-lg font-semibold">
+            This occurrence
+          </h2>
+          <p className="mt-1 text-sm text-slate-700">
+            Skip it, and the series goes on to its next date; postpone it, and only this one moves.
+          </p>
+          <div className="mt-2 flex flex-wrap gap-2">
+            <Form method="post">
+              <CsrfInput token={csrf} />
+              <input type="hidden" name="intent" value="skip" />
+              <button type="submit" className={secondaryButtonClass}>
+                Skip this one
+              </button>
+            </Form>
+            {[
+              { days: 1, label: "Postpone a day" },
+              { days: 7, label: "Postpone a week" },
+            ].map(({ days, label }) => (
+              <Form method="post" key={days}>
+                <CsrfInput token={csrf} />
+                <input type="hidden" name="intent" value="postpone" />
+                <input type="hidden" name="days" value={days} />
+                <input type="hidden" name="version" value={task.version} />
+                <button type="submit" className={secondaryButtonClass}>
+                  {label}
+                </button>
+              </Form>
+            ))}
+          </div>
+        </section>
+      ) : null}
 
       <section className="rounded-lg border border-red-200 bg-white p-4" aria-labelledby="delete-heading">
         <h2 id="delete-heading" className="text-lg font-semibold text-red-800">
