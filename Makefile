@@ -118,16 +118,25 @@ bench: install web-build dapr-runtime kafka ## Run every benchmark at full size 
 bench-smoke: install ## A tiny run of every benchmark (checks the harness, not speed; writes under .data/bench-smoke)
 	npx tsx scripts/bench/main.ts --smoke
 
-.PHONY: manifests test-manifests deploy images
+.PHONY: manifests test-manifests deploy rollback images
 
 manifests: install ## Render every kustomize overlay and validate each object offline against its schema
 	npx tsx scripts/manifests.ts validate
 
 test-manifests: manifests ## The manifest validation `make test` runs first
 
-deploy: install ## Deploy to the current kube context: make deploy ENV=staging|production [IMAGE_TAG=<sha> IMAGE_OWNER=<ghcr owner>]
-	@case "$(ENV)" in staging|production) ;; *) echo "usage: make deploy ENV=staging|production [IMAGE_TAG=<sha> IMAGE_OWNER=<ghcr owner>]"; exit 64;; esac
-	npx tsx scripts/deploy.ts deploy $(ENV) $(if $(IMAGE_TAG),--tag $(IMAGE_TAG)) $(if $(IMAGE_OWNER),--owner $(IMAGE_OWNER)) $(if $(DEPLOY_STATE),--state $(DEPLOY_STATE))
+# TOOL=kustomize (the default) applies knative/overlays/<env> with kubectl; TOOL=helm installs
+# charts/orbit with values-<env>.yaml (docs/deployment.md has both). Each records its rollback target
+# in DEPLOY_STATE (default dist/deploy/<env>.json), which `make rollback` reads.
+DEPLOY_USAGE := usage: make deploy ENV=staging|production [TOOL=kustomize|helm] [IMAGE_TAG=<sha> IMAGE_OWNER=<ghcr owner>] [DEPLOY_STATE=<file>]
+deploy: install $(if $(filter helm,$(TOOL)),helm) ## Deploy to the current kube context: make deploy ENV=staging|production [TOOL=kustomize|helm] [IMAGE_TAG=<sha> IMAGE_OWNER=<ghcr owner>]
+	@case "$(ENV)" in staging|production) ;; *) echo "$(DEPLOY_USAGE)"; exit 64;; esac
+	@case "$(or $(TOOL),kustomize)" in kustomize|helm) ;; *) echo "$(DEPLOY_USAGE)"; exit 64;; esac
+	npx tsx scripts/deploy.ts deploy $(ENV) --tool $(or $(TOOL),kustomize) $(if $(IMAGE_TAG),--tag $(IMAGE_TAG)) $(if $(IMAGE_OWNER),--owner $(IMAGE_OWNER)) $(if $(DEPLOY_STATE),--state $(DEPLOY_STATE))
+
+rollback: install $(if $(filter helm,$(TOOL)),helm) ## Undo the last deploy: make rollback ENV=staging|production [TOOL=kustomize|helm] [DEPLOY_STATE=<file>]
+	@case "$(ENV)" in staging|production) ;; *) echo "usage: make rollback ENV=staging|production [TOOL=kustomize|helm] [DEPLOY_STATE=<file>]"; exit 64;; esac
+	npx tsx scripts/deploy.ts rollback $(ENV) $(if $(TOOL),--tool $(TOOL)) $(if $(DEPLOY_STATE),--state $(DEPLOY_STATE))
 
 images: install ## Build every image with Docker: make images [IMAGE_OWNER=<ghcr owner>] [IMAGE_TAG=dev]
 	@for fn in $$(npx tsx scripts/manifests.ts functions); do \

@@ -7,12 +7,30 @@
 //   4. `kubectl apply -k` the overlay, and waits for every Knative Service to become Ready;
 //      if one does not, sends all traffic back to the recorded revisions and fails.
 // `deploy.ts rollback <env> --state <file>` does step 4's rollback on demand (a failed smoke test).
-// KUBECTL names the kubectl binary (tests point it at a fake: no cluster is reachable there).
+// With `--tool helm` (`make deploy TOOL=helm`) the same release goes through the chart instead
+// (charts/orbit, values-<env>.yaml):
+//   1. renders the chart at this release's images and validates it exactly as step 1 does;
+//   2. applies the namespace (Helm keeps its release record there) and records the release's
+//      revision (the rollback target);
+//   3. `helm upgrade --install --rollback-on-failure --wait=watcher`: the migration Job runs first
+//      as a pre-upgrade hook, then the release is applied and Helm waits for every Knative
+//      Service to be Ready, rolling the whole release back itself if the migration or a Service
+//      fails. `deploy.ts rollback` then runs `helm rollback` to the recorded revision.
+// KUBECTL and HELM name the binaries (tests point them at fakes: no cluster is reachable there).
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parse, stringify } from "yaml";
+import {
+  CHART_DIR,
+  helmBinary,
+  helmTemplate,
+  RELEASE,
+  valueArgs,
+  valuesNamespace,
+  type ValueOptions,
+} from "./helm.ts";
 import { get, type Obj } from "./manifest-checks.ts";
 import {
   formatProblem,
@@ -29,6 +47,9 @@ import {
 
 export const ENVIRONMENTS = ["staging", "production"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
+/** What renders and applies a release: the overlays with kubectl, or the chart with helm. */
+export const TOOLS = ["kustomize", "helm"] as const;
+export type Tool = (typeof TOOLS)[number];
 
 const MIGRATION_JOB = "orbit-migrate";
 const PLACEHOLDER_OWNER = "ghcr.io/OWNER/";
@@ -56,6 +77,16 @@ export interface DeployState {
   previous: Record<string, string | null>;
 }
 
+/** The rollback target of a Helm deploy. */
+export interface HelmDeployState {
+  tool: "helm";
+  environment: Environment;
+  namespace: string;
+  release: string;
+  /** The release's revision before the deploy (null: this deploy installed it). */
+  revision: number | null;
+}
+
 export class DeployError extends Error {}
 
 interface Result {
@@ -77,14 +108,16 @@ function run(command: string, args: string[], input?: string, cwd?: string): Pro
   });
 }
 
-class Kubectl {
+/** kubectl or helm: each call logged, a failure of `must` a DeployError with its stderr. */
+class Cli {
   constructor(
+    private readonly name: "kubectl" | "helm",
     private readonly binary: string,
     private readonly log: (line: string) => void,
   ) {}
 
   async run(args: string[], input?: string): Promise<Result> {
-    this.log(`$ kubectl ${args.join(" ")}`);
+    this.log(`$ ${this.name} ${args.join(" ")}`);
     try {
       return await run(this.binary, args, input);
     } catch (error) {
@@ -96,11 +129,14 @@ class Kubectl {
     const result = await this.run(args, input);
     if (result.code !== 0)
       throw new DeployError(
-        `kubectl ${args.join(" ")} failed (exit ${result.code}):\n${result.stderr.trim()}`,
+        `${this.name} ${args.join(" ")} failed (exit ${result.code}):\n${result.stderr.trim()}`,
       );
     return result.stdout;
   }
 }
+
+const kubectlCli = (binary: string | undefined, log: (line: string) => void) =>
+  new Cli("kubectl", binary ?? process.env.KUBECTL ?? "kubectl", log);
 
 /** Apps whose image this release builds: every function, and the web app once it has a Dockerfile. */
 export function releasedApps(): string[] {
@@ -153,8 +189,16 @@ export async function prepareOverlay(
 
 /** Renders the prepared overlay and refuses it if it is invalid or still names placeholder images. */
 export async function renderRelease(environment: Environment, dir: string): Promise<Obj[]> {
+  return checkRelease(environment, await kustomizeBuild(dir));
+}
+
+/**
+ * The objects of a rendered release (an overlay's or the chart's), refused as `make manifests`
+ * would refuse them, and if any image is still a placeholder.
+ */
+export function checkRelease(environment: Environment, rendered: string): Obj[] {
   const spec = RENDERS.find((r) => r.name === environment)!;
-  const parsed = parseManifests(await kustomizeBuild(dir), environment);
+  const parsed = parseManifests(rendered, environment);
   const problems = [
     ...parsed.problems,
     ...validateRender(parsed.manifests, new SchemaRegistry(), {
@@ -189,7 +233,7 @@ function namespaceOf(objects: Obj[]): string {
 }
 
 async function waitForMigration(
-  kubectl: Kubectl,
+  kubectl: Cli,
   namespace: string,
   timeoutSeconds: number,
   pollMs: number,
@@ -222,7 +266,7 @@ export async function rollback(
   options: { kubectl?: string; timeoutSeconds?: number; log?: (line: string) => void } = {},
 ): Promise<void> {
   const log = options.log ?? console.log;
-  const kubectl = new Kubectl(options.kubectl ?? process.env.KUBECTL ?? "kubectl", log);
+  const kubectl = kubectlCli(options.kubectl, log);
   for (const [name, revision] of Object.entries(state.previous)) {
     if (!revision) {
       log(`${name}: new in this release, no earlier revision to return to`);
@@ -243,14 +287,18 @@ export async function rollback(
   ]);
 }
 
-export async function deploy(options: DeployOptions): Promise<DeployState> {
-  const log = options.log ?? console.log;
-  const timeout = options.timeoutSeconds ?? 600;
+/** A deploy's log and timeout, once its tag and owner are known to come together or not at all. */
+function begin(options: DeployOptions, what: string): { log: (line: string) => void; timeout: number } {
   if (Boolean(options.tag) !== Boolean(options.owner))
     throw new DeployError(
-      "IMAGE_TAG and IMAGE_OWNER go together: give both, or neither to deploy the overlay as it is",
+      `IMAGE_TAG and IMAGE_OWNER go together: give both, or neither to deploy ${what} as it is`,
     );
-  const kubectl = new Kubectl(options.kubectl ?? process.env.KUBECTL ?? "kubectl", log);
+  return { log: options.log ?? console.log, timeout: options.timeoutSeconds ?? 600 };
+}
+
+export async function deploy(options: DeployOptions): Promise<DeployState> {
+  const { log, timeout } = begin(options, "the overlay");
+  const kubectl = kubectlCli(options.kubectl, log);
   const overlay = await prepareOverlay(options.environment, options);
   try {
     const objects = await renderRelease(options.environment, overlay.dir);
@@ -314,6 +362,126 @@ export async function deploy(options: DeployOptions): Promise<DeployState> {
   }
 }
 
+// ── The Helm path (`make deploy TOOL=helm`) ──
+
+/** The values of a release on top of the environment's values file. */
+export function releaseValues(
+  environment: Environment,
+  release: { tag?: string; owner?: string },
+  apps: readonly string[] = releasedApps(),
+): ValueOptions {
+  return {
+    values: [`values-${environment}.yaml`],
+    strings:
+      release.tag && release.owner
+        ? { "image.registry": `ghcr.io/${release.owner}`, "image.tag": release.tag }
+        : {},
+    typed: Object.fromEntries(
+      ["web"].filter((app) => !apps.includes(app)).map((app) => [`apps.${app}.enabled`, "false"]),
+    ),
+  };
+}
+
+/** Whether the release exists, and at which revision (`helm status`). */
+async function helmRevision(helm: Cli, namespace: string): Promise<number | null> {
+  const status = await helm.run(["status", RELEASE, "--namespace", namespace, "--output", "json"]);
+  if (status.code === 0) return Number((JSON.parse(status.stdout) as { version: number }).version);
+  if (/release: not found/.test(status.stderr)) return null;
+  throw new DeployError(`helm status ${RELEASE} failed (exit ${status.code}):\n${status.stderr.trim()}`);
+}
+
+export async function deployWithHelm(options: DeployOptions & { helm?: string }): Promise<HelmDeployState> {
+  const { log, timeout } = begin(options, "the chart's values");
+  const values = releaseValues(options.environment, options);
+  const namespace = valuesNamespace(values.values[0]!);
+  const helmPath = options.helm ?? process.env.HELM ?? helmBinary();
+  // What the release applies, plus its Namespace: the same objects the overlay would apply.
+  let rendered: string;
+  try {
+    rendered = await helmTemplate({
+      ...values,
+      namespace,
+      binary: helmPath,
+      typed: { ...values.typed, "namespace.create": "true" },
+    });
+  } catch (error) {
+    throw new DeployError(`refusing to deploy ${options.environment}: ${(error as Error).message}`);
+  }
+  const objects = checkRelease(options.environment, rendered);
+  const kubectl = kubectlCli(options.kubectl, log);
+  const helm = new Cli("helm", helmPath, log);
+
+  const namespaceObject = objects.find((o) => o.kind === "Namespace");
+  if (!namespaceObject) throw new DeployError(`the chart rendered no Namespace for ${namespace}`);
+  await kubectl.must(["apply", "-f", "-"], stringify(namespaceObject));
+  const revision = await helmRevision(helm, namespace);
+  const state: HelmDeployState = {
+    tool: "helm",
+    environment: options.environment,
+    namespace,
+    release: RELEASE,
+    revision,
+  };
+  mkdirSync(path.dirname(options.state), { recursive: true });
+  writeFileSync(options.state, JSON.stringify(state, null, 2));
+
+  const upgrade = await helm.run([
+    "upgrade",
+    RELEASE,
+    CHART_DIR,
+    "--install",
+    "--namespace",
+    namespace,
+    ...valueArgs(values),
+    // Helm 4's name for --atomic: a failed hook or a Service not Ready rolls the release back.
+    "--rollback-on-failure",
+    // kstatus: every Knative Service until its Ready condition is True at its new generation.
+    "--wait=watcher",
+    `--timeout=${timeout}s`,
+    // The first Helm release takes over what `make deploy` (kubectl) applied before.
+    ...(revision === null ? ["--take-ownership", "--force-conflicts"] : []),
+  ]);
+  if (upgrade.code !== 0) {
+    const migration = upgrade.stderr.includes(MIGRATION_JOB)
+      ? (await kubectl.run(["logs", `job/${MIGRATION_JOB}`, "-n", namespace, "--tail=50"])).stdout
+      : "";
+    throw new DeployError(
+      `helm upgrade of ${options.environment} failed; ` +
+        (revision === null
+          ? "the release was removed (it was the first)"
+          : `helm rolled the release back to revision ${revision}`) +
+        `:\n${upgrade.stderr.trim()}${migration ? `\nmigration log:\n${migration}` : ""}`,
+    );
+  }
+  log(`${options.environment}: release ${RELEASE} is deployed and every Service is Ready`);
+  return state;
+}
+
+/**
+ * `helm rollback` to the revision a deploy recorded, or without one to the previous revision.
+ * Migrations stay: the Job is no rollback hook, and the schema is forward-compatible.
+ */
+export async function rollbackHelm(
+  target: { environment: Environment; revision?: number | null },
+  options: { helm?: string; timeoutSeconds?: number; log?: (line: string) => void } = {},
+): Promise<void> {
+  const namespace = valuesNamespace(`values-${target.environment}.yaml`);
+  if (target.revision === null)
+    throw new DeployError(
+      `the last deploy installed ${RELEASE} in ${namespace}: there is no earlier revision to roll back to`,
+    );
+  const helm = new Cli("helm", options.helm ?? process.env.HELM ?? helmBinary(), options.log ?? console.log);
+  await helm.must([
+    "rollback",
+    RELEASE,
+    ...(target.revision === undefined ? [] : [String(target.revision)]),
+    "--namespace",
+    namespace,
+    "--wait=watcher",
+    `--timeout=${options.timeoutSeconds ?? 300}s`,
+  ]);
+}
+
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
@@ -321,29 +489,50 @@ function flag(args: string[], name: string): string | undefined {
 
 async function main(args: string[]): Promise<number> {
   const [command, environment] = args;
+  const tool = flag(args, "tool") as Tool | undefined;
   if (
     (command !== "deploy" && command !== "rollback") ||
-    !ENVIRONMENTS.includes(environment as Environment)
+    !ENVIRONMENTS.includes(environment as Environment) ||
+    (tool !== undefined && !TOOLS.includes(tool))
   ) {
     console.error(
-      "usage: deploy.ts deploy <staging|production> [--tag <sha> --owner <ghcr owner>] [--state <file>]\n" +
-        "       deploy.ts rollback <staging|production> [--state <file>]",
+      "usage: deploy.ts deploy <staging|production> [--tool kustomize|helm] [--tag <sha> --owner <ghcr owner>] [--state <file>]\n" +
+        "       deploy.ts rollback <staging|production> [--tool kustomize|helm] [--state <file>]",
     );
     return 64;
   }
-  const state = flag(args, "state") || path.join(REPO_ROOT, "dist/deploy", `${environment}.json`);
+  const env = environment as Environment;
+  const state = flag(args, "state") || path.join(REPO_ROOT, "dist/deploy", `${env}.json`);
   const timeout = flag(args, "timeout");
   if (command === "rollback") {
-    await rollback(JSON.parse(readFileSync(state, "utf8")) as DeployState);
+    const recorded = existsSync(state)
+      ? (JSON.parse(readFileSync(state, "utf8")) as DeployState | HelmDeployState)
+      : null;
+    const recordedTool: Tool | undefined = recorded ? ("tool" in recorded ? "helm" : "kustomize") : undefined;
+    if (recorded && recorded.environment !== env)
+      throw new DeployError(`${state} records a deploy of ${recorded.environment}, not of ${env}`);
+    if (tool && recordedTool && tool !== recordedTool)
+      throw new DeployError(`${state} records a ${recordedTool} deploy, not a ${tool} one`);
+    if ((tool ?? recordedTool) === "helm") {
+      // Without a record, the previous revision: what a deploy that failed after it was recorded
+      // by Helm (a failed smoke test) would have replaced.
+      await rollbackHelm(recorded && "tool" in recorded ? recorded : { environment: env });
+      return 0;
+    }
+    if (!recorded)
+      throw new DeployError(`no deploy state at ${state}: nothing records where to roll back to`);
+    await rollback(recorded as DeployState);
     return 0;
   }
-  await deploy({
-    environment: environment as Environment,
+  const options = {
+    environment: env,
     tag: flag(args, "tag"),
     owner: flag(args, "owner"),
     state,
     timeoutSeconds: timeout ? Number(timeout) : undefined,
-  });
+  };
+  if (tool === "helm") await deployWithHelm(options);
+  else await deploy(options);
   return 0;
 }
 

@@ -5,12 +5,9 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import { parse } from "yaml";
 import { isObj, type Obj } from "./manifest-checks.ts";
 import { parseManifests, REPO_ROOT } from "./manifests.ts";
-
-const execFileAsync = promisify(execFile);
 
 export const CHART_DIR = path.join(REPO_ROOT, "charts/orbit");
 /** The release name in every namespace. */
@@ -79,19 +76,20 @@ export function valueArgs(options: ValueOptions): string[] {
   ];
 }
 
-async function helm(args: string[], binary = helmBinary()): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(binary, args, { maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch (error) {
-    // helm logs the chart's links to knative/observability on stderr at INFO: not the problem.
-    const stderr = ((error as { stderr?: string }).stderr ?? "")
-      .split("\n")
-      .filter((line) => !line.includes('msg="found symbolic link in path'))
-      .join("\n")
-      .trim();
-    throw new Error(`helm ${args[0]} failed:\n${stderr || String(error)}`);
-  }
+function helm(args: string[], binary = helmBinary()): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(binary, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout);
+      // helm logs the chart's links to knative/observability on stderr at INFO: not the problem.
+      const problem = stderr
+        .split("\n")
+        .filter((line) => !line.includes('msg="found symbolic link in path'))
+        .join("\n")
+        .trim();
+      reject(new Error(`helm ${args[0]} failed:\n${problem || String(error)}`));
+    });
+    child.stdin?.end();
+  });
 }
 
 /** `helm template` of the chart into `namespace`. */

@@ -1,12 +1,13 @@
 // `make deploy`'s order and its rollback, against a fake kubectl (no cluster is reachable here; the
 // fake answers as the API server would and records every call). The overlay rendering, the
 // validation and the image edits are the real ones.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { deploy, DeployError, prepareOverlay } from "../../scripts/deploy.ts";
 import { functionNames, kustomizeBuild } from "../../scripts/manifests.ts";
+import { fakeCommand, type Call, type FakeCommand } from "./fake-cli.ts";
 
 interface Scenario {
   /** Live Knative Services: name → ready revision. */
@@ -17,35 +18,15 @@ interface Scenario {
   waitCodes: number[];
 }
 
-interface Call {
-  args: string[];
-  stdin: string;
-  kustomization?: string;
-}
-
 const scratch = mkdtempSync(path.join(os.tmpdir(), "orbit-deploy-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Writes a kubectl stand-in for one scenario; returns its path and a reader of its calls. */
-function fakeKubectl(name: string, scenario: Scenario): { bin: string; calls(): Call[] } {
-  const dir = path.join(scratch, name);
-  const log = path.join(dir, "calls.jsonl");
-  const counters = path.join(dir, "counters.json");
-  const bin = path.join(dir, "kubectl");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    bin,
-    `#!${process.execPath}
-const fs = require("node:fs");
-const path = require("node:path");
-const scenario = ${JSON.stringify(scenario)};
-const args = process.argv.slice(2);
-const stdin = fs.readFileSync(0, "utf8");
-const counts = fs.existsSync(${JSON.stringify(counters)}) ? JSON.parse(fs.readFileSync(${JSON.stringify(counters)}, "utf8")) : {};
-const next = (key) => { const n = counts[key] ?? 0; counts[key] = n + 1; fs.writeFileSync(${JSON.stringify(counters)}, JSON.stringify(counts)); return n; };
-const call = { args, stdin };
-if (args[0] === "apply" && args[1] === "-k") call.kustomization = fs.readFileSync(path.join(args[2], "kustomization.yaml"), "utf8");
-fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(call) + "\\n");
+function fakeKubectl(name: string, scenario: Scenario): FakeCommand {
+  return fakeCommand(
+    path.join(scratch, name),
+    "kubectl",
+    `const scenario = ${JSON.stringify(scenario)};
 const [verb, kind] = args;
 if (verb === "get" && kind === "ksvc") {
   const items = Object.entries(scenario.live).map(([name, rev]) => ({ metadata: { name }, status: { latestReadyRevisionName: rev } }));
@@ -59,20 +40,9 @@ if (verb === "get" && kind === "ksvc") {
   const code = scenario.waitCodes[Math.min(next("wait"), scenario.waitCodes.length - 1)];
   if (code !== 0) process.stderr.write("error: timed out waiting for the condition on services/create-task\\n");
   process.exit(code);
-}
-`,
+}`,
+    `if (args[0] === "apply" && args[1] === "-k") call.kustomization = fs.readFileSync(path.join(args[2], "kustomization.yaml"), "utf8");`,
   );
-  chmodSync(bin, 0o755);
-  return {
-    bin,
-    calls: () =>
-      existsSync(log)
-        ? readFileSync(log, "utf8")
-            .trim()
-            .split("\n")
-            .map((line) => JSON.parse(line) as Call)
-        : [],
-  };
 }
 
 const complete = [{ type: "Complete", status: "True" }];
@@ -113,7 +83,7 @@ test("a release records the live revisions, migrates first, then applies the ove
   expect(calls[3]!.stdin).toContain("kind: Job");
   expect(calls[3]!.stdin).not.toContain("kind: Service");
   expect(calls[3]!.stdin).toContain("image: ghcr.io/acme/orbit-migrate:0123abc");
-  const kustomization = calls[6]!.kustomization!;
+  const kustomization = calls[6]!.kustomization as string;
   expect(kustomization).toContain("newName: ghcr.io/acme/orbit-create-task");
   expect(kustomization).toContain("newTag: 0123abc");
   // (The overlay's comments survive `kustomize edit` and mention "unreleased" images.)
