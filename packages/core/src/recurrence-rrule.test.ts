@@ -12,19 +12,12 @@ import fc from "fast-check";
 import { DateTime } from "luxon";
 import rrulePackage from "rrule";
 import { expect, test } from "vitest";
-import { MONTH_WEEKS, nextOccurrence, previewOccurrences, type RecurrenceRule } from "./recurrence.ts";
+import { scheduleRuleArb } from "./recurrence-arbitrary.ts";
+import { nextOccurrence, previewOccurrences, type RecurrenceRule } from "./recurrence.ts";
 
 const { RRule } = rrulePackage;
 type Options = ConstructorParameters<typeof RRule>[0];
 
-const ZONES = [
-  "UTC",
-  "America/New_York",
-  "Europe/Berlin",
-  "Australia/Sydney",
-  "Asia/Kolkata",
-  "America/Santiago",
-];
 const COUNT = 8;
 const RRULE_DAYS = [RRule.MO, RRule.TU, RRule.WE, RRule.TH, RRule.FR, RRule.SA, RRule.SU];
 
@@ -67,57 +60,7 @@ const floating = (date: Date) => DateTime.fromJSDate(date, { zone: "UTC" }).toFo
 /** Whether a wall time exists in `zone` (not in a spring-forward gap). */
 const exists = (zone: string, wall: string) => DateTime.fromISO(wall, { zone }).toFormat(WALL) === wall;
 
-const startArb = fc.record({
-  zone: fc.constantFrom(...ZONES),
-  year: fc.integer({ min: 2023, max: 2031 }),
-  month: fc.integer({ min: 1, max: 12 }),
-  // Month ends and the leap day are where clamping shows; DST nights where local times vanish.
-  day: fc.oneof(fc.integer({ min: 1, max: 31 }), fc.constantFrom(28, 29, 30, 31)),
-  hour: fc.oneof(fc.integer({ min: 0, max: 23 }), fc.constantFrom(0, 1, 2, 3)),
-  minute: fc.constantFrom(0, 15, 30, 45),
-});
-
-const ruleArb = fc
-  .record({
-    start: startArb,
-    pattern: fc.constantFrom<RecurrenceRule["pattern"]>("hourly", "daily", "weekly", "monthly", "yearly"),
-    interval: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 30 })),
-    weekdays: fc.uniqueArray(fc.integer({ min: 1, max: 7 }), { maxLength: 7 }),
-    monthly: fc.oneof(
-      fc.constant<{ kind: "start" }>({ kind: "start" }),
-      fc.constant<{ kind: "last" }>({ kind: "last" }),
-      fc.record({ kind: fc.constant("day" as const), day: fc.integer({ min: 1, max: 31 }) }),
-      fc.record({
-        kind: fc.constant("nth" as const),
-        week: fc.constantFrom(...MONTH_WEEKS),
-        weekday: fc.integer({ min: 1, max: 7 }),
-      }),
-    ),
-  })
-  .filter(
-    ({ start }) => DateTime.fromObject({ year: start.year, month: start.month, day: start.day }).isValid,
-  )
-  .map(({ start, pattern, interval, weekdays, monthly }): RecurrenceRule => {
-    const local = DateTime.fromObject(
-      { year: start.year, month: start.month, day: start.day, hour: start.hour, minute: start.minute },
-      { zone: start.zone },
-    );
-    const isMonthly = pattern === "monthly";
-    return {
-      pattern,
-      interval,
-      weekdays:
-        pattern === "weekly" ? weekdays : isMonthly && monthly.kind === "nth" ? [monthly.weekday] : [],
-      monthDay: isMonthly && monthly.kind === "day" ? monthly.day : null,
-      lastDayOfMonth: isMonthly && monthly.kind === "last",
-      monthWeek: isMonthly && monthly.kind === "nth" ? monthly.week : null,
-      anchor: "schedule",
-      startsAt: local.toJSDate(),
-      timeZone: start.zone,
-      endsAt: null,
-      maxCount: null,
-    };
-  });
+const ruleArb = scheduleRuleArb();
 
 test("property: every rule's series is the one rrule computes (RFC 5545), in zones with DST, at month ends and leap days", () => {
   fc.assert(
