@@ -9,5 +9,7 @@ export default defineConfig({
   test: {
     ...sharedTest,
     include: ["tests/**/*.helm.test.ts", "scripts/**/*.helm.test.ts"],
+    // Each test runs helm (and the deploy tests tsx) as processes: room for a loaded 2-core machine.
+    testTimeout: 60_000,
   },
 });
