@@ -16,9 +16,12 @@ function canListen(port: number): Promise<boolean> {
 // Each vitest worker takes its ports from a block of its own below the kernel's ephemeral range
 // (32768-60999 here), so two workers never hand out one port (a daprd of one worker failed to
 // start when the other's Kafka client had been given the same port), and no outgoing connection
-// takes a port between its hand-out and its bind. Outside vitest the kernel picks.
+// takes a port between its hand-out and its bind. Outside vitest the kernel picks. Two test runs
+// at once on one machine (a clean-clone CI run beside a working copy's) each set their own
+// ORBIT_TEST_PORT_BASE (and ORBIT_TEST_PG_PORT): with the same blocks, both handed out one port
+// before either bound it.
 const BLOCK = 1_200;
-const FIRST = 10_000;
+const FIRST = Number(process.env.ORBIT_TEST_PORT_BASE ?? 10_000);
 const workerId = Number(process.env.VITEST_POOL_ID);
 let next = Number.isInteger(workerId) && workerId > 0 ? FIRST + ((workerId - 1) % 16) * BLOCK : null;
 const blockEnd = next === null ? null : next + BLOCK;
