@@ -13,6 +13,8 @@ export default [
   route("dapr/subscribe", "routes/dapr.subscribe.ts"),
   route("dapr/config", "routes/dapr.config.ts"),
   route("events/task-updates", "routes/events.task-updates.ts"),
+  // A user's iCalendar feed for calendar apps: no session, the secret in the URL is the credential.
+  route("calendar/:file", "routes/calendar-feed.ts"),
   route("healthz", "routes/healthz.ts", { id: "healthz" }),
   route("readyz", "routes/healthz.ts", { id: "readyz" }),
 ] satisfies RouteConfig;
