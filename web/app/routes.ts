@@ -8,6 +8,10 @@ export default [
   route("logout", "routes/logout.tsx"),
   route("settings", "routes/settings.tsx"),
   route("settings/email/confirm", "routes/settings.email-confirm.tsx"),
+  route("settings/import", "routes/settings.import.tsx"),
+  // Downloads: all of a user's data as JSON, their tasks as CSV.
+  route("settings/export.json", "routes/settings.export.ts", { id: "export-json" }),
+  route("settings/export.csv", "routes/settings.export.ts", { id: "export-csv" }),
   // Resource routes: live sync (SSE), the Dapr subscription contract, health probes.
   route("live", "routes/live.ts"),
   route("dapr/subscribe", "routes/dapr.subscribe.ts"),

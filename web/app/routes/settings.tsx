@@ -7,6 +7,7 @@ import { isValidTimeZone } from "#core/tasks.ts";
 import { updatePastReminderPolicy, updateTimeZone } from "#accounts/accounts.ts";
 import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from "#accounts/api-tokens.ts";
 import type { WebhookChannelInput } from "#tasks/client.ts";
+import { ImportExport } from "../components/import-export.tsx";
 import { useActionResult } from "../components/live-sync.tsx";
 import {
   buttonClass,
@@ -287,6 +288,8 @@ export default function Settings() {
         csrf={loaded.csrf}
         error={errors.past_reminders}
       />
+
+      <ImportExport csrf={loaded.csrf} timeZone={loaded.timeZone} />
 
       <section
         className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
