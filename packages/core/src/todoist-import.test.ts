@@ -111,7 +111,7 @@ describe("given Todoist's CSV export of a project (fixtures/todoist-export.csv)"
       tags: ["work"],
     });
     expect(report.notes).toEqual([
-      "A duration of 90 minute: Orbit has no durations, so this is not imported.",
+      "A duration of 90 minutes: Orbit has no durations, so this is not imported.",
       "Deadline “2027-01-05”: Orbit has no deadlines besides the due date; it is in the description.",
     ]);
   });

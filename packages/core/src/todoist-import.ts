@@ -340,10 +340,13 @@ function taskRow(line: number, column: (name: string) => string, clock: ImportCl
   if (responsible !== "")
     notes.push(`Assigned to ${responsible} in Todoist: Orbit has no assignees, so this is not imported.`);
   const duration = column("DURATION");
-  if (duration !== "")
+  if (duration !== "") {
+    const unit = column("DURATION_UNIT");
+    const amount = unit && Number(duration) !== 1 && !unit.endsWith("s") ? `${unit}s` : unit;
     notes.push(
-      `A duration of ${[duration, column("DURATION_UNIT")].filter(Boolean).join(" ")}: Orbit has no durations, so this is not imported.`,
+      `A duration of ${[duration, amount].filter(Boolean).join(" ")}: Orbit has no durations, so this is not imported.`,
     );
+  }
   const deadline = column("DEADLINE");
   if (deadline !== "") {
     notes.push(
