@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import ICAL from "ical.js";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { icalDates, icalTriggers } from "#core/ical-oracle.ts";
 import { previewOccurrences, type RecurrenceRule } from "#core/recurrence.ts";
 import { createTaskSchema } from "#core/tasks.ts";
 import {
@@ -94,28 +95,6 @@ function ruleOf(recurrence: Record<string, unknown>, startsAt: Date): Recurrence
   };
 }
 
-function expand(component: ICAL.Component, count: number): string[] {
-  const iterator = new ICAL.Event(component).iterator();
-  const out: string[] = [];
-  for (let next = iterator.next(); next && out.length < count; next = iterator.next())
-    out.push(next.toJSDate().toISOString());
-  return out;
-}
-
-/** The component's alarms as "<related> <seconds>" or "at <instant>", sorted. */
-function triggers(component: ICAL.Component): string[] {
-  return component
-    .getAllSubcomponents("valarm")
-    .map((alarm) => {
-      const trigger = alarm.getFirstProperty("trigger")!;
-      const value = trigger.getFirstValue();
-      return value instanceof ICAL.Time
-        ? `at ${value.toJSDate().toISOString()}`
-        : `${trigger.getParameter("related") ?? "START"} ${(value as ICAL.Duration).toSeconds()}`;
-    })
-    .sort();
-}
-
 test("a user's feed over HTTP: every dated task, each series' dates as ical.js expands them equal to the engine's, reminders as alarms", async () => {
   const user = await createTestUser(db, { timeZone: ZONE });
   const secret = await rotateCalendarFeed(db, user.id, new Date());
@@ -197,7 +176,7 @@ test("a user's feed over HTTP: every dated task, each series' dates as ical.js e
   expect(rentEvent.getFirstProperty("categories")!.getValues()).toEqual(["home", "money"]);
   expect(rentEvent.getFirstPropertyValue("sequence")).toBe(rent.version - 1);
   expect(rentEvent.getFirstPropertyValue("url")).toBe(`${web.url}/tasks/${rent.id}`);
-  expect(triggers(rentEvent)).toEqual([
+  expect(icalTriggers(rentEvent)).toEqual([
     "START -3600",
     `at ${new Date(rentDue.getTime() - DAY).toISOString()}`,
   ]);
@@ -207,14 +186,14 @@ test("a user's feed over HTTP: every dated task, each series' dates as ical.js e
   expect(rentSeries.getFirstProperty("dtstart")!.getParameter("tzid")).toBe(ZONE);
   expect(root.getFirstSubcomponent("vtimezone")!.getFirstPropertyValue("tzid")).toBe(ZONE);
   const rentRule = ruleOf({ pattern: "monthly", month_day: 31, max_count: 6 }, rentDue);
-  expect(expand(rentSeries, 10)).toEqual(
+  expect(icalDates(rentSeries, 10)).toEqual(
     previewOccurrences(rentRule, 10)
       .slice(1)
       .map((d) => d.toISOString()),
   );
-  expect(expand(rentSeries, 10)).toHaveLength(5);
+  expect(icalDates(rentSeries, 10)).toHaveLength(5);
   // Reminders carry over: the offset as it is, the absolute one as the same time before each date.
-  expect(triggers(rentSeries)).toEqual(["START -3600", "START -86400"]);
+  expect(icalTriggers(rentSeries)).toEqual(["START -3600", "START -86400"]);
 
   for (const { title, recurrence, due, task } of made) {
     const component = byUid.get(`series-${task.series_id}@orbit`);
@@ -223,7 +202,7 @@ test("a user's feed over HTTP: every dated task, each series' dates as ical.js e
     const expected = previewOccurrences(ruleOf(recurrence, due), 9)
       .slice(1)
       .map((d) => d.toISOString());
-    expect(expand(component!, 8), title).toEqual(expected);
+    expect(icalDates(component!, 8), title).toEqual(expected);
   }
 
   // A series from completion: the occurrence alone, saying so.
@@ -252,7 +231,10 @@ test("a user's feed over HTTP: every dated task, each series' dates as ical.js e
   const rentTodo = todo.byUid.get(`${rent.id}@orbit`)!;
   expect((rentTodo.getFirstPropertyValue("due") as ICAL.Time).toJSDate()).toEqual(rentDue);
   expect(rentTodo.getFirstPropertyValue("status")).toBe("NEEDS-ACTION");
-  expect(triggers(rentTodo)).toEqual(["END -3600", `at ${new Date(rentDue.getTime() - DAY).toISOString()}`]);
+  expect(icalTriggers(rentTodo)).toEqual([
+    "END -3600",
+    `at ${new Date(rentDue.getTime() - DAY).toISOString()}`,
+  ]);
   const doneTodo = todo.byUid.get(`${doneRecently.id}@orbit`)!;
   expect(doneTodo.getFirstPropertyValue("status")).toBe("COMPLETED");
   expect(doneTodo.getFirstPropertyValue("summary")).toBe("Bought milk");

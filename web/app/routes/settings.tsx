@@ -8,6 +8,7 @@ import { updatePastReminderPolicy, updateTimeZone } from "#accounts/accounts.ts"
 import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } from "#accounts/api-tokens.ts";
 import type { WebhookChannelInput } from "#tasks/client.ts";
 import { ImportExport } from "../components/import-export.tsx";
+import { CalendarFeedSection } from "../components/calendar-feed.tsx";
 import { useActionResult } from "../components/live-sync.tsx";
 import {
   buttonClass,
@@ -17,6 +18,11 @@ import {
   inputClass,
   secondaryButtonClass,
 } from "../components/ui.tsx";
+import {
+  calendarFeedAction,
+  calendarFeedSettings,
+  CALENDAR_FEED_INTENT,
+} from "../lib/calendar-feed.server.ts";
 import { commandsAs } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
 import { formatInstant } from "../lib/format.ts";
@@ -27,10 +33,11 @@ export const meta: MetaFunction = () => [{ title: "Settings · Orbit" }];
 export async function loader({ request }: LoaderFunctionArgs) {
   const user = await requireUser(request);
   const commands = commandsAs(user);
-  const [tokens, channels, vapid] = await Promise.all([
+  const [tokens, channels, vapid, calendarFeed] = await Promise.all([
     listApiTokens(getDb(), user.userId),
     commands.listChannels(),
     commands.vapidPublicKey(),
+    calendarFeedSettings(user.userId),
   ]);
   const vapidKey = vapid.ok ? vapid.body.public_key : null;
   return data(
@@ -46,6 +53,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
       })),
       channels: channels.ok ? channels.body.items : null,
       vapidKey,
+      calendarFeed,
     },
     { headers: renewalHeaders(user) },
   );
@@ -55,6 +63,7 @@ export async function action({ request }: ActionFunctionArgs) {
   const form = await request.formData();
   const user = await requireUserWithCsrf(request, form);
   const intent = String(form.get("intent") ?? "");
+  if (intent === CALENDAR_FEED_INTENT) return calendarFeedAction(request, user.userId, form);
   const reply = (
     payload: { message?: string; error?: string; fieldErrors?: Record<string, string>; secret?: string },
     status = 200,
@@ -290,6 +299,8 @@ export default function Settings() {
       />
 
       <ImportExport csrf={loaded.csrf} timeZone={loaded.timeZone} />
+
+      <CalendarFeedSection feed={loaded.calendarFeed} csrf={loaded.csrf} timeZone={loaded.timeZone} />
 
       <section
         className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
