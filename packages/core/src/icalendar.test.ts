@@ -452,7 +452,7 @@ describe("property: the recurring item's dates are the engine's, as ical.js expa
           expect(root.getFirstSubcomponent("vtimezone")!.getFirstPropertyValue("tzid")).toBe(r.timeZone);
         expectSameDates(events[1]!, r, expected, COUNT);
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 
@@ -554,7 +554,7 @@ describe("VTIMEZONE", () => {
           expect(time.toJSDate().getTime(), `${zone} ${local.toISO()}`).toBe(local.toMillis());
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 1000 },
     );
   });
 

@@ -122,14 +122,14 @@ export function escapeText(text: string): string {
  * starts with one space, and no character's bytes are split across lines.
  */
 export function foldLine(line: string): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(line).length <= 75) return line;
+  // ASCII only (most lines): one octet per character.
+  if (line.length <= 75 && !/[^\x20-\x7e]/.test(line)) return line;
   const parts: string[] = [];
   let current = "";
   let octets = 0;
   let limit = 75;
   for (const char of line) {
-    const size = encoder.encode(char).length;
+    const size = utf8Length(char.codePointAt(0)!);
     if (octets + size > limit) {
       parts.push(current);
       current = "";
@@ -142,6 +142,9 @@ export function foldLine(line: string): string {
   parts.push(current);
   return parts.join("\r\n ");
 }
+
+/** Octets of one code point in UTF-8 (a lone surrogate is written as U+FFFD: three). */
+const utf8Length = (code: number) => (code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4);
 
 /** A UTC DATE-TIME (§3.3.5, form #2), to the second. */
 export function utcDateTime(date: Date): string {
