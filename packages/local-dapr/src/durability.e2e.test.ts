@@ -46,7 +46,8 @@ test("a job that came due while its sidecar was down fires when the sidecar is b
   const app = await startApp();
   const first = await sidecar({ appId, appPort: app.port });
   await first.appReady;
-  const due = Date.now() + 300;
+  // Far enough ahead that the sidecar is down before it: stopping took over 300 ms at load 26.
+  const due = Date.now() + 2_000;
   expect(
     (
       await call(first.httpPort, "POST", "/v1.0/jobs/later", {
@@ -56,7 +57,7 @@ test("a job that came due while its sidecar was down fires when the sidecar is b
     ).status,
   ).toBe(204);
   await first.stop();
-  await waitFor("the due time to pass", () => Date.now() > due + 50, 2_000);
+  await waitFor("the due time to pass", () => Date.now() > due + 50, 10_000);
   expect(app.received("/job/")).toHaveLength(0);
   const again = await sidecar({ appId, appPort: app.port });
   await again.appReady;
