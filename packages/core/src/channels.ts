@@ -102,6 +102,29 @@ export function webhookTarget(row: Pick<ChannelRow, "enabled" | "webhookUrl" | "
   return { url: row.webhookUrl, sealedSecret: row.webhookSecret };
 }
 
+/**
+ * Whether a reminder would reach the account anywhere now: push on with a subscribed browser, email
+ * on to a confirmed address, or a webhook on with its URL and secret.
+ */
+export function reachesSomewhere(
+  channels: readonly ({ kind: ChannelKind } & Pick<
+    ChannelRow,
+    "enabled" | "webhookUrl" | "webhookSecret" | "emailAddress" | "emailConfirmedAddress"
+  >)[],
+  pushSubscriptions: number,
+  accountEmail: string,
+): boolean {
+  const byKind = new Map(channels.map((c) => [c.kind, c]));
+  const email = byKind.get("email");
+  return (
+    (channelEnabled("push", byKind.get("push")) && pushSubscriptions > 0) ||
+    (email !== undefined &&
+      emailTarget({ emailPendingAddress: null, emailTokenExpiresAt: null, ...email }, accountEmail) !==
+        null) ||
+    webhookTarget(byKind.get("webhook")) !== null
+  );
+}
+
 // ───── email: only to an address its owner confirmed (issue 12, finding 5) ─────
 
 /** How long a confirmation link works. */
@@ -325,6 +348,34 @@ export function deliveriesOfJob<D extends { reminderKey: string }>(
 ): D[] {
   const key = reminderKey({ job_name: job.jobName, remind_at: job.remindAt.toISOString() });
   return deliveries.filter((d) => d.reminderKey === key);
+}
+
+/**
+ * How one reminder occurrence's deliveries came out, as its task's page shows it: `delivered` when
+ * any channel took it; `retrying` while a failed one is still being retried (the sidecar redelivers
+ * the event with exponential backoff: dapr-components/resiliency.yaml, up to MAX_DELIVERY_ATTEMPTS);
+ * `undelivered` when every channel failed for good (each delivery's last error says why); `none`
+ * when nothing was attempted (no channel was on, or the event is still on its way).
+ */
+export type OccurrenceDelivery = "delivered" | "retrying" | "undelivered" | "none";
+
+export function occurrenceDelivery(deliveries: readonly { status: string }[]): OccurrenceDelivery {
+  if (deliveries.length === 0) return "none";
+  if (deliveries.some((d) => d.status === "sent")) return "delivered";
+  if (deliveries.some((d) => d.status === "pending")) return "retrying";
+  return "undelivered";
+}
+
+/** One delivery as the task's page words it: "push: sent", "email: failed after 5 attempts (…)". */
+export function deliveryLine(d: { channel: string; status: string; attempts: number; error: string | null }) {
+  const why = d.error ? ` (${d.error})` : "";
+  if (d.status === "failed")
+    return `${d.channel}: failed after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${why}`;
+  if (d.status === "pending")
+    return d.attempts === 0
+      ? `${d.channel}: sending`
+      : `${d.channel}: retrying after attempt ${d.attempts}${why}`;
+  return `${d.channel}: ${d.status}${why}`;
 }
 
 /** The longest error text stored with an attempt or a dead letter. */

@@ -89,26 +89,74 @@ export function reminderJobName(
   return `${REMINDER_JOB_PREFIX}${taskId}-a${new Date(reminder.remind_at!).getTime()}`;
 }
 
+/**
+ * Job name of a snoozed reminder (issue 16, item 2): `reminder-<task id>-s<rule>-<epoch ms>`, where
+ * `<rule>` is the snoozed reminder's own rule (`o15`, `a<epoch ms>`) and the number is the instant of
+ * the occurrence that was snoozed (its remind_at). One name per occurrence: snoozing it twice (a
+ * double click, or 10 min and then 1 h) moves one job instead of scheduling a second; a snooze that
+ * fired and is snoozed again is a new occurrence, so a new name.
+ */
+export function snoozeJobName(occurrence: { jobName: string; remindAt: Date }): string | null {
+  const parsed = parseReminderJobName(occurrence.jobName);
+  if (!parsed) return null;
+  const at = occurrence.remindAt.getTime();
+  if (!Number.isSafeInteger(at) || at < 0) return null;
+  return `${REMINDER_JOB_PREFIX}${parsed.taskId}-s${ruleCode(parsed.reminder)}-${at}`;
+}
+
+const ruleCode = (reminder: { offset_minutes: number | null; remind_at: string | null }) =>
+  reminder.offset_minutes !== null
+    ? `o${reminder.offset_minutes}`
+    : `a${new Date(reminder.remind_at!).getTime()}`;
+
+const DIGITS = "(0|[1-9][0-9]*)";
 const JOB_NAME = new RegExp(
-  `^${REMINDER_JOB_PREFIX}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-([oa])(0|[1-9][0-9]*)$`,
+  `^${REMINDER_JOB_PREFIX}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(s?)([oa])${DIGITS}(?:-${DIGITS})?$`,
 );
 
+/** An epoch-milliseconds number as an instant, or null when it is none. */
+function epochInstant(digits: string): string | null {
+  const value = Number(digits);
+  const at = new Date(value);
+  return Number.isSafeInteger(value) && !Number.isNaN(at.getTime()) ? at.toISOString() : null;
+}
+
 /**
- * The task id and the reminder a job name stands for (the inverse of reminderJobName), or null for
- * a name reminderJobName does not write.
+ * The task id and the reminder a job name stands for (the inverse of reminderJobName and
+ * snoozeJobName), or null for a name neither writes. A snooze's `reminder` is the rule of the
+ * reminder it snoozes, and `snoozed` the instant of the occurrence it snoozed.
  */
-export function parseReminderJobName(
-  name: string,
-): { taskId: string; reminder: { offset_minutes: number | null; remind_at: string | null } } | null {
+export function parseReminderJobName(name: string): {
+  taskId: string;
+  reminder: { offset_minutes: number | null; remind_at: string | null };
+  snoozed?: string;
+} | null {
   const match = JOB_NAME.exec(name);
   if (!match) return null;
-  const [, taskId, kind, digits] = match as unknown as [string, string, "o" | "a", string];
-  const value = Number(digits);
-  if (kind === "o") return { taskId, reminder: { offset_minutes: value, remind_at: null } };
-  const at = new Date(value);
-  if (!Number.isSafeInteger(value) || Number.isNaN(at.getTime())) return null;
-  return { taskId, reminder: { offset_minutes: null, remind_at: at.toISOString() } };
+  const [, taskId, snooze, kind, digits, occurrence] = match as unknown as [
+    string,
+    string,
+    "s" | "",
+    "o" | "a",
+    string,
+    string | undefined,
+  ];
+  // A snooze names the occurrence it snoozed; a rule's own job does not.
+  if ((snooze === "s") !== (occurrence !== undefined)) return null;
+  let reminder: { offset_minutes: number | null; remind_at: string | null };
+  if (kind === "o") reminder = { offset_minutes: Number(digits), remind_at: null };
+  else {
+    const at = epochInstant(digits);
+    if (!at) return null;
+    reminder = { offset_minutes: null, remind_at: at };
+  }
+  if (occurrence === undefined) return { taskId, reminder };
+  const snoozed = epochInstant(occurrence);
+  return snoozed ? { taskId, reminder, snoozed } : null;
 }
+
+/** Whether `name` is a snoozed reminder's job (snoozeJobName), not a reminder rule's own. */
+export const isSnoozeJobName = (name: string) => parseReminderJobName(name)?.snoozed !== undefined;
 
 const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -239,8 +287,15 @@ function alreadyHandled(row: ReminderJobRecord | undefined, remindAt: Date, dueA
 /**
  * What to do to bring a task's recorded jobs (`rows`) in line with its `plan`: a planned job that
  * a row already accounts for is left alone, so reconciling twice changes nothing the second time.
+ * Snoozed reminders (snoozeJobName) are no rule's plan: a scheduled one stays while the task is
+ * pending and due when it was snoozed (`snoozesDueAt`, the task's due date; null when the task is
+ * completed, gone or undated), and is cancelled otherwise.
  */
-export function planReconciliation(plan: ReminderPlan, rows: readonly ReminderJobRecord[]): Reconciliation {
+export function planReconciliation(
+  plan: ReminderPlan,
+  rows: readonly ReminderJobRecord[],
+  snoozesDueAt: Date | null = null,
+): Reconciliation {
   const byName = new Map(rows.map((row) => [row.jobName, row]));
   const result: Reconciliation = { schedule: [], fire: [], skip: [], delete: [], cancel: [] };
   const planned = new Set<string>();
@@ -263,17 +318,24 @@ export function planReconciliation(plan: ReminderPlan, rows: readonly ReminderJo
     if (row?.status === "scheduled") result.delete.push(skip.jobName);
   }
   for (const row of byName.values()) {
-    if (!planned.has(row.jobName) && row.status === "scheduled") result.cancel.push(row.jobName);
+    if (planned.has(row.jobName) || row.status !== "scheduled") continue;
+    const keptSnooze =
+      isSnoozeJobName(row.jobName) && snoozesDueAt !== null && sameInstant(row.dueAt, snoozesDueAt);
+    if (!keptSnooze) result.cancel.push(row.jobName);
   }
   result.delete.push(...result.cancel);
   return result;
 }
 
-/** Why a task's scheduled jobs that it no longer plans are cancelled (`task` null: it is gone). */
-export function cancelReason(task: Pick<TaskDto, "status" | "due_at"> | null): string {
+/**
+ * Why a task's scheduled job that it no longer plans (`jobName`) is cancelled (`task` null: it is
+ * gone). A snooze of a pending, dated task is cancelled only because the due date moved.
+ */
+export function cancelReason(task: Pick<TaskDto, "status" | "due_at"> | null, jobName?: string): string {
   if (!task) return CANCEL_REASONS.taskGone;
   if (task.status === "completed") return CANCEL_REASONS.taskCompleted;
   if (task.due_at === null) return CANCEL_REASONS.noDueDate;
+  if (jobName !== undefined && isSnoozeJobName(jobName)) return SKIP_REASONS.dueDateChanged;
   return CANCEL_REASONS.reminderRemoved;
 }
 
