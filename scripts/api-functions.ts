@@ -19,6 +19,8 @@ interface HandlerModule {
     routes: AnyRouteDef[];
     subscriptions: SubscriptionDef[];
   };
+  /** on-reminder-fired binds its reminder action routes to the keys their tokens are checked with. */
+  reminderActionRoutes?: (keys: { current: string; keys: ReadonlyMap<string, Buffer> }) => AnyRouteDef[];
 }
 
 /** The functions in name order (the documents' order). */
@@ -28,11 +30,13 @@ export async function loadFunctionApis(): Promise<FunctionApi[]> {
     const handler = path.join(REPO_ROOT, "functions", name, "handler.ts");
     if (!existsSync(handler)) continue;
     const mod = (await import(handler)) as HandlerModule;
-    // Documentation never calls a handler, so keys that only sign pushes need no real value.
+    // Documentation never calls a handler, so keys that only sign pushes or check action tokens
+    // need no real value.
     const bound = mod.notificationsFunction?.({ vapid: { publicKey: "", privateKey: "", subject: "" } });
+    const actionRoutes = mod.reminderActionRoutes?.({ current: "docs", keys: new Map() }) ?? [];
     out.push({
       name,
-      routes: bound?.routes ?? mod.routes ?? [],
+      routes: bound?.routes ?? [...(mod.routes ?? []), ...actionRoutes],
       subscriptions: bound?.subscriptions ?? mod.subscriptions ?? [],
     });
   }

@@ -11,7 +11,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test("creates the secrets file with usable VAPID keys, readable by its owner only", () => {
   const file = path.join(dir, "nested/secrets.json");
-  expect(ensureLocalSecrets(file)).toEqual(["vapid", "admin", "app-token", "webhook-secret-key"]);
+  expect(ensureLocalSecrets(file)).toEqual([
+    "vapid",
+    "admin",
+    "app-token",
+    "webhook-secret-key",
+    "reminder-action-key",
+  ]);
   const secrets = JSON.parse(readFileSync(file, "utf8"));
   expect(Object.keys(secrets.vapid).sort()).toEqual(["private_key", "public_key", "subject"]);
   // An operator token long enough for the host's ADMIN_TOKEN rule.
@@ -37,6 +43,15 @@ test("creates a webhook secret key the notifications function accepts", () => {
   expect(keys.keys.get("k1")?.length).toBe(32);
 });
 
+test("creates a reminder action key that notifications and on-reminder-fired accept, apart from the webhook key", () => {
+  const file = path.join(dir, "action-key.json");
+  ensureLocalSecrets(file);
+  const secrets = JSON.parse(readFileSync(file, "utf8"));
+  const keys = parseKeyring(secrets["reminder-action-key"], "reminder-action-key");
+  expect(keys.keys.get(keys.current)?.length).toBe(32);
+  expect(secrets["reminder-action-key"].k1).not.toBe(secrets["webhook-secret-key"].k1);
+});
+
 test("never replaces existing secrets, and keeps what else the file holds", () => {
   const file = path.join(dir, "existing.json");
   ensureLocalSecrets(file);
@@ -46,7 +61,13 @@ test("never replaces existing secrets, and keeps what else the file holds", () =
 
   const partial = path.join(dir, "partial.json");
   writeFileSync(partial, JSON.stringify({ smtp: { password: "kept" } }));
-  expect(ensureLocalSecrets(partial)).toEqual(["vapid", "admin", "app-token", "webhook-secret-key"]);
+  expect(ensureLocalSecrets(partial)).toEqual([
+    "vapid",
+    "admin",
+    "app-token",
+    "webhook-secret-key",
+    "reminder-action-key",
+  ]);
   const secrets = JSON.parse(readFileSync(partial, "utf8"));
   expect(secrets.smtp).toEqual({ password: "kept" });
   expect(secrets.vapid.public_key).toMatch(/^[A-Za-z0-9_-]{87}$/);

@@ -26,6 +26,9 @@ function generated(): Secrets {
     // The keys webhook secrets are encrypted at rest with (packages/platform/src/secret-box.ts).
     // Never regenerated: a new key would leave every stored webhook secret unreadable.
     "webhook-secret-key": { current: "k1", k1: generateSecretKey() },
+    // The keys a reminder's action links are signed with (#core/reminder-actions.ts). A new key
+    // only ends the links already sent (they last 7 days at most).
+    "reminder-action-key": { current: "k1", k1: generateSecretKey() },
   };
 }
 

@@ -1,4 +1,14 @@
+import { readActionKeysOrExit, reminderServiceEnvSchema } from "#tasks/reminder-actions.ts";
 import { serve } from "#platform/host.ts";
-import { jobs, subscriptions } from "./handler.ts";
+import { jobs, reminderActionRoutes, subscriptions } from "./handler.ts";
 
-await serve({ name: "on-reminder-fired", subscriptions, jobs, outbox: true });
+// The keys reminder action tokens are verified with, read once before serving (exit 78 without).
+const keys = await readActionKeysOrExit("on-reminder-fired");
+await serve({
+  name: "on-reminder-fired",
+  env: reminderServiceEnvSchema,
+  routes: reminderActionRoutes(keys),
+  subscriptions,
+  jobs,
+  outbox: true,
+});

@@ -1,5 +1,6 @@
 // Every function of functions/ as its index.ts serves it (routes, subscriptions, jobs), for suites
 // that exercise all of them in-process: the fuzzer, the isolation matrix, the security checks.
+import { randomBytes } from "node:crypto";
 import { notificationsEnvSchema } from "#notifications/env.ts";
 import type { FunctionDef } from "#platform/host.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
@@ -29,6 +30,8 @@ export const FUNCTIONS: AnyDef[] = [
   { name: "on-task-completed", subscriptions: onTaskCompleted.subscriptions, outbox: true },
   {
     name: "on-reminder-fired",
+    // A random key: no token a suite could send verifies, as none of them holds it.
+    routes: onReminderFired.reminderActionRoutes({ current: "k1", keys: new Map([["k1", randomBytes(32)]]) }),
     subscriptions: onReminderFired.subscriptions,
     jobs: onReminderFired.jobs,
     outbox: true,

@@ -149,7 +149,9 @@ type Scenario =
   | { kind: "own"; request: () => Request; status: number; ownerSees?: () => string }
   | { kind: "admin" }
   | { kind: "public" }
-  | { kind: "forwarded"; why: string };
+  | { kind: "forwarded"; why: string }
+  /** No user credential: a signed token in the body names the user and the task it may act on. */
+  | { kind: "signed"; heldBy: string };
 
 /** The token of A's emailed confirmation link. */
 const EMAIL_TOKEN = "email-confirmation-token-of-user-a-00000000";
@@ -289,6 +291,15 @@ const SCENARIOS: Record<string, Scenario> = {
   "GET /v1/dead-letters/:id": { kind: "admin" },
   "POST /v1/dead-letters/:id/replay": { kind: "admin" },
   "POST /v1/dead-letters/:id/resolve": { kind: "admin" },
+  "POST /v1/reminder-actions": {
+    kind: "signed",
+    heldBy: "tests/security/reminder-actions.int.test.ts: another account's task reads as a deleted one",
+  },
+  "POST /v1/reminder-actions/preview": {
+    kind: "signed",
+    heldBy:
+      "tests/security/reminder-actions.int.test.ts and functions/on-reminder-fired/reminder-actions.int.test.ts",
+  },
   "POST /mcp": {
     kind: "forwarded",
     why: "MCP tools call the routes above through Dapr with the caller's own Authorization header",

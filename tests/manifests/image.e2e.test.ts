@@ -231,8 +231,8 @@ test("each function's bundle reads only what the image's build stage has, and ru
       const [port, closedDb, closedDapr] = ports.slice(index * 3, index * 3 + 3) as [number, number, number];
       const child = spawn(process.execPath, ["--enable-source-maps", "index.mjs"], {
         cwd: app,
-        // Only what the Knative Service sets (plus the keys notifications would read from its
-        // secret store): no NODE_PATH, no inherited environment.
+        // Only what the Knative Service sets (plus the keys notifications and on-reminder-fired
+        // would read from their secret store): no NODE_PATH, no inherited environment.
         env: {
           PATH: process.env.PATH,
           NODE_ENV: "production",
@@ -245,6 +245,7 @@ test("each function's bundle reads only what the image's build stage has, and ru
           VAPID_PRIVATE_KEY: vapid.privateKey,
           VAPID_SUBJECT: "mailto:ops@example.com",
           WEBHOOK_SECRET_KEYS: JSON.stringify({ current: "k1", k1: Buffer.alloc(32, 7).toString("base64") }),
+          REMINDER_ACTION_KEYS: JSON.stringify({ current: "k1", k1: Buffer.alloc(32, 9).toString("base64") }),
         },
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -127,6 +127,8 @@ export async function reconcileTaskReminders(
   const todo = planReconciliation(
     planning ? planReminderJobs(planning.task, now, planning.policy) : { jobs: [], skipped: [] },
     rows,
+    // Snoozed reminders stay while the task is pending and due when they were snoozed.
+    task?.status === "pending" && task.due_at ? new Date(task.due_at) : null,
   );
 
   // Dapr first: if any call fails, nothing below is written and the event is redelivered.
@@ -169,10 +171,15 @@ export async function reconcileTaskReminders(
   for (const job of todo.fire) await upsert(job, { status: "fired", firedAt: now, skipReason: null });
   for (const skip of todo.skip)
     await upsert(skip, { status: "skipped", firedAt: null, skipReason: skip.reason });
-  if (todo.cancel.length > 0) {
+  const cancelled = new Map<string, string[]>();
+  for (const name of todo.cancel) {
+    const reason = cancelReason(task, name);
+    cancelled.set(reason, [...(cancelled.get(reason) ?? []), name]);
+  }
+  for (const [reason, names] of cancelled) {
     await tx.reminderJob.updateMany({
-      where: { jobName: { in: todo.cancel }, status: "scheduled" },
-      data: { status: "cancelled", skipReason: cancelReason(task), updatedAt: now },
+      where: { jobName: { in: names }, status: "scheduled" },
+      data: { status: "cancelled", skipReason: reason, updatedAt: now },
     });
   }
   // A reminder whose time passed while the task is not yet due is sent now, without a job (unless

@@ -39,7 +39,8 @@ export function bundled(key: string, entry: string): Promise<string> {
 /**
  * dapr-components/local, with its secret store pointed at a secrets file of this test run (the
  * developer's .local/secrets.json does not exist in CI), holding what the components and the
- * functions read: the state store's connection string, VAPID keys and the webhook secret key.
+ * functions read: the state store's connection string, VAPID keys, the webhook secret key and the
+ * reminder action key.
  */
 function localResources(databaseUrl: string, replace: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "orbit-resources-"));
@@ -55,6 +56,8 @@ function localResources(databaseUrl: string, replace: Record<string, string>): s
         subject: "mailto:test@orbit.invalid",
       },
       "webhook-secret-key": { current: "k1", k1: randomBytes(32).toString("base64url") },
+      // Read by notifications (signs a reminder's action links) and on-reminder-fired (verifies).
+      "reminder-action-key": { current: "k1", k1: randomBytes(32).toString("base64url") },
     }),
   );
   const source = path.join(REPO_ROOT, "dapr-components/local");

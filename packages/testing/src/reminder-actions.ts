@@ -1,0 +1,95 @@
+// What the tests of a reminder's buttons share (functions/on-reminder-fired/reminder-actions.int.test.ts,
+// tests/security/reminder-actions.int.test.ts): a task whose reminder has fired, tokens for its
+// buttons signed as notifications signs them, and a press as the web app passes it on.
+import { randomBytes } from "node:crypto";
+import { signActionToken, type ActionKeyring } from "#core/reminder-action-tokens.ts";
+import { ACTION_TOKEN_TTL_MS, type ActionChannel, type ReminderAction } from "#core/reminder-actions.ts";
+import { reminderJobName } from "#core/reminders.ts";
+import type { CreateTaskInput, TaskDto } from "#core/tasks.ts";
+import type { Db } from "#db/client.ts";
+import { createTask, type CommandContext } from "#tasks/commands.ts";
+import { api, type TestUser } from "./fixtures.ts";
+
+/** A fresh keyring, as the secret `reminder-action-key` holds one. */
+export const actionKeyring = (): ActionKeyring => ({
+  current: "k1",
+  keys: new Map([["k1", randomBytes(32)]]),
+});
+
+export function commandCtx(db: Db, owner: TestUser): CommandContext {
+  return {
+    db,
+    pubsub: "pubsub",
+    actor: { type: "user", id: owner.id },
+    userId: owner.id,
+    userTimeZone: "Europe/Berlin",
+    defaultReminderMinutes: [15],
+    now: new Date(),
+  };
+}
+
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 8_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * A task due in 3 hours whose 15-minute reminder has fired (its occurrence is what the buttons act
+ * on): created through the create command, its job planned by the Reminder Service beside the
+ * test, then marked fired as its trigger would.
+ */
+export async function remindedTask(db: Db, owner: TestUser, overrides: Partial<CreateTaskInput> = {}) {
+  const { task } = await createTask(commandCtx(db, owner), {
+    title: "Water the plants",
+    description: "",
+    priority: "none",
+    due_at: new Date(Date.now() + 3 * 3_600_000),
+    time_zone: "Europe/Berlin",
+    tags: [],
+    reminders: [{ offset_minutes: 15 }],
+    recurrence: null,
+    ...overrides,
+  });
+  const jobName = reminderJobName(task.id, { offset_minutes: 15, remind_at: null });
+  const row = await until("the reminder job to be planned", () =>
+    db.reminderJob.findUnique({ where: { jobName } }),
+  );
+  await db.reminderJob.update({ where: { jobName }, data: { status: "fired", firedAt: new Date() } });
+  return { task, occurrence: { jobName, remindAt: row.remindAt } };
+}
+
+/** A button's token for `owner`'s `occurrence` of `task`, signed as notifications signs it. */
+export function tokenFor(
+  keys: ActionKeyring,
+  owner: TestUser,
+  task: Pick<TaskDto, "id">,
+  occurrence: { jobName: string; remindAt: Date },
+  action: ReminderAction,
+  options: { channel?: ActionChannel; expiresAt?: Date } = {},
+): string {
+  return signActionToken(
+    {
+      userId: owner.id,
+      taskId: task.id,
+      jobName: occurrence.jobName,
+      remindAt: occurrence.remindAt,
+      action,
+      channel: options.channel ?? "push",
+      expiresAt: options.expiresAt ?? new Date(Date.now() + ACTION_TOKEN_TTL_MS),
+    },
+    keys,
+  );
+}
+
+/** POST /v1/reminder-actions as the web app passes a press on: no credential but the token. */
+export const press = (base: string, action: ReminderAction, token: string) =>
+  api(base, "POST", "/v1/reminder-actions", { body: { action, token } });
