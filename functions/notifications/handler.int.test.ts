@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { ReminderEvent } from "#core/events.ts";
+import { verifyActionToken, type ActionKeyring } from "#core/reminder-action-tokens.ts";
+import { REMINDER_ACTIONS } from "#core/reminder-actions.ts";
 import type { Db } from "#db/client.ts";
 import { notificationsEnvSchema, type NotificationsEnv } from "#notifications/env.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
@@ -26,6 +28,8 @@ import { notificationsFunction } from "./handler.ts";
 const HOUR = 3_600_000;
 const WEBHOOK_SECRET = "whsec_0123456789abcdef";
 const vapid = generateVapidKeys("mailto:reminders@orbit.test");
+/** The keys a reminder's buttons are signed with, as on-reminder-fired holds them to check them. */
+const actionKeys: ActionKeyring = { current: "k1", keys: new Map([["k1", Buffer.alloc(32, 3)]]) };
 
 let db: Db;
 let push: PushService;
@@ -70,6 +74,7 @@ beforeAll(async () => {
       env: notificationsEnvSchema,
       ...notificationsFunction({
         vapid,
+        actionKeys,
         pushCa: push.ca,
         resolve: stubResolver({ "hooks.example.com": [PUBLIC_TEST_ADDRESS] }).resolve,
       }),
@@ -231,7 +236,23 @@ test("a reminder goes out once through every enabled channel: push, email and a 
       task_id: reminder.task_id,
       due_at: reminder.due_at,
       url: `https://orbit.test/tasks/${reminder.task_id}`,
+      actions: [
+        { action: "complete", title: "Complete", token: expect.any(String) },
+        { action: "snooze_10m", title: "Snooze 10 min", token: expect.any(String) },
+        { action: "snooze_1h", title: "Snooze 1 h", token: expect.any(String) },
+      ],
     });
+    // Each button's token does that one thing, for this user's task and this occurrence, from push.
+    for (const { action, token } of received!.payload.actions) {
+      const verdict = verifyActionToken(token, actionKeys, new Date(), action);
+      expect(verdict.ok && verdict.claims).toMatchObject({
+        userId: user.id,
+        taskId: reminder.task_id,
+        jobName: reminder.job_name,
+        remindAt: new Date(reminder.remind_at),
+        channel: "push",
+      });
+    }
   }
   const [mail] = await notificationMail("me@orbit.test");
   expect(mail).toMatchObject({
@@ -240,6 +261,21 @@ test("a reminder goes out once through every enabled channel: push, email and a 
   });
   expect(mail!.body).toContain("<strong>Submit the grant report</strong> is due");
   expect(mail!.body).toContain(`href="https://orbit.test/tasks/${reminder.task_id}"`);
+  // One link per button, to the page that asks before it acts, each with its own email token.
+  const links = [...mail!.body.matchAll(/href="([^"]+)" data-action="([^"]+)"/g)];
+  expect(links.map((m) => m[2])).toEqual([...REMINDER_ACTIONS]);
+  for (const [, href, action] of links) {
+    const link = new URL(href!.replace(/&amp;/g, "&"));
+    expect(`${link.origin}${link.pathname}`).toBe("https://orbit.test/reminders/action");
+    expect(link.searchParams.get("action")).toBe(action);
+    const verdict = verifyActionToken(
+      link.searchParams.get("token")!,
+      actionKeys,
+      new Date(),
+      action as "complete",
+    );
+    expect(verdict.ok && verdict.claims.channel).toBe("email");
+  }
 
   const hook = hooks.find((h) => h.path === hookPath)!;
   expect(hook.headers["x-orbit-signature"]).toBe(sign(hook.raw));
@@ -573,7 +609,16 @@ test("a task's reminders view: rules, jobs with their status, deliveries with ev
     task_status: "pending",
     due_at: reminder.due_at,
     reminders: [{ offset_minutes: 15, remind_at: null }],
-    jobs: [{ job_name: reminder.job_name, status: "fired", remind_at: reminder.remind_at, reason: null }],
+    jobs: [
+      {
+        job_name: reminder.job_name,
+        kind: "reminder",
+        status: "fired",
+        remind_at: reminder.remind_at,
+        reason: null,
+        delivery: "delivered",
+      },
+    ],
     deliveries: [
       {
         channel: "push",

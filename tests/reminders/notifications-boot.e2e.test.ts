@@ -1,6 +1,7 @@
 // The `make dev` path for VAPID keys: scripts/local-secrets.ts writes them, the local sidecar
 // serves that file as the secret store `secretstore` (secretstores.local.file, multiValued), and
-// the notifications process (its real entry point, as its own OS process) reads them at start.
+// the notifications process (its real entry point, as its own OS process) reads them at start. The
+// reminder action key is read the same way by notifications and by on-reminder-fired.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
@@ -39,8 +40,15 @@ async function freePort(): Promise<number> {
 }
 
 function startNotifications(env: Record<string, string>): { output: string[]; exit: Promise<number | null> } {
+  return startFunctionProcess("notifications", env);
+}
+
+function startFunctionProcess(
+  name: string,
+  env: Record<string, string>,
+): { output: string[]; exit: Promise<number | null> } {
   const output: string[] = [];
-  child = spawn(path.join(REPO_ROOT, "node_modules/.bin/tsx"), ["functions/notifications/index.ts"], {
+  child = spawn(path.join(REPO_ROOT, "node_modules/.bin/tsx"), [`functions/${name}/index.ts`], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -139,4 +147,26 @@ test("without a webhook secret key, notifications exits at once with a message s
     'notifications: no WEBHOOK_SECRET_KEYS, and reading secret "webhook-secret-key" from store "secretstore" failed',
   );
   expect(output.join("")).toContain('Set WEBHOOK_SECRET_KEYS (JSON: {"current":"<kid>"');
+});
+
+test("without a reminder action key, notifications and on-reminder-fired exit at once saying what to set", async () => {
+  const secretsFile = path.join(await mkdtemp(path.join(tmpdir(), "orbit-secrets-")), "secrets.json");
+  ensureLocalSecrets(secretsFile);
+  // Every secret but the action key, as a secrets file from before reminder actions held.
+  const secrets = JSON.parse(await readFile(secretsFile, "utf8")) as Record<string, unknown>;
+  delete secrets["reminder-action-key"];
+  await writeFile(secretsFile, JSON.stringify(secrets));
+  sidecar = await bootSidecar(await resourcesFolder({ "secretstore.yaml": fileSecretStore(secretsFile) }));
+  for (const name of ["notifications", "on-reminder-fired"]) {
+    const { output, exit } = startFunctionProcess(name, {
+      PORT: String(await freePort()),
+      DAPR_HTTP_PORT: String(sidecar.httpPort),
+      DATABASE_URL: await workerDatabaseUrl(),
+    });
+    expect(await exit, name).toBe(78);
+    expect(output.join(""), name).toContain(
+      `${name}: no REMINDER_ACTION_KEYS, and reading secret "reminder-action-key" from store "secretstore" failed`,
+    );
+    expect(output.join(""), name).toContain('Set REMINDER_ACTION_KEYS (JSON: {"current":"<kid>"');
+  }
 });

@@ -10,8 +10,10 @@ import {
 } from "#core/channels.ts";
 import { TOPICS } from "#core/events.ts";
 import { reminderNotification, testNotification } from "#core/notification-messages.ts";
+import { actionTokens } from "#core/reminder-action-tokens.ts";
+import { parseReminderJobName } from "#core/reminders.ts";
 import type { DeliveredEvent } from "#platform/host.ts";
-import type { NotificationContext, NotificationDeps } from "./deps.ts";
+import { actionKeyring, type NotificationContext, type NotificationDeps } from "./deps.ts";
 import type { NotificationsEnv } from "./env.ts";
 import { attemptDelivery, type AttemptOptions } from "./ledger.ts";
 import { resolveTargets, type Target } from "./targets.ts";
@@ -48,8 +50,23 @@ export async function deliverReminder(
   event: DeliveredEvent<DeliverableReminder>,
 ) {
   const reminder = event.data;
+  const now = ctx.now();
+  // Signed for this occurrence, per channel: "Complete" / "Snooze" work without signing in.
+  const occurrence = {
+    userId: reminder.user_id,
+    taskId: reminder.task_id,
+    jobName: reminder.job_name,
+    remindAt: new Date(reminder.remind_at),
+  };
+  const keys = actionKeyring(deps);
+  const actions = parseReminderJobName(reminder.job_name)
+    ? {
+        push: actionTokens(occurrence, "push", keys, now),
+        email: actionTokens(occurrence, "email", keys, now),
+      }
+    : undefined;
   const targets = await resolveTargets(ctx, deps, reminder.user_id, (timeZone) =>
-    reminderNotification(reminder, timeZone, ctx.env.WEB_APP_URL, ctx.now()),
+    reminderNotification(reminder, timeZone, ctx.env.WEB_APP_URL, now, actions),
   );
   const results = await attemptAll(ctx, targets, {
     reminderKey: reminderKey(reminder),

@@ -19,23 +19,39 @@ export interface NotificationDeps {
    * plain text.
    */
   webhookKeys?: SecretKeyring;
+  /**
+   * The keys a reminder's action tokens are signed with (secret `reminder-action-key`, read at
+   * start; #core/reminder-actions.ts). Unset only where a test builds the function: then a random
+   * key of this instance, which no other process can verify (tests that press a button pass one).
+   */
+  actionKeys?: SecretKeyring;
 }
 
 /** The parts of a request's or an event's context the notification service uses. */
 export type NotificationContext = Pick<Context<NotificationsEnv>, "db" | "dapr" | "env" | "now" | "log">;
 
-const instanceKeys = new WeakMap<NotificationDeps, SecretKeyring>();
+/** Keys made for one instance, by which deps field they stand in for. */
+const instanceKeys = new WeakMap<NotificationDeps, Map<string, SecretKeyring>>();
 
-/** The keyring webhook secrets are sealed and opened with (see NotificationDeps.webhookKeys). */
-export function webhookKeyring(deps: NotificationDeps): SecretKeyring {
-  if (deps.webhookKeys) return deps.webhookKeys;
-  let keys = instanceKeys.get(deps);
+/** `deps[field]`, else a random key of this instance (only where a test builds the function). */
+function keyringOf(deps: NotificationDeps, field: "webhookKeys" | "actionKeys"): SecretKeyring {
+  const given = deps[field];
+  if (given) return given;
+  let made = instanceKeys.get(deps);
+  if (!made) instanceKeys.set(deps, (made = new Map()));
+  let keys = made.get(field);
   if (!keys) {
     keys = parseKeyring({ current: "instance", instance: generateSecretKey() }, "an instance key");
-    instanceKeys.set(deps, keys);
+    made.set(field, keys);
   }
   return keys;
 }
+
+/** The keyring webhook secrets are sealed and opened with (see NotificationDeps.webhookKeys). */
+export const webhookKeyring = (deps: NotificationDeps): SecretKeyring => keyringOf(deps, "webhookKeys");
+
+/** The keyring reminder action tokens are signed with (see NotificationDeps.actionKeys). */
+export const actionKeyring = (deps: NotificationDeps): SecretKeyring => keyringOf(deps, "actionKeys");
 
 /** Where webhooks and pushes may go: public addresses, and loopback when the env allows it. */
 export function outboundPolicy(env: NotificationsEnv, deps: NotificationDeps): OutboundPolicy {

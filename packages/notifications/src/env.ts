@@ -14,6 +14,11 @@ export const notificationsEnvSchema = extendEnv({
    * when unset they are read from the Dapr secret store (secret `webhook-secret-key`, same fields).
    */
   WEBHOOK_SECRET_KEYS: z.string().min(1).optional(),
+  /**
+   * Keys a reminder's action links are signed with, same JSON shape; when unset they are read from
+   * the Dapr secret store (secret `reminder-action-key`), as on-reminder-fired reads them to verify.
+   */
+  REMINDER_ACTION_KEYS: z.string().min(1).optional(),
   /** The Dapr output binding that sends mail (bindings.smtp). */
   EMAIL_BINDING_NAME: z.string().min(1).default("email"),
   /** Sender address; when unset, the binding component's `emailFrom` applies. */

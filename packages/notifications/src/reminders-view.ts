@@ -1,5 +1,8 @@
 // A task's reminders as GET /v1/tasks/:id/reminders shows them: its rules, the Dapr jobs planned
-// for them with what became of each, and every delivery with its attempts.
+// for them (and its snoozes) with what became of each and whether it reached the user, and every
+// delivery with its attempts.
+import { deliveriesOfJob, occurrenceDelivery } from "#core/channels.ts";
+import { isSnoozeJobName } from "#core/reminders.ts";
 import type { Db } from "#db/client.ts";
 
 /** The view, or null for a task that never had any of it (a deleted task's history stays readable). */
@@ -40,6 +43,10 @@ export async function taskRemindersView(db: Db, userId: string, taskId: string) 
     })),
     jobs: jobs.map((j) => ({
       job_name: j.jobName,
+      /** A rule's own job, or a snooze (a reminder's "Snooze" button). */
+      kind: isSnoozeJobName(j.jobName) ? "snooze" : "reminder",
+      /** delivered, retrying, undelivered (every channel failed for good) or none. */
+      delivery: occurrenceDelivery(deliveriesOfJob(deliveries, j)),
       reminder_id: j.reminderId,
       remind_at: j.remindAt.toISOString(),
       due_at: j.dueAt.toISOString(),

@@ -1,6 +1,7 @@
 // What the notification service does once, at start: read its keys (without them no push can be
-// signed and no webhook secret stored or read, so it fails fast), and afterwards re-encrypt stored
+// signed, no webhook secret stored or read and no reminder's action link signed, so it fails fast), and afterwards re-encrypt stored
 // webhook secrets in the background.
+import { ACTION_KEY_ENV, ACTION_KEY_SECRET } from "#core/reminder-actions.ts";
 import { createDb } from "#db/client.ts";
 import { DaprClient } from "#platform/dapr-client.ts";
 import { EnvError, parseEnv } from "#platform/env.ts";
@@ -13,9 +14,10 @@ import { resealWebhookSecrets } from "./webhook-secrets.ts";
 export interface NotificationKeys {
   vapid: VapidKeys;
   webhookKeys: SecretKeyring;
+  actionKeys: SecretKeyring;
 }
 
-/** VAPID keys and the webhook secret keys: from the env, else the Dapr secret store. */
+/** VAPID keys, the webhook secret keys and the action keys: from the env, else the Dapr secret store. */
 export async function loadNotificationKeys(env: NotificationsEnv): Promise<NotificationKeys> {
   const dapr = new DaprClient({
     host: env.DAPR_HOST,
@@ -28,7 +30,12 @@ export async function loadNotificationKeys(env: NotificationsEnv): Promise<Notif
     secretName: "webhook-secret-key",
     store: env.SECRET_STORE_NAME,
   });
-  return { vapid, webhookKeys };
+  const actionKeys = await loadSecretKeyring(env.REMINDER_ACTION_KEYS, dapr, {
+    envName: ACTION_KEY_ENV,
+    secretName: ACTION_KEY_SECRET,
+    store: env.SECRET_STORE_NAME,
+  });
+  return { vapid, webhookKeys, actionKeys };
 }
 
 /**

@@ -63,6 +63,8 @@ export async function resolveTargets(
               task_id: notification.taskId,
               due_at: notification.dueAt,
               url: notification.url,
+              // The service worker's buttons (web/public/sw.js): each posts its signed token.
+              ...(notification.pushActions.length > 0 ? { actions: notification.pushActions } : {}),
             },
             {
               vapid: deps.vapid,
