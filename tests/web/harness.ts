@@ -1,11 +1,13 @@
 // The browser suite's world: the built web app and the functions it needs, each beside its own
 // local Dapr sidecar (packages/testing/src/topology.ts), on this worker's PostgreSQL, driven by
 // Debian's Chromium through playwright-core (never a downloaded browser).
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import webPush from "web-push";
 import { REPO_ROOT } from "#db/migrate.ts";
+import { startPushService, type PushService } from "#testing/push-service.ts";
 import { Topology } from "#testing/topology.ts";
 import { ensureWebBuild } from "../../scripts/web-build.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
@@ -136,4 +138,60 @@ export function rowOf(page: Page, title: string) {
 
 export async function titles(page: Page): Promise<string[]> {
   return page.locator("[data-task-row] a[data-open]").allInnerTexts();
+}
+
+/**
+ * A world whose notifications function pushes to a stand-in push service on this machine: a real
+ * browser push service is out of reach in tests, so notifications trusts the stand-in's certificate
+ * (NODE_EXTRA_CA_CERTS) and may reach it on loopback, as in tests/reminders/. `stop` ends both.
+ */
+export async function startWebWorldWithPush(
+  env: Record<string, string> = {},
+): Promise<{ world: WebWorld; push: PushService }> {
+  const push = await startPushService();
+  const caDir = mkdtempSync(path.join(tmpdir(), "orbit-push-ca-"));
+  const caFile = path.join(caDir, "push-service.pem");
+  writeFileSync(caFile, push.ca);
+  const cleanUp = async () => {
+    await push.close();
+    rmSync(caDir, { recursive: true, force: true });
+  };
+  let world: WebWorld;
+  try {
+    world = await startWebWorld({
+      env: { OUTBOUND_ALLOW_LOOPBACK: "true", NODE_EXTRA_CA_CERTS: caFile, ...env },
+    });
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+  const stopWorld = world.stop;
+  return {
+    world: {
+      ...world,
+      async stop() {
+        await stopWorld();
+        await cleanUp();
+      },
+    },
+    push,
+  };
+}
+
+/**
+ * A push subscription on the stand-in push service, handed to Orbit as the Settings page hands over
+ * the browser's (its "Confirm this device" form): Chromium's own pushManager.subscribe() would ask
+ * FCM, which tests cannot reach.
+ */
+export async function subscribeToPush(page: Page, push: PushService): Promise<string> {
+  await page.goto("/settings");
+  const subscription = push.subscribe();
+  const csrf = await page.locator("input[name=csrf]").first().inputValue();
+  const response = await page.request.post("/settings", {
+    form: { intent: "push-subscribe", csrf, subscription: JSON.stringify(subscription) },
+  });
+  if (response.status() !== 200) throw new Error(`push-subscribe answered ${response.status()}`);
+  await page.reload();
+  await page.getByText("Browser notifications: on for 1 device").waitFor();
+  return subscription.endpoint;
 }

@@ -5,8 +5,7 @@
 // 15, item 1's screenshot). Pushes go to the stand-in push service (packages/testing): a real
 // browser push service is out of reach in tests, so the notifications function trusts the stand-in's
 // certificate (NODE_EXTRA_CA_CERTS) and may reach it on loopback, as in tests/reminders/.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
 import type { Page } from "playwright-core";
@@ -14,9 +13,16 @@ import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { TOPICS } from "#core/events.ts";
 import { SKIP_REASONS } from "#core/reminders.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
-import { startPushService, type PushService } from "#testing/push-service.ts";
+import type { PushService } from "#testing/push-service.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { newUser, quickAdd, rowOf, startWebWorld, type WebWorld } from "./harness.ts";
+import {
+  newUser,
+  quickAdd,
+  rowOf,
+  startWebWorldWithPush,
+  subscribeToPush as subscribe,
+  type WebWorld,
+} from "./harness.ts";
 
 const ZONE = "Europe/Berlin";
 const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
@@ -25,24 +31,17 @@ const SKIPPED = "already passed — will be skipped";
 
 let world: WebWorld;
 let push: PushService;
-let caDir: string;
 // Each scenario is many browser round trips on a busy machine; the last one also waits for a
 // reminder due about a minute after it is saved. Waits are bounded by the context's default timeout.
 vi.setConfig({ testTimeout: 120_000 });
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  push = await startPushService();
-  caDir = mkdtempSync(path.join(tmpdir(), "orbit-push-ca-"));
-  const caFile = path.join(caDir, "push-service.pem");
-  writeFileSync(caFile, push.ca);
-  world = await startWebWorld({ env: { OUTBOUND_ALLOW_LOOPBACK: "true", NODE_EXTRA_CA_CERTS: caFile } });
+  ({ world, push } = await startWebWorldWithPush());
 }, 120_000);
 
 afterAll(async () => {
   await world?.stop();
-  await push?.close();
-  if (caDir) rmSync(caDir, { recursive: true, force: true });
 });
 
 const settingsSection = (page: Page) => page.getByRole("region", { name: "Reminders" });
@@ -59,23 +58,8 @@ async function choosePolicy(page: Page, choice: "Send now" | "Skip") {
     .waitFor();
 }
 
-/**
- * A push subscription on the stand-in push service, handed to Orbit as the Settings page hands over
- * the browser's (its "Confirm this device" form): Chromium's own pushManager.subscribe() would ask
- * FCM, which tests cannot reach.
- */
-async function subscribeToPush(page: Page): Promise<string> {
-  await page.goto("/settings");
-  const subscription = push.subscribe();
-  const csrf = await page.locator("input[name=csrf]").first().inputValue();
-  const response = await page.request.post("/settings", {
-    form: { intent: "push-subscribe", csrf, subscription: JSON.stringify(subscription) },
-  });
-  expect(response.status()).toBe(200);
-  await page.reload();
-  await page.getByText("Browser notifications: on for 1 device").waitFor();
-  return subscription.endpoint;
-}
+/** A push subscription on the stand-in push service (harness.ts). */
+const subscribeToPush = (page: Page) => subscribe(page, push);
 
 /** Opens a task from the list. */
 async function openTask(page: Page, title: string) {

@@ -15,6 +15,7 @@ import {
 } from "@remix-run/react";
 import { latestLiveUpdateId } from "#tasks/live-updates.ts";
 import { LiveSync } from "./components/live-sync.tsx";
+import { ReminderActionQueue } from "./components/reminder-action-queue.tsx";
 import { UndoProvider } from "./components/undo.tsx";
 import { getDb } from "./lib/db.server.ts";
 import { useNonce } from "./lib/nonce.tsx";
@@ -122,6 +123,7 @@ export default function App() {
         <Outlet />
       </main>
       {data?.user && "liveAfter" in data ? <LiveSync after={data.liveAfter} /> : null}
+      <ReminderActionQueue />
     </UndoProvider>
   );
 }

@@ -3,6 +3,10 @@ import { index, route, type RouteConfig } from "@remix-run/route-config";
 export default [
   index("routes/tasks.tsx"),
   route("tasks/:id", "routes/task.tsx"),
+  // A reminder's action links (mail: confirm, then act) and buttons (the service worker posts JSON):
+  // no session, the signed token is the credential.
+  route("reminders/action", "routes/reminders.action.tsx"),
+  route("reminders/act", "routes/reminders.act.ts"),
   route("login", "routes/login.tsx"),
   route("signup", "routes/signup.tsx"),
   route("logout", "routes/logout.tsx"),

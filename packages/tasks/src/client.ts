@@ -16,12 +16,17 @@ export const COMMAND_APPS = {
   complete: "complete-task",
   delete: "delete-task",
   notifications: "notifications",
+  /** A reminder's "Complete" / "Snooze" buttons: the Reminder Service, which owns the jobs. */
+  reminders: "on-reminder-fired",
 } as const;
 export type CommandApp = (typeof COMMAND_APPS)[keyof typeof COMMAND_APPS];
 
 /** On whose behalf a command runs. */
 export interface CommandCaller {
-  /** The Authorization header forwarded as it is: `Session …` from the web, `Bearer …` from MCP. */
+  /**
+   * The Authorization header forwarded as it is: `Session …` from the web, `Bearer …` from MCP;
+   * "" for a reminder's action, whose signed token in the body is its only credential.
+   */
   authorization: string;
   /** `agent` (X-Orbit-Actor) when a model acts for the user: the audit log then names the agent. */
   actor?: typeof AGENT_ACTOR;
@@ -65,6 +70,39 @@ export interface WebhookChannelInput {
   webhook_secret?: string;
 }
 
+/** A reminder's action as the web app passes it on (#core/reminder-actions.ts). */
+export interface ReminderActionRequest {
+  action: string;
+  token: string;
+}
+
+interface ReminderActionTask {
+  id: string;
+  title: string;
+  status: "pending" | "completed";
+  due_at: string | null;
+}
+
+/** POST /v1/reminder-actions/preview. */
+export interface ReminderActionPreview {
+  action: "complete" | "snooze_10m" | "snooze_1h";
+  task: ReminderActionTask;
+  time_zone: string;
+  prompt: string;
+  settled: string | null;
+}
+
+/** POST /v1/reminder-actions. */
+export interface ReminderActionReply {
+  action: "complete" | "snooze_10m" | "snooze_1h";
+  outcome: "completed" | "already_completed" | "snoozed";
+  repeated: boolean;
+  task: ReminderActionTask;
+  snoozed_until: string | null;
+  time_zone: string;
+  message: string;
+}
+
 export type TaskCommands = ReturnType<typeof createTaskCommands>;
 
 export function createTaskCommands(dapr: Pick<DaprClient, "invoke">) {
@@ -75,7 +113,9 @@ export function createTaskCommands(dapr: Pick<DaprClient, "invoke">) {
     path: string,
     body?: unknown,
   ): Promise<CommandReply<T>> {
-    const headers: Record<string, string> = { authorization: caller.authorization };
+    const headers: Record<string, string> = caller.authorization
+      ? { authorization: caller.authorization }
+      : {};
     if (caller.actor) headers[ACTOR_HEADER] = caller.actor;
     let response: Response;
     try {
@@ -137,6 +177,19 @@ export function createTaskCommands(dapr: Pick<DaprClient, "invoke">) {
       invoke<unknown>(caller, COMMAND_APPS.notifications, "POST", "v1/push-subscriptions", subscription),
     vapidPublicKey: (caller: CommandCaller) =>
       invoke<{ public_key: string }>(caller, COMMAND_APPS.notifications, "GET", "v1/push/vapid-public-key"),
+
+    /** What a reminder's action link would do (its confirmation page); the token is the credential. */
+    previewReminderAction: (caller: CommandCaller, body: ReminderActionRequest) =>
+      invoke<ReminderActionPreview>(
+        caller,
+        COMMAND_APPS.reminders,
+        "POST",
+        "v1/reminder-actions/preview",
+        body,
+      ),
+    /** Completes the task or snoozes the reminder a signed token names; once per link. */
+    performReminderAction: (caller: CommandCaller, body: ReminderActionRequest) =>
+      invoke<ReminderActionReply>(caller, COMMAND_APPS.reminders, "POST", "v1/reminder-actions", body),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   type CommandCaller,
   type CommandFailure,
   type CommandReply,
+  type ReminderActionRequest,
   type TaskCommands,
 } from "#tasks/client.ts";
 import { DaprClient } from "#platform/dapr-client.ts";
@@ -87,4 +88,42 @@ function failureForForm(failure: CommandFailure): {
         ? "This task no longer exists."
         : (problem.detail ?? problem.title ?? `The request failed (HTTP ${status}).`);
   return { status, message, fieldErrors };
+}
+
+/** A reminder action's answer, or why it was refused (`reason`: the function's stable word). */
+export type ReminderActionResult<T> =
+  | { ok: true; status: number; body: T }
+  | { ok: false; status: number; message: string; reason: string | null };
+
+/**
+ * A reminder's "Complete" / "Snooze" links and buttons, passed on to the Reminder Service. No
+ * session: the signed token in the body is the only credential (#core/reminder-actions.ts), so
+ * they work from a mail opened on another device, and the session cookie is never what acts.
+ */
+export function reminderActions() {
+  const anonymous: CommandCaller = { authorization: "" };
+  const answer = <T>(reply: CommandReply<T>): ReminderActionResult<T> => {
+    if (reply.ok) return { ok: true, status: reply.status, body: reply.value };
+    const { failure } = reply;
+    if (failure.kind !== "problem")
+      return {
+        ok: false,
+        status: 503,
+        message: "Orbit cannot reach its reminder service right now. Try the link again in a moment.",
+        reason: "unavailable",
+      };
+    const problem = failure.problem;
+    return {
+      ok: false,
+      status: failure.status,
+      message: problem.detail ?? problem.title ?? `The request failed (HTTP ${failure.status}).`,
+      reason: typeof problem.reason === "string" ? problem.reason : null,
+    };
+  };
+  return {
+    preview: async (body: ReminderActionRequest) =>
+      answer(await commands().previewReminderAction(anonymous, body)),
+    perform: async (body: ReminderActionRequest) =>
+      answer(await commands().performReminderAction(anonymous, body)),
+  };
 }

@@ -4,8 +4,9 @@ import { Form, Link, useLoaderData, useNavigate, useNavigation } from "@remix-ru
 import { DateTime } from "luxon";
 import { useMemo, useState } from "react";
 import { z } from "zod";
-import { deliveriesOfJob } from "#core/channels.ts";
-import { parseReminderJobName } from "#core/reminders.ts";
+import { deliveriesOfJob, deliveryLine, occurrenceDelivery, reachesSomewhere } from "#core/channels.ts";
+import { ACTION_LABELS, REMINDER_ACTIONS } from "#core/reminder-actions.ts";
+import { isSnoozeJobName, parseReminderJobName } from "#core/reminders.ts";
 import { PRIORITIES, type TaskDto, type updateTaskSchema } from "#core/tasks.ts";
 import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
 import { loadTaskDto } from "#tasks/records.ts";
@@ -51,14 +52,54 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const db = getDb();
   const task = await loadTaskDto(db, user.userId, id);
   if (!task) notFound();
-  const [activity, jobs, deliveries] = await Promise.all([
+  const [activity, jobs, deliveries, actions, channels, pushSubscriptions] = await Promise.all([
     taskActivity(db, user.userId, id, activityQuerySchema("task").parse({ limit: "100" })),
     db.reminderJob.findMany({ where: { taskId: id, userId: user.userId }, orderBy: { remindAt: "asc" } }),
     db.notificationDelivery.findMany({
       where: { taskId: id, userId: user.userId },
       orderBy: { createdAt: "asc" },
     }),
+    db.reminderAction.findMany({ where: { taskId: id, userId: user.userId }, orderBy: { createdAt: "asc" } }),
+    db.notificationChannel.findMany({ where: { userId: user.userId } }),
+    db.pushSubscription.count({ where: { userId: user.userId } }),
   ]);
+  /** One occurrence's deliveries (by its exact ledger key), and what they came to. */
+  const delivered = (job: (typeof jobs)[number]) => {
+    const own = deliveriesOfJob(deliveries, job);
+    return {
+      delivery: occurrenceDelivery(own),
+      deliveries: own.map((d) => ({
+        id: d.id,
+        channel: d.channel,
+        status: d.status,
+        line: deliveryLine({
+          channel: d.channel,
+          status: d.status,
+          attempts: d.attempts,
+          error: d.lastError,
+        }),
+      })),
+    };
+  };
+  const forThisDue = (job: (typeof jobs)[number]) => !task.due_at || job.dueAt.toISOString() === task.due_at;
+  // Snoozes (a reminder's "Snooze" button): each its own job, under the rule it snoozed.
+  const snoozes = jobs
+    .filter((job) => isSnoozeJobName(job.jobName) && forThisDue(job))
+    .map((job) => {
+      const pressed = [...actions].reverse().find((a) => a.snoozeJob === job.jobName);
+      return {
+        jobName: job.jobName,
+        reminderId: job.reminderId,
+        remindAt: job.remindAt.toISOString(),
+        status: job.status,
+        reason: job.status === "skipped" || job.status === "cancelled" ? job.skipReason : null,
+        /** Which button, where, and when it was pressed. */
+        pressed: pressed
+          ? { action: pressed.action, channel: pressed.channel, at: pressed.createdAt.toISOString() }
+          : null,
+        ...delivered(job),
+      };
+    });
   const reminders = task.reminders.map((reminder) => {
     const remindAt =
       reminder.remind_at ??
@@ -66,7 +107,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
         ? new Date(new Date(task.due_at).getTime() - reminder.offset_minutes * 60_000).toISOString()
         : null);
     const job = jobs.find(
-      (j) => j.reminderId === reminder.id && (!task.due_at || j.dueAt.toISOString() === task.due_at),
+      (j) => j.reminderId === reminder.id && !isSnoozeJobName(j.jobName) && forThisDue(j),
     );
     return {
       id: reminder.id,
@@ -75,19 +116,17 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       status: job?.status ?? (task.status === "completed" ? "not scheduled (done)" : "planned"),
       /** Why it was skipped or cancelled (the ledger's reason). */
       reason: job && (job.status === "skipped" || job.status === "cancelled") ? job.skipReason : null,
-      deliveries: (job ? deliveriesOfJob(deliveries, job) : []).map((d) => ({
-        id: d.id,
-        channel: d.channel,
-        status: d.status,
-        attempts: d.attempts,
-        error: d.lastError,
-      })),
+      ...(job ? delivered(job) : { delivery: "none" as const, deliveries: [] }),
+      snoozes: snoozes.filter((snooze) => snooze.reminderId === reminder.id),
     };
   });
+  // Snoozes of reminders since removed from the task still remind: listed on their own.
+  const otherSnoozes = snoozes.filter((snooze) => !reminders.some((r) => r.id === snooze.reminderId));
+  const reachable = reachesSomewhere(channels, pushSubscriptions, user.email);
   // Reminders the ledger already accounts for at their times: saving them unchanged sends nothing.
   const settled: SettledReminder[] = jobs.flatMap((job) => {
     const parsed = job.status === "cancelled" ? null : parseReminderJobName(job.jobName);
-    if (!parsed) return [];
+    if (!parsed || parsed.snoozed !== undefined) return [];
     const { offset_minutes, remind_at } = parsed.reminder;
     return [
       {
@@ -101,6 +140,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     {
       task,
       reminders,
+      otherSnoozes,
+      reachable,
       settled,
       activity: activity?.items ?? [],
       defaultReminders: user.defaultReminderMinutes,
@@ -248,6 +289,73 @@ export async function action({ request, params }: ActionFunctionArgs) {
   return data({ intent, message: "Saved.", fieldErrors: {} });
 }
 
+type Delivery = "delivered" | "retrying" | "undelivered" | "none";
+
+/** Says when a reminder did not reach the user anywhere, or is still being retried. */
+function DeliveryBadge({ delivery }: { delivery: Delivery }) {
+  if (delivery === "undelivered")
+    return (
+      <span
+        className="ml-2 rounded bg-red-100 px-1.5 py-0.5 text-xs font-medium text-red-900"
+        data-undelivered
+      >
+        not delivered on any channel
+      </span>
+    );
+  if (delivery === "retrying")
+    return (
+      <span className="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900" data-retrying>
+        retrying
+      </span>
+    );
+  return null;
+}
+
+interface SnoozeView {
+  jobName: string;
+  remindAt: string;
+  status: string;
+  reason: string | null;
+  pressed: { action: string; channel: string; at: string } | null;
+  delivery: Delivery;
+  deliveries: { id: string; channel: string; status: string; line: string }[];
+}
+
+const buttonName = (action: string) => REMINDER_ACTIONS.find((a) => a === action);
+
+/** A reminder's snoozes: when each reminds again, which button did it, and what became of it. */
+function SnoozeList({ snoozes, timeZone }: { snoozes: SnoozeView[]; timeZone: string }) {
+  return (
+    <ul className="mt-1 space-y-1 border-l-2 border-indigo-100 pl-3" data-testid="snoozes">
+      {snoozes.map((snooze) => {
+        const action = snooze.pressed ? buttonName(snooze.pressed.action) : undefined;
+        return (
+          <li key={snooze.jobName} className="text-xs text-slate-700" data-snooze data-status={snooze.status}>
+            <span className="font-medium" data-snooze-label>
+              Snoozed until {formatInstant(snooze.remindAt, timeZone)}
+            </span>
+            {snooze.pressed ? (
+              <span data-snooze-source>
+                {" "}
+                · {action ? ACTION_LABELS[action] : snooze.pressed.action} from {snooze.pressed.channel},{" "}
+                {formatInstant(snooze.pressed.at, timeZone)}
+              </span>
+            ) : null}
+            <span className="ml-2 rounded bg-slate-100 px-1.5 py-0.5">{snooze.status}</span>
+            <DeliveryBadge delivery={snooze.delivery} />
+            {snooze.reason ? <span className="ml-2">{snooze.reason}</span> : null}
+            {snooze.deliveries.map((delivery) => (
+              <span key={delivery.id} className="ml-2" data-snooze-delivery={delivery.channel}>
+                {delivery.line}
+              </span>
+            ))}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 function sameRecurrence(current: TaskDto["recurrence"], wanted: RecurrenceWire | null): boolean {
   if (!current || !current.active) return wanted === null;
   if (!wanted) return false;
@@ -266,8 +374,19 @@ function sameRecurrence(current: TaskDto["recurrence"], wanted: RecurrenceWire |
 }
 
 export default function TaskPage() {
-  const { task, reminders, settled, activity, defaultReminders, pastReminderPolicy, timeZone, csrf, now } =
-    useLoaderData<typeof loader>();
+  const {
+    task,
+    reminders,
+    otherSnoozes,
+    reachable,
+    settled,
+    activity,
+    defaultReminders,
+    pastReminderPolicy,
+    timeZone,
+    csrf,
+    now,
+  } = useLoaderData<typeof loader>();
   const actionData = useActionResult<typeof action>();
   const navigation = useNavigation();
   const navigate = useNavigate();
@@ -426,6 +545,15 @@ export default function TaskPage() {
         <h2 id="reminders-heading" className="text-lg font-semibold">
           Reminders
         </h2>
+        {reminders.length > 0 && !reachable && task.status === "pending" ? (
+          <p className="mt-2 rounded-md bg-amber-50 p-2 text-sm text-amber-900" data-testid="no-channel">
+            No notification channel reaches you right now, so these reminders go nowhere.{" "}
+            <Link to="/settings" className="underline">
+              Turn one on in Settings
+            </Link>
+            .
+          </p>
+        ) : null}
         {reminders.length === 0 ? (
           <p className="mt-2 text-sm text-slate-700">
             {task.due_at ? "No reminders for this task." : "Set a due date to get reminders."}
@@ -433,7 +561,13 @@ export default function TaskPage() {
         ) : (
           <ul className="mt-2 divide-y divide-slate-100" data-testid="reminders">
             {reminders.map((reminder) => (
-              <li key={reminder.id} className="py-2 text-sm" data-reminder data-status={reminder.status}>
+              <li
+                key={reminder.id}
+                className="py-2 text-sm"
+                data-reminder
+                data-status={reminder.status}
+                data-delivery-state={reminder.delivery}
+              >
                 <span className="font-medium" data-reminder-label>
                   {reminder.label}
                 </span>
@@ -443,6 +577,7 @@ export default function TaskPage() {
                 <span className="ml-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-700">
                   {reminder.status}
                 </span>
+                <DeliveryBadge delivery={reminder.delivery} />
                 {reminder.reason ? (
                   <span className="ml-2 text-xs text-slate-700" data-reason>
                     {reminder.reason}
@@ -451,17 +586,25 @@ export default function TaskPage() {
                 {reminder.deliveries.map((delivery) => (
                   <span
                     key={delivery.id}
-                    className="ml-2 text-xs text-slate-700"
+                    className={`ml-2 text-xs ${delivery.status === "failed" ? "text-red-800" : "text-slate-700"}`}
                     data-delivery={delivery.channel}
                   >
-                    {delivery.channel}: {delivery.status}
-                    {delivery.error ? ` (${delivery.error})` : ""}
+                    {delivery.line}
                   </span>
                 ))}
+                {reminder.snoozes.length > 0 ? (
+                  <SnoozeList snoozes={reminder.snoozes} timeZone={timeZone} />
+                ) : null}
               </li>
             ))}
           </ul>
         )}
+        {otherSnoozes.length > 0 ? (
+          <div className="mt-2 text-sm">
+            <p className="font-medium">Snoozed reminders of removed rules</p>
+            <SnoozeList snoozes={otherSnoozes} timeZone={timeZone} />
+          </div>
+        ) : null}
       </section>
 
       <section

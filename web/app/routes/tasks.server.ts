@@ -8,6 +8,7 @@ import { savedViewSchema } from "#core/task-query.ts";
 import { listTags, listTasks } from "#tasks/queries.ts";
 import { commandsAs } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
+import { undeliveredTaskIds } from "../lib/reminder-ledger.server.ts";
 import { deleteView, listSavedViews, saveView } from "../lib/saved-views.server.ts";
 import type { CurrentUser } from "../lib/session.server.ts";
 import { filtersOf, listQueryOf } from "../lib/task-list.server.ts";
@@ -24,8 +25,14 @@ export async function loadTaskList(user: CurrentUser, url: URL) {
     listTags(db, user.userId),
     listSavedViews(db, user.userId),
   ]);
+  // A reminder that reached the user on no channel is marked on its row (the task's page says why).
+  const undelivered = await undeliveredTaskIds(
+    db,
+    user.userId,
+    page.items.filter((item) => item.status === "pending").map((item) => item.id),
+  );
   return {
-    items: page.items,
+    items: page.items.map((item) => ({ ...item, undelivered: undelivered.has(item.id) })),
     nextCursor: page.nextCursor,
     /** "similar" when the search's words matched nothing and these are close titles (a typo). */
     match: page.match,

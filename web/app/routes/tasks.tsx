@@ -114,7 +114,11 @@ export default function Tasks() {
       setExtra((current) =>
         update.event_type === "task_deleted"
           ? current.filter((item) => item.id !== update.task_id)
-          : current.map((item) => (item.id === update.task_id && update.task ? update.task : item)),
+          : current.map((item) =>
+              item.id === update.task_id && update.task
+                ? { ...update.task, undelivered: item.undelivered }
+                : item,
+            ),
       );
     };
     window.addEventListener(LIVE_EVENT, onUpdate);
@@ -747,6 +751,16 @@ function TaskRow({
           {task.title}
         </Link>
         <TaskMeta task={task} timeZone={timeZone} now={now} variant="row" />
+        {task.undelivered ? (
+          <Link
+            to={`/tasks/${task.id}`}
+            data-undelivered-badge
+            title="A reminder of this task reached you on no channel: open the task to see why"
+            className="mt-1 inline-block rounded bg-red-100 px-1.5 py-0.5 text-xs font-medium text-red-900"
+          >
+            Reminder not delivered
+          </Link>
+        ) : null}
       </div>
       <Form
         method="post"

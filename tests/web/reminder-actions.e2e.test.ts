@@ -1,0 +1,318 @@
+// Reminders you can act on (issue 16, item 2), in a real browser against the real topology
+// (harness.ts): a real reminder push (notifications → the stand-in push service, which decrypts
+// it) is handed to the page's real service worker (web/public/sw.js) as the browser's push
+// service would hand it, through the DevTools protocol (ServiceWorker.deliverPushMessage: a trusted
+// `push` event); the worker shows the notification with its buttons. A person's press on a button
+// cannot be synthesised by the DevTools protocol, so the test dispatches `notificationclick` on the
+// worker's own notification (self.registration.getNotifications()) with the button's action: the
+// worker's real listener runs (its waitUntil is skipped for an untrusted event, sw.js keepAlive)
+// and posts the token as it would for a press. Offline: the browser context's network is cut
+// (which the worker's fetch obeys), so the press is queued in IndexedDB and sent when a page says
+// it is back online. Mail: the reminder mail the `email` binding recorded (#testing/broker.ts
+// sentMail), its link opened in a browser that is signed in to nothing.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type { BrowserContext, CDPSession, Page, Worker } from "playwright-core";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { isSnoozeJobName } from "#core/reminders.ts";
+import { REPO_ROOT } from "#db/migrate.ts";
+import { sentMail } from "#testing/broker.ts";
+import type { PushService, ReceivedPush } from "#testing/push-service.ts";
+import { workerDb } from "#testing/worker-db.ts";
+import {
+  newUser,
+  quickAdd,
+  rowOf,
+  startWebWorldWithPush,
+  subscribeToPush as subscribe,
+  type WebWorld,
+} from "./harness.ts";
+
+const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
+/** The public address notifications writes into its mails; the test opens their paths on the web app. */
+const PUBLIC_URL = "https://orbit.test";
+
+let world: WebWorld;
+let push: PushService;
+vi.setConfig({ testTimeout: 120_000 });
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  ({ world, push } = await startWebWorldWithPush({ WEB_APP_URL: PUBLIC_URL }));
+}, 120_000);
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+/** The browser's service worker for this context, registered as Settings registers it. */
+interface InstalledWorker {
+  worker: Worker;
+  cdp: CDPSession;
+  registrationId: string;
+}
+
+async function installServiceWorker(context: BrowserContext, page: Page): Promise<InstalledWorker> {
+  await context.grantPermissions(["notifications"], { origin: world.baseUrl });
+  const cdp = await context.newCDPSession(page);
+  const registrations: { registrationId: string; scopeURL: string; isDeleted?: boolean }[] = [];
+  cdp.on("ServiceWorker.workerRegistrationUpdated", (event) => registrations.push(...event.registrations));
+  await cdp.send("ServiceWorker.enable");
+  const started = context.waitForEvent("serviceworker");
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.register("/sw.js");
+    await navigator.serviceWorker.ready;
+  });
+  const worker = context.serviceWorkers()[0] ?? (await started);
+  await expect.poll(() => registrations.some((r) => !r.isDeleted)).toBe(true);
+  const registrationId = registrations.find((r) => !r.isDeleted)!.registrationId;
+  return { worker, cdp, registrationId };
+}
+
+const subscribeToPush = (page: Page) => subscribe(page, push);
+
+/** Hands a push the stand-in received to the browser's worker, as a push service would. */
+async function deliverToBrowser(installed: InstalledWorker, received: ReceivedPush) {
+  await installed.cdp.send("ServiceWorker.deliverPushMessage", {
+    origin: world.baseUrl,
+    registrationId: installed.registrationId,
+    data: JSON.stringify(received.payload),
+  });
+}
+
+/** What these tests use of the worker's global scope (a ServiceWorkerGlobalScope). */
+interface WorkerScope {
+  registration: { getNotifications(): Promise<{ title: string; actions: { action: string }[] }[]> };
+  dispatchEvent(event: Event): boolean;
+  NotificationEvent: new (type: string, init: { notification: unknown; action: string }) => Event;
+}
+
+/** The notifications the worker shows (title, buttons). */
+const shown = (worker: Worker) =>
+  worker.evaluate(async () =>
+    (await (self as unknown as WorkerScope).registration.getNotifications()).map((n) => ({
+      title: n.title,
+      actions: n.actions.map((a) => a.action),
+    })),
+  );
+
+/** Presses `action` on the worker's notification titled `title` (see the header: notificationclick). */
+async function pressButton(worker: Worker, title: string, action: string) {
+  await worker.evaluate(
+    async ([wanted, button]) => {
+      const scope = self as unknown as WorkerScope;
+      const notification = (await scope.registration.getNotifications()).find((n) => n.title === wanted);
+      if (!notification) throw new Error(`no notification titled ${wanted}`);
+      scope.dispatchEvent(new scope.NotificationEvent("notificationclick", { notification, action: button }));
+    },
+    [title, action] as const,
+  );
+}
+
+/** The presses the worker holds back until it is online (its IndexedDB queue). */
+const queued = (worker: Worker) =>
+  worker.evaluate(
+    () =>
+      new Promise<{ action: string }[]>((resolve, reject) => {
+        const open = indexedDB.open("orbit-sw", 1);
+        open.onupgradeneeded = () => open.result.createObjectStore("reminder-actions", { keyPath: "id" });
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const request = open.result
+            .transaction("reminder-actions")
+            .objectStore("reminder-actions")
+            .getAll();
+          request.onsuccess = () => {
+            open.result.close();
+            resolve(request.result as { action: string }[]);
+          };
+        };
+      }),
+  );
+
+/** A task quick-added due in 10 minutes: its default reminder (15 min before) goes out at once. */
+async function remindedTask(page: Page, title: string, endpoint?: string) {
+  await page.goto("/");
+  await quickAdd(page, `${title} in 10 minutes`, title);
+  await rowOf(page, title).getByRole("link").click();
+  await page.waitForURL(/\/tasks\//);
+  const taskId = page.url().split("/").pop()!;
+  const received = endpoint
+    ? (await push.waitFor(1, endpoint, 30_000)).find((r) => r.payload?.task_id === taskId)
+    : undefined;
+  return { taskId, received };
+}
+
+const taskStatus = async (id: string) =>
+  (await (await workerDb()).task.findUnique({ where: { id } }))?.status;
+const snoozeRows = async (taskId: string) =>
+  (await (await workerDb()).reminderJob.findMany({ where: { taskId } })).filter((j) =>
+    isSnoozeJobName(j.jobName),
+  );
+
+test("a pushed reminder's Complete button, pressed in the service worker, completes the task; its page says a reminder action did it", async () => {
+  const { page, context } = await newUser(world);
+  const installed = await installServiceWorker(context, page);
+  const endpoint = await subscribeToPush(page);
+  const { taskId, received } = await remindedTask(page, "Call the plumber", endpoint);
+
+  // The push carries one signed token per button, never a session or an API token.
+  expect(received!.payload.actions.map((a: { action: string }) => a.action)).toEqual([
+    "complete",
+    "snooze_10m",
+    "snooze_1h",
+  ]);
+  for (const { token } of received!.payload.actions) expect(token).toMatch(/^v1\.k1\.[\w-]+\.[\w-]{43}$/);
+
+  await deliverToBrowser(installed, received!);
+  // Chromium shows two buttons (Notification.maxActions); the mail offers all three.
+  await expect
+    .poll(() => shown(installed.worker))
+    .toEqual([{ title: "Call the plumber", actions: ["complete", "snooze_10m"] }]);
+  await pressButton(installed.worker, "Call the plumber", "complete");
+
+  await expect.poll(() => taskStatus(taskId), { timeout: 15_000 }).toBe("completed");
+  await expect.poll(() => queued(installed.worker)).toEqual([]);
+  // The page shows it done (live sync), and the audit log names the reminder's button.
+  await page.getByRole("button", { name: "Reopen" }).waitFor();
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        return page.getByTestId("activity").innerText();
+      },
+      { timeout: 15_000 },
+    )
+    .toMatch(/Completed\s*·\s*reminder action/);
+  await context.close();
+});
+
+test("offline, a Snooze pressed in the notification is kept and sent once a page is back online; the task page lists the snooze", async () => {
+  const { page, context } = await newUser(world);
+  const installed = await installServiceWorker(context, page);
+  const endpoint = await subscribeToPush(page);
+  const { taskId, received } = await remindedTask(page, "Water the tomatoes", endpoint);
+  await deliverToBrowser(installed, received!);
+  await expect.poll(async () => (await shown(installed.worker)).length).toBe(1);
+
+  await context.setOffline(true);
+  await pressButton(installed.worker, "Water the tomatoes", "snooze_10m");
+  await expect
+    .poll(() => queued(installed.worker))
+    .toEqual([expect.objectContaining({ action: "snooze_10m" })]);
+  expect(await snoozeRows(taskId)).toEqual([]);
+
+  // Back online: an Orbit page asks the worker to send what it kept.
+  await context.setOffline(false);
+  await page.reload();
+  await expect.poll(() => snoozeRows(taskId), { timeout: 15_000 }).toHaveLength(1);
+  await expect.poll(() => queued(installed.worker)).toEqual([]);
+  const [snooze] = await snoozeRows(taskId);
+  expect(snooze!.status).toBe("scheduled");
+  expect(snooze!.remindAt.getTime() - Date.now()).toBeGreaterThan(8 * 60_000);
+
+  await page.goto(`/tasks/${taskId}`);
+  const item = page.locator("[data-reminder] [data-snooze]");
+  await expect(item.getAttribute("data-status")).resolves.toBe("scheduled");
+  await expect(item.locator("[data-snooze-label]").innerText()).resolves.toMatch(/^Snoozed until /);
+  await expect(item.locator("[data-snooze-source]").innerText()).resolves.toMatch(/Snooze 10 min from push/);
+  await context.close();
+});
+
+test("a reminder mail's Snooze 1 h link asks before it acts (opening it changes nothing); its button snoozes, once", async () => {
+  const { page, context, email } = await newUser(world);
+  // Mail goes only to a confirmed address (the confirmation flow has its own tests).
+  const db = await workerDb();
+  const owner = await db.user.findUniqueOrThrow({ where: { email } });
+  await db.notificationChannel.create({
+    data: { userId: owner.id, kind: "email", enabled: true, emailConfirmedAddress: email.toLowerCase() },
+  });
+  const { taskId } = await remindedTask(page, "Renew the car insurance");
+  const runtime = { backing: world.topology.backing, databaseUrl: world.topology.databaseUrl };
+  const reminderMail = async () =>
+    (await sentMail(runtime, email)).find((m) => m.subject === "Reminder: Renew the car insurance");
+  await expect.poll(reminderMail, { timeout: 30_000 }).toBeDefined();
+  const mail = (await reminderMail())!;
+  const links = Object.fromEntries(
+    [...mail.body.matchAll(/href="([^"]+)" data-action="([^"]+)"/g)].map((m) => [
+      m[2],
+      m[1]!.replace(/&amp;/g, "&"),
+    ]),
+  );
+  expect(Object.keys(links)).toEqual(["complete", "snooze_10m", "snooze_1h"]);
+  expect(links.snooze_1h!.startsWith(`${PUBLIC_URL}/reminders/action?action=snooze_1h&token=`)).toBe(true);
+  const link = links.snooze_1h!.slice(PUBLIC_URL.length);
+
+  // Another device: signed in to nothing. Opening the link (as a mail scanner would) only asks.
+  const phone = await world.browser.newContext({ baseURL: world.baseUrl });
+  const tab = await phone.newPage();
+  const opened = await tab.goto(link);
+  expect(opened!.status()).toBe(200);
+  expect(opened!.headers()["referrer-policy"]).toBe("no-referrer");
+  expect(opened!.headers()["cache-control"]).toBe("no-store");
+  await expect(tab.getByRole("heading", { level: 1 }).innerText()).resolves.toBe(
+    "Snooze “Renew the car insurance” for 1 hour?",
+  );
+  await tab.reload();
+  expect(await snoozeRows(taskId)).toEqual([]);
+  await tab.screenshot({ path: path.join(SHOTS, "reminder-action-page.png") });
+
+  await tab.getByRole("button", { name: "Snooze 1 h" }).click();
+  const done = tab.locator("[data-outcome=done]");
+  await expect(done.innerText()).resolves.toMatch(
+    /^Snoozed: Orbit reminds you of “Renew the car insurance” again at \d\d:\d\d\.$/,
+  );
+  const [snooze] = await snoozeRows(taskId);
+  expect(snooze).toMatchObject({ status: "scheduled" });
+  expect(snooze!.remindAt.getTime() - Date.now()).toBeGreaterThan(55 * 60_000);
+
+  // The link again: it says it was used, and moves nothing.
+  await tab.goto(link);
+  await expect(tab.locator("[data-outcome=settled]").innerText()).resolves.toMatch(
+    /^You already used this link: Snoozed/,
+  );
+  expect((await snoozeRows(taskId))[0]!.remindAt.getTime()).toBe(snooze!.remindAt.getTime());
+  // A link that was cut short is refused in words, not a stack trace.
+  await tab.goto(link.slice(0, -4));
+  await expect(tab.locator("[data-outcome=refused]").innerText()).resolves.toMatch(/not valid/);
+  await phone.close();
+
+  // The owner's task page lists the snooze, and which button made it.
+  await page.goto(`/tasks/${taskId}`);
+  await expect(page.locator("[data-snooze-source]").innerText()).resolves.toMatch(/Snooze 1 h from email/);
+  await context.close();
+});
+
+test("a reminder no channel could deliver: after its retries the task page says so with each channel's reason, and the list marks the task", async () => {
+  const { page, context } = await newUser(world);
+  const endpoint = await subscribeToPush(page);
+  push.respondWith(endpoint, 500);
+  const { taskId } = await remindedTask(page, "Pay the electricity bill");
+
+  // Five attempts with the sidecar's backoff (dapr-components/local/resiliency.yaml), then failed.
+  const row = page.locator("[data-reminder]");
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        return row.getAttribute("data-delivery-state");
+      },
+      { timeout: 30_000 },
+    )
+    .toBe("undelivered");
+  await expect(row.locator("[data-undelivered]").innerText()).resolves.toBe("not delivered on any channel");
+  await expect(row.locator("[data-delivery=push]").innerText()).resolves.toMatch(
+    /^push: failed after 5 attempts \(.*500.*\)$/,
+  );
+  expect(push.received.filter((r) => r.endpoint === endpoint)).toHaveLength(5);
+  await page
+    .getByRole("region", { name: "Reminders" })
+    .screenshot({ path: path.join(SHOTS, "reminder-undelivered.png") });
+
+  await page.goto("/");
+  const badge = rowOf(page, "Pay the electricity bill").locator("[data-undelivered-badge]");
+  await expect(badge.innerText()).resolves.toBe("Reminder not delivered");
+  await badge.click();
+  await page.waitForURL(new RegExp(`/tasks/${taskId}$`));
+  await context.close();
+});
