@@ -6,7 +6,7 @@ import type { CalendarTask } from "#core/icalendar.ts";
 import type { Db, Tx } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
 import { taskDtoOfRow, taskDtoSql, type TaskDtoSqlRow } from "./records.ts";
-import { recurrenceRule } from "./recurrence.ts";
+import { recurrenceRule } from "./series-rule.ts";
 
 export const FEED_LIMITS = {
   /** Completed tasks stay in the feed this long after completion (days). */

@@ -5,33 +5,17 @@
 // inbox row, the series row lock and the unique (series_id, occurrence_index) key each stop a
 // second copy (docs/decisions/003).
 import type { TaskEvent } from "#core/events.ts";
-import { carriedReminders, nextOccurrence, type RecurrenceRule } from "#core/recurrence.ts";
+import { carriedReminders, nextOccurrence } from "#core/recurrence.ts";
 import type { Db, Tx } from "#db/client.ts";
 import { createTask } from "./commands.ts";
+import { recurrenceRule } from "./series-rule.ts";
 
-type SeriesRow = NonNullable<Awaited<ReturnType<Tx["taskRecurrence"]["findUnique"]>>>;
+export { recurrenceRule } from "./series-rule.ts";
 
 export type NextOccurrenceOutcome =
   | { kind: "created"; taskId: string; dueAt: Date; occurrenceIndex: number }
   | { kind: "series-ended" }
   | { kind: "not-applicable"; why: string };
-
-/** The series' rule as the recurrence engine takes it: the series row is the source of truth. */
-export function recurrenceRule(series: SeriesRow): RecurrenceRule {
-  return {
-    pattern: series.pattern,
-    interval: series.interval,
-    weekdays: series.weekdays,
-    monthDay: series.monthDay,
-    lastDayOfMonth: series.lastDayOfMonth,
-    monthWeek: series.monthWeek,
-    anchor: series.anchor,
-    startsAt: series.startsAt,
-    timeZone: series.timeZone,
-    endsAt: series.endsAt,
-    maxCount: series.maxCount,
-  };
-}
 
 export interface NextOccurrenceContext {
   db: Db;
