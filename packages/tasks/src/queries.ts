@@ -66,6 +66,8 @@ const ID = sql`t.id`;
 const TITLE_KEY = sql`lower(t.title)`;
 
 const INFINITY = sql`'infinity'::timestamptz`;
+/** due, priority and created are read from the page's DTO row; only title and rank need their own. */
+const NO_CURSOR_KEY = sql`NULL`;
 const asDue = (value: string) => sql`${value}::timestamptz`;
 const asRank = (priority: Priority) => sql`${PRIORITY_RANK[priority]}::int`;
 
@@ -80,7 +82,7 @@ interface SortPlan {
   key: Column;
   /** Tie-breakers, ascending whatever the order (`created`'s id flips with it: see `uniform`). */
   ties: Column[];
-  /** What goes into the cursor for the key (a JS-friendly rendering of it). */
+  /** The key as the cursor holds it, where the DTO row does not carry it (title, rank); else NULL. */
   cursorExpr: Sql;
   /** Whether the key's ascending walk is the order's "desc" (priority: desc = high first = rank ascending). */
   keyInverted: boolean;
@@ -102,7 +104,7 @@ function sortPlan(sort: Sort, q: string | null, after: CursorKey | null, similar
           { expr: CREATED, value: a ? asDue(a.created) : none },
           id,
         ],
-        cursorExpr: sql`t.due_at`,
+        cursorExpr: NO_CURSOR_KEY,
         keyInverted: false,
         uniform: false,
       };
@@ -116,7 +118,7 @@ function sortPlan(sort: Sort, q: string | null, after: CursorKey | null, similar
           { expr: CREATED, value: a ? asDue(a.created) : none },
           id,
         ],
-        cursorExpr: sql`t.priority::text`,
+        cursorExpr: NO_CURSOR_KEY,
         keyInverted: true,
         uniform: false,
       };
@@ -140,7 +142,7 @@ function sortPlan(sort: Sort, q: string | null, after: CursorKey | null, similar
       return {
         key: { expr: CREATED, value: a ? asDue(a.key) : none },
         ties: [id],
-        cursorExpr: CREATED,
+        cursorExpr: NO_CURSOR_KEY,
         keyInverted: false,
         uniform: true,
       };
