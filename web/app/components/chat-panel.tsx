@@ -217,11 +217,14 @@ export function ChatPanel({
     [loadCards],
   );
 
-  // The conversation this tab was in comes back after a reload.
+  // The conversation this tab was in comes back after a reload, when the panel is first opened.
+  const restored = useRef(false);
   useEffect(() => {
+    if (!open || restored.current) return;
+    restored.current = true;
     const id = sessionStorage.getItem(CONVERSATION_KEY);
-    if (id) void openConversation(id);
-  }, [openConversation]);
+    if (id && !conversation) void openConversation(id);
+  }, [open, openConversation, conversation]);
 
   const startNew = () => {
     abortRef.current?.abort();
