@@ -33,6 +33,9 @@ const task: TaskDto = {
   version: 1,
 };
 
+const CONVERSATION = "6b1d0f0e-2a8c-4c51-9a9e-4f5b3c2d1e0f";
+const MESSAGE = "0c9e8d7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f";
+
 const frame = (event: string, data: unknown): SseEvent => ({ event, data: JSON.stringify(data), id: "" });
 
 function fold(frames: SseEvent[]): AssistantReply {
@@ -46,13 +49,15 @@ function fold(frames: SseEvent[]): AssistantReply {
 
 describe("reading the assistant's events", () => {
   it("reads each event of the contract", () => {
-    expect(readChatEvent(frame("conversation", { id: "c1", title: "Call mom" }))).toEqual({
+    expect(readChatEvent(frame("conversation", { id: CONVERSATION, title: "Call mom" }))).toEqual({
       kind: "conversation",
-      id: "c1",
+      id: CONVERSATION,
       title: "Call mom",
     });
     expect(
-      readChatEvent(frame("tool-result", { callId: "1", name: "create_task", ok: true, summary: "Added" })),
+      readChatEvent(
+        frame("tool-result", { callId: "1", name: "create_task", ok: true, summary: "Added", taskIds: [] }),
+      ),
     ).toEqual({
       kind: "tool-result",
       callId: "1",
@@ -69,6 +74,7 @@ describe("reading the assistant's events", () => {
     expect(readChatEvent({ event: "text", data: "{not json", id: "" })).toBeNull();
     expect(readChatEvent(frame("text", { delta: 5 }))).toBeNull();
     expect(readChatEvent(frame("tasks", { tasks: [{ id: "x" }] }))).toBeNull();
+    expect(readChatEvent(frame("conversation", { id: "not-a-uuid", title: "" }))).toBeNull();
     // An object's own keys only: "constructor" is no event.
     expect(readChatEvent(frame("constructor", {}))).toBeNull();
   });
@@ -77,7 +83,7 @@ describe("reading the assistant's events", () => {
 describe("one turn, as the panel draws it", () => {
   it("adds a task: text in pieces, the tool call and its result, the task for its card, done", () => {
     const reply = fold([
-      frame("conversation", { id: "c1", title: "Call mom" }),
+      frame("conversation", { id: CONVERSATION, title: "Call mom" }),
       frame("text", { delta: "Added “Call mom” " }),
       frame("tool", { callId: "t1", name: "create_task", arguments: { title: "Call mom" } }),
       frame("tool-result", {
@@ -89,10 +95,10 @@ describe("one turn, as the panel draws it", () => {
       }),
       frame("text", { delta: "for tomorrow 6 pm, reminding you at 5 pm." }),
       frame("tasks", { tasks: [task] }),
-      frame("done", { messageId: "m1" }),
+      frame("done", { messageId: MESSAGE }),
     ]);
     expect(reply).toEqual({
-      messageId: "m1",
+      messageId: MESSAGE,
       text: "Added “Call mom” for tomorrow 6 pm, reminding you at 5 pm.",
       activity: [
         { callId: "t1", name: "create_task", result: { ok: true, summary: "Added task “Call mom”" } },
@@ -143,7 +149,7 @@ describe("one turn, as the panel draws it", () => {
     const reply = fold([
       frame("text", { delta: "Delete “Call mom”?" }),
       frame("confirm", { summary: "Delete “Call mom”" }),
-      frame("done", { messageId: "m2" }),
+      frame("done", { messageId: MESSAGE }),
     ]);
     expect(reply.confirm).toBe("Delete “Call mom”");
   });
@@ -151,17 +157,19 @@ describe("one turn, as the panel draws it", () => {
   it("shows the problem of a failed turn in words", () => {
     const reply = fold([
       frame("error", { type: "x", title: "The model did not answer", status: 504, detail: "Try again." }),
-      frame("done", { messageId: "m3" }),
+      frame("done", { messageId: MESSAGE }),
     ]);
     expect(reply.error).toEqual({ title: "The model did not answer", detail: "Try again." });
-    expect(fold([frame("error", {})]).error?.title).toBe("The assistant could not answer");
+    expect(fold([frame("error", { type: "x", title: "", status: 502, detail: "" })]).error?.title).toBe(
+      "The assistant could not answer",
+    );
   });
 
   it("says a reply was cut off when the stream ended without done, and not otherwise", () => {
     const cut = endOfStream(fold([frame("text", { delta: "Adding" })]));
     expect(cut.done).toBe(true);
     expect(cut.error?.title).toBe("The reply was cut off");
-    const whole = fold([frame("done", { messageId: "m" })]);
+    const whole = fold([frame("done", { messageId: MESSAGE })]);
     expect(endOfStream(whole)).toBe(whole);
   });
 

@@ -2,48 +2,25 @@
 // Server-Sent Event checked against the contract, then folded into the reply the panel draws —
 // its text as it streams, the tools it used, the tasks it touched, a question awaiting yes/no, an
 // error. Event names the contract does not know yet are skipped (the contract grows additively).
-import { z } from "zod";
+import { chatEventSchemas, type ChatEvents } from "./assistant/contract.ts";
 import type { SseEvent } from "./sse.ts";
-import { taskDtoSchema, type TaskDto } from "./tasks.ts";
+import type { TaskDto } from "./tasks.ts";
 
-const schemas = {
-  conversation: z.object({ id: z.string().min(1), title: z.string() }),
-  text: z.object({ delta: z.string() }),
-  tool: z.object({ callId: z.string(), name: z.string(), arguments: z.unknown().optional() }),
-  "tool-result": z.object({
-    callId: z.string(),
-    name: z.string(),
-    ok: z.boolean(),
-    summary: z.string(),
-    taskIds: z.array(z.string()).default([]),
-  }),
-  tasks: z.object({ tasks: z.array(taskDtoSchema) }),
-  confirm: z.object({ summary: z.string() }),
-  error: z.object({
-    type: z.string().optional(),
-    title: z.string().optional(),
-    status: z.number().optional(),
-    detail: z.string().optional(),
-  }),
-  done: z.object({ messageId: z.string() }),
-} as const;
-
-type Schemas = typeof schemas;
 export type ChatEvent = {
-  [K in keyof Schemas]: { kind: K } & z.output<Schemas[K]>;
-}[keyof Schemas];
+  [K in keyof ChatEvents]: { kind: K } & ChatEvents[K];
+}[keyof ChatEvents];
 
 /** One SSE frame as a chat event; null for an event this client does not know or cannot read. */
 export function readChatEvent(frame: SseEvent): ChatEvent | null {
-  if (!Object.hasOwn(schemas, frame.event)) return null;
-  const kind = frame.event as keyof Schemas;
+  if (!Object.hasOwn(chatEventSchemas, frame.event)) return null;
+  const kind = frame.event as keyof ChatEvents;
   let data: unknown;
   try {
     data = JSON.parse(frame.data);
   } catch {
     return null;
   }
-  const parsed = schemas[kind].safeParse(data);
+  const parsed = chatEventSchemas[kind].safeParse(data);
   return parsed.success ? ({ kind, ...parsed.data } as ChatEvent) : null;
 }
 
@@ -120,8 +97,8 @@ export function applyChatEvent(reply: AssistantReply, event: ChatEvent): Assista
       return {
         ...reply,
         error: {
-          title: event.title ?? "The assistant could not answer",
-          detail: event.detail ?? "Something went wrong while it worked on your message. Try again.",
+          title: event.title || "The assistant could not answer",
+          detail: event.detail || "Something went wrong while it worked on your message. Try again.",
         },
       };
     case "done":
