@@ -5,6 +5,7 @@
 // Dictation and spoken replies: ./speech.ts.
 import { Link } from "@remix-run/react";
 import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { MESSAGE_MAX, type ConversationMessage, type ConversationSummary } from "#core/assistant/contract.ts";
 import {
   activityLabel,
   applyChatEvent,
@@ -15,7 +16,7 @@ import {
 } from "#core/chat-stream.ts";
 import { createSseParser } from "#core/sse.ts";
 import type { TaskDto } from "#core/tasks.ts";
-import { formatInstant } from "../lib/format.ts";
+import { formatDue, formatInstant, offsetLabel } from "../lib/format.ts";
 import { LIVE_EVENT } from "./live-sync.tsx";
 import { speak, useDictation, useSpokenReplies } from "./speech.ts";
 import { TaskMeta } from "./task-meta.tsx";
@@ -24,27 +25,12 @@ import { useUndo } from "./undo.tsx";
 
 export const CHAT_SHORTCUT = "a";
 const CONVERSATION_KEY = "orbit.assistant.conversation";
-const MAX_MESSAGE = 4000;
 
 type Entry =
   { key: string; role: "user"; text: string } | { key: string; role: "assistant"; reply: AssistantReply };
 
 /** A task card's task: as last seen, or gone. */
 type CardTask = TaskDto | { id: string; deleted: true };
-
-interface ConversationSummary {
-  id: string;
-  title: string;
-  updatedAt: string;
-  messageCount: number;
-}
-
-interface StoredMessage {
-  id: string;
-  role: "user" | "assistant";
-  text: string;
-  taskIds: string[];
-}
 
 interface Problem {
   title?: string;
@@ -80,9 +66,6 @@ export function ChatLauncher({ open, onOpen }: { open: boolean; onOpen: () => vo
       }}
       className={secondaryButtonClass}
     >
-      <span aria-hidden="true" className="mr-1.5">
-        💬
-      </span>
       Ask the assistant
     </a>
   );
@@ -196,7 +179,11 @@ export function ChatPanel({
         else setProblem(await problemText(response));
         return false;
       }
-      const stored = (await response.json()) as { id: string; title: string; messages: StoredMessage[] };
+      const stored = (await response.json()) as {
+        id: string;
+        title: string;
+        messages: ConversationMessage[];
+      };
       setConversation({ id: stored.id, title: stored.title });
       sessionStorage.setItem(CONVERSATION_KEY, stored.id);
       setEntries(
@@ -206,7 +193,19 @@ export function ChatPanel({
             : {
                 key: m.id,
                 role: "assistant",
-                reply: { ...EMPTY_REPLY, messageId: m.id, text: m.text, taskIds: m.taskIds, done: true },
+                reply: {
+                  ...EMPTY_REPLY,
+                  messageId: m.id,
+                  text: m.text,
+                  taskIds: m.taskIds,
+                  done: true,
+                  error: m.failed
+                    ? {
+                        title: "This reply did not finish",
+                        detail: "The assistant failed during this turn; anything it did before is listed.",
+                      }
+                    : null,
+                },
               },
         ),
       );
@@ -226,21 +225,24 @@ export function ChatPanel({
     if (id && !conversation) void openConversation(id);
   }, [open, openConversation, conversation]);
 
-  const startNew = () => {
+  const leaveConversation = () => {
     abortRef.current?.abort();
     setConversation(null);
     setEntries([]);
     setProblem(null);
-    setView("chat");
     sessionStorage.removeItem(CONVERSATION_KEY);
+  };
+  const startNew = () => {
+    leaveConversation();
+    setView("chat");
     requestAnimationFrame(() => inputRef.current?.focus());
   };
 
   const send = async (message: string) => {
     const trimmed = message.trim();
     if (!trimmed || busy) return;
-    if (trimmed.length > MAX_MESSAGE) {
-      setProblem(`A message is at most ${MAX_MESSAGE} characters; this one has ${trimmed.length}.`);
+    if (trimmed.length > MESSAGE_MAX) {
+      setProblem(`A message is at most ${MESSAGE_MAX} characters; this one has ${trimmed.length}.`);
       return;
     }
     const userKey = nextKey();
@@ -345,14 +347,16 @@ export function ChatPanel({
       className="fixed inset-y-0 right-0 z-40 flex w-full max-w-md flex-col border-l border-slate-200 bg-white shadow-xl"
     >
       <div className="flex items-center gap-2 border-b border-slate-200 px-4 py-3">
-        <h2 id={titleId} className="mr-auto text-base font-semibold">
-          Assistant
+        <div className="min-w-0 flex-1">
+          <h2 id={titleId} className="text-base font-semibold">
+            Assistant
+          </h2>
           {conversation && view === "chat" ? (
-            <span className="ml-2 truncate text-sm font-normal text-slate-600" data-chat-title>
+            <p className="truncate text-xs text-slate-600" data-chat-title title={conversation.title}>
               {conversation.title}
-            </span>
+            </p>
           ) : null}
-        </h2>
+        </div>
         <button
           type="button"
           className="rounded-md px-2 py-1 text-sm text-indigo-700 hover:bg-indigo-50"
@@ -391,7 +395,8 @@ export function ChatPanel({
             }
           }}
           onDeleted={(id) => {
-            if (conversation?.id === id) startNew();
+            // The history stays in view; the deleted conversation is no longer the panel's.
+            if (conversation?.id === id) leaveConversation();
           }}
         />
       ) : (
@@ -400,7 +405,7 @@ export function ChatPanel({
           role="log"
           aria-live="polite"
           aria-label="Conversation with the assistant"
-          className="flex-1 space-y-3 overflow-y-auto px-4 py-3"
+          className="min-h-0 flex-1 space-y-3 overflow-y-auto px-4 py-3"
         >
           {entries.length === 0 ? (
             <div className="text-sm text-slate-600">
@@ -461,7 +466,7 @@ export function ChatPanel({
             id="chat-input"
             rows={2}
             value={text}
-            maxLength={MAX_MESSAGE}
+            maxLength={MESSAGE_MAX}
             onChange={(event) => setText(event.target.value)}
             onKeyDown={(event) => {
               // Enter sends, Shift+Enter starts a new line.
@@ -484,7 +489,7 @@ export function ChatPanel({
               onClick={() => (dictation.listening ? dictation.stop() : dictation.start())}
               className={`rounded-md border px-2.5 py-2 text-sm ${dictation.listening ? "animate-pulse border-red-400 bg-red-50 text-red-700" : "border-slate-300 bg-white text-slate-700 hover:bg-slate-50"}`}
             >
-              <span aria-hidden="true">🎤</span>
+              <MicIcon />
             </button>
           ) : null}
           <button type="submit" className={buttonClass} disabled={busy}>
@@ -541,7 +546,7 @@ function AssistantMessage({
       {reply.text || streaming ? (
         <p className="w-fit max-w-[90%] whitespace-pre-wrap rounded-lg bg-slate-100 px-3 py-2 text-sm text-slate-900">
           <span className="sr-only">Assistant: </span>
-          {reply.text}
+          <span data-chat-text>{reply.text}</span>
           {streaming ? (
             <span aria-hidden="true" className="ml-0.5 animate-pulse">
               ▍
@@ -608,7 +613,16 @@ function TaskCard({ task, timeZone }: { task: CardTask; timeZone: string }) {
         <TaskMeta task={task} timeZone={timeZone} now={new Date().toISOString()} variant="row" />
         {task.reminders.length > 0 ? (
           <p className="mt-0.5 text-xs text-slate-600" data-chat-card-reminders>
-            🔔 {task.reminders.length === 1 ? "1 reminder" : `${task.reminders.length} reminders`}
+            Reminder{task.reminders.length === 1 ? "" : "s"}:{" "}
+            {task.reminders
+              .map((r) =>
+                r.offset_minutes !== null
+                  ? offsetLabel(r.offset_minutes)
+                  : r.remind_at
+                    ? formatDue(r.remind_at, timeZone)
+                    : "",
+              )
+              .join(", ")}
           </p>
         ) : null}
       </div>
@@ -699,7 +713,7 @@ function ConversationHistory({
                   className="rounded-md p-1.5 text-slate-500 hover:bg-red-50 hover:text-red-700"
                   onClick={() => setConfirming(item.id)}
                 >
-                  🗑
+                  <span aria-hidden="true">×</span>
                 </button>
               </>
             )}
@@ -708,7 +722,11 @@ function ConversationHistory({
       </ul>
     );
   return (
-    <section aria-label="Conversation history" className="flex-1 overflow-y-auto px-4 py-3" data-chat-history>
+    <section
+      aria-label="Conversation history"
+      className="min-h-0 flex-1 overflow-y-auto px-4 py-3"
+      data-chat-history
+    >
       {problem ? (
         <p role="alert" className="mb-2 rounded-md bg-red-50 p-2 text-sm text-red-800">
           {problem}
@@ -716,5 +734,14 @@ function ConversationHistory({
       ) : null}
       {body}
     </section>
+  );
+}
+
+function MicIcon() {
+  return (
+    <svg aria-hidden="true" viewBox="0 0 20 20" fill="currentColor" className="h-5 w-5">
+      <path d="M10 2a3 3 0 0 0-3 3v5a3 3 0 1 0 6 0V5a3 3 0 0 0-3-3Z" />
+      <path d="M5.5 9.5a.75.75 0 0 0-1.5 0 6 6 0 0 0 5.25 5.95V17.5H7a.75.75 0 0 0 0 1.5h6a.75.75 0 0 0 0-1.5h-2.25v-2.05A6 6 0 0 0 16 9.5a.75.75 0 0 0-1.5 0 4.5 4.5 0 0 1-9 0Z" />
+    </svg>
   );
 }
