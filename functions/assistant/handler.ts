@@ -34,8 +34,8 @@ import { TurnTools, type BrainReply } from "#tasks/assistant/turn.ts";
 export const assistantEnvSchema = baseEnvSchema.extend({
   /** The Dapr state store conversations are kept in (state.postgresql v2). */
   STATE_STORE_NAME: z.string().min(1).default("statestore"),
-  /** The Dapr secret store holding the optional model secret `assistant-model`. */
-  SECRET_STORE_NAME: z.string().min(1).default("secretstore"),
+  /** The Dapr secret store holding the optional model secret `assistant-model` (the assistant's alone). */
+  SECRET_STORE_NAME: z.string().min(1).default("assistant-secrets"),
   /** A conversation nobody writes to for this long is removed by the store (default 30 days). */
   CONVERSATION_TTL_SECONDS: z.coerce
     .number()

@@ -52,7 +52,10 @@ export async function startAssistantWorld(
   if (options.model) {
     const secrets = path.join(resourcesPath, "secrets.json");
     await writeFile(secrets, JSON.stringify({ "assistant-model": options.model }));
-    resourcesPath = await resourcesFolder({ ...files, "secretstore.yaml": secretStoreYaml(secrets) });
+    resourcesPath = await resourcesFolder({
+      ...files,
+      "secretstore.yaml": secretStoreYaml(secrets, "assistant-secrets"),
+    });
   }
   const commands: [string, FunctionDef["routes"]][] = [
     [COMMAND_APPS.create, createRoutes],
