@@ -138,3 +138,17 @@ export function replyText(reply: ChatReply): string {
     .map((e) => (e.data as { delta: string }).delta)
     .join("");
 }
+
+/**
+ * The assistant alone beside its sidecar with the state store (no mcp: a turn that calls a tool
+ * ends with an `error` event), for suites that exercise its routes, not its tools.
+ */
+export async function startAssistantAlone(env: Record<string, string> = {}): Promise<Pair> {
+  const resourcesPath = await resourcesFolder({
+    "statestore.yaml": stateStoreYaml(await workerDatabaseUrl(), []),
+  });
+  return startFunctionWithSidecar(
+    { name: "assistant", env: assistantEnvSchema, routes: assistantRoutes },
+    { resourcesPath, env },
+  );
+}
