@@ -18,6 +18,7 @@ import {
   type ConversationMessage,
   type Pending,
 } from "#core/assistant/contract.ts";
+import { parseConfirmation } from "#core/assistant/intent.ts";
 import { baseEnvSchema } from "#platform/env.ts";
 import { rawRoute, route, type Context } from "#platform/host.ts";
 import type { Principal } from "#platform/auth.ts";
@@ -28,14 +29,14 @@ import { ConversationStore, type Loaded } from "#tasks/assistant/conversations.t
 import { deterministicTurn } from "#tasks/assistant/deterministic.ts";
 import { ModelError, modelTurn } from "#tasks/assistant/model.ts";
 import { modelConfigReader } from "#tasks/assistant/model-config.ts";
-import { connectToolbox, ToolboxUnavailableError, type Toolbox } from "#tasks/assistant/toolbox.ts";
+import { connectToolbox, ToolboxUnavailableError } from "#tasks/assistant/toolbox.ts";
 import { TurnTools, type BrainReply } from "#tasks/assistant/turn.ts";
 
 export const assistantEnvSchema = baseEnvSchema.extend({
   /** The Dapr state store conversations are kept in (state.postgresql v2). */
   STATE_STORE_NAME: z.string().min(1).default("statestore"),
-  /** The Dapr secret store holding the optional model secret `assistant-model`. */
-  SECRET_STORE_NAME: z.string().min(1).default("secretstore"),
+  /** The Dapr secret store holding the optional model secret `assistant-model` (the assistant's alone). */
+  SECRET_STORE_NAME: z.string().min(1).default("assistant-secrets"),
   /** A conversation nobody writes to for this long is removed by the store (default 30 days). */
   CONVERSATION_TTL_SECONDS: z.coerce
     .number()
@@ -99,38 +100,28 @@ async function runBrain(
   previous: Pending | null,
   emit: ReturnType<typeof sseWriter>,
   traceparent: string | undefined,
-): Promise<{ turn: TurnTools | null; reply: BrainReply; failed: boolean }> {
-  let toolbox: Toolbox | null = null;
-  let turn: TurnTools | null = null;
+): Promise<{ turn: TurnTools; reply: BrainReply; failed: boolean }> {
+  const turn = new TurnTools(
+    () => connectToolbox(ctx.dapr, authorization, { timeoutMs: ctx.env.TOOL_TIMEOUT_MS, traceparent }),
+    emit,
+  );
   const fail = (type: string, title: string, status: number, detail: string) => {
     emit("error", { type, title, status, detail });
     return { turn, reply: { pending: null }, failed: true };
   };
   try {
     const config = await readModelConfig(ctx);
-    toolbox = await connectToolbox(ctx.dapr, authorization, {
-      timeoutMs: ctx.env.TOOL_TIMEOUT_MS,
-      traceparent,
-    });
-    turn = new TurnTools(toolbox, emit);
     const now = ctx.now();
+    const brainCtx = { timeZone: principal.timeZone, now };
     let reply: BrainReply;
-    if (!config) {
-      reply = await deterministicTurn(
-        { message, pending: previous, ctx: { timeZone: principal.timeZone, now } },
-        turn,
-      );
-    } else if (previous?.kind === "confirm" && /^\s*(?:y|yes|no|n)\b/i.test(message)) {
-      // A confirmation is answered the same way whichever brain asked: "yes" runs exactly the kept call.
-      reply = await deterministicTurn(
-        { message, pending: previous, ctx: { timeZone: principal.timeZone, now } },
-        turn,
-      );
+    // A confirmation is answered the same way whichever brain asked: "yes" runs exactly the kept call.
+    if (!config || (previous?.kind === "confirm" && parseConfirmation(message) !== null)) {
+      reply = await deterministicTurn({ message, pending: previous, ctx: brainCtx }, turn);
     } else {
       reply = await modelTurn(
         {
           config,
-          tools: await toolbox.listTools(),
+          tools: await (await turn.tools()).listTools(),
           messages: started.conversation.messages,
           timeZone: principal.timeZone,
           now,
@@ -143,7 +134,7 @@ async function runBrain(
   } catch (error) {
     if (error instanceof ModelError)
       return fail(
-        `${ProblemType.unavailable}`,
+        ProblemType.unavailable,
         "The language model failed",
         error.timedOut ? 504 : 502,
         error.message,
@@ -165,7 +156,7 @@ async function runBrain(
       "The assistant failed on our side; it has been logged.",
     );
   } finally {
-    await toolbox?.close().catch(() => {});
+    await turn.close();
   }
 }
 
@@ -199,13 +190,13 @@ export const chatRoute = rawRoute<AssistantEnv>({
       emit,
       req.headers.traceparent as string | undefined,
     );
-    const tasks = turn?.tasks() ?? [];
+    const tasks = turn.touchedTasks();
     if (tasks.length > 0) emit("tasks", { tasks });
     const message: ConversationMessage = {
       id: randomUUID(),
       role: "assistant",
-      text: turn?.text ?? "",
-      taskIds: turn?.taskIds() ?? [],
+      text: turn.text,
+      taskIds: turn.taskIds(),
       createdAt: ctx.now().toISOString(),
       ...(failed ? { failed: true } : {}),
     };

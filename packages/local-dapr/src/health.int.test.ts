@@ -181,8 +181,8 @@ test("the shipped dapr-components/local folder loads: every component in scope i
       else declared.push(String(resource.metadata?.name));
     }
   }
-  // The state store is the assistant's alone (this sidecar's app-id is another).
-  expect(scoped).toEqual({ statestore: ["assistant"] });
+  // The state store and its secret store are the assistant's alone (this sidecar's app-id is another).
+  expect(scoped).toEqual({ statestore: ["assistant"], "assistant-secrets": ["assistant"] });
   // The secret store reads .local/secrets.json relative to the working directory (`make dev` writes it).
   const cwd = await tempDir();
   await mkdir(path.join(cwd, ".local"));

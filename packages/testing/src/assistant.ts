@@ -52,7 +52,10 @@ export async function startAssistantWorld(
   if (options.model) {
     const secrets = path.join(resourcesPath, "secrets.json");
     await writeFile(secrets, JSON.stringify({ "assistant-model": options.model }));
-    resourcesPath = await resourcesFolder({ ...files, "secretstore.yaml": secretStoreYaml(secrets) });
+    resourcesPath = await resourcesFolder({
+      ...files,
+      "secretstore.yaml": secretStoreYaml(secrets, "assistant-secrets"),
+    });
   }
   const commands: [string, FunctionDef["routes"]][] = [
     [COMMAND_APPS.create, createRoutes],
@@ -134,4 +137,18 @@ export function replyText(reply: ChatReply): string {
     .filter((e) => e.event === "text")
     .map((e) => (e.data as { delta: string }).delta)
     .join("");
+}
+
+/**
+ * The assistant alone beside its sidecar with the state store (no mcp: a turn that calls a tool
+ * ends with an `error` event), for suites that exercise its routes, not its tools.
+ */
+export async function startAssistantAlone(env: Record<string, string> = {}): Promise<Pair> {
+  const resourcesPath = await resourcesFolder({
+    "statestore.yaml": stateStoreYaml(await workerDatabaseUrl(), []),
+  });
+  return startFunctionWithSidecar(
+    { name: "assistant", env: assistantEnvSchema, routes: assistantRoutes },
+    { resourcesPath, env },
+  );
 }

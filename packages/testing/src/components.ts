@@ -45,11 +45,11 @@ ${scopes.length > 0 ? `scopes:\n${scopes.map((s) => `  - ${s}`).join("\n")}\n` :
 }
 
 /** A `secretstore` (secretstores.local.file, multiValued) reading `file`. */
-export function secretStoreYaml(file: string): string {
+export function secretStoreYaml(file: string, name = "secretstore"): string {
   return `apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:
-  name: secretstore
+  name: ${name}
 spec:
   type: secretstores.local.file
   version: v1

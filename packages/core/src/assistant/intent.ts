@@ -222,7 +222,8 @@ const NOT_TAGS = new Set(
     "my all the a an any open pending remaining other current today today's tomorrow tomorrow's " +
     "overdue late upcoming due completed done finished high low medium urgent important priority " +
     "high-priority low-priority medium-priority recurring repeating weekly daily new old recent " +
-    "this next week week's unfinished outstanding undone your our some these those"
+    "this next week week's unfinished outstanding undone your our some these those which what show " +
+    "list find display see view get give me are is do have search look"
   ).split(" "),
 );
 
@@ -293,7 +294,9 @@ export function readFilter(
   if (tagged && !tags.includes(tagged[1]!)) tags.push(tagged[1]!);
   if (tags.length === 0) {
     // "show my high-priority work tasks": the last plain word before "tasks" names a tag.
-    const before = /\b([\p{L}\p{N}][\p{L}\p{N}_-]*)\s+(?:tasks|todos|to-dos|items|stuff)\b/iu.exec(text);
+    const before = /(?:^|\s)([\p{L}\p{N}][\p{L}\p{N}_-]*)\s+(?:tasks|todos|to-dos|items|stuff)\b/iu.exec(
+      text,
+    );
     if (before && !NOT_TAGS.has(before[1]!.toLowerCase())) tags.push(before[1]!);
   }
   if (tags.length > 0) {
@@ -324,8 +327,12 @@ function addIntent(body: string, ctx: IntentContext): Intent {
   text = text.replace(/^(?:to\s+)/i, "").trim();
   if (!text) return { kind: "unsupported", reason: "unknown" };
   const { draft } = readQuickAdd(text, ctx.timeZone, ctx.now);
+  // "pay rent on monday": quick add takes "monday" and leaves the preposition behind.
+  const title = draft.dueAt
+    ? draft.title.replace(/\s+(?:on|by|at|due|due on|due by|for)$/i, "")
+    : draft.title;
   const task: NewTask = {
-    title: draft.title,
+    title,
     tags: draft.tags,
     priority: draft.priority,
     due_at: draft.dueAt ? iso(draft.dueAt, ctx.timeZone) : null,
@@ -353,6 +360,10 @@ const PRIORITY_NAMES: Record<string, Priority> = {
   no: "none",
   none: "none",
 };
+
+/** A verb that asks for more than a list: such a message is never read as a bare filter phrase. */
+const ACTION_WORD =
+  /\b(?:delete|remove|erase|wipe|clear|complete|finish|mark|add|create|move|rename|set|change|ignore|forget|drop|cancel|mode|admin|system|instructions?)\b/i;
 
 /** Reads one message (a new request, not an answer to a question) into an intent. */
 export function parseIntent(message: string, ctx: IntentContext): Intent {
@@ -384,7 +395,10 @@ export function parseIntent(message: string, ctx: IntentContext): Intent {
     return { kind: "complete_all", filter: { ...read.filter, status: "pending" }, label: read.label };
   }
 
-  let m = /^(?:delete|remove|trash|erase|get rid of|drop|cancel)\s+(.+)$/i.exec(text);
+  let m = /^(?:remove|clear|drop|delete)\s+(?:the\s+)?priority\s+(?:from|of|on)\s+(.+)$/i.exec(text);
+  if (m) return { kind: "set_priority", ref: cleanRef(m[1]!), priority: "none" };
+
+  m = /^(?:delete|remove|trash|erase|get rid of|drop|cancel)\s+(.+)$/i.exec(text);
   if (m) {
     const ref = cleanRef(m[1]!.replace(/\s+(?:from (?:my|the) (?:list|tasks))$/i, ""));
     return ref ? { kind: "delete", ref } : { kind: "unsupported", reason: "unknown" };
@@ -470,10 +484,16 @@ export function parseIntent(message: string, ctx: IntentContext): Intent {
   m = ADD_START.exec(text);
   if (m) return addIntent(text.slice(m[0].length), ctx);
 
-  if (LIST_START.test(text) || /\b(?:tasks|todos|to-dos|agenda|schedule|due)\b/i.test(text)) {
+  if (LIST_START.test(text)) {
     const listed = readFilter(text, ctx, { requireFilter: false });
     if (listed && (listed.label || /\b(?:tasks|todos|to-dos|to do|list|agenda)\b/i.test(text)))
       return { kind: "list", filter: listed.filter, label: listed.label };
+  } else if (/^(?:(?:my|all)\s+)?(?:tasks|todos|to-dos|list|agenda)$/i.test(text)) {
+    return { kind: "list", filter: { status: "pending" }, label: "" };
+  } else if (/\b(?:tasks|todos|to-dos|agenda|due)\b/i.test(text) && !ACTION_WORD.test(text)) {
+    // A bare filter phrase ("today's tasks", "tasks tagged #home"), with no verb asking for more.
+    const listed = readFilter(text, ctx, { requireFilter: true });
+    if (listed) return { kind: "list", filter: listed.filter, label: listed.label };
   }
   return { kind: "unsupported", reason: "unknown" };
 }

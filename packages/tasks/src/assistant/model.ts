@@ -81,8 +81,54 @@ export async function modelTurn(input: ModelTurnInput, turn: TurnTools): Promise
     baseURL: input.config.baseUrl,
     apiKey: input.config.apiKey || undefined,
   });
+  // No part from the provider within timeoutMs fails the turn (the wait for its first byte too);
+  // the clock stops while a tool runs, as MCP calls have their own timeout.
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  const pause = () => clearTimeout(timer);
+  const arm = () => {
+    pause();
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error("model timeout"));
+    }, input.timeoutMs);
+  };
   let pending: Extract<Pending, { kind: "confirm" }> | null = null;
   const titles = new Map<string, string>();
+  const run = async (name: string, args: Record<string, unknown>) => {
+    pause();
+    try {
+      const outcome = await turn.call(name, args);
+      for (const task of outcome.tasks) titles.set(task.id, task.title);
+      return outcome;
+    } finally {
+      if (!controller.signal.aborted) arm();
+    }
+  };
+  const confirmLater = async (name: string, args: Record<string, unknown>) => {
+    if (pending) return "Another action already waits for the user's confirmation: ask about that one first.";
+    const ids = idsOf(name, args);
+    // The question names tasks by title: look up those the turn has not seen (a read).
+    for (const id of ids.filter((i) => !titles.has(i)).slice(0, 10)) await run("get_task", { id });
+    const named = ids.map((id) => quote(titles.get(id) ?? id)).join(", ");
+    const verb =
+      name === "delete_tasks"
+        ? "Delete"
+        : name === "skip_occurrence"
+          ? "Skip this occurrence of"
+          : "Complete";
+    const summary = `${verb} ${ids.length > 1 ? `${ids.length} tasks: ` : ""}${named}?`;
+    pending = {
+      kind: "confirm",
+      summary,
+      tool: name as Extract<Pending, { kind: "confirm" }>["tool"],
+      arguments: args,
+      tasks: ids.map((id) => ({ id, title: titles.get(id) ?? id })),
+    };
+    turn.emit("confirm", { summary });
+    return `Not done yet: waiting for the user's confirmation (${summary}). Ask the user to answer yes or no.`;
+  };
   const tools: ToolSet = {};
   for (const spec of input.tools) {
     tools[spec.name] = dynamicTool({
@@ -90,35 +136,14 @@ export async function modelTurn(input: ModelTurnInput, turn: TurnTools): Promise
       inputSchema: jsonSchema(spec.inputSchema as Parameters<typeof jsonSchema>[0]),
       execute: async (raw) => {
         const args = (raw ?? {}) as Record<string, unknown>;
-        if (isDestructive(spec.name, args)) {
-          if (pending)
-            return "Another action already waits for the user's confirmation: ask about that one first.";
-          const ids = idsOf(spec.name, args);
-          const named = ids.map((id) => quote(titles.get(id) ?? id)).join(", ");
-          const verb =
-            spec.name === "delete_tasks"
-              ? "Delete"
-              : spec.name === "skip_occurrence"
-                ? "Skip this occurrence of"
-                : "Complete";
-          const summary = `${verb} ${ids.length > 1 ? `${ids.length} tasks: ` : ""}${named}?`;
-          pending = {
-            kind: "confirm",
-            summary,
-            tool: spec.name as Extract<Pending, { kind: "confirm" }>["tool"],
-            arguments: args,
-            tasks: ids.map((id) => ({ id, title: titles.get(id) ?? id })),
-          };
-          turn.emit("confirm", { summary });
-          return `Not done yet: waiting for the user's confirmation (${summary}). Ask the user to answer yes or no.`;
-        }
-        const outcome = await turn.call(spec.name, args);
-        for (const task of outcome.tasks) titles.set(task.id, task.title);
+        if (isDestructive(spec.name, args)) return confirmLater(spec.name, args);
+        const outcome = await run(spec.name, args);
         return outcome.ok ? outcome.text : `Error: ${outcome.text}`;
       },
     });
   }
   let failure: unknown = null;
+  arm();
   const result = streamText({
     model: provider.chatModel(input.config.model),
     system: systemPrompt(input.timeZone, input.now),
@@ -126,32 +151,34 @@ export async function modelTurn(input: ModelTurnInput, turn: TurnTools): Promise
     tools,
     stopWhen: stepCountIs(MAX_STEPS),
     maxRetries: 0,
-    timeout: { chunkMs: input.timeoutMs },
+    abortSignal: controller.signal,
     onError: ({ error }) => {
       failure ??= error;
     },
   });
   try {
     for await (const part of result.fullStream) {
+      if (!controller.signal.aborted) arm();
       if (part.type === "text-delta") turn.say(part.text);
       else if (part.type === "error") failure ??= part.error;
       else if (part.type === "abort") failure ??= new Error(part.reason ?? "aborted");
     }
   } catch (error) {
     failure ??= error;
+  } finally {
+    pause();
   }
-  if (failure) throw toModelError(failure, input.timeoutMs);
+  if (timedOut)
+    throw new ModelError(
+      `The language model did not answer within ${Math.round(input.timeoutMs / 1000)} s.`,
+      true,
+    );
+  if (failure) throw toModelError(failure);
   return { pending };
 }
 
-function toModelError(error: unknown, timeoutMs: number): ModelError {
-  const e = error as { name?: string; message?: string; statusCode?: number; cause?: unknown };
-  const text = `${e.name ?? ""} ${e.message ?? ""}`;
-  if (/timeout|timed out|aborted/i.test(text))
-    return new ModelError(
-      `The language model did not answer within ${Math.round(timeoutMs / 1000)} s.`,
-      true,
-    );
+function toModelError(error: unknown): ModelError {
+  const e = error as { message?: string; statusCode?: number };
   if (typeof e.statusCode === "number")
     return new ModelError(`The language model's provider answered HTTP ${e.statusCode}.`, false);
   return new ModelError(

@@ -20,10 +20,24 @@ export class TurnTools {
   readonly calls: { name: string; ok: boolean }[] = [];
   private replyText = "";
 
+  private toolbox: Promise<Toolbox> | null = null;
+
+  /** `connect` is called at the first tool call: a turn that needs no tool never reaches MCP. */
   constructor(
-    private readonly toolbox: Toolbox,
+    private readonly connect: () => Promise<Toolbox>,
     readonly emit: Emit,
   ) {}
+
+  tools(): Promise<Toolbox> {
+    this.toolbox ??= this.connect();
+    return this.toolbox;
+  }
+
+  /** Closes the MCP session, if one was opened. */
+  async close(): Promise<void> {
+    const toolbox = await this.toolbox?.catch(() => null);
+    await toolbox?.close().catch(() => {});
+  }
 
   /** Streams part of the reply. */
   say(delta: string): void {
@@ -39,7 +53,7 @@ export class TurnTools {
   async call(name: string, args: Record<string, unknown>): Promise<ToolOutcome> {
     const callId = `call_${randomUUID()}`;
     this.emit("tool", { callId, name, arguments: args });
-    const outcome = await this.toolbox.call(name, args);
+    const outcome = await (await this.tools()).call(name, args);
     this.calls.push({ name, ok: outcome.ok });
     for (const task of outcome.tasks) this.touched.set(task.id, task);
     if (name === "delete_tasks" && outcome.structured && Array.isArray(outcome.structured.results)) {
@@ -65,7 +79,7 @@ export class TurnTools {
   }
 
   /** The tasks this turn created, changed or listed (latest state of each), deleted ones left out. */
-  tasks(): TaskDto[] {
+  touchedTasks(): TaskDto[] {
     return [...this.touched.values()].filter((task) => !this.removed.has(task.id));
   }
 
