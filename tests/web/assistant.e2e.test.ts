@@ -24,7 +24,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   db = await workerDb();
   world = await startWebWorld({ apps: ["assistant", "mcp"] });
-}, 180_000);
+}, 300_000); // ten functions and the web app, each beside its sidecar, on a shared 2-core machine
 
 afterAll(async () => {
   await world?.stop();
