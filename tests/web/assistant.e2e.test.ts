@@ -171,6 +171,23 @@ test("keyboard: a opens the panel with focus in its input, Escape closes it and 
   await context.close();
 });
 
+test("without JavaScript, Ask the assistant leads to a page that says the assistant needs it", async () => {
+  const { context } = await newUser(world);
+  const noScript = await world.browser.newContext({
+    baseURL: world.baseUrl,
+    javaScriptEnabled: false,
+    storageState: await context.storageState(),
+  });
+  const page = await noScript.newPage();
+  await page.goto("/");
+  await page.getByRole("link", { name: "Ask the assistant" }).click();
+  await page.waitForURL(`${world.baseUrl}/assistant`);
+  await page.getByRole("heading", { name: "The assistant needs JavaScript" }).waitFor();
+  expect(await page.locator("form").count()).toBe(1); // the header's sign-out form only, no chat form
+  await noScript.close();
+  await context.close();
+});
+
 /** A SpeechRecognition that "hears" what the test says: the interim words at start, the final on cue. */
 function scriptedRecognition() {
   type Result = { transcript: string }[] & { isFinal: boolean };
