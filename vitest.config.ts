@@ -23,6 +23,9 @@ export const sharedTest = {
   maxWorkers: 2,
   testTimeout: 30_000,
   hookTimeout: 60_000,
+  // expect.poll's default (1 s) is what a page takes to answer at load 20: a poll that waits on a
+  // browser or a process gets 15 s, and still returns as soon as its condition holds.
+  expect: { poll: { timeout: 15_000 } },
   reporters: ["default"],
 } satisfies ViteUserConfig["test"];
 

@@ -563,7 +563,12 @@ export function checkRender(manifests: readonly Manifest[], context: RenderConte
       add(ksvc, `subscribes to ${subs.map((s) => s.topic).join(", ")} but its role is ${String(role(ksvc))}`);
     // The web app may sit at zero: its updates matter only to connected browsers, whose open
     // streams keep a pod up, and it catches up on the topic when one starts (knative/base/web.yaml).
-    if (subs.length > 0 && minScale(ksvc) < 1 && role(ksvc) !== "web") {
+    // A KafkaSource's consumer is checked as one whatever its scale: notifications stays at one pod
+    // behind its source, for the Dapr Jobs it owns.
+    const sourceDelivered =
+      context.delivery === "eventing" &&
+      objects.some((o) => o.kind === "KafkaSource" && str(o, "spec", "sink", "ref", "name") === name);
+    if (subs.length > 0 && role(ksvc) !== "web" && (minScale(ksvc) < 1 || sourceDelivered)) {
       if (context.delivery === "dapr")
         add(
           ksvc,

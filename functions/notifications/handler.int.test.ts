@@ -81,8 +81,15 @@ beforeAll(async () => {
     },
     {
       resourcesPath: resources,
-      // The push service and the webhook receiver are stand-ins on this machine.
-      env: { WEB_APP_URL: "https://orbit.test", WEBHOOK_TIMEOUT_MS: "2000", OUTBOUND_ALLOW_LOOPBACK: "true" },
+      // The push service and the webhook receiver are stand-ins on this machine. Only the quick
+      // round here (its redeliveries are this file's `deliver` calls): the later attempts a job
+      // wakes are undelivered.int.test.ts's.
+      env: {
+        WEB_APP_URL: "https://orbit.test",
+        WEBHOOK_TIMEOUT_MS: "2000",
+        OUTBOUND_ALLOW_LOOPBACK: "true",
+        LATER_DELIVERY_DELAYS_SECONDS: "",
+      },
     },
   );
   url = pair.fn.url;

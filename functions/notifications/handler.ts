@@ -8,11 +8,12 @@ import {
   confirmEmailBodySchema,
   deliverableReminderSchema,
   emailChannelSchema,
+  REDELIVERY_JOB_PREFIX,
 } from "#core/channels.ts";
 import { deadLetterTopic, TOPICS } from "#core/events.ts";
 import { taskIdSchema } from "#core/tasks.ts";
 import { confirmEmail, listChannels, resendEmailConfirmation, saveChannel } from "#notifications/channels.ts";
-import { deliverReminder, sendTestNotification } from "#notifications/delivery.ts";
+import { deliverReminder, redeliverReminder, sendTestNotification } from "#notifications/delivery.ts";
 import type { NotificationDeps } from "#notifications/deps.ts";
 import type { NotificationsEnv } from "#notifications/env.ts";
 import * as push from "#notifications/push-subscriptions.ts";
@@ -26,10 +27,13 @@ function owner(principal: Principal | null): string {
   return principal.userId;
 }
 
-/** The function's routes and subscription, bound to its VAPID keys (read once at start). */
+/**
+ * The function's routes, subscription and redelivery jobs (a delivery's later attempts, which it
+ * schedules for itself), bound to its keys (read once at start).
+ */
 export function notificationsFunction(
   deps: NotificationDeps,
-): Required<Pick<FunctionDef<NotificationsEnv>, "routes" | "subscriptions">> {
+): Required<Pick<FunctionDef<NotificationsEnv>, "routes" | "subscriptions" | "jobs">> {
   return {
     routes: [
       route({
@@ -153,6 +157,12 @@ export function notificationsFunction(
         data: deliverableReminderSchema,
         handle: (event, ctx) => deliverReminder(ctx, deps, event),
       }),
+    ],
+    jobs: [
+      {
+        prefix: REDELIVERY_JOB_PREFIX,
+        handle: (name, data, ctx) => redeliverReminder(ctx, deps, name, data),
+      },
     ],
   };
 }

@@ -190,6 +190,16 @@ test("the owner of the Dapr Jobs at min-scale 0 is rejected in every overlay", (
   expect(problemsOf(broken)).toContain(
     "staging: Service/on-reminder-fired: owns Dapr Jobs, which fire only into a running sidecar: min-scale must be at least 1",
   );
+  // notifications too (its later delivery attempts), even where a KafkaSource delivers its events.
+  const atZero = structuredClone(eventing);
+  const ksvc = atZero.find(
+    (m) => m.object.kind === "Service" && (m.object.metadata as Obj).name === "notifications",
+  )!;
+  expect(annotationsOf(ksvc.object)["autoscaling.knative.dev/min-scale"]).toBe("1");
+  annotationsOf(ksvc.object)["autoscaling.knative.dev/min-scale"] = "0";
+  expect(problemsOf(atZero, "eventing")).toContain(
+    "eventing: Service/notifications: owns Dapr Jobs, which fire only into a running sidecar: min-scale must be at least 1",
+  );
 });
 
 test("a literal secret is rejected: an env value, a component value, a Secret object", () => {

@@ -39,6 +39,8 @@ let databaseUrl: string;
 let push: PushService;
 let reminders: FunctionWithSidecar<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 let notifications: FunctionWithSidecar<NotificationsEnv>;
+/** The one later attempt's wait after the quick round (1 min … 2 h in production). */
+const LATER_SECONDS = 1;
 let hookServer: Server;
 let hookBase: string;
 const hooks: { path: string; headers: IncomingHttpHeaders; raw: string; at: number }[] = [];
@@ -98,8 +100,12 @@ spec:
         env: notificationsEnvSchema,
         ...notificationsFunction({ vapid, pushCa: push.ca }),
       },
-      // The push service and the webhook receiver are stand-ins on this machine.
-      { resourcesPath: resources, env: { OUTBOUND_ALLOW_LOOPBACK: "true" } },
+      // The push service and the webhook receiver are stand-ins on this machine. One later attempt,
+      // a second after the quick round: a Dapr job notifications schedules for itself wakes it.
+      {
+        resourcesPath: resources,
+        env: { OUTBOUND_ALLOW_LOOPBACK: "true", LATER_DELIVERY_DELAYS_SECONDS: String(LATER_SECONDS) },
+      },
     ),
   ]);
 });
@@ -270,7 +276,7 @@ test("moving the due date before the reminder fires moves it; nothing fires at t
   expect(push.received.filter((r) => r.endpoint === endpoint)).toHaveLength(0);
 });
 
-test("a push service failing with 500 is retried by the sidecar's redelivery and marked failed after five attempts", async () => {
+test("a push service failing with 500: five quick attempts by the sidecar's redelivery, one later by notifications' own Dapr job, then failed", async () => {
   const { user, endpoint, hookPath } = await userWithEveryChannel();
   push.respondWith(endpoint, 500);
   const due = new Date(Date.now() + 600_000);
@@ -289,17 +295,19 @@ test("a push service failing with 500 is retried by the sidecar's redelivery and
     const row = await db.notificationDelivery.findFirst({ where: { taskId: task.id, channel: "push" } });
     return row?.status === "failed" ? row : null;
   });
-  expect(failed).toMatchObject({ attempts: 5, httpStatus: 500 });
+  expect(failed).toMatchObject({ attempts: 6, httpStatus: 500, nextAttemptAt: null });
   await drained(task.id);
-  expect(push.received.filter((r) => r.endpoint === endpoint)).toHaveLength(5);
+  expect(push.received.filter((r) => r.endpoint === endpoint)).toHaveLength(6);
   expect(hooks.filter((h) => h.path === hookPath)).toHaveLength(1);
   const attempts = await db.deliveryAttempt.findMany({
     where: { deliveryId: failed.id },
     orderBy: { attempt: "asc" },
   });
   expect(attempts.map((a) => [a.attempt, a.status, a.httpStatus])).toEqual(
-    [1, 2, 3, 4, 5].map((n) => [n, "failed", 500]),
+    [1, 2, 3, 4, 5, 6].map((n) => [n, "failed", 500]),
   );
+  // The later attempt waited for its job: never before the wait after the fifth.
+  expect(attempts[5]!.at.getTime() - attempts[4]!.at.getTime()).toBeGreaterThanOrEqual(LATER_SECONDS * 1_000);
   // The event was finally acknowledged, not dead-lettered by the sidecar.
   const dead = (await topicMessages(runtime(), deadLetterTopic(TOPICS.reminders))).filter((m) =>
     m.body.includes(task.id),

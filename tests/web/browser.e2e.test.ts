@@ -648,7 +648,9 @@ test("on a phone-sized screen nothing scrolls sideways", async () => {
   await context.close();
 });
 
-test("with 10,000 tasks the list and each further page stay fast (keyset pagination)", async () => {
+// Correctness only: how fast the page is with 10,000 tasks is measured by `make bench` (6b, the
+// page's server time against its own SQL in the same run), never by a timed test.
+test("with 10,000 tasks the list pages through them in order, 50 at a time (keyset pagination)", async () => {
   const { page, context, email } = await newUser(world);
   const db = await workerDb();
   const user = await db.user.findUniqueOrThrow({ where: { email } });
@@ -657,25 +659,20 @@ test("with 10,000 tasks the list and each further page stay fast (keyset paginat
     SELECT gen_random_uuid(), ${user.id}::uuid, 'Bulk task ' || n, (ARRAY['none','low','medium','high'])[1 + n % 4]::priority,
            now() + make_interval(mins => n), 'UTC'
     FROM generate_series(1, 10000) AS n`;
-  let started = Date.now();
   await page.goto("/");
-  const firstPageMs = Date.now() - started;
   await expect(page.locator("[data-task-row]").count()).resolves.toBe(50);
-  const timings: number[] = [];
   for (let pageNo = 2; pageNo <= 4; pageNo++) {
-    started = Date.now();
     await page.getByRole("button", { name: "Load more" }).click();
     await page
       .locator("[data-task-row]")
       .nth(pageNo * 50 - 1)
       .waitFor();
-    timings.push(Date.now() - started);
+    await expect(page.locator("[data-task-row]").count()).resolves.toBe(pageNo * 50);
   }
-  expect(await titles(page).then((t) => t.slice(0, 2))).toEqual(["Bulk task 1", "Bulk task 2"]);
-  console.log(`10,000 tasks: first page ${firstPageMs} ms, next pages ${timings.join(", ")} ms`);
-  // Generous bounds for a loaded 2-core CI machine; typical numbers are far lower.
-  expect(firstPageMs).toBeLessThan(3_000);
-  for (const ms of timings) expect(ms).toBeLessThan(2_000);
+  // Due soonest first, each task once, none skipped where one page ends and the next begins.
+  const expected = Array.from({ length: 200 }, (_, i) => `Bulk task ${i + 1}`);
+  expect(await titles(page)).toEqual(expected);
+  await expect(page.getByRole("button", { name: "Load more" }).isVisible()).resolves.toBe(true);
   await context.close();
 });
 

@@ -38,7 +38,11 @@ vi.setConfig({ testTimeout: 120_000 });
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  ({ world, push } = await startWebWorldWithPush({ WEB_APP_URL: PUBLIC_URL }));
+  // One later delivery attempt, LATER_SECONDS after the quick round (1 min … 2 h under make dev).
+  ({ world, push } = await startWebWorldWithPush({
+    WEB_APP_URL: PUBLIC_URL,
+    LATER_DELIVERY_DELAYS_SECONDS: String(LATER_SECONDS),
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -283,14 +287,28 @@ test("a reminder mail's Snooze 1 h link asks before it acts (opening it changes 
   await context.close();
 });
 
-test("a reminder no channel could deliver: after its retries the task page says so with each channel's reason, and the list marks the task", async () => {
+/** The one later delivery attempt's wait here. */
+const LATER_SECONDS = 10;
+
+test("a reminder no channel could deliver: the task page says when it is tried again, then that it reached no channel with each channel's reason, and the list marks the task", async () => {
   const { page, context } = await newUser(world);
   const endpoint = await subscribeToPush(page);
   push.respondWith(endpoint, 500);
   const { taskId } = await remindedTask(page, "Pay the electricity bill");
 
-  // Five attempts with the sidecar's backoff (dapr-components/local/resiliency.yaml), then failed.
+  // Five attempts with the sidecar's backoff (dapr-components/local/resiliency.yaml); then the page
+  // says when the later attempt is, and after it, that the reminder failed.
   const row = page.locator("[data-reminder]");
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        return row.locator("[data-delivery=push]").innerText();
+      },
+      { timeout: 30_000 },
+    )
+    .toMatch(/^push: next try .+, after 5 attempts \(.*500.*\)$/);
+  await expect(row.getAttribute("data-delivery-state")).resolves.toBe("retrying");
   await expect
     .poll(
       async () => {
@@ -302,9 +320,9 @@ test("a reminder no channel could deliver: after its retries the task page says 
     .toBe("undelivered");
   await expect(row.locator("[data-undelivered]").innerText()).resolves.toBe("not delivered on any channel");
   await expect(row.locator("[data-delivery=push]").innerText()).resolves.toMatch(
-    /^push: failed after 5 attempts \(.*500.*\)$/,
+    /^push: failed after 6 attempts \(.*500.*\)$/,
   );
-  expect(push.received.filter((r) => r.endpoint === endpoint)).toHaveLength(5);
+  expect(push.received.filter((r) => r.endpoint === endpoint)).toHaveLength(6);
   await page
     .getByRole("region", { name: "Reminders" })
     .screenshot({ path: path.join(SHOTS, "reminder-undelivered.png") });

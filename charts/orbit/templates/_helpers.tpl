@@ -53,13 +53,14 @@ The environment's label, which the environment overlays put on every object, is 
 
 {{/*
 The autoscaling annotations of an app: its role's `scaling`, then, for a consumer a KafkaSource
-delivers to, scale to zero with `eventing.scaleToZeroRetention`, then the app's own `scale`.
+delivers to, scale to zero with `eventing.scaleToZeroRetention` (not for an owner of Dapr Jobs:
+they fire only into a running sidecar), then the app's own `scale`.
 Takes a dict: root, name, app.
 */}}
 {{- define "orbit.scaleAnnotations" -}}
 {{- $root := .root -}}
 {{- $scale := deepCopy (index $root.Values.scaling .app.role | default dict) -}}
-{{- if include "orbit.eventingDelivered" (dict "root" $root "name" .name) -}}
+{{- if and (include "orbit.eventingDelivered" (dict "root" $root "name" .name)) (ne .app.role "jobs") -}}
 {{- $_ := set $scale "min" 0 -}}
 {{- $_ := set $scale "retention" $root.Values.eventing.scaleToZeroRetention -}}
 {{- end -}}

@@ -10,16 +10,21 @@ import {
   confirmationVerdict,
   deadLetterReason,
   deliverableReminderSchema,
+  deliveryLine,
   deliveryResultJson,
   emailConfirmationPlan,
   emailTarget,
   enablingErrors,
   foreignSettings,
   nextSettings,
+  occurrenceDelivery,
   reminderKey,
   deliveriesOfJob,
   reminderLogLine,
+  LATER_DELIVERY_DELAYS_SECONDS,
+  redeliveryJobName,
   reminderVerdict,
+  totalAttempts,
   resendRefusal,
   settleAttempt,
   storedError,
@@ -414,29 +419,55 @@ describe("given a reminder event", () => {
   });
 });
 
+/** The quick round of 5, then attempts 1 min, 5 min, 30 min and 2 h after each failure. */
+const PLAN = { quickAttempts: 5, laterDelaysSeconds: LATER_DELIVERY_DELAYS_SECONDS };
+const QUICK_ONLY = { quickAttempts: 5, laterDelaysSeconds: [] };
+
 describe("given a send that failed and may succeed later", () => {
   const failed = { ok: false, status: 500, error: "HTTP 500", retriable: true };
+  const after = (seconds: number) => new Date(NOW.getTime() + seconds * 1_000);
 
-  it("when attempts are left, then the delivery stays pending (retried)", () => {
-    expect(settleAttempt(failed, 4, 5, false)).toEqual({
+  it("when attempts are left in the quick round, then the delivery stays pending, retried at once", () => {
+    expect(settleAttempt(failed, 4, PLAN, false, NOW)).toEqual({
       status: "pending",
       error: "HTTP 500",
       removeSubscription: false,
+      nextAttemptAt: null,
     });
   });
 
-  it("when it was the last allowed attempt, then the delivery has failed", () => {
-    expect(settleAttempt(failed, 5, 5, false).status).toBe("failed");
+  it("when the quick round is over, then each later attempt waits 1 min, 5 min, 30 min, 2 h; the last one fails it", () => {
+    expect([5, 6, 7, 8].map((attempt) => settleAttempt(failed, attempt, PLAN, false, NOW))).toEqual(
+      [60, 300, 1_800, 7_200].map((seconds) => ({
+        status: "pending",
+        error: "HTTP 500",
+        removeSubscription: false,
+        nextAttemptAt: after(seconds),
+      })),
+    );
+    expect(settleAttempt(failed, 9, PLAN, false, NOW)).toMatchObject({
+      status: "failed",
+      nextAttemptAt: null,
+    });
+    expect(totalAttempts(PLAN)).toBe(9);
+  });
+
+  it("when no later attempts are planned, then the quick round's last attempt fails it", () => {
+    expect(settleAttempt(failed, 5, QUICK_ONLY, false, NOW)).toMatchObject({
+      status: "failed",
+      nextAttemptAt: null,
+    });
   });
 });
 
 describe("given a send that cannot succeed by trying again", () => {
   it("when it is the first attempt, then the delivery has failed already", () => {
     const outcome = { ok: false, status: null, error: "key gone", retriable: false };
-    expect(settleAttempt(outcome, 1, 5, false)).toEqual({
+    expect(settleAttempt(outcome, 1, PLAN, false, NOW)).toEqual({
       status: "failed",
       error: "key gone",
       removeSubscription: false,
+      nextAttemptAt: null,
     });
   });
 });
@@ -445,21 +476,23 @@ describe("given a push service that no longer knows the subscription", () => {
   const gone = { ok: false, status: 410, error: "HTTP 410", retriable: false, gone: true };
 
   it("when a push subscription was the target, then it is removed and the error says so", () => {
-    expect(settleAttempt(gone, 1, 5, true)).toEqual({
+    expect(settleAttempt(gone, 1, PLAN, true, NOW)).toEqual({
       status: "failed",
       error: "HTTP 410; the push subscription was removed",
       removeSubscription: true,
+      nextAttemptAt: null,
     });
-    expect(settleAttempt({ ...gone, error: null }, 1, 5, true).error).toBe(
+    expect(settleAttempt({ ...gone, error: null }, 1, PLAN, true, NOW).error).toBe(
       "gone; the push subscription was removed",
     );
   });
 
   it("when the target was no push subscription, then nothing is removed", () => {
-    expect(settleAttempt(gone, 1, 5, false)).toEqual({
+    expect(settleAttempt(gone, 1, PLAN, false, NOW)).toEqual({
       status: "failed",
       error: "HTTP 410",
       removeSubscription: false,
+      nextAttemptAt: null,
     });
   });
 });
@@ -467,7 +500,13 @@ describe("given a push service that no longer knows the subscription", () => {
 describe("given a send that succeeded", () => {
   it("when it settles, then the delivery is sent", () => {
     const ok = { ok: true, status: 201, error: null, retriable: false };
-    expect(settleAttempt(ok, 3, 5, true)).toEqual({ status: "sent", error: null, removeSubscription: false });
+    expect(settleAttempt(ok, 3, PLAN, true, NOW)).toEqual({
+      status: "sent",
+      error: null,
+      removeSubscription: false,
+      nextAttemptAt: null,
+    });
+    expect(settleAttempt(ok, 7, PLAN, true, NOW).status).toBe("sent");
   });
 });
 
@@ -499,13 +538,27 @@ describe("given the results of one reminder's deliveries", () => {
     attempts: 1,
     httpStatus: 201,
     error: null,
+    nextAttemptAt: null,
     ...fields,
   });
 
-  it("when any is pending, then the event is redelivered (RETRY); otherwise it is done", () => {
-    expect(reminderVerdict([result({}), result({ status: "pending" })])).toBe("RETRY");
-    expect(reminderVerdict([result({}), result({ status: "failed" })])).toBe("SUCCESS");
-    expect(reminderVerdict([])).toBe("SUCCESS");
+  it("when any is pending in its quick round, then the event is redelivered; when none is pending, it is done", () => {
+    const waiting = result({ status: "pending", nextAttemptAt: new Date(NOW.getTime() + 60_000) });
+    expect(reminderVerdict([result({}), result({ status: "pending" })])).toEqual({ kind: "retry" });
+    expect(reminderVerdict([waiting, result({ status: "pending" })])).toEqual({ kind: "retry" });
+    expect(reminderVerdict([result({}), result({ status: "failed" })])).toEqual({ kind: "done" });
+    expect(reminderVerdict([])).toEqual({ kind: "done" });
+  });
+
+  it("when every pending one waits for a later attempt, then the service wakes at the earliest", () => {
+    const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1_000);
+    expect(
+      reminderVerdict([
+        result({ status: "pending", nextAttemptAt: at(300) }),
+        result({ status: "failed" }),
+        result({ status: "pending", nextAttemptAt: at(60) }),
+      ]),
+    ).toEqual({ kind: "later", at: at(60) });
   });
 
   it("when there were none, then the log says no channel is enabled", () => {
@@ -526,6 +579,7 @@ describe("given the results of one reminder's deliveries", () => {
       attempts: 1,
       http_status: 200,
       error: null,
+      next_attempt_at: null,
     });
   });
 
@@ -533,6 +587,46 @@ describe("given the results of one reminder's deliveries", () => {
     expect(reminderLogLine([result({ alreadySettled: true })], "t1")).toEqual([
       "every channel already settled; redelivery ignored",
     ]);
+  });
+});
+
+describe("a reminder occurrence's later attempts", () => {
+  const reminder = {
+    job_name: "reminder-3f1c2b7e-9a4d-4e21-8c3b-5d6e7f8a9b0c-o15",
+    remind_at: "2026-12-10T08:45:00.000Z",
+  };
+
+  it("wake the service through one job per occurrence, named within the Scheduler's rules", () => {
+    const name = redeliveryJobName(reminder);
+    expect(name).toBe(
+      `redeliver-reminder-3f1c2b7e-9a4d-4e21-8c3b-5d6e7f8a9b0c-o15-${Date.parse(reminder.remind_at)}`,
+    );
+    // Lower case, no `@`, `:`, `/` (go-etcd-cron's validator), well under 253 characters.
+    expect(name).toMatch(/^[a-z0-9-]+$/);
+    expect(name.length).toBeLessThan(253);
+    expect(redeliveryJobName({ ...reminder, remind_at: "2026-12-10T08:46:00.000Z" })).not.toBe(name);
+  });
+
+  it("are worded with when the next one is", () => {
+    expect(
+      deliveryLine({
+        channel: "email",
+        status: "pending",
+        attempts: 5,
+        error: "SMTP down",
+        nextTry: "10:46",
+      }),
+    ).toBe("email: next try 10:46, after 5 attempts (SMTP down)");
+    expect(deliveryLine({ channel: "email", status: "pending", attempts: 2, error: "SMTP down" })).toBe(
+      "email: retrying after attempt 2 (SMTP down)",
+    );
+  });
+
+  it("when they were skipped (the task completed meanwhile), the occurrence counts as not attempted", () => {
+    const skipped = { status: "skipped" };
+    expect(occurrenceDelivery([skipped, skipped])).toBe("none");
+    expect(occurrenceDelivery([skipped, { status: "failed" }])).toBe("undelivered");
+    expect(occurrenceDelivery([skipped, { status: "pending" }])).toBe("retrying");
   });
 });
 

@@ -353,22 +353,36 @@ export function deliveriesOfJob<D extends { reminderKey: string }>(
 /**
  * How one reminder occurrence's deliveries came out, as its task's page shows it: `delivered` when
  * any channel took it; `retrying` while a failed one is still being retried (the sidecar redelivers
- * the event with exponential backoff: dapr-components/resiliency.yaml, up to MAX_DELIVERY_ATTEMPTS);
+ * the event with exponential backoff: dapr-components/resiliency.yaml, up to MAX_DELIVERY_ATTEMPTS;
+ * then a few later attempts, minutes to hours apart: RetryPlan);
  * `undelivered` when every channel failed for good (each delivery's last error says why); `none`
  * when nothing was attempted (no channel was on, or the event is still on its way).
  */
 export type OccurrenceDelivery = "delivered" | "retrying" | "undelivered" | "none";
 
 export function occurrenceDelivery(deliveries: readonly { status: string }[]): OccurrenceDelivery {
+  // Skipped: a later attempt not made because the task was completed, deleted or moved meanwhile.
+  deliveries = deliveries.filter((d) => d.status !== "skipped");
   if (deliveries.length === 0) return "none";
   if (deliveries.some((d) => d.status === "sent")) return "delivered";
   if (deliveries.some((d) => d.status === "pending")) return "retrying";
   return "undelivered";
 }
 
-/** One delivery as the task's page words it: "push: sent", "email: failed after 5 attempts (…)". */
-export function deliveryLine(d: { channel: string; status: string; attempts: number; error: string | null }) {
+/**
+ * One delivery as the task's page words it: "push: sent", "email: failed after 5 attempts (…)",
+ * "webhook: next try 14:05, after 5 attempts (…)" (`nextTry`: its later attempt, already worded).
+ */
+export function deliveryLine(d: {
+  channel: string;
+  status: string;
+  attempts: number;
+  error: string | null;
+  nextTry?: string | null;
+}) {
   const why = d.error ? ` (${d.error})` : "";
+  if (d.status === "pending" && d.nextTry)
+    return `${d.channel}: next try ${d.nextTry}, after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${why}`;
   if (d.status === "failed")
     return `${d.channel}: failed after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${why}`;
   if (d.status === "pending")
@@ -394,24 +408,45 @@ export interface SendOutcome {
 export type DeliveryStatus = "sent" | "failed" | "pending";
 
 /**
+ * How long a delivery keeps trying. First a quick round: `quickAttempts` attempts, redelivered by
+ * the sidecar with its resiliency backoff (seconds apart; dapr-components/resiliency.yaml). Then,
+ * so that an outage of minutes or hours (a mail relay down, a webhook receiver being deployed)
+ * does not lose the reminder, one attempt after each of `laterDelaysSeconds`, each woken by a Dapr
+ * job the Notification Service schedules for itself. A test notification makes one attempt.
+ */
+export interface RetryPlan {
+  quickAttempts: number;
+  laterDelaysSeconds: readonly number[];
+}
+
+/** After the quick round: 1 min, 5 min, 30 min, 2 h (about 2 h 36 min in all). */
+export const LATER_DELIVERY_DELAYS_SECONDS = [60, 300, 1_800, 7_200] as const;
+
+export const totalAttempts = (plan: RetryPlan) => plan.quickAttempts + plan.laterDelaysSeconds.length;
+
+/**
  * How attempt number `attempt` leaves its delivery: sent; failed when the send cannot succeed by
- * trying again or this was the last allowed attempt; else pending (retried). `error` notes a push
- * subscription removed because its push service no longer knows it.
+ * trying again or no attempt is left in `plan`; else pending: at once (the quick round; the event
+ * is redelivered) or at `nextAttemptAt` (a later one). `error` notes a push subscription removed
+ * because its push service no longer knows it.
  */
 export function settleAttempt(
   outcome: SendOutcome,
   attempt: number,
-  maxAttempts: number,
+  plan: RetryPlan,
   isPushSubscription: boolean,
-): { status: DeliveryStatus; error: string | null; removeSubscription: boolean } {
-  const final = outcome.ok || !outcome.retriable || attempt >= maxAttempts;
+  now: Date,
+): { status: DeliveryStatus; error: string | null; removeSubscription: boolean; nextAttemptAt: Date | null } {
+  const final = outcome.ok || !outcome.retriable || attempt >= totalAttempts(plan);
   const removeSubscription = Boolean(outcome.gone) && isPushSubscription;
+  const laterDelay = final ? undefined : plan.laterDelaysSeconds[attempt - plan.quickAttempts];
   return {
     status: outcome.ok ? "sent" : final ? "failed" : "pending",
     error: removeSubscription
       ? `${outcome.error ?? "gone"}; the push subscription was removed`
       : outcome.error,
     removeSubscription,
+    nextAttemptAt: laterDelay === undefined ? null : new Date(now.getTime() + laterDelay * 1_000),
   };
 }
 
@@ -434,6 +469,8 @@ export interface DeliveryResult {
   attempts: number;
   httpStatus: number | null;
   error: string | null;
+  /** A pending delivery's later attempt (null: the quick round's next redelivery). */
+  nextAttemptAt: Date | null;
 }
 
 export function deliveryResultJson(r: DeliveryResult) {
@@ -445,12 +482,34 @@ export function deliveryResultJson(r: DeliveryResult) {
     attempts: r.attempts,
     http_status: r.httpStatus,
     error: r.error,
+    next_attempt_at: r.nextAttemptAt?.toISOString() ?? null,
   };
 }
 
-/** Redelivery (with the sidecar's backoff) retries what failed; settled targets are skipped. */
-export const reminderVerdict = (results: Pick<DeliveryResult, "status">[]): "RETRY" | "SUCCESS" =>
-  results.some((r) => r.status === "pending") ? "RETRY" : "SUCCESS";
+/**
+ * What happens after one pass over a reminder's targets: `retry` (a target is in its quick round:
+ * have the event redelivered, with the sidecar's backoff; settled targets are skipped then),
+ * `later` (every unsettled target waits for a later attempt: wake at the earliest), or `done`.
+ */
+export type ReminderVerdict = { kind: "retry" } | { kind: "later"; at: Date } | { kind: "done" };
+
+export function reminderVerdict(
+  results: readonly Pick<DeliveryResult, "status" | "nextAttemptAt">[],
+): ReminderVerdict {
+  const pending = results.filter((r) => r.status === "pending");
+  if (pending.length === 0) return { kind: "done" };
+  if (pending.some((r) => r.nextAttemptAt === null)) return { kind: "retry" };
+  const at = Math.min(...pending.map((r) => r.nextAttemptAt!.getTime()));
+  return { kind: "later", at: new Date(at) };
+}
+
+/**
+ * The Dapr job that wakes the Notification Service for a reminder occurrence's later attempt: one
+ * per occurrence (re-scheduling it overwrites it). No `@` or `:` (the Scheduler's name rules).
+ */
+export const redeliveryJobName = (reminder: Pick<ReminderEvent, "job_name" | "remind_at">) =>
+  `${REDELIVERY_JOB_PREFIX}${reminder.job_name}-${new Date(reminder.remind_at).getTime()}`;
+export const REDELIVERY_JOB_PREFIX = "redeliver-";
 
 /** The log line one handled reminder event gets, and its fields. */
 export function reminderLogLine(

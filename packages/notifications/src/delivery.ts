@@ -1,17 +1,22 @@
 // Delivering one notification through every channel a user enabled: a reminder (from the
 // `reminders` topic) or a test (POST /v1/notifications/test), each target through the ledger.
 import { randomUUID } from "node:crypto";
+import { z } from "zod";
 import {
+  deliverableReminderSchema,
   deliveryResultJson,
+  redeliveryJobName,
   reminderKey,
   reminderLogLine,
   reminderVerdict,
   type DeliverableReminder,
+  type ReminderVerdict,
+  type RetryPlan,
 } from "#core/channels.ts";
 import { TOPICS } from "#core/events.ts";
 import { reminderNotification, testNotification } from "#core/notification-messages.ts";
 import { actionTokens } from "#core/reminder-action-tokens.ts";
-import { parseReminderJobName } from "#core/reminders.ts";
+import { parseReminderJobName, toRfc3339 } from "#core/reminders.ts";
 import type { DeliveredEvent } from "#platform/host.ts";
 import { actionKeyring, type NotificationContext, type NotificationDeps } from "./deps.ts";
 import type { NotificationsEnv } from "./env.ts";
@@ -43,13 +48,33 @@ function attemptAll(ctx: NotificationContext, targets: Target[], options: Attemp
   );
 }
 
-/** Delivers one `reminders` event; RETRY while a target failed and may still succeed. */
-export async function deliverReminder(
+/** Where a delivery that fails for good is dead-lettered (the event it came in). */
+interface DeadLetterSource {
+  pubsub: string;
+  eventId: string;
+  envelope: unknown;
+}
+
+/** What a redelivery job carries: the reminder, and the event it came in for the dead letter. */
+export const redeliveryJobDataSchema = z.object({
+  reminder: deliverableReminderSchema,
+  event: z.object({ pubsub: z.string().min(1), id: z.string().min(1), envelope: z.unknown() }),
+});
+export type RedeliveryJobData = z.infer<typeof redeliveryJobDataSchema>;
+
+/** The retry plan the service runs with (MAX_DELIVERY_ATTEMPTS, LATER_DELIVERY_DELAYS_SECONDS). */
+export const retryPlan = (env: NotificationsEnv): RetryPlan => ({
+  quickAttempts: env.MAX_DELIVERY_ATTEMPTS,
+  laterDelaysSeconds: env.LATER_DELIVERY_DELAYS_SECONDS,
+});
+
+/** One pass over the reminder's targets: each unsettled one whose attempt is due is tried. */
+async function deliverOnce(
   ctx: NotificationContext,
   deps: NotificationDeps,
-  event: DeliveredEvent<DeliverableReminder>,
-) {
-  const reminder = event.data;
+  reminder: DeliverableReminder,
+  source: DeadLetterSource,
+): Promise<ReminderVerdict> {
   const now = ctx.now();
   // Signed for this occurrence, per channel: "Complete" / "Snooze" work without signing in.
   const occurrence = {
@@ -72,16 +97,119 @@ export async function deliverReminder(
     reminderKey: reminderKey(reminder),
     userId: reminder.user_id,
     taskId: reminder.task_id,
-    maxAttempts: ctx.env.MAX_DELIVERY_ATTEMPTS,
-    deadLetter: {
-      pubsub: event.pubsubname ?? ctx.env.PUBSUB_NAME,
-      topic: TOPICS.reminders,
-      eventId: event.id,
-      envelope: event.attributes,
-    },
+    plan: retryPlan(ctx.env),
+    deadLetter: { ...source, topic: TOPICS.reminders },
   });
   ctx.log.info(...reminderLogLine(results, reminder.task_id));
   return reminderVerdict(results);
+}
+
+/**
+ * Wakes this service for the occurrence's later attempt: a Dapr job of its own (a job fires only
+ * into the app-id that scheduled it), overwritten when the occurrence is re-planned.
+ */
+async function scheduleLaterAttempt(
+  ctx: NotificationContext,
+  reminder: DeliverableReminder,
+  source: DeadLetterSource,
+  at: Date,
+) {
+  const name = redeliveryJobName(reminder);
+  await ctx.dapr.scheduleJob(name, {
+    dueTime: toRfc3339(at),
+    data: {
+      reminder,
+      event: { pubsub: source.pubsub, id: source.eventId, envelope: source.envelope },
+    } satisfies RedeliveryJobData,
+    overwrite: true,
+    failurePolicy: REDELIVERY_FAILURE_POLICY,
+  });
+  ctx.log.info("later delivery attempt scheduled", {
+    task_id: reminder.task_id,
+    job: name,
+    at: at.toISOString(),
+  });
+}
+
+/** A failed trigger (this service busy or restarting) is tried again a few times, seconds apart. */
+const REDELIVERY_FAILURE_POLICY = { constant: { interval: "5s", maxRetries: 5 } };
+
+/**
+ * Delivers one `reminders` event: RETRY while a target in its quick round failed and may still
+ * succeed (the sidecar redelivers with its backoff); when every unsettled target waits for a later
+ * attempt, a job is scheduled for it and the event acknowledged, so a long outage never holds the
+ * topic's partition. If the job cannot be scheduled, RETRY: the next redelivery schedules it.
+ */
+export async function deliverReminder(
+  ctx: NotificationContext,
+  deps: NotificationDeps,
+  event: DeliveredEvent<DeliverableReminder>,
+): Promise<"RETRY" | "SUCCESS"> {
+  const source = {
+    pubsub: event.pubsubname ?? ctx.env.PUBSUB_NAME,
+    eventId: event.id,
+    envelope: event.attributes,
+  };
+  const verdict = await deliverOnce(ctx, deps, event.data, source);
+  if (verdict.kind === "retry") return "RETRY";
+  if (verdict.kind === "later") await scheduleLaterAttempt(ctx, event.data, source, verdict.at);
+  return "SUCCESS";
+}
+
+/**
+ * `POST /job/redeliver-…`: the occurrence's later attempt. Only while its task is still pending
+ * and due when the reminder was for: a reminder of a completed, deleted or moved task is not sent
+ * hours late; its waiting deliveries are marked skipped, with why.
+ */
+export async function redeliverReminder(
+  ctx: NotificationContext,
+  deps: NotificationDeps,
+  name: string,
+  data: unknown,
+): Promise<void> {
+  const parsed = redeliveryJobDataSchema.safeParse(data);
+  if (!parsed.success || redeliveryJobName(parsed.data.reminder) !== name) {
+    // Nothing to retry with: acknowledged (a throw would only have the Scheduler try it again).
+    ctx.log.warn("redelivery job with data that is not ours; ignored", { job: name });
+    return;
+  }
+  const { reminder, event } = parsed.data;
+  const stale = await staleReason(ctx, reminder);
+  if (stale) {
+    const skipped = await ctx.db.notificationDelivery.updateMany({
+      where: { reminderKey: reminderKey(reminder), status: "pending" },
+      data: { status: "skipped", lastError: stale, nextAttemptAt: null, updatedAt: ctx.now() },
+    });
+    ctx.log.info("later delivery attempt skipped", {
+      task_id: reminder.task_id,
+      reason: stale,
+      deliveries: skipped.count,
+    });
+    return;
+  }
+  const source = { pubsub: event.pubsub, eventId: event.id, envelope: event.envelope };
+  const verdict = await deliverOnce(ctx, deps, reminder, source);
+  // A target still in its quick round here (say, a push subscription added since): its next
+  // attempt waits as long as the first later one, since no event redelivery paces it now.
+  if (verdict.kind === "retry")
+    await scheduleLaterAttempt(ctx, reminder, source, laterAttemptAfterQuickRound(ctx));
+  else if (verdict.kind === "later") await scheduleLaterAttempt(ctx, reminder, source, verdict.at);
+}
+
+const laterAttemptAfterQuickRound = (ctx: NotificationContext) =>
+  new Date(ctx.now().getTime() + (ctx.env.LATER_DELIVERY_DELAYS_SECONDS[0] ?? 60) * 1_000);
+
+/** Why a later attempt of this reminder should not be sent, if it should not. */
+async function staleReason(ctx: NotificationContext, reminder: DeliverableReminder): Promise<string | null> {
+  const task = await ctx.db.task.findFirst({
+    where: { id: reminder.task_id, userId: reminder.user_id },
+    select: { status: true, dueAt: true },
+  });
+  if (!task) return "not sent later: the task was deleted";
+  if (task.status !== "pending") return "not sent later: the task was completed";
+  if (task.dueAt?.getTime() !== new Date(reminder.due_at).getTime())
+    return "not sent later: the task's due date changed";
+  return null;
 }
 
 /** Sends a test notification through every channel `userId` enabled now: one attempt each. */
@@ -90,6 +218,11 @@ export async function sendTestNotification(ctx: NotificationContext, deps: Notif
     testNotification(ctx.env.WEB_APP_URL, ctx.now()),
   );
   const key = `test:${randomUUID()}`;
-  const results = await attemptAll(ctx, targets, { reminderKey: key, userId, taskId: null, maxAttempts: 1 });
+  const results = await attemptAll(ctx, targets, {
+    reminderKey: key,
+    userId,
+    taskId: null,
+    plan: { quickAttempts: 1, laterDelaysSeconds: [] },
+  });
   return { reminder_key: key, results: results.map(deliveryResultJson) };
 }

@@ -1,5 +1,6 @@
 // The notification service's own settings, on top of the base env.
 import { z } from "zod";
+import { LATER_DELIVERY_DELAYS_SECONDS } from "#core/channels.ts";
 import { extendEnv } from "#platform/host.ts";
 
 export const notificationsEnvSchema = extendEnv({
@@ -29,6 +30,28 @@ export const notificationsEnvSchema = extendEnv({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** Attempts per reminder and target before a delivery is marked failed (and a webhook dead-lettered). */
   MAX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  /**
+   * After those quick attempts, one more after each of these waits (seconds, comma-separated; empty:
+   * none), each woken by a Dapr job: an outage of minutes or hours does not lose the reminder.
+   */
+  LATER_DELIVERY_DELAYS_SECONDS: z
+    .string()
+    .default(LATER_DELIVERY_DELAYS_SECONDS.join(","))
+    .transform((text, ctx) => {
+      const parts = text
+        .split(",")
+        .map((part) => part.trim())
+        .filter(Boolean);
+      const delays = parts.map(Number);
+      if (delays.some((d) => !Number.isInteger(d) || d < 1 || d > 86_400) || delays.length > 10) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be up to 10 whole numbers of seconds, 1 to 86400, comma-separated",
+        });
+        return z.NEVER;
+      }
+      return delays;
+    }),
 });
 
 export type NotificationsEnv = z.infer<typeof notificationsEnvSchema>;

@@ -66,6 +66,8 @@ export async function taskRemindersView(db: Db, userId: string, taskId: string) 
       last_error: d.lastError,
       created_at: d.createdAt.toISOString(),
       sent_at: iso(d.sentAt),
+      /** A pending delivery's later attempt (after the quick round), when it is due. */
+      next_attempt_at: iso(d.nextAttemptAt),
       attempt_log: d.attemptLog.map((a) => ({
         attempt: a.attempt,
         status: a.status,

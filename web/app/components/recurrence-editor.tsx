@@ -9,10 +9,11 @@ import { describeWireRecurrence, previewOccurrences } from "#core/recurrence.ts"
 import { LIMITS, type TaskDto } from "#core/tasks.ts";
 import { formatInstant } from "../lib/format.ts";
 import { localParts, recurrenceFromFields } from "#core/task-form.ts";
-import { inputClass } from "./ui.tsx";
+import { SmallInput, SmallSelect } from "./ui.tsx";
 
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const labelClass = "block text-xs font-medium text-slate-700";
+/** The nth weekday's choices: ISO weekday number (1 = Monday) and its name. */
+const WEEKDAY_OPTIONS = DAYS.map((day, index) => [String(index + 1), day] as const);
 
 export function RecurrenceEditor({
   recurrence,
@@ -122,57 +123,42 @@ export function RecurrenceEditor({
     <fieldset className="space-y-3 rounded-md border border-slate-200 p-3">
       <legend className="px-1 text-sm font-medium text-slate-800">Repeat</legend>
       <div className="flex flex-wrap items-end gap-3">
-        <div>
-          <label htmlFor="recurrence_pattern" className={labelClass}>
-            Pattern
-          </label>
-          <select
-            id="recurrence_pattern"
-            name="recurrence_pattern"
-            value={pattern}
-            onChange={(e) => setPattern(e.target.value)}
-            className={`${inputClass} mt-1`}
-          >
-            <option value="">Does not repeat</option>
-            <option value="hourly">Hourly</option>
-            <option value="daily">Daily</option>
-            <option value="weekly">Weekly</option>
-            <option value="monthly">Monthly</option>
-            <option value="yearly">Yearly</option>
-          </select>
-        </div>
+        <SmallSelect
+          name="recurrence_pattern"
+          label="Pattern"
+          value={pattern}
+          onChange={setPattern}
+          options={[
+            ["", "Does not repeat"],
+            ["hourly", "Hourly"],
+            ["daily", "Daily"],
+            ["weekly", "Weekly"],
+            ["monthly", "Monthly"],
+            ["yearly", "Yearly"],
+          ]}
+        />
         {pattern || !hydrated ? (
           <>
-            <div>
-              <label htmlFor="recurrence_interval" className={labelClass}>
-                Every
-              </label>
-              <input
-                id="recurrence_interval"
-                name="recurrence_interval"
-                type="number"
-                min={1}
-                max={LIMITS.recurrenceIntervalMax}
-                value={interval}
-                onChange={(e) => setInterval(e.target.value)}
-                className={`${inputClass} mt-1 w-20`}
-              />
-            </div>
-            <div>
-              <label htmlFor="recurrence_anchor" className={labelClass}>
-                Next one counts from
-              </label>
-              <select
-                id="recurrence_anchor"
-                name="recurrence_anchor"
-                value={anchor}
-                onChange={(e) => setAnchor(e.target.value as typeof anchor)}
-                className={`${inputClass} mt-1`}
-              >
-                <option value="schedule">the schedule</option>
-                <option value="completion">completion</option>
-              </select>
-            </div>
+            <SmallInput
+              name="recurrence_interval"
+              label="Every"
+              type="number"
+              min={1}
+              max={LIMITS.recurrenceIntervalMax}
+              value={interval}
+              onChange={setInterval}
+              width="w-20"
+            />
+            <SmallSelect
+              name="recurrence_anchor"
+              label="Next one counts from"
+              value={anchor}
+              onChange={(v) => setAnchor(v as typeof anchor)}
+              options={[
+                ["schedule", "the schedule"],
+                ["completion", "completion"],
+              ]}
+            />
           </>
         ) : null}
       </div>
@@ -205,80 +191,54 @@ export function RecurrenceEditor({
       ) : null}
       {shows("monthly") ? (
         <div className="flex flex-wrap items-end gap-3">
-          <div>
-            <label htmlFor="recurrence_month_mode" className={labelClass}>
-              Monthly on
-            </label>
-            <select
-              id="recurrence_month_mode"
-              name="recurrence_month_mode"
-              value={monthMode}
-              onChange={(e) => setMonthMode(e.target.value)}
-              className={`${inputClass} mt-1`}
-            >
-              <option value="">the due date's day</option>
-              <option value="day">day…</option>
-              <option value="last">the last day of the month</option>
-              <option value="nth">a weekday… (e.g. the 3rd Tuesday)</option>
-            </select>
-          </div>
+          <SmallSelect
+            name="recurrence_month_mode"
+            label="Monthly on"
+            value={monthMode}
+            onChange={setMonthMode}
+            options={[
+              ["", "the due date's day"],
+              ["day", "day…"],
+              ["last", "the last day of the month"],
+              ["nth", "a weekday… (e.g. the 3rd Tuesday)"],
+            ]}
+          />
           {monthMode === "nth" || !hydrated ? (
             <>
-              <div>
-                <label htmlFor="recurrence_month_week" className={labelClass}>
-                  Which
-                </label>
-                <select
-                  id="recurrence_month_week"
-                  name="recurrence_month_week"
-                  value={monthWeek}
-                  onChange={(e) => setMonthWeek(e.target.value)}
-                  className={`${inputClass} mt-1`}
-                >
-                  <option value="1">first</option>
-                  <option value="2">second</option>
-                  <option value="3">third</option>
-                  <option value="4">fourth</option>
-                  <option value="-1">last</option>
-                </select>
-              </div>
-              <div>
-                <label htmlFor="recurrence_month_weekday" className={labelClass}>
-                  Weekday
-                </label>
-                <select
-                  id="recurrence_month_weekday"
-                  name="recurrence_month_weekday"
-                  value={monthWeekday}
-                  onChange={(e) => setMonthWeekday(e.target.value)}
-                  className={`${inputClass} mt-1`}
-                >
-                  {DAYS.map((day, index) => (
-                    <option key={day} value={index + 1}>
-                      {day}
-                    </option>
-                  ))}
-                </select>
-              </div>
+              <SmallSelect
+                name="recurrence_month_week"
+                label="Which"
+                value={monthWeek}
+                onChange={setMonthWeek}
+                options={[
+                  ["1", "first"],
+                  ["2", "second"],
+                  ["3", "third"],
+                  ["4", "fourth"],
+                  ["-1", "last"],
+                ]}
+              />
+              <SmallSelect
+                name="recurrence_month_weekday"
+                label="Weekday"
+                value={monthWeekday}
+                onChange={setMonthWeekday}
+                options={WEEKDAY_OPTIONS}
+              />
             </>
           ) : null}
           {monthMode === "day" || !hydrated ? (
-            <div>
-              <label htmlFor="recurrence_month_day" className={labelClass}>
-                Day of the month
-              </label>
-              <input
-                id="recurrence_month_day"
-                name="recurrence_month_day"
-                type="number"
-                min={1}
-                max={31}
-                value={monthDay}
-                onChange={(e) => setMonthDay(e.target.value)}
-                aria-describedby="recurrence_month_day-note"
-                className={`${inputClass} mt-1 w-20`}
-              />
-            </div>
+            <SmallInput
+              name="recurrence_month_day"
+              label="Day of the month"
+              type="number"
+              min={1}
+              max={31}
+              value={monthDay}
+              onChange={setMonthDay}
+              width="w-20"
+              describedBy="recurrence_month_day-note"
+            />
           ) : null}
           {monthMode === "day" || !hydrated ? (
             <p id="recurrence_month_day-note" className="w-full text-xs text-slate-600">
@@ -289,53 +249,37 @@ export function RecurrenceEditor({
       ) : null}
       {pattern || !hydrated ? (
         <div className="flex flex-wrap items-end gap-3">
-          <div>
-            <label htmlFor="recurrence_ends" className={labelClass}>
-              Ends
-            </label>
-            <select
-              id="recurrence_ends"
-              name="recurrence_ends"
-              value={ends}
-              onChange={(e) => setEnds(e.target.value)}
-              className={`${inputClass} mt-1`}
-            >
-              <option value="never">never</option>
-              <option value="on">on a date</option>
-              <option value="after">after a number of times</option>
-            </select>
-          </div>
+          <SmallSelect
+            name="recurrence_ends"
+            label="Ends"
+            value={ends}
+            onChange={setEnds}
+            options={[
+              ["never", "never"],
+              ["on", "on a date"],
+              ["after", "after a number of times"],
+            ]}
+          />
           {ends === "on" || !hydrated ? (
-            <div>
-              <label htmlFor="recurrence_ends_on" className={labelClass}>
-                {`Last date (${timeZone})`}
-              </label>
-              <input
-                id="recurrence_ends_on"
-                name="recurrence_ends_on"
-                type="date"
-                value={endsOn}
-                onChange={(e) => setEndsOn(e.target.value)}
-                className={`${inputClass} mt-1`}
-              />
-            </div>
+            <SmallInput
+              name="recurrence_ends_on"
+              label={`Last date (${timeZone})`}
+              type="date"
+              value={endsOn}
+              onChange={setEndsOn}
+            />
           ) : null}
           {ends === "after" || !hydrated ? (
-            <div>
-              <label htmlFor="recurrence_max_count" className={labelClass}>
-                Occurrences in all
-              </label>
-              <input
-                id="recurrence_max_count"
-                name="recurrence_max_count"
-                type="number"
-                min={1}
-                max={LIMITS.recurrenceCountMax}
-                value={maxCount}
-                onChange={(e) => setMaxCount(e.target.value)}
-                className={`${inputClass} mt-1 w-24`}
-              />
-            </div>
+            <SmallInput
+              name="recurrence_max_count"
+              label="Occurrences in all"
+              type="number"
+              min={1}
+              max={LIMITS.recurrenceCountMax}
+              value={maxCount}
+              onChange={setMaxCount}
+              width="w-24"
+            />
           ) : null}
         </div>
       ) : null}

@@ -11,10 +11,11 @@ import { reminderTiming, type PastReminderPolicy, type ReminderTiming } from "#c
 import type { TaskDto } from "#core/tasks.ts";
 import { formatInstant, offsetLabel } from "../lib/format.ts";
 import { customOffset, localInstant, OFFSET_UNITS, reminderKey } from "#core/task-form.ts";
-import { inputClass, secondaryButtonClass } from "./ui.tsx";
+import { secondaryButtonClass, SmallInput, SmallSelect } from "./ui.tsx";
 
 const PRESETS = [0, 5, 15, 30, 60, 120, 1440];
-const labelClass = "block text-xs font-medium text-slate-700";
+/** The custom offset's units, as the select offers them. */
+const UNIT_OPTIONS = Object.keys(OFFSET_UNITS).map((unit) => [unit, `${unit} before`] as const);
 
 /** What the hint beside a reminder says; null for one whose time is still ahead. */
 export function pastReminderHint(timing: ReminderTiming): string | null {
@@ -195,64 +196,30 @@ export function ReminderEditor({
         </ul>
       ) : null}
       <div className="flex flex-wrap items-end gap-3">
-        <div>
-          <label htmlFor="reminder_custom_amount" className={labelClass}>
-            Also remind me
-          </label>
-          <input
-            id="reminder_custom_amount"
-            name="reminder_custom_amount"
-            type="number"
-            min={0}
-            value={customAmount}
-            onChange={(event) => setCustomAmount(event.target.value)}
-            className={`${inputClass} mt-1 w-24`}
-          />
-        </div>
-        <div>
-          <label htmlFor="reminder_custom_unit" className={labelClass}>
-            Unit
-          </label>
-          <select
-            id="reminder_custom_unit"
-            name="reminder_custom_unit"
-            value={customUnit}
-            onChange={(event) => setCustomUnit(event.target.value)}
-            className={`${inputClass} mt-1`}
-          >
-            {Object.keys(OFFSET_UNITS).map((unit) => (
-              <option key={unit} value={unit}>
-                {unit} before
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="reminder_at_date" className={labelClass}>
-            Or on
-          </label>
-          <input
-            id="reminder_at_date"
-            name="reminder_at_date"
-            type="date"
-            value={atDate}
-            onChange={(event) => setAtDate(event.target.value)}
-            className={`${inputClass} mt-1`}
-          />
-        </div>
-        <div>
-          <label htmlFor="reminder_at_time" className={labelClass}>
-            {`At (${timeZone})`}
-          </label>
-          <input
-            id="reminder_at_time"
-            name="reminder_at_time"
-            type="time"
-            value={atTime}
-            onChange={(event) => setAtTime(event.target.value)}
-            className={`${inputClass} mt-1`}
-          />
-        </div>
+        <SmallInput
+          name="reminder_custom_amount"
+          label="Also remind me"
+          type="number"
+          min={0}
+          value={customAmount}
+          onChange={setCustomAmount}
+          width="w-24"
+        />
+        <SmallSelect
+          name="reminder_custom_unit"
+          label="Unit"
+          value={customUnit}
+          onChange={setCustomUnit}
+          options={UNIT_OPTIONS}
+        />
+        <SmallInput name="reminder_at_date" label="Or on" type="date" value={atDate} onChange={setAtDate} />
+        <SmallInput
+          name="reminder_at_time"
+          label={`At (${timeZone})`}
+          type="time"
+          value={atTime}
+          onChange={setAtTime}
+        />
         <button type="submit" className={secondaryButtonClass}>
           Add reminder
         </button>

@@ -34,6 +34,88 @@ export function Field({
 export const inputClass =
   "block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm placeholder:text-slate-500 focus:border-indigo-600";
 
+const smallLabelClass = "block text-xs font-medium text-slate-700";
+
+/** A select in an editor's row of small controls: its label above it; id and name are `name`. */
+export function SmallSelect({
+  name,
+  label,
+  value,
+  onChange,
+  options,
+}: {
+  name: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  /** [value, text] pairs, in order. */
+  options: readonly (readonly [string, string])[];
+}) {
+  return (
+    <div>
+      <label htmlFor={name} className={smallLabelClass}>
+        {label}
+      </label>
+      <select
+        id={name}
+        name={name}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        className={`${inputClass} mt-1`}
+      >
+        {options.map(([option, text]) => (
+          <option key={option} value={option}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/** An input in an editor's row of small controls: its label above it; id and name are `name`. */
+export function SmallInput({
+  name,
+  label,
+  value,
+  onChange,
+  type,
+  min,
+  max,
+  width = "",
+  describedBy,
+}: {
+  name: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  type: "number" | "date" | "time";
+  min?: number;
+  max?: number;
+  /** A width class for short numbers ("w-20"); otherwise the input takes the row's width. */
+  width?: string;
+  describedBy?: string;
+}) {
+  return (
+    <div>
+      <label htmlFor={name} className={smallLabelClass}>
+        {label}
+      </label>
+      <input
+        id={name}
+        name={name}
+        type={type}
+        min={min}
+        max={max}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-describedby={describedBy}
+        className={`${inputClass} mt-1 ${width}`.trimEnd()}
+      />
+    </div>
+  );
+}
+
 export const buttonClass =
   "inline-flex items-center justify-center rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-700 disabled:opacity-60";
 

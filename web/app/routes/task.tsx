@@ -77,6 +77,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
           status: d.status,
           attempts: d.attempts,
           error: d.lastError,
+          nextTry: d.nextAttemptAt ? formatInstant(d.nextAttemptAt.toISOString(), user.timeZone) : null,
         }),
       })),
     };
