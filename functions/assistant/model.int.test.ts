@@ -5,7 +5,7 @@
 // Dapr sidecar, MCP and the command functions over service invocation, PostgreSQL.
 import { randomUUID } from "node:crypto";
 import { DateTime } from "luxon";
-import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, test, vi } from "vitest";
 import type { Db } from "#db/client.ts";
 import {
   chat,
@@ -20,6 +20,10 @@ import { workerDb } from "#testing/worker-db.ts";
 import { routes as queryRoutes } from "../query-tasks/handler.ts";
 
 const TIMEOUT_MS = 2_000;
+// A test holds up to ten turns, each several requests through four processes: on a loaded 2-core
+// machine (measured: 4 s alone, 30 s beside a bundling e2e suite) the default 30 s is too short.
+vi.setConfig({ testTimeout: 120_000 });
+
 let db: Db;
 let model: ScriptedModel;
 let world: AssistantWorld;
