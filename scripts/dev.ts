@@ -203,6 +203,21 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
+/** Which brain the assistant runs: a model only when .local/secrets.json names one. */
+function modelLine(): string {
+  try {
+    const secrets = JSON.parse(readFileSync(LOCAL_SECRETS_FILE, "utf8")) as Record<
+      string,
+      Record<string, string>
+    >;
+    const model = secrets["assistant-model"];
+    if (model?.base_url && model.model) return `model ${model.model} at ${model.base_url}`;
+  } catch {
+    // no secrets file yet: no model
+  }
+  return "no model configured, the offline assistant answers (nothing leaves this machine)";
+}
+
 /**
  * Waits (up to 3 min: a busy machine is slow) until every app answers its readiness path through
  * its own port, then prints one block saying where things are; an app still not ready is named.
@@ -240,6 +255,9 @@ async function announceReady(runFile: RunFile, log: (line: string) => void, stop
       ? [`  Open  http://localhost:${web.appPort}  (sign up there; it is your own local account)`]
       : []),
     "  API   make token EMAIL=you@example.com prints a token for curl (docs/openapi.json)",
+    ...(apps.some((app) => app.appID === "assistant")
+      ? [`  Chat  the assistant (docs/assistant.md): ${modelLine()}`]
+      : []),
     "  Stop  Ctrl-C stops every process and the database",
     "────────────────────────────────────────────────────────────",
   ];

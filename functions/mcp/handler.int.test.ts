@@ -394,7 +394,7 @@ test("a single JSON-RPC call needs no session (the README's curl example)", asyn
   });
 });
 
-test("X-Orbit-Actor relabels only API tokens, and only as agent", async () => {
+test("X-Orbit-Actor relabels an API token or a session as agent, nothing else, and only as agent", async () => {
   const session: Principal = {
     userId: owner.id,
     timeZone: "UTC",
@@ -403,7 +403,10 @@ test("X-Orbit-Actor relabels only API tokens, and only as agent", async () => {
     actor: { type: "user", id: owner.id },
     rateKey: "session:x",
   };
-  expect(withActorHint(session, "agent").actor).toEqual({ type: "user", id: owner.id });
+  // The assistant calls MCP with the web session it was given: its changes are the agent's.
+  expect(withActorHint(session, "agent").actor).toEqual({ type: "agent", id: owner.id });
+  const action = { ...session, actor: { type: "reminder_action" as const, id: "push:j1" } };
+  expect(withActorHint(action, "agent").actor).toEqual(action.actor);
   expect(withActorHint({ ...session, actor: { type: "api_token", id: "t1" } }, "agent").actor).toEqual({
     type: "agent",
     id: "t1",

@@ -11,6 +11,7 @@ import * as createTask from "../../functions/create-task/handler.ts";
 import * as deadLetters from "../../functions/dead-letters/handler.ts";
 import * as deleteTask from "../../functions/delete-task/handler.ts";
 import * as mcp from "../../functions/mcp/handler.ts";
+import * as assistant from "../../functions/assistant/handler.ts";
 import { notificationsFunction } from "../../functions/notifications/handler.ts";
 import * as onReminderFired from "../../functions/on-reminder-fired/handler.ts";
 import * as onTaskCompleted from "../../functions/on-task-completed/handler.ts";
@@ -50,4 +51,6 @@ export const FUNCTIONS: AnyDef[] = [
   },
   { name: "dead-letters", routes: deadLetters.routes, subscriptions: deadLetters.subscriptions },
   { name: "mcp", routes: mcp.routes },
+  // Served beside a sidecar with its state store by the suites (startAssistantAlone).
+  { name: "assistant", env: assistant.assistantEnvSchema, routes: assistant.routes },
 ];

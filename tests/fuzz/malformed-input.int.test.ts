@@ -27,6 +27,7 @@ import {
   type StartedFunction,
   type TestUser,
 } from "#testing/fixtures.ts";
+import { startAssistantAlone } from "#testing/assistant.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { FUNCTIONS } from "./functions.ts";
 import {
@@ -52,21 +53,25 @@ let db: Db;
 let user: TestUser;
 let task: TaskDto;
 const running = new Map<string, StartedFunction<BaseEnv>>();
+const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   db = await workerDb();
   user = await createTestUser(db);
   for (const def of FUNCTIONS) {
-    running.set(
-      def.name,
-      await startFunction(def, {
-        ADMIN_TOKEN: ADMIN,
-        TOKEN_RATE_LIMIT_PER_MINUTE: "1000000",
-        DB_POOL_SIZE: "2",
-        // No sidecar: the relay keeps events in the outbox (nothing here may depend on publishing).
-        OUTBOX_SWEEP_INTERVAL_MS: "60000",
-      }),
-    );
+    const env = {
+      ADMIN_TOKEN: ADMIN,
+      TOKEN_RATE_LIMIT_PER_MINUTE: "1000000",
+      DB_POOL_SIZE: "2",
+      // No sidecar: the relay keeps events in the outbox (nothing here may depend on publishing).
+      OUTBOX_SWEEP_INTERVAL_MS: "60000",
+    };
+    if (def.name === "assistant") {
+      // Its conversations are Dapr state: it needs its sidecar (and no other app).
+      const pair = await startAssistantAlone(env);
+      closers.push(pair.close);
+      running.set(def.name, pair.fn);
+    } else running.set(def.name, await startFunction(def, env));
   }
   const created = await api(running.get("create-task")!.url, "POST", "/v1/tasks", {
     auth: user.auth,
@@ -78,6 +83,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([...running.values()].map((fn) => fn.close()));
+  await Promise.all(closers.map((close) => close()));
 });
 
 /** Row counts of every table a request or an event could write to. */
@@ -305,6 +311,7 @@ function routeRequests(): RouteRequest[] {
   });
   return [
     { fn: "create-task", method: "POST", path: "/v1/tasks", body: taskBody },
+    { fn: "assistant", method: "POST", path: "/v1/chat", body: { message: "what's due today?" } },
     { fn: "update-task", method: "PATCH", path: "/v1/tasks/:id", params: { id }, body: taskBody },
     { fn: "complete-task", method: "POST", path: "/v1/tasks/:id/complete", params: { id }, body: {} },
     { fn: "complete-task", method: "POST", path: "/v1/tasks/:id/reopen", params: { id }, body: {} },
@@ -414,6 +421,7 @@ for (const name of [
   "audit-log",
   "notifications",
   "mcp",
+  "assistant",
 ]) {
   test(`${name}: a NUL, a lone surrogate or an instant out of range in any field is a 4xx naming it, never a 5xx or a row`, async () => {
     const requests = [

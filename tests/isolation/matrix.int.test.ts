@@ -20,6 +20,7 @@ import {
   type StartedFunction,
   type TestUser,
 } from "#testing/fixtures.ts";
+import { chat, startAssistantAlone } from "#testing/assistant.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { FUNCTIONS } from "../fuzz/functions.ts";
 
@@ -32,6 +33,7 @@ let aReadOnly: TestUser;
 let revoked: string;
 let expired: string;
 const running = new Map<string, StartedFunction<BaseEnv>>();
+const closers: (() => Promise<void>)[] = [];
 
 /** A's resources, created through the product's own routes. */
 const mine = {
@@ -41,6 +43,8 @@ const mine = {
   deletableSubscriptionId: "",
   tag: `a-only-${randomUUID().slice(0, 8)}`,
   webhookUrl: "https://hooks.example.com/a-secret-path",
+  conversationId: "",
+  deletableConversationId: "",
 };
 
 const urlOf = (route: AnyRouteDef) => {
@@ -65,10 +69,13 @@ async function createTaskAs(user: TestUser, title: string): Promise<TaskDto> {
 beforeAll(async () => {
   db = await workerDb();
   for (const def of FUNCTIONS.filter((d) => (d.routes ?? []).length > 0)) {
-    running.set(
-      def.name,
-      await startFunction(def, { ADMIN_TOKEN: ADMIN, OUTBOX_SWEEP_INTERVAL_MS: "60000" }),
-    );
+    const env = { ADMIN_TOKEN: ADMIN, OUTBOX_SWEEP_INTERVAL_MS: "60000" };
+    if (def.name === "assistant") {
+      // Its conversations are Dapr state: it runs beside its sidecar.
+      const pair = await startAssistantAlone(env);
+      closers.push(pair.close);
+      running.set(def.name, pair.fn);
+    } else running.set(def.name, await startFunction(def, env));
   }
   a = await createTestUser(db);
   b = await createTestUser(db);
@@ -108,15 +115,24 @@ beforeAll(async () => {
     body: { enabled: true, webhook_url: mine.webhookUrl, webhook_secret: "a-webhook-secret-0123456789" },
   });
   expect(channel.status).toBe(200);
+  // A's conversations with the assistant ("help" needs no tool).
+  const talk = async () => {
+    const reply = await chat(running.get("assistant")!.url, a.auth, { message: "help" });
+    expect(reply.status).toBe(200);
+    return reply.events[0]!.data.id as string;
+  };
+  mine.conversationId = await talk();
+  mine.deletableConversationId = await talk();
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all([...running.values()].map((fn) => fn.close()));
+  await Promise.all(closers.map((close) => close()));
 });
 
 /** Everything of A's a request could change, for before/after comparison. */
 async function stateOfA(): Promise<string> {
-  const [tasks, tags, subs, channels, audit, tokens] = await Promise.all([
+  const [tasks, tags, subs, channels, audit, tokens, conversations] = await Promise.all([
     db.task.findMany({ where: { userId: a.id }, orderBy: { id: "asc" } }),
     db.taskTag.findMany({ where: { userId: a.id }, orderBy: [{ taskId: "asc" }, { tag: "asc" }] }),
     db.pushSubscription.findMany({ where: { userId: a.id }, orderBy: { id: "asc" } }),
@@ -127,8 +143,10 @@ async function stateOfA(): Promise<string> {
       select: { id: true, revokedAt: true },
       orderBy: { id: "asc" },
     }),
+    // The assistant's state (its sidecar's store): A's conversations and their index.
+    db.$queryRaw`SELECT key, etag FROM dapr_local.state WHERE key LIKE ${`%${a.id}%`} ORDER BY key`,
   ]);
-  return JSON.stringify({ tasks, tags, subs, channels, audit, tokens }, (_k, v) =>
+  return JSON.stringify({ tasks, tags, subs, channels, audit, tokens, conversations }, (_k, v) =>
     typeof v === "bigint" ? String(v) : v,
   );
 }
@@ -299,6 +317,27 @@ const SCENARIOS: Record<string, Scenario> = {
     kind: "signed",
     heldBy:
       "tests/security/reminder-actions.int.test.ts and functions/on-reminder-fired/reminder-actions.int.test.ts",
+  },
+  "POST /v1/chat": {
+    kind: "foreign",
+    request: () => ({ path: "/v1/chat", body: { conversationId: mine.conversationId, message: "help" } }),
+    ownerStatus: 200,
+  },
+  "GET /v1/conversations": {
+    kind: "own",
+    request: () => ({ path: "/v1/conversations" }),
+    status: 200,
+    ownerSees: () => mine.conversationId,
+  },
+  "GET /v1/conversations/:id": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/conversations/${mine.conversationId}` }),
+    ownerStatus: 200,
+  },
+  "DELETE /v1/conversations/:id": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/conversations/${mine.deletableConversationId}` }),
+    ownerStatus: 204,
   },
   "POST /mcp": {
     kind: "forwarded",

@@ -126,7 +126,7 @@ test("a template that drifts from the overlays fails the comparison, naming each
     'Service/create-task: spec.template.metadata.annotations["dapr.io/graceful-shutdown-seconds"]: chart "30", overlay "20"',
   );
   expect(differences).toContain("KafkaTopic/reminders-dlq: only in the overlay");
-  expect(differences).toHaveLength(INTENDED_DIFFERENCES.length + 12 + 3);
+  expect(differences).toHaveLength(INTENDED_DIFFERENCES.length + 13 + 3);
   // The drifted render is still valid: only the comparison tells it from the overlay.
   expect(problemsOf(drifted, production).filter((p) => !p.includes("-dlq"))).toEqual([]);
 });

@@ -79,7 +79,13 @@ test("the staging render holds a Knative Service per function and for the web ap
     "task-updates",
     "task-updates-dlq",
   ]);
-  expect(names("Component").sort()).toEqual(["email", "pubsub", "secretstore"]);
+  expect(names("Component").sort()).toEqual([
+    "assistant-secrets",
+    "email",
+    "pubsub",
+    "secretstore",
+    "statestore",
+  ]);
   expect(
     staging.every(
       (m) => (m.object.metadata as Obj).namespace === "orbit-staging" || m.object.kind === "Namespace",

@@ -11,6 +11,7 @@ import path from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { createLogger } from "#platform/logger.ts";
+import { secretStoreYaml } from "#testing/components.ts";
 import { resourcesFolder } from "#testing/sidecar-pair.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
 import { startSidecar, type Sidecar } from "#local-dapr/sidecar.ts";
@@ -58,23 +59,6 @@ function startFunctionProcess(
   return { output, exit: new Promise((resolve) => child!.once("exit", (code) => resolve(code))) };
 }
 
-/** A secretstores.local.file component named `secretstore` over `secretsFile`, as make dev has it. */
-function fileSecretStore(secretsFile: string): string {
-  return `apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: secretstore
-spec:
-  type: secretstores.local.file
-  version: v1
-  metadata:
-    - name: secretsFile
-      value: ${secretsFile}
-    - name: multiValued
-      value: "true"
-`;
-}
-
 /** A local sidecar over `resources` (beside an app on `appPort`, if given). */
 async function bootSidecar(resources: string, appPort?: number): Promise<Sidecar> {
   return startSidecar({
@@ -92,7 +76,7 @@ test("notifications starts with the VAPID keys `make dev` generated into the loc
   ensureLocalSecrets(secretsFile);
   const { vapid } = JSON.parse(await readFile(secretsFile, "utf8"));
   const resources = await resourcesFolder({
-    "secretstore.yaml": fileSecretStore(secretsFile),
+    "secretstore.yaml": secretStoreYaml(secretsFile),
   });
   const appPort = await freePort();
   sidecar = await bootSidecar(resources, appPort);
@@ -134,7 +118,7 @@ test("without a webhook secret key, notifications exits at once with a message s
   // VAPID keys alone, as a secrets file from before encryption at rest held.
   await writeFile(secretsFile, JSON.stringify({ vapid }));
   const resources = await resourcesFolder({
-    "secretstore.yaml": fileSecretStore(secretsFile),
+    "secretstore.yaml": secretStoreYaml(secretsFile),
   });
   sidecar = await bootSidecar(resources);
   const { output, exit } = startNotifications({
@@ -156,7 +140,7 @@ test("without a reminder action key, notifications and on-reminder-fired exit at
   const secrets = JSON.parse(await readFile(secretsFile, "utf8")) as Record<string, unknown>;
   delete secrets["reminder-action-key"];
   await writeFile(secretsFile, JSON.stringify(secrets));
-  sidecar = await bootSidecar(await resourcesFolder({ "secretstore.yaml": fileSecretStore(secretsFile) }));
+  sidecar = await bootSidecar(await resourcesFolder({ "secretstore.yaml": secretStoreYaml(secretsFile) }));
   for (const name of ["notifications", "on-reminder-fired"]) {
     const { output, exit } = startFunctionProcess(name, {
       PORT: String(await freePort()),

@@ -26,23 +26,43 @@ export interface CallOptions {
   timeoutMs?: number | null;
 }
 
+/** Opens one request: `onHead` gets the response as soon as its head arrives. */
+function open(
+  target: { host: string; port: number; agent?: http.Agent },
+  options: CallOptions,
+  onHead: (res: http.IncomingMessage) => void,
+  reject: (error: AppCallError) => void,
+): http.ClientRequest {
+  const headers: http.OutgoingHttpHeaders = { ...options.headers };
+  if (options.body) headers["content-length"] = options.body.length;
+  const req = http.request(
+    {
+      host: target.host,
+      port: target.port,
+      method: options.method,
+      path: options.path,
+      headers,
+      agent: target.agent,
+    },
+    onHead,
+  );
+  req.on("error", (error: Error & { code?: string }) => {
+    reject(
+      error instanceof AppCallError ? error : new AppCallError(error.message, error.code ?? "ECONNECTION"),
+    );
+  });
+  return req;
+}
+
 /** Sends one HTTP request; rejects with AppCallError on connection errors and timeouts. */
 export function httpCall(
   target: { host: string; port: number; agent?: http.Agent },
   options: CallOptions,
 ): Promise<AppResponse> {
   return new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = { ...options.headers };
-    if (options.body) headers["content-length"] = options.body.length;
-    const req = http.request(
-      {
-        host: target.host,
-        port: target.port,
-        method: options.method,
-        path: options.path,
-        headers,
-        agent: target.agent,
-      },
+    const req = open(
+      target,
+      options,
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -51,6 +71,7 @@ export function httpCall(
         );
         res.on("error", (error) => reject(new AppCallError(error.message, "ERESPONSE")));
       },
+      reject,
     );
     let timer: NodeJS.Timeout | undefined;
     if (options.timeoutMs) {
@@ -58,13 +79,35 @@ export function httpCall(
         req.destroy(new AppCallError(`no answer within ${options.timeoutMs} ms`, "ETIMEDOUT"));
       }, options.timeoutMs);
     }
-    req.on("error", (error: Error & { code?: string }) => {
-      reject(
-        error instanceof AppCallError ? error : new AppCallError(error.message, error.code ?? "ECONNECTION"),
-      );
-    });
     req.on("close", () => clearTimeout(timer));
     req.end(options.body);
+  });
+}
+
+/** An app's answer whose body is still arriving (service invocation passes it on as it comes). */
+export interface StreamedAppResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
+/**
+ * Sends one HTTP request and resolves as soon as the response's head arrives, with its body as a
+ * stream: daprd's HTTP service invocation streams both ways (dapr pkg/messaging/v1
+ * invoke_method_response.go, `WithRawData(io.Reader)`; pkg/api/http/directmessaging.go copies the
+ * reader to the caller), so a Server-Sent Events reply reaches the caller event by event.
+ */
+export function httpStream(
+  target: { host: string; port: number; agent?: http.Agent },
+  options: CallOptions,
+): Promise<StreamedAppResponse> {
+  return new Promise((resolve, reject) => {
+    open(
+      target,
+      options,
+      (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
+      reject,
+    ).end(options.body);
   });
 }
 

@@ -165,15 +165,24 @@ spec:
   await expect(sidecar({ appId: uid("bad"), resourcesPath: resources })).rejects.toThrow(/bindings\.cron/);
 });
 
-test("the shipped dapr-components/local folder loads: every component is served under its name", async () => {
+test("the shipped dapr-components/local folder loads: every component in scope is served under its name", async () => {
   const resourcesPath = path.resolve(import.meta.dirname, "../../../dapr-components/local");
   const declared: string[] = [];
+  const scoped: Record<string, string[]> = {};
   for (const file of await readdir(resourcesPath)) {
     for (const doc of parseAllDocuments(await readFile(path.join(resourcesPath, file), "utf8"))) {
-      const resource = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
-      if (resource?.kind === "Component") declared.push(String(resource.metadata?.name));
+      const resource = doc.toJS() as {
+        kind?: string;
+        metadata?: { name?: string };
+        scopes?: string[];
+      } | null;
+      if (resource?.kind !== "Component") continue;
+      if (resource.scopes?.length) scoped[String(resource.metadata?.name)] = resource.scopes;
+      else declared.push(String(resource.metadata?.name));
     }
   }
+  // The state store and its secret store are the assistant's alone (this sidecar's app-id is another).
+  expect(scoped).toEqual({ statestore: ["assistant"], "assistant-secrets": ["assistant"] });
   // The secret store reads .local/secrets.json relative to the working directory (`make dev` writes it).
   const cwd = await tempDir();
   await mkdir(path.join(cwd, ".local"));
@@ -185,7 +194,7 @@ test("the shipped dapr-components/local folder loads: every component is served 
   const metadata = (await call(started.httpPort, "GET", "/v1.0/metadata")).json as {
     components: { name: string }[];
   };
-  expect(declared.length).toBeGreaterThanOrEqual(4);
+  expect(declared.length).toBeGreaterThanOrEqual(3);
   expect(metadata.components.map((c) => c.name).sort()).toEqual(declared.sort());
 });
 

@@ -12,7 +12,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import http from "node:http";
 import os from "node:os";
 import type pg from "pg";
-import { AppCallError, httpCall, type AppResponse } from "./app-channel.ts";
+import { AppCallError, httpStream, type StreamedAppResponse } from "./app-channel.ts";
 import { childSpan, parseTraceparent } from "./cloudevents.ts";
 import { ApiError, readBody, type RouteContext, type Router } from "./http-util.ts";
 import { LOCK_NAMESPACE } from "./schema.ts";
@@ -196,7 +196,7 @@ export class Invoker {
     path: string;
     headers: IncomingHttpHeaders;
     body: Buffer;
-  }): Promise<AppResponse> {
+  }): Promise<StreamedAppResponse> {
     // `<app-id>.<namespace>`: there is one namespace locally.
     const appId = request.target.split(".")[0]!;
     const instances = await liveInstances(this.pool, appId);
@@ -237,7 +237,7 @@ export class Invoker {
     let lastError: unknown;
     for (const instance of order) {
       try {
-        const response = await httpCall(
+        const response = await httpStream(
           { ...instance, agent: this.agent },
           {
             method: request.method,
@@ -248,6 +248,8 @@ export class Invoker {
           },
         );
         const answer = forwardableHeaders(response.headers) as IncomingHttpHeaders;
+        if (response.headers["content-length"] !== undefined)
+          answer["content-length"] = response.headers["content-length"];
         answer.traceparent = [response.headers.traceparent ?? headers.traceparent].flat()[0]!;
         return { ...response, headers: answer };
       } catch (error) {
@@ -290,9 +292,25 @@ async function invokeAndAnswer(
       headers[name] = value;
     }
   }
-  headers["content-length"] = String(response.body.length);
+  // The body is passed on as it arrives (a stream of events included); its length, when the app
+  // gave one, stays the same.
+  const length = response.headers["content-length"];
+  if (length !== undefined) headers["content-length"] = length;
   res.writeHead(response.status, headers);
-  res.end(response.body);
+  res.flushHeaders();
+  await new Promise<void>((resolve) => {
+    response.body.on("data", (chunk: Buffer) => res.write(chunk));
+    response.body.on("end", () => res.end(resolve));
+    response.body.on("error", () => {
+      res.destroy();
+      resolve();
+    });
+    // The caller went away: stop reading the app's answer.
+    res.on("close", () => {
+      if (!response.body.complete) response.body.destroy();
+      resolve();
+    });
+  });
 }
 
 /**

@@ -75,9 +75,11 @@ async function authenticateSession(db: Db, secret: string, now: Date): Promise<P
 
 /**
  * `X-Orbit-Actor: agent`: the MCP function sends it when it calls the command functions for an AI
- * agent, so the audit log shows "agent" (id: the token's id) instead of "api_token". It only
- * relabels API-token principals; a session stays the user. Any token holder could label their own
- * calls this way: harmless, as it only changes how their own data's history reads.
+ * agent, and the assistant when it calls MCP, so the audit log shows "agent" instead of "api_token"
+ * or "user". The id stays the credential's: the token's id for an API token, the user's id for a
+ * session (the web app's chat, whose assistant acts with the signed-in user's session). Other actors
+ * (a reminder's action, the system) are never relabelled. Any credential holder could label their
+ * own calls this way: harmless, as it only changes how their own data's history reads.
  */
 export const ACTOR_HEADER = "x-orbit-actor";
 export const AGENT_ACTOR = "agent";
@@ -89,6 +91,6 @@ export function withActorHint(principal: Principal, hint: string | string[] | un
       [{ pointer: "/headers/x-orbit-actor", field: "X-Orbit-Actor", detail: `must be "${AGENT_ACTOR}"` }],
       "The X-Orbit-Actor header names who acts for the token holder; the only value is agent.",
     );
-  if (principal.actor.type !== "api_token") return principal;
+  if (principal.actor.type !== "api_token" && principal.actor.type !== "user") return principal;
   return { ...principal, actor: { type: "agent", id: principal.actor.id } };
 }

@@ -19,6 +19,26 @@ export class DaprError extends Error {
   }
 }
 
+/** A state write or delete refused because the item's ETag no longer matches (Dapr answers 409). */
+export class StateConflictError extends Error {
+  constructor(readonly key: string) {
+    super(`The state item ${key} changed since it was read (ETag mismatch).`);
+    this.name = "StateConflictError";
+  }
+}
+
+/** One item of a state save (https://docs.dapr.io/reference/api/state_api/#save-state). */
+export interface StateSaveItem {
+  key: string;
+  value: unknown;
+  /** Present: the write succeeds only while the stored item still has this ETag (first-write). */
+  etag?: string;
+  /** E.g. `{ ttlInSeconds: "2592000" }`. */
+  metadata?: Record<string, string>;
+  /** first-write without an ETag: the item must not exist yet (state.postgresql v2: insert only). */
+  concurrency?: "first-write" | "last-write";
+}
+
 export interface CloudEventOut {
   specversion: "1.0";
   id: string;
@@ -191,6 +211,64 @@ export class DaprClient {
     if (response.status === 204) return null;
     await this.expect(response, [200], `secret ${store}/${name}`);
     return (await response.json()) as Record<string, string>;
+  }
+
+  /** GET /v1.0/state/{store}/{key}: the value and its ETag, or null when there is none (204). */
+  async getState<T = unknown>(store: string, key: string): Promise<{ value: T; etag: string } | null> {
+    const response = await this.request("GET", this.statePath(store, key));
+    if (response.status === 204) return null;
+    await this.expect(response, [200], `get state ${store}/${key}`);
+    const text = await response.text();
+    if (!text) return null;
+    return { value: JSON.parse(text) as T, etag: response.headers.get("etag") ?? "" };
+  }
+
+  /**
+   * POST /v1.0/state/{store} with one item (so an ETag failure is the 409 daprd gives a single
+   * item: with several, state.postgresql v2 writes each on its own). Throws StateConflictError on
+   * 409; first-write without an ETag on an existing key is daprd's 500 "no item was updated", also
+   * a StateConflictError here, as it means the same: someone wrote it first.
+   */
+  async saveState(store: string, item: StateSaveItem): Promise<void> {
+    const { concurrency, ...rest } = item;
+    const body = [
+      {
+        ...rest,
+        ...(concurrency || item.etag ? { options: { concurrency: concurrency ?? "first-write" } } : {}),
+      },
+    ];
+    const response = await this.request("POST", `/v1.0/state/${encodeURIComponent(store)}`, { body });
+    if (response.status === 409) throw new StateConflictError(item.key);
+    if (response.status === 500 && concurrency === "first-write" && !item.etag) {
+      const text = await response.text();
+      if (text.includes("no item was updated")) throw new StateConflictError(item.key);
+      throw new DaprError(500, text, `save state ${store}/${item.key}`);
+    }
+    await this.expect(response, [200, 204], `save state ${store}/${item.key}`);
+  }
+
+  /** DELETE /v1.0/state/{store}/{key} (If-Match: etag when given); StateConflictError on 409. */
+  async deleteState(store: string, key: string, etag?: string): Promise<void> {
+    const response = await this.request("DELETE", this.statePath(store, key), {
+      headers: etag ? { "if-match": etag } : {},
+    });
+    if (response.status === 409) throw new StateConflictError(key);
+    await this.expect(response, [200, 204], `delete state ${store}/${key}`);
+  }
+
+  private statePath(store: string, key: string): string {
+    return `/v1.0/state/${encodeURIComponent(store)}/${encodeURIComponent(key)}`;
+  }
+
+  /**
+   * The URL of a method of another app through this sidecar, and the headers the sidecar needs
+   * (its API token), for a client that makes its own requests (an MCP client's transport).
+   */
+  invokeUrl(appId: string, path: string): { url: string; headers: Record<string, string> } {
+    return {
+      url: `${this.baseUrl}/v1.0/invoke/${encodeURIComponent(appId)}/method/${path.replace(/^\//, "")}`,
+      headers: { ...this.headers },
+    };
   }
 
   /** Calls another app through its sidecar (service invocation); the upstream status is passed back. */

@@ -23,3 +23,42 @@ spec:
       value: "${redeliverInterval}"
 `;
 }
+
+/**
+ * The `statestore` component (state.postgresql v2) on `connectionString`: the local sidecar keeps
+ * its state in its own table and ignores it; daprd opens it (its tables get `tablePrefix`).
+ */
+export function stateStoreYaml(connectionString: string, scopes: string[] = []): string {
+  return `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: statestore
+spec:
+  type: state.postgresql
+  version: v2
+  metadata:
+    - name: connectionString
+      value: "${connectionString}"
+    - name: tablePrefix
+      value: dapr_
+${scopes.length > 0 ? `scopes:\n${scopes.map((s) => `  - ${s}`).join("\n")}\n` : ""}`;
+}
+
+/** A `secretstore` (secretstores.local.file, multiValued) reading `file`. */
+export function secretStoreYaml(file: string, name = "secretstore"): string {
+  return `apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: ${name}
+spec:
+  type: secretstores.local.file
+  version: v1
+  metadata:
+    - name: secretsFile
+      value: ${file}
+    - name: nestedSeparator
+      value: ":"
+    - name: multiValued
+      value: "true"
+`;
+}

@@ -336,6 +336,15 @@ export class Topology {
     await this.waitReady(appId);
   }
 
+  /** Starts a killed (or stopped) app and its sidecar again, together, and waits for the pair. */
+  async restartPair(appId: string): Promise<void> {
+    await this.kill(appId, "app", "SIGTERM");
+    await this.kill(appId, "sidecar", "SIGTERM");
+    this.spawn(`${appId}:sidecar`);
+    this.spawn(`${appId}:app`);
+    await this.waitReady(appId);
+  }
+
   logs(appId: string): string {
     return ["app", "sidecar"]
       .map((w) => `[${w}]\n${this.procs.get(`${appId}:${w}`)?.output.join("\n") ?? ""}`)
