@@ -7,7 +7,15 @@ import { REPO_ROOT } from "#db/migrate.ts";
 import { sentMail } from "#testing/broker.ts";
 import { confirmationToken } from "#testing/email-confirmation.ts";
 import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
-import { newUser, quickAdd, rowOf, startWebWorld, titles, type WebWorld } from "./harness.ts";
+import {
+  newUser,
+  quickAdd,
+  rowOf,
+  startWebWorld,
+  titles,
+  type WebWorld,
+  WORLD_START_TIMEOUT_MS,
+} from "./harness.ts";
 
 let world: WebWorld;
 // Each scenario is many browser round trips on a busy machine; its waits are bounded by the
@@ -26,7 +34,7 @@ const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   world = await startWebWorld();
-}, 120_000);
+}, WORLD_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.stop();

@@ -7,7 +7,7 @@ import path from "node:path";
 import ICAL from "ical.js";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { REPO_ROOT } from "#db/migrate.ts";
-import { newUser, quickAdd, rowOf, startWebWorld, type WebWorld } from "./harness.ts";
+import { newUser, quickAdd, rowOf, startWebWorld, type WebWorld, WORLD_START_TIMEOUT_MS } from "./harness.ts";
 
 let world: WebWorld;
 vi.setConfig({ testTimeout: 120_000 });
@@ -16,7 +16,7 @@ const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   world = await startWebWorld();
-}, 120_000);
+}, WORLD_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.stop();

@@ -26,6 +26,13 @@ const FUNCTIONS = [
   "notifications",
 ];
 
+/**
+ * How long a suite's beforeAll may take to start its world (every function beside its sidecar, the
+ * web app, Chromium): about 30 s on a quiet 2-core machine, over 120 s at load 20. A readiness
+ * wait, so a generous bound costs nothing when the world is up sooner.
+ */
+export const WORLD_START_TIMEOUT_MS = 300_000;
+
 export interface WebWorld {
   topology: Topology;
   browser: Browser;

@@ -12,7 +12,7 @@ import { TASK_CSV_COLUMNS } from "#core/export-format.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { newUser, quickAdd, rowOf, startWebWorld, type WebWorld } from "./harness.ts";
+import { newUser, quickAdd, rowOf, startWebWorld, type WebWorld, WORLD_START_TIMEOUT_MS } from "./harness.ts";
 
 const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
 const FIXTURE = path.join(REPO_ROOT, "packages/core/src/fixtures/todoist-export.csv");
@@ -39,7 +39,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   world = await startWebWorld();
   // Eleven processes to boot: on a machine busy with other suites that took over two minutes.
-}, 240_000);
+}, WORLD_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.stop();

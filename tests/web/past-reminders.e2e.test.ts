@@ -22,6 +22,7 @@ import {
   startWebWorldWithPush,
   subscribeToPush as subscribe,
   type WebWorld,
+  WORLD_START_TIMEOUT_MS,
 } from "./harness.ts";
 
 const ZONE = "Europe/Berlin";
@@ -38,7 +39,7 @@ vi.setConfig({ testTimeout: 120_000 });
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   ({ world, push } = await startWebWorldWithPush());
-}, 120_000);
+}, WORLD_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.stop();

@@ -26,6 +26,7 @@ import {
   startWebWorldWithPush,
   subscribeToPush as subscribe,
   type WebWorld,
+  WORLD_START_TIMEOUT_MS,
 } from "./harness.ts";
 
 const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
@@ -43,7 +44,7 @@ beforeAll(async () => {
     WEB_APP_URL: PUBLIC_URL,
     LATER_DELIVERY_DELAYS_SECONDS: String(LATER_SECONDS),
   }));
-}, 120_000);
+}, WORLD_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.stop();

@@ -11,7 +11,15 @@ import { UNDO_TOAST_MS } from "#core/undo.ts";
 import type { Db } from "#db/client.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { newUser, quickAdd, rowOf, startWebWorld, titles, type WebWorld } from "./harness.ts";
+import {
+  newUser,
+  quickAdd,
+  rowOf,
+  startWebWorld,
+  titles,
+  type WebWorld,
+  WORLD_START_TIMEOUT_MS,
+} from "./harness.ts";
 
 let world: WebWorld;
 let db: Db;
@@ -22,7 +30,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   db = await workerDb();
   world = await startWebWorld();
-}, 120_000);
+}, WORLD_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.stop();

@@ -671,7 +671,7 @@ test("pathological rules and dates terminate: every search of the engine is boun
       /^RangeError: .*previousDue/,
     ],
   ];
-  const answers = await Promise.all(cases.map(([, rule, args]) => nextOccurrenceWithin(5_000, rule, args)));
+  const answers = await Promise.all(cases.map(([, rule, args]) => nextOccurrenceWithin(20_000, rule, args)));
   cases.forEach(([what, , , expected], index) => expect(answers[index], what).toMatch(expected));
 }, 60_000);
 

@@ -7,8 +7,8 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 export type ScriptedAnswer =
-  /** Streamed text, one chunk per element. */
-  | { text: string[] }
+  /** Streamed text, one chunk per element (`delayMs` apart, default at once). */
+  | { text: string[]; delayMs?: number }
   /** Tool calls (their JSON arguments split in a few chunks), finish_reason tool_calls. */
   | { toolCalls: { name: string; arguments: Record<string, unknown> }[] }
   /** An HTTP error with an OpenAI-style error body. */
@@ -77,8 +77,20 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       res.write(chunk(id, { role: "assistant", content: "" }));
       if ("text" in answer) {
-        for (const piece of answer.text) res.write(chunk(id, { content: piece }));
-        res.write(chunk(id, {}, "stop"));
+        const pieces = [...answer.text];
+        const next = () => {
+          const piece = pieces.shift();
+          if (piece === undefined) {
+            res.write(chunk(id, {}, "stop"));
+            res.end("data: [DONE]\n\n");
+            return;
+          }
+          res.write(chunk(id, { content: piece }));
+          if (answer.delayMs) setTimeout(next, answer.delayMs);
+          else next();
+        };
+        next();
+        return;
       } else {
         answer.toolCalls.forEach((call, index) => {
           const json = JSON.stringify(call.arguments);
