@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import type { Db } from "#db/client.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { newUser, rowOf, startWebWorld, type WebWorld } from "./harness.ts";
+import { newUser, rowOf, startWebWorld, WORLD_START_TIMEOUT_MS, type WebWorld } from "./harness.ts";
 
 let world: WebWorld;
 let db: Db;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   db = await workerDb();
   world = await startWebWorld({ apps: ["assistant", "mcp"] });
-}, 300_000); // ten functions and the web app, each beside its sidecar, on a shared 2-core machine
+}, WORLD_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.stop();
