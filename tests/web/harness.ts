@@ -43,9 +43,12 @@ export interface WebWorld {
 /**
  * `env`: extra env for every function process, e.g. a suite's stand-in push service (its CA in
  * NODE_EXTRA_CA_CERTS and OUTBOUND_ALLOW_LOOPBACK, as tests/reminders/end-to-end.e2e.test.ts gives
- * its notifications function).
+ * its notifications function). `apps`: functions a suite needs beyond FUNCTIONS (the assistant and
+ * the MCP server it acts through), so the other suites do not pay for their start.
  */
-export async function startWebWorld(options: { env?: Record<string, string> } = {}): Promise<WebWorld> {
+export async function startWebWorld(
+  options: { env?: Record<string, string>; apps?: string[] } = {},
+): Promise<WebWorld> {
   if (!existsSync(CHROMIUM)) {
     // `make test` installs it (Makefile target `chromium`); a browser test is never skipped.
     throw new Error(`${CHROMIUM} is missing: run \`make chromium\` (apt-get install -y chromium)`);
@@ -56,7 +59,7 @@ export async function startWebWorld(options: { env?: Record<string, string> } = 
   const vapid = webPush.generateVAPIDKeys();
   const topology = await Topology.start({
     databaseUrl,
-    apps: FUNCTIONS,
+    apps: [...FUNCTIONS, ...(options.apps ?? [])],
     env: {
       VAPID_PUBLIC_KEY: vapid.publicKey,
       VAPID_PRIVATE_KEY: vapid.privateKey,

@@ -16,6 +16,13 @@ export default [
   // Downloads: all of a user's data as JSON, their tasks as CSV.
   route("settings/export.json", "routes/settings.export.ts", { id: "export-json" }),
   route("settings/export.csv", "routes/settings.export.ts", { id: "export-csv" }),
+  // The assistant: the chat panel's page for browsers without JavaScript, and its resource routes,
+  // which pass the assistant function's answers through (docs/assistant.md).
+  route("assistant", "routes/assistant.tsx"),
+  route("chat", "routes/chat.ts"),
+  route("chat/conversations", "routes/chat.conversations.ts"),
+  route("chat/conversations/:id", "routes/chat.conversation.ts"),
+  route("chat/tasks", "routes/chat.tasks.ts"),
   // Resource routes: live sync (SSE), the Dapr subscription contract, health probes.
   route("live", "routes/live.ts"),
   route("dapr/subscribe", "routes/dapr.subscribe.ts"),

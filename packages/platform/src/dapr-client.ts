@@ -101,7 +101,17 @@ export class DaprClient {
   async request(
     method: string,
     path: string,
-    init: { body?: unknown; contentType?: string; headers?: Record<string, string>; operation?: string } = {},
+    init: {
+      body?: unknown;
+      contentType?: string;
+      headers?: Record<string, string>;
+      operation?: string;
+      /**
+       * Replaces the per-call timeout, for a caller that reads a long answer as it streams (the
+       * timeout's signal would also cut the body off): it ends the call when it aborts.
+       */
+      signal?: AbortSignal;
+    } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...this.headers, ...init.headers };
     let body: string | undefined;
@@ -114,7 +124,7 @@ export class DaprClient {
         method,
         headers,
         body,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: init.signal ?? AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
@@ -276,7 +286,7 @@ export class DaprClient {
     appId: string,
     method: string,
     path: string,
-    init: { body?: unknown; headers?: Record<string, string> } = {},
+    init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
   ) {
     return this.request(
       method,

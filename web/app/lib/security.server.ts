@@ -26,5 +26,7 @@ export function securityHeaders(headers: Headers, nonce: string | null): void {
   if (!headers.has("Referrer-Policy")) headers.set("Referrer-Policy", "strict-origin-when-cross-origin");
   headers.set("X-Frame-Options", "DENY");
   headers.set("Cross-Origin-Opener-Policy", "same-origin");
-  headers.set("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+  // The microphone for our own pages only: the chat's dictation (browser speech recognition) asks
+  // for it; `microphone=()` would refuse it before the user is even asked.
+  headers.set("Permissions-Policy", "camera=(), microphone=(self), geolocation=()");
 }

@@ -9,6 +9,7 @@ import { createApiToken, createApiTokenSchema, listApiTokens, revokeApiToken } f
 import type { WebhookChannelInput } from "#tasks/client.ts";
 import { ImportExport } from "../components/import-export.tsx";
 import { CalendarFeedSection } from "../components/calendar-feed.tsx";
+import { SpokenRepliesSetting } from "../components/spoken-replies-setting.tsx";
 import { useActionResult } from "../components/live-sync.tsx";
 import {
   buttonClass,
@@ -297,6 +298,8 @@ export default function Settings() {
         csrf={loaded.csrf}
         error={errors.past_reminders}
       />
+
+      <SpokenRepliesSetting />
 
       <ImportExport csrf={loaded.csrf} timeZone={loaded.timeZone} />
 

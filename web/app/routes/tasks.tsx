@@ -5,6 +5,8 @@ import {
   Link,
   useFetcher,
   useLoaderData,
+  useLocation,
+  useNavigate,
   useNavigation,
   useSearchParams,
   useSubmit,
@@ -15,6 +17,7 @@ import { describeWireRecurrence } from "#core/recurrence.ts";
 import { reminderTiming, type ReminderTiming } from "#core/reminders.ts";
 import { DEFAULT_ORDER, type Sort } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
+import { CHAT_SHORTCUT, ChatLauncher, ChatPanel } from "../components/chat-panel.tsx";
 import { LIVE_EVENT, useActionResult } from "../components/live-sync.tsx";
 import { PastReminderHint } from "../components/reminder-editor.tsx";
 import { TaskMeta } from "../components/task-meta.tsx";
@@ -62,6 +65,16 @@ export default function Tasks() {
   // of the view, deleted), focus moves to the row now in its place instead of falling to <body>.
   const focusedRow = useRef<string | null>(null);
   const undo = useUndo();
+  // The assistant's panel; /assistant (the no-JavaScript page) sends a browser with it here, open.
+  const location = useLocation();
+  const navigate = useNavigate();
+  const [chatOpen, setChatOpen] = useState(false);
+  useEffect(() => {
+    if ((location.state as { openAssistant?: boolean } | null)?.openAssistant) {
+      setChatOpen(true);
+      navigate(`${location.pathname}${location.search}`, { replace: true, state: null });
+    }
+  }, [location.state]);
   // What quick add will read, shown under the box as the user types (the server parses the same way).
   const [quickText, setQuickText] = useState("");
   const preview = useMemo(() => {
@@ -179,11 +192,13 @@ export default function Tasks() {
   }, [actionData, navigation.state]);
 
   // Keyboard shortcuts: q quick add, / search, j/k move, x complete, Delete (or #) delete, Enter
-  // open; u and Ctrl/Cmd-Z undo, Escape dismisses the toast (components/undo.tsx).
+  // open, a the assistant; u and Ctrl/Cmd-Z undo, Escape dismisses the toast (components/undo.tsx).
+  // None reaches the list from inside the assistant's panel (its own keys: Enter, Escape).
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       const target = event.target as HTMLElement;
       if (event.metaKey || event.ctrlKey || event.altKey) return;
+      if (target.closest("[data-chat-panel]")) return;
       if (target.closest("input, textarea, select, [contenteditable=true]")) {
         if (event.key === "Escape") target.blur();
         return;
@@ -197,6 +212,9 @@ export default function Tasks() {
       if (event.key === "q") {
         event.preventDefault();
         quickAddRef.current?.focus();
+      } else if (event.key === CHAT_SHORTCUT) {
+        event.preventDefault();
+        setChatOpen(true);
       } else if (event.key === "/") {
         event.preventDefault();
         searchRef.current?.focus();
@@ -397,6 +415,7 @@ export default function Tasks() {
           ))}
         </div>
         <SavedViews views={loaded.views} csrf={loaded.csrf} query={viewQuery.toString()} />
+        <ChatLauncher open={chatOpen} onOpen={() => setChatOpen(true)} />
       </div>
 
       {loaded.errors.length > 0 ? (
@@ -486,8 +505,15 @@ export default function Tasks() {
       </section>
       <p className="hidden text-xs text-slate-600 sm:block">
         Shortcuts: <kbd>q</kbd> quick add · <kbd>/</kbd> search · <kbd>j</kbd>/<kbd>k</kbd> move ·{" "}
-        <kbd>x</kbd> complete · <kbd>Del</kbd> delete · <kbd>u</kbd> undo · <kbd>Enter</kbd> open
+        <kbd>x</kbd> complete · <kbd>Del</kbd> delete · <kbd>u</kbd> undo · <kbd>Enter</kbd> open ·{" "}
+        <kbd>{CHAT_SHORTCUT}</kbd> assistant
       </p>
+      <ChatPanel
+        open={chatOpen}
+        onClose={() => setChatOpen(false)}
+        csrf={loaded.csrf}
+        timeZone={loaded.timeZone}
+      />
     </div>
   );
 }
