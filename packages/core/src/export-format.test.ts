@@ -12,6 +12,9 @@ const task: TaskDto = {
   due_at: "2026-11-24T08:00:00.000Z",
   time_zone: "Europe/Berlin",
   tags: ["health", "home"],
+  list_id: "7d3c1f0e-0000-4000-8000-000000000003",
+  parent_id: null,
+  subtasks: { done: 0, total: 0 },
   reminders: [
     { id: "r1", offset_minutes: 0, remind_at: null },
     { id: "r2", offset_minutes: null, remind_at: "2026-11-24T06:30:00.000Z" },
