@@ -93,7 +93,7 @@ test("a Todoist export is previewed, imported as the user's tasks, reported row 
     .waitFor();
   await expect(report.getByRole("status").innerText()).resolves.toContain("5 rows were not imported.");
   await expect(report.locator("[data-line='13']").innerText()).resolves.toContain(
-    "A sub-task of line 10 in Todoist: imported as a task of its own",
+    "A subtask of line 10's task.",
   );
   await expect(report.locator("[data-line='22']").innerText()).resolves.toContain(
     "DATE “morgen” is not a date",

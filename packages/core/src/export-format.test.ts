@@ -42,7 +42,7 @@ const task: TaskDto = {
 
 describe("given a task", () => {
   it("when it is a CSV row, then instants are in its zone or UTC, and repeat and reminders are words", () => {
-    const values = taskCsvValues(task);
+    const values = taskCsvValues(task, "Health");
     expect(values).toHaveLength(TASK_CSV_COLUMNS.length);
     expect(Object.fromEntries(TASK_CSV_COLUMNS.map((column, i) => [column, values[i]]))).toEqual({
       id: task.id,
@@ -58,6 +58,8 @@ describe("given a task", () => {
       completed_at: "",
       created_at: "2026-11-23T09:30:00.000Z",
       updated_at: "2026-11-23T09:30:00.000Z",
+      list: "Health",
+      parent_id: "",
     });
   });
 
