@@ -68,7 +68,7 @@ test("a list, quick add into it, a move, two subtasks with progress, completing 
 
   // Two subtasks, one done: 1/2 on the page.
   for (const title of ["Book venue", "Send invites"]) {
-    await page.getByLabel("Subtask title").fill(title);
+    await page.getByLabel("New subtask").fill(title);
     await page.getByRole("button", { name: "Add subtask" }).click();
     await page.locator(`[data-subtask="${title}"]`).waitFor();
   }

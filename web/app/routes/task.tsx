@@ -647,7 +647,7 @@ export default function TaskPage() {
               <CsrfInput token={csrf} />
               <input type="hidden" name="intent" value="add-subtask" />
               <label htmlFor="subtask-title" className="sr-only">
-                Subtask title
+                New subtask
               </label>
               <input
                 id="subtask-title"
