@@ -69,6 +69,8 @@ test("the migrations build every table, column, enum and index prisma/schema.pri
     "dead_letters_open_event_key",
     "outbox_pending_next_attempt_idx",
     "outbox_pending_partition_idx",
+    "task_lists_user_id_inbox_key",
+    "task_lists_user_id_name_active_key",
     "task_tags_task_id_tag_key",
     "task_tags_user_id_tag_idx",
     "tasks_due_sort_idx",

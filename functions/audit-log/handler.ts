@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { deadLetterTopic, taskEventSchema, TOPICS } from "#core/events.ts";
+import { deadLetterTopic, taskEventsPayloadSchema, TOPICS } from "#core/events.ts";
 import { taskIdSchema } from "#core/tasks.ts";
 import { route, subscription } from "#platform/host.ts";
 import { problems } from "#platform/problems.ts";
@@ -11,12 +11,12 @@ import {
   userActivity,
 } from "#tasks/activity.ts";
 
-/** Every task event, whatever its type: the audit trail records them all. */
+/** Every task and list event, whatever its type: the audit trail records them all. */
 export const taskEventsSubscription = subscription({
   topic: TOPICS.taskEvents,
   path: "/events/task-events",
   deadLetterTopic: deadLetterTopic(TOPICS.taskEvents),
-  data: taskEventSchema,
+  data: taskEventsPayloadSchema,
   async handle(event, ctx) {
     const recorded = await recordAuditEvent(ctx.db, event.id, event.data);
     if (!recorded) ctx.log.info("event already in the audit log; redelivery ignored");

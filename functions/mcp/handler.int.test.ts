@@ -99,11 +99,14 @@ test("tools/list names every tool with its zod-derived input schema", async () =
   expect(tools.map((t) => t.name).sort()).toEqual([
     "add_tasks",
     "complete_tasks",
+    "create_list",
     "delete_tasks",
     "find_activity",
     "find_tasks",
     "get_task",
+    "list_lists",
     "list_tags",
+    "move_task",
     "reschedule_task",
     "skip_occurrence",
     "update_tasks",
@@ -283,6 +286,51 @@ test("complete_tasks completes and reopens in batches, reporting a failed item b
   expect(partial.isError).toBe(false);
   expect(partial.structuredContent.results.map((r: AnyJson) => r.ok)).toEqual([true, false]);
   expect(text(partial)).toContain("Completed 1 of 2.\n[1] failed: Not found: No such task.");
+});
+
+test("lists and subtasks: list_lists, create_list, add into a list with a subtask, find by list, move_task, complete asks", async () => {
+  const client = await connect(owner);
+  const name = `Work ${randomUUID().slice(0, 6)}`;
+  const created = await call(client, "create_list", { name, color: "teal" });
+  expect(created.isError, text(created)).toBe(false);
+  const list = created.structuredContent.list;
+  expect(list).toMatchObject({ name, color: "teal", is_inbox: false });
+  const again = await call(client, "create_list", { name: name.toUpperCase() });
+  expect(again.isError).toBe(true);
+  expect(text(again)).toContain("name: you already have a list named");
+
+  const parent = await addTask(client, { title: "Quarterly report", list_id: list.id });
+  const child = await addTask(client, { title: "Collect numbers", parent_id: parent.id });
+  expect(child).toMatchObject({ parent_id: parent.id, list_id: list.id });
+
+  const lists = await call(client, "list_lists");
+  const listed = lists.structuredContent.items;
+  expect(listed[0]).toMatchObject({ name: "Inbox", is_inbox: true });
+  expect(listed.find((l: AnyJson) => l.id === list.id)).toMatchObject({ open_tasks: 2 });
+
+  const found = await call(client, "find_tasks", { list: name, top_level: true });
+  expect(found.structuredContent.items.map((t: AnyJson) => [t.title, t.subtasks])).toEqual([
+    ["Quarterly report", { done: 0, total: 1 }],
+  ]);
+
+  const asked = await call(client, "complete_tasks", { tasks: [{ id: parent.id }] });
+  expect(asked.isError).toBe(true);
+  expect(text(asked)).toContain('subtasks: must be "complete" or "leave"');
+  const done = await call(client, "complete_tasks", { tasks: [{ id: parent.id }], subtasks: "complete" });
+  expect(done.isError, text(done)).toBe(false);
+  expect((await db.task.findUniqueOrThrow({ where: { id: child.id } })).status).toBe("completed");
+
+  const inbox = listed[0];
+  const moved = await call(client, "move_task", { id: parent.id, list_id: inbox.id });
+  expect(moved.isError, text(moved)).toBe(false);
+  expect(moved.structuredContent.task.list_id).toBe(inbox.id);
+  expect((await db.task.findUniqueOrThrow({ where: { id: child.id } })).listId).toBe(inbox.id);
+  // Another user's list is no list: not found, as an unknown one.
+  const theirs = await call(await connect(stranger), "list_lists");
+  const strangerInbox = theirs.structuredContent.items[0].id;
+  const refused = await call(client, "move_task", { id: parent.id, list_id: strangerInbox });
+  expect(refused.isError).toBe(true);
+  expect(text(refused)).toContain("No such list");
 });
 
 test("delete_tasks deletes; a deleted task is then not found", async () => {

@@ -11,7 +11,7 @@
 // work in packages/tasks/src/reminders.ts and reminder-actions.ts; this file wires them to the
 // topic, the job trigger and the routes.
 import { z } from "zod";
-import { deadLetterTopic, taskEventSchema, TOPICS } from "#core/events.ts";
+import { deadLetterTopic, isTaskEvent, taskEventsPayloadSchema, TOPICS } from "#core/events.ts";
 import type { ActionKeyring } from "#core/reminder-action-tokens.ts";
 import { reminderActionBodySchema } from "#core/reminder-actions.ts";
 import { mayChangeReminderJobs, REMINDER_JOB_PREFIX } from "#core/reminders.ts";
@@ -31,10 +31,11 @@ export const taskEventsSubscription = subscription({
   topic: TOPICS.taskEvents,
   path: "/events/task-events",
   deadLetterTopic: deadLetterTopic(TOPICS.taskEvents),
-  data: taskEventSchema,
+  data: taskEventsPayloadSchema,
   async handle(event, ctx) {
     const data = event.data;
-    if (!mayChangeReminderJobs(data)) return "SUCCESS";
+    // A list's event changes no reminder.
+    if (!isTaskEvent(data) || !mayChangeReminderJobs(data)) return "SUCCESS";
     const { duplicate, result } = await consumeOnce(
       ctx.db,
       CONSUMER,

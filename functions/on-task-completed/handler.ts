@@ -1,7 +1,7 @@
 // The Recurring Task Service: when an occurrence of a series is completed (or skipped: deleted
 // with scope "occurrence"), create the next one, exactly once per series slot however often and
 // however concurrently the event arrives (packages/tasks/src/recurrence.ts, docs/decisions/003).
-import { deadLetterTopic, taskEventSchema, TOPICS } from "#core/events.ts";
+import { deadLetterTopic, isTaskEvent, taskEventsPayloadSchema, TOPICS } from "#core/events.ts";
 import { movesSeriesOn } from "#core/recurrence.ts";
 import { isUniqueViolation } from "#platform/db-errors.ts";
 import { subscription } from "#platform/host.ts";
@@ -26,9 +26,11 @@ export const taskEventsSubscription = subscription({
   topic: TOPICS.taskEvents,
   path: "/events/task-events",
   deadLetterTopic: deadLetterTopic(TOPICS.taskEvents),
-  data: taskEventSchema,
+  data: taskEventsPayloadSchema,
   async handle(event, ctx) {
-    if (!movesSeriesOn(event.data)) return "SUCCESS";
+    // A list's event moves no series on.
+    if (!isTaskEvent(event.data) || !movesSeriesOn(event.data)) return "SUCCESS";
+    const data = event.data;
     const occurrence = {
       db: ctx.db,
       pubsub: ctx.env.PUBSUB_NAME,
@@ -38,7 +40,7 @@ export const taskEventsSubscription = subscription({
     };
     try {
       const { duplicate, result } = await consumeOnce(ctx.db, CONSUMER, event.id, (tx) =>
-        createNextOccurrence(tx, event.data, occurrence),
+        createNextOccurrence(tx, data, occurrence),
       );
       if (duplicate) {
         ctx.log.info("event already consumed; redelivery ignored");

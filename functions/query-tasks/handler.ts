@@ -4,7 +4,9 @@ import { taskDtoSchema, taskIdSchema } from "#core/tasks.ts";
 import type { Principal } from "#platform/auth.ts";
 import { route } from "#platform/host.ts";
 import { problems } from "#platform/problems.ts";
+import { listIdSchema, listDtoSchema, listSummarySchema } from "#core/lists.ts";
 import { taskReply } from "#tasks/http.ts";
+import { listLists, loadList } from "#tasks/lists.ts";
 import { listTags, listTasks } from "#tasks/queries.ts";
 import { loadTaskDto } from "#tasks/records.ts";
 
@@ -62,4 +64,34 @@ export const listTagsRoute = route({
   },
 });
 
-export const routes = [listTasksRoute, getTaskRoute, listTagsRoute];
+export const listListsRoute = route({
+  method: "GET",
+  path: "/v1/lists",
+  auth: "read",
+  query: z.strictObject({
+    status: z
+      .enum(["active", "archived", "all"], { error: "must be active, archived or all" })
+      .default("active"),
+  }),
+  summary: "The caller's lists, Inbox first, each with its number of open tasks",
+  response: z.object({ items: z.array(listSummarySchema) }),
+  async handle(request, ctx) {
+    return { body: { items: await listLists(ctx.db, ownerOf(request.principal), request.query.status) } };
+  },
+});
+
+export const getListRoute = route({
+  method: "GET",
+  path: "/v1/lists/:id",
+  auth: "read",
+  params: z.strictObject({ id: listIdSchema }),
+  summary: "Get one list",
+  response: listDtoSchema,
+  async handle(request, ctx) {
+    const list = await loadList(ctx.db, ownerOf(request.principal), request.params.id);
+    if (!list) throw problems.notFound("No such list.");
+    return { body: list, headers: { ETag: `"${list.version}"` } };
+  },
+});
+
+export const routes = [listTasksRoute, getTaskRoute, listTagsRoute, listListsRoute, getListRoute];

@@ -9,8 +9,10 @@ import { EVENTS_DOC, renderEventsDoc } from "../../scripts/docs-events.ts";
 
 test("every example in the catalog is valid against its topic's schema", () => {
   for (const entry of EVENT_CATALOG) {
-    const result = entry.schema.safeParse(entry.example);
-    expect(result.success, `${entry.topic}: ${result.error?.message}`).toBe(true);
+    for (const example of [entry.example, ...(entry.moreExamples ?? [])]) {
+      const result = entry.schema.safeParse(example);
+      expect(result.success, `${entry.topic}: ${result.error?.message}`).toBe(true);
+    }
   }
 });
 

@@ -52,6 +52,7 @@ const ADMIN = "fuzz-admin-token-0123456789abcdef";
 let db: Db;
 let user: TestUser;
 let task: TaskDto;
+let listId: string;
 const running = new Map<string, StartedFunction<BaseEnv>>();
 const closers: (() => Promise<void>)[] = [];
 
@@ -79,6 +80,12 @@ beforeAll(async () => {
   });
   expect(created.status).toBe(201);
   task = created.body as TaskDto;
+  const list = await api(running.get("create-task")!.url, "POST", "/v1/lists", {
+    auth: user.auth,
+    body: { name: "Fuzz list" },
+  });
+  expect(list.status).toBe(201);
+  listId = list.body.id as string;
 }, 60_000);
 
 afterAll(async () => {
@@ -99,7 +106,7 @@ async function snapshot(): Promise<string> {
            (SELECT count(*) FROM notification_deliveries) AS notification_deliveries,
            (SELECT count(*) FROM delivery_attempts) AS delivery_attempts,
            (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM processed_events) AS processed_events,
-           (SELECT count(*) FROM audit_log) AS audit_log, (SELECT count(*) FROM dead_letters) AS dead_letters,
+           (SELECT count(*) FROM audit_log) AS audit_log, (SELECT count(*) FROM task_lists) AS task_lists, (SELECT count(*) FROM dead_letters) AS dead_letters,
            (SELECT count(*) FROM live_updates) AS live_updates, (SELECT count(*) FROM saved_views) AS saved_views`;
   return JSON.stringify(row, (_key, value) => (typeof value === "bigint" ? Number(value) : value));
 }
@@ -313,7 +320,42 @@ function routeRequests(): RouteRequest[] {
     { fn: "create-task", method: "POST", path: "/v1/tasks", body: taskBody },
     { fn: "assistant", method: "POST", path: "/v1/chat", body: { message: "what's due today?" } },
     { fn: "update-task", method: "PATCH", path: "/v1/tasks/:id", params: { id }, body: taskBody },
-    { fn: "complete-task", method: "POST", path: "/v1/tasks/:id/complete", params: { id }, body: {} },
+    {
+      fn: "complete-task",
+      method: "POST",
+      path: "/v1/tasks/:id/complete",
+      params: { id },
+      body: { subtasks: "complete" },
+    },
+    {
+      fn: "create-task",
+      method: "POST",
+      path: "/v1/tasks",
+      body: { title: "Sub", list_id: listId, parent_id: id },
+    },
+    {
+      fn: "update-task",
+      method: "PATCH",
+      path: "/v1/tasks/:id",
+      params: { id },
+      body: { list_id: listId, parent_id: null },
+    },
+    { fn: "create-task", method: "POST", path: "/v1/lists", body: { name: "Poisoned list", color: "teal" } },
+    {
+      fn: "update-task",
+      method: "PATCH",
+      path: "/v1/lists/:id",
+      params: { id: listId },
+      body: { name: "Renamed list", color: "pink", archived: false },
+    },
+    { fn: "query-tasks", method: "GET", path: "/v1/lists", query: { status: "all" } },
+    { fn: "query-tasks", method: "GET", path: "/v1/lists/:id", params: { id: listId } },
+    {
+      fn: "query-tasks",
+      method: "GET",
+      path: "/v1/tasks",
+      query: { q: 'list:"Fuzz list" milk', list_id: listId, parent_id: id, top_level: "true" },
+    },
     { fn: "complete-task", method: "POST", path: "/v1/tasks/:id/reopen", params: { id }, body: {} },
     {
       fn: "delete-task",

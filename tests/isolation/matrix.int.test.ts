@@ -6,6 +6,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { taskEventSchema, type TaskUpdate } from "#core/events.ts";
+import type { ListDto } from "#core/lists.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import type { BaseEnv } from "#platform/env.ts";
@@ -38,6 +39,7 @@ const closers: (() => Promise<void>)[] = [];
 /** A's resources, created through the product's own routes. */
 const mine = {
   task: null as unknown as TaskDto,
+  list: null as unknown as ListDto,
   deletable: null as unknown as TaskDto,
   pushSubscriptionId: "",
   deletableSubscriptionId: "",
@@ -92,6 +94,12 @@ beforeAll(async () => {
   });
   expired = e.auth;
 
+  const list = await api(running.get("create-task")!.url, "POST", "/v1/lists", {
+    auth: a.auth,
+    body: { name: `A's secret list ${randomUUID().slice(0, 8)}` },
+  });
+  expect(list.status).toBe(201);
+  mine.list = list.body as ListDto;
   mine.task = await createTaskAs(a, "A's private task");
   mine.deletable = await createTaskAs(a, "A's task to delete");
   // A's audit trail, recorded as the audit-log consumer records it.
@@ -132,7 +140,7 @@ afterAll(async () => {
 
 /** Everything of A's a request could change, for before/after comparison. */
 async function stateOfA(): Promise<string> {
-  const [tasks, tags, subs, channels, audit, tokens, conversations] = await Promise.all([
+  const [tasks, tags, subs, channels, audit, tokens, conversations, lists] = await Promise.all([
     db.task.findMany({ where: { userId: a.id }, orderBy: { id: "asc" } }),
     db.taskTag.findMany({ where: { userId: a.id }, orderBy: [{ taskId: "asc" }, { tag: "asc" }] }),
     db.pushSubscription.findMany({ where: { userId: a.id }, orderBy: { id: "asc" } }),
@@ -145,8 +153,9 @@ async function stateOfA(): Promise<string> {
     }),
     // The assistant's state (its sidecar's store): A's conversations and their index.
     db.$queryRaw`SELECT key, etag FROM dapr_local.state WHERE key LIKE ${`%${a.id}%`} ORDER BY key`,
+    db.taskList.findMany({ where: { userId: a.id }, orderBy: { id: "asc" } }),
   ]);
-  return JSON.stringify({ tasks, tags, subs, channels, audit, tokens, conversations }, (_k, v) =>
+  return JSON.stringify({ tasks, tags, subs, channels, audit, tokens, conversations, lists }, (_k, v) =>
     typeof v === "bigint" ? String(v) : v,
   );
 }
@@ -191,6 +200,30 @@ const SCENARIOS: Record<string, Scenario> = {
     request: () => ({ path: "/v1/tags" }),
     status: 200,
     ownerSees: () => mine.tag,
+  },
+  "POST /v1/lists": {
+    kind: "own",
+    request: () => ({ path: "/v1/lists", body: { name: `B's list ${randomUUID().slice(0, 8)}` } }),
+    status: 201,
+  },
+  "GET /v1/lists": {
+    kind: "own",
+    request: () => ({ path: "/v1/lists" }),
+    status: 200,
+    ownerSees: () => mine.list.id,
+  },
+  "GET /v1/lists/:id": {
+    kind: "foreign",
+    request: () => ({ path: `/v1/lists/${mine.list.id}` }),
+    ownerStatus: 200,
+  },
+  "PATCH /v1/lists/:id": {
+    kind: "foreign",
+    request: () => ({
+      path: `/v1/lists/${mine.list.id}`,
+      body: { name: `Taken over ${randomUUID().slice(0, 8)}` },
+    }),
+    ownerStatus: 200,
   },
   "GET /v1/tasks/:id": {
     kind: "foreign",
@@ -444,6 +477,8 @@ test.each(ownRoutes.map((r) => [keyOf(r.route), r.route] as const))(
     const text = JSON.stringify(res.body);
     for (const secret of [
       a.id,
+      mine.list.id,
+      mine.list.name,
       mine.task.id,
       mine.deletable.id,
       mine.tag,
@@ -460,6 +495,50 @@ test.each(ownRoutes.map((r) => [keyOf(r.route), r.route] as const))(
     }
   },
 );
+
+test("B cannot use A's list or task as a list or parent: create, move, filter and subtasks all answer as for an unknown id", async () => {
+  const before = await stateOfA();
+  const create = running.get("create-task")!.url;
+  const update = running.get("update-task")!.url;
+  const query = running.get("query-tasks")!.url;
+  const intoList = await api(create, "POST", "/v1/tasks", {
+    auth: b.auth,
+    body: { title: "x", list_id: mine.list.id },
+  });
+  expect(intoList.status, JSON.stringify(intoList.body)).toBe(404);
+  const underTask = await api(create, "POST", "/v1/tasks", {
+    auth: b.auth,
+    body: { title: "x", parent_id: mine.task.id },
+  });
+  expect(underTask.status, JSON.stringify(underTask.body)).toBe(404);
+  const unknown = await api(create, "POST", "/v1/tasks", {
+    auth: b.auth,
+    body: { title: "x", list_id: randomUUID() },
+  });
+  // A's list and a made-up id get the same answer: existence does not leak.
+  expect(intoList.body).toEqual(unknown.body);
+  const own = await api(create, "POST", "/v1/tasks", { auth: b.auth, body: { title: "B's own" } });
+  const moved = await api(update, "PATCH", `/v1/tasks/${own.body.id}`, {
+    auth: b.auth,
+    body: { list_id: mine.list.id },
+  });
+  expect(moved.status).toBe(404);
+  const adopted = await api(update, "PATCH", `/v1/tasks/${own.body.id}`, {
+    auth: b.auth,
+    body: { parent_id: mine.task.id },
+  });
+  expect(adopted.status).toBe(404);
+  for (const path of [
+    `/v1/tasks?list_id=${mine.list.id}`,
+    `/v1/tasks?parent_id=${mine.task.id}`,
+    `/v1/tasks?q=${encodeURIComponent(`list:"${mine.list.name}"`)}`,
+  ]) {
+    const res = await api(query, "GET", path, { auth: b.auth });
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([]);
+  }
+  expect(await stateOfA()).toBe(before);
+});
 
 test("the SSE stream's source (live updates after an id) carries only the reader's own updates, from any resume point", async () => {
   // web/app/routes/live.ts streams liveUpdatesSince(user, lastId); the end-to-end stream check belongs

@@ -173,7 +173,8 @@ test("a user's feed over HTTP: every dated task, each series' dates as ical.js e
   );
   expect((rentEvent.getFirstPropertyValue("dtstart") as ICAL.Time).toJSDate()).toEqual(rentDue);
   expect(rentEvent.getFirstPropertyValue("priority")).toBe(1);
-  expect(rentEvent.getFirstProperty("categories")!.getValues()).toEqual(["home", "money"]);
+  // The task's list first, then its tags.
+  expect(rentEvent.getFirstProperty("categories")!.getValues()).toEqual(["Inbox", "home", "money"]);
   expect(rentEvent.getFirstPropertyValue("sequence")).toBe(rent.version - 1);
   expect(rentEvent.getFirstPropertyValue("url")).toBe(`${web.url}/tasks/${rent.id}`);
   expect(icalTriggers(rentEvent)).toEqual([

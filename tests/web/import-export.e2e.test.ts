@@ -32,6 +32,9 @@ const IMPORTED = [
   "Learn Portuguese",
 ];
 
+/** Sub-tasks in Todoist (INDENT 2 under "Quarterly report"): subtasks here. */
+const SUBTASKS = ["Gather numbers from finance", "Review slides, then send"];
+
 let world: WebWorld;
 vi.setConfig({ testTimeout: 180_000 });
 
@@ -93,7 +96,7 @@ test("a Todoist export is previewed, imported as the user's tasks, reported row 
     .waitFor();
   await expect(report.getByRole("status").innerText()).resolves.toContain("5 rows were not imported.");
   await expect(report.locator("[data-line='13']").innerText()).resolves.toContain(
-    "A sub-task of line 10 in Todoist: imported as a task of its own",
+    "A subtask of line 10's task.",
   );
   await expect(report.locator("[data-line='22']").innerText()).resolves.toContain(
     "DATE “morgen” is not a date",
@@ -113,9 +116,13 @@ test("a Todoist export is previewed, imported as the user's tasks, reported row 
   expect(await again.text()).toContain("already imported: nothing was imported again");
   expect(await db.task.count({ where: { userId } })).toBe(1 + IMPORTED.length);
 
-  // The tasks are in the list, as Todoist had them.
+  // The tasks are in the list, as Todoist had them: its sub-tasks as subtasks of their parent.
   await page.goto("/");
-  for (const title of IMPORTED) await rowOf(page, title).waitFor();
+  for (const title of IMPORTED.filter((t) => !SUBTASKS.includes(t))) await rowOf(page, title).waitFor();
+  await rowOf(page, "Quarterly report")
+    .locator("[data-subtask-progress]")
+    .filter({ hasText: "0/2" })
+    .waitFor();
   await expect(rowOf(page, "Renew passport").locator("[data-priority=high]").count()).resolves.toBe(1);
   await expect(rowOf(page, "Renew passport").locator("[data-tag=errands]").count()).resolves.toBe(1);
 
@@ -139,6 +146,7 @@ test("a Todoist export is previewed, imported as the user's tasks, reported row 
   const tasks = exported.tasks as TaskDto[];
   expect(tasks.map((task) => task.title).sort()).toEqual(["Existing task", ...IMPORTED].sort());
   const task = (title: string) => tasks.find((t) => t.title === title)!;
+  for (const title of SUBTASKS) expect(task(title).parent_id).toBe(task("Quarterly report").id);
   expect(task("Renew passport")).toMatchObject({
     priority: "high",
     due_at: "2026-12-12T16:00:00.000Z",

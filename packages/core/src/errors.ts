@@ -37,3 +37,24 @@ export class VersionConflict extends DomainError {
     super(`version ${given} is stale: the current version is ${current}`);
   }
 }
+
+/** The input clashes with what exists (e.g. a list name already taken); `field` names the input's member. */
+export class Conflict extends DomainError {
+  override readonly name = "Conflict";
+
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+  }
+}
+
+/** Completing a parent with open subtasks needs to be told what becomes of them. */
+export class OpenSubtasks extends DomainError {
+  override readonly name = "OpenSubtasks";
+
+  constructor(readonly open: number) {
+    super(`the task has ${open} open subtask(s)`);
+  }
+}

@@ -5,10 +5,12 @@ import type { z } from "zod";
 import {
   cloudEventType,
   deadLetterTopic,
+  LIST_EVENT_TYPES,
   reminderEventSchema,
-  taskEventSchema,
+  taskEventsPayloadSchema,
   taskUpdateSchema,
   TOPICS,
+  type ListEvent,
   type ReminderEvent,
   type TaskEvent,
   type TaskUpdate,
@@ -28,6 +30,8 @@ export interface TopicEntry {
   consumers: string[];
   schema: z.ZodType;
   example: unknown;
+  /** Further examples of other payload kinds on the topic (a list's event on task-events). */
+  moreExamples?: unknown[];
 }
 
 const exampleTask: TaskDto = {
@@ -40,6 +44,9 @@ const exampleTask: TaskDto = {
   due_at: "2026-12-01T17:00:00.000Z",
   time_zone: "Europe/Berlin",
   tags: ["home", "errands"],
+  list_id: "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c",
+  parent_id: null,
+  subtasks: { done: 2, total: 3 },
   reminders: [{ id: "5d2e8f1a-3c4b-4a6d-9e7f-1b2c3d4e5f60", offset_minutes: 60, remind_at: null }],
   recurrence: {
     series_id: "7b6a5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",
@@ -77,6 +84,29 @@ const exampleTaskEvent: TaskEvent = {
   reason: null,
 };
 
+const exampleListEvent: ListEvent = {
+  version: "1.0",
+  event_type: "list_renamed",
+  list_id: exampleTask.list_id,
+  user_id: exampleTask.user_id,
+  list_data: {
+    id: exampleTask.list_id,
+    user_id: exampleTask.user_id,
+    name: "Errands",
+    color: "green",
+    is_inbox: false,
+    archived: false,
+    archived_at: null,
+    position: 1,
+    created_at: "2026-11-20T09:00:00.000Z",
+    updated_at: "2026-12-01T16:40:00.000Z",
+    version: 2,
+  },
+  timestamp: "2026-12-01T16:40:00.000Z",
+  actor: { type: "user", id: exampleTask.user_id },
+  changes: { name: { before: "Shopping", after: "Errands" } },
+};
+
 const exampleTaskUpdate: TaskUpdate = {
   event_type: "status_changed",
   task_id: exampleTask.id,
@@ -101,13 +131,17 @@ export const EVENT_CATALOG: TopicEntry[] = [
   {
     topic: TOPICS.taskEvents,
     summary:
-      "Every change to a task, with the full task after the change and, for updates, each changed field before and after. The system of record for reactions (recurrence, reminders, audit).",
-    types: (["created", "updated", "completed", "deleted"] as const).map(cloudEventType.taskEvent),
-    partitionKey: "task id (a task's events arrive in order)",
+      "Every change to a task, with the full task after the change (its list_id, parent_id and subtask progress included) and, for updates, each changed field before and after (a move between lists is a change of list_id). The system of record for reactions (recurrence, reminders, audit). It also carries each list's lifecycle (orbit.list.*: list_data instead of task_data), which the audit log records and the task reactions pass by.",
+    types: [
+      ...(["created", "updated", "completed", "deleted"] as const).map(cloudEventType.taskEvent),
+      ...LIST_EVENT_TYPES.map(cloudEventType.listEvent),
+    ],
+    partitionKey: "task id (a task's events arrive in order); list id for a list's events",
     producers: ["create-task", "update-task", "complete-task", "delete-task", "on-task-completed"],
     consumers: ["audit-log", "on-task-completed", "on-reminder-fired"],
-    schema: taskEventSchema,
+    schema: taskEventsPayloadSchema,
     example: exampleTaskEvent,
+    moreExamples: [exampleListEvent],
   },
   {
     topic: TOPICS.taskUpdates,

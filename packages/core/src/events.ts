@@ -6,6 +6,7 @@
 // consumer at every redelivery, and no consumer needs to tighten its topic's contract.
 import { z } from "zod";
 import { actorSchema } from "./actor.ts";
+import { listDtoSchema } from "./lists.ts";
 import { instantStringSchema, statusSchema, taskDtoSchema } from "./tasks.ts";
 import { findUnstorableText, storableString } from "./text.ts";
 
@@ -50,6 +51,43 @@ export const taskEventSchema = z.object({
 });
 export type TaskEvent = z.infer<typeof taskEventSchema>;
 
+export const LIST_EVENT_TYPES = [
+  "list_created",
+  "list_renamed",
+  "list_recoloured",
+  "list_archived",
+  "list_unarchived",
+] as const;
+export type ListEventType = (typeof LIST_EVENT_TYPES)[number];
+
+/**
+ * `task-events` also carries a list's lifecycle (created, renamed, recoloured, archived,
+ * unarchived): the audit trail records them beside the task events; the task reactions
+ * (recurrence, reminders) pass them by. One change of several fields is one event per kind.
+ */
+export const listEventSchema = z.object({
+  version: z.literal("1.0"),
+  event_type: z.enum(LIST_EVENT_TYPES),
+  list_id: idSchema,
+  user_id: idSchema,
+  /** The list after the change. */
+  list_data: listDtoSchema,
+  timestamp: instantStringSchema,
+  actor: actorSchema,
+  /** The changed fields before and after (name, color, archived). */
+  changes: z.record(storableString(), changeSchema).default({}),
+});
+export type ListEvent = z.infer<typeof listEventSchema>;
+
+/** Everything on `task-events`: a task's event or a list's. */
+export const taskEventsPayloadSchema = z.union([taskEventSchema, listEventSchema]);
+export type TaskEventsPayload = z.infer<typeof taskEventsPayloadSchema>;
+
+/** Whether a `task-events` payload is a task's (not a list's) event. */
+export function isTaskEvent(payload: TaskEventsPayload): payload is TaskEvent {
+  return "task_id" in payload;
+}
+
 export const TASK_UPDATE_TYPES = ["task_created", "task_updated", "status_changed", "task_deleted"] as const;
 export type TaskUpdateType = (typeof TASK_UPDATE_TYPES)[number];
 
@@ -83,6 +121,8 @@ export type ReminderEvent = z.infer<typeof reminderEventSchema>;
 /** CloudEvent `type` of each payload, e.g. `orbit.task.created`, `orbit.task-update.status_changed`. */
 export const cloudEventType = {
   taskEvent: (type: TaskEventType) => `orbit.task.${type}`,
+  /** orbit.list.created, orbit.list.renamed, … */
+  listEvent: (type: ListEventType) => `orbit.list.${type.replace(/^list_/, "")}`,
   taskUpdate: (type: TaskUpdateType) => `orbit.task-update.${type}`,
   reminder: () => "orbit.reminder.due",
 } as const;

@@ -12,6 +12,9 @@ const task: TaskDto = {
   due_at: "2026-11-24T08:00:00.000Z",
   time_zone: "Europe/Berlin",
   tags: ["health", "home"],
+  list_id: "7d3c1f0e-0000-4000-8000-000000000003",
+  parent_id: null,
+  subtasks: { done: 0, total: 0 },
   reminders: [
     { id: "r1", offset_minutes: 0, remind_at: null },
     { id: "r2", offset_minutes: null, remind_at: "2026-11-24T06:30:00.000Z" },
@@ -39,7 +42,7 @@ const task: TaskDto = {
 
 describe("given a task", () => {
   it("when it is a CSV row, then instants are in its zone or UTC, and repeat and reminders are words", () => {
-    const values = taskCsvValues(task);
+    const values = taskCsvValues(task, "Health");
     expect(values).toHaveLength(TASK_CSV_COLUMNS.length);
     expect(Object.fromEntries(TASK_CSV_COLUMNS.map((column, i) => [column, values[i]]))).toEqual({
       id: task.id,
@@ -55,6 +58,8 @@ describe("given a task", () => {
       completed_at: "",
       created_at: "2026-11-23T09:30:00.000Z",
       updated_at: "2026-11-23T09:30:00.000Z",
+      list: "Health",
+      parent_id: "",
     });
   });
 

@@ -2,8 +2,9 @@
 // packages/tasks/src/export.ts reads the data page by page and writes it in these shapes.
 //
 // JSON (`orbit-export`, version 1): { format, version, exported_at, account, notification_channels,
-// push_subscriptions, api_tokens, saved_views, tasks, activity }. Tasks are the API's Task objects
-// (GET /v1/tasks/:id), activity items the API's (GET /v1/activity), newest first. Nothing that
+// push_subscriptions, api_tokens, saved_views, lists, tasks, activity }. Lists are the API's List
+// objects (GET /v1/lists/:id, archived ones too); tasks the API's Task objects (GET /v1/tasks/:id,
+// each with its list_id and parent_id), activity items the API's (GET /v1/activity), newest first. Nothing that
 // grants access is in it: no password hash, no token or session secret or hash, no webhook secret
 // (only whether one is set), no push endpoint or keys.
 import { describeWireRecurrence } from "./recurrence.ts";
@@ -28,14 +29,17 @@ export const TASK_CSV_COLUMNS = [
   "completed_at",
   "created_at",
   "updated_at",
+  "list",
+  "parent_id",
 ] as const;
 
 /**
  * One task as a CSV row, in TASK_CSV_COLUMNS' order: the due date in the task's own zone with its
  * offset (what a spreadsheet shows is the time the user set), the other instants in UTC, tags
- * separated by spaces (a tag holds none), the repeat and reminders in words.
+ * separated by spaces (a tag holds none), the repeat and reminders in words, the list by its name
+ * and a subtask's parent by its id (the parent's own row has it).
  */
-export function taskCsvValues(task: TaskDto): string[] {
+export function taskCsvValues(task: TaskDto, listName = ""): string[] {
   const recurrence = task.recurrence?.active
     ? describeWireRecurrence(
         task.recurrence,
@@ -63,6 +67,8 @@ export function taskCsvValues(task: TaskDto): string[] {
     task.completed_at ?? "",
     task.created_at,
     task.updated_at,
+    listName,
+    task.parent_id ?? "",
   ];
 }
 

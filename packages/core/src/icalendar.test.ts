@@ -48,6 +48,7 @@ const task = (overrides: Partial<CalendarTask> = {}): CalendarTask => ({
   priority: "none",
   dueAt: new Date("2027-01-04T08:00:00Z"),
   tags: [],
+  list: null,
   reminders: [],
   completedAt: null,
   createdAt: new Date("2026-12-01T10:00:00Z"),
@@ -169,12 +170,20 @@ describe("content lines", () => {
   test("a title with every special character and a long multi-byte text comes back exactly from ical.js", () => {
     const title = "Pay rent, deposit; and C:\\fees\nsecond line — für Zoë 🏠".repeat(3);
     const description = "Großmütterchens Geburtstagsüberraschung 🎂🎉 ".repeat(10);
-    const text = render([task({ title, description, tags: ["home", "größe", "a.b/c"] })]);
+    const text = render([
+      task({ title, description, tags: ["home", "größe", "a.b/c"], list: "Side, project" }),
+    ]);
     expect(text.split("\r\n").every((line) => Buffer.byteLength(line) <= 75)).toBe(true);
     const [event] = parse(text).events;
     expect(event!.getFirstPropertyValue("summary")).toBe(title);
     expect(event!.getFirstPropertyValue("description")).toBe(description.trim());
-    expect(event!.getFirstProperty("categories")!.getValues()).toEqual(["home", "größe", "a.b/c"]);
+    // The list first (its comma escaped), then the tags.
+    expect(event!.getFirstProperty("categories")!.getValues()).toEqual([
+      "Side, project",
+      "home",
+      "größe",
+      "a.b/c",
+    ]);
   });
 
   test("durations", () => {

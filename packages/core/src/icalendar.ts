@@ -54,6 +54,8 @@ export interface CalendarTask {
   priority: Priority;
   dueAt: Date;
   tags: string[];
+  /** The name of the task's list: the first of its CATEGORIES, before its tags. */
+  list: string | null;
   reminders: { offsetMinutes: number | null; remindAt: Date | null }[];
   completedAt: Date | null;
   createdAt: Date;
@@ -453,7 +455,8 @@ function commonLines(task: CalendarTask, summary: string, note: string): string[
   const description = [task.description.trim(), note].filter(Boolean).join("\n\n");
   if (description) lines.push(`DESCRIPTION:${escapeText(description)}`);
   if (task.url) lines.push(`URL:${task.url}`);
-  if (task.tags.length) lines.push(`CATEGORIES:${task.tags.map(escapeText).join(",")}`);
+  const categories = [...(task.list ? [task.list] : []), ...task.tags];
+  if (categories.length) lines.push(`CATEGORIES:${categories.map(escapeText).join(",")}`);
   const priority = PRIORITY[task.priority];
   if (priority !== null) lines.push(`PRIORITY:${priority}`);
   return lines;

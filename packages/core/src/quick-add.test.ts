@@ -14,6 +14,7 @@ test("plain text is the title with no tags, priority or due date", () => {
     priority: "none",
     dueAt: null,
     recurrence: null,
+    list: null,
   });
 });
 
@@ -24,6 +25,7 @@ test("inline #tags and !priority are taken out of the title", () => {
     priority: "high",
     dueAt: null,
     recurrence: null,
+    list: null,
   });
   expect(parse("!low tidy desk").priority).toBe("low");
   expect(parse("report !medium").priority).toBe("medium");
@@ -99,6 +101,8 @@ const CORPUS: {
   tags?: string[];
   /** The repeat rule read: pattern/interval/weekdays/month_week, e.g. "weekly/1/1/-". */
   repeat?: string;
+  /** The list named with list: (issue 16, item 3). */
+  list?: string;
 }[] = [
   // Thursday 3 Dec: "next friday" is next week's (Todoist: Dec 11), "friday" tomorrow.
   { text: "Dentist next friday at 9am", at: "2026-12-03T12:00", title: "Dentist", due: "2026-12-11T09:00" },
@@ -225,11 +229,37 @@ const CORPUS: {
   // Not repeat phrases: an adjective, and "every" without a rule.
   { text: "Weekly report friday", at: "2026-12-03T12:00", title: "Weekly report", due: "2026-12-04T09:00" },
   { text: "Every little thing", at: "2026-12-03T12:00", title: "Every little thing", due: null },
+  // list: names a list anywhere in the line; quoted for a name with spaces; never a tag.
+  {
+    text: "Send invoice list:Work tomorrow",
+    at: "2026-12-03T12:00",
+    title: "Send invoice",
+    due: "2026-12-04T09:00",
+    list: "Work",
+  },
+  {
+    text: 'list:"Side project" Draft landing page #web',
+    at: "2026-12-03T12:00",
+    title: "Draft landing page",
+    due: null,
+    tags: ["web"],
+    list: "Side project",
+  },
+  {
+    text: "Buy paint #red list:Home",
+    at: "2026-12-03T12:00",
+    title: "Buy paint",
+    due: null,
+    tags: ["red"],
+    list: "Home",
+  },
+  { text: "Check the list: items", at: "2026-12-03T12:00", title: "Check the list: items", due: null },
+  { text: "Wishlist:books", at: "2026-12-03T12:00", title: "Wishlist:books", due: null },
 ];
 
 test.each(CORPUS)(
   "quick-add corpus: $text (typed $at)",
-  ({ text, at, title, due, priority, tags, repeat }) => {
+  ({ text, at, title, due, priority, tags, repeat, list }) => {
     const now = DateTime.fromISO(at, { zone: ZONE }).toJSDate();
     const draft = parseQuickAdd(text, ZONE, now);
     expect(draft.title).toBe(title);
@@ -242,6 +272,7 @@ test.each(CORPUS)(
     expect(r ? `${r.pattern}/${r.interval}/${r.weekdays.join(",")}/${r.month_week ?? "-"}` : undefined).toBe(
       repeat,
     );
+    expect(draft.list).toBe(list ?? null);
   },
 );
 

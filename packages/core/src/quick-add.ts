@@ -21,6 +21,8 @@ export interface QuickAddDraft {
   dueAt: Date | null;
   /** "every monday", "every 2 weeks", "every last friday", …; null when none. */
   recurrence: QuickAddRecurrence | null;
+  /** `list:Work` or `list:"Side project"`: the list's name as typed (the caller finds it); null for the current list. */
+  list: string | null;
 }
 
 /** A repeat phrase as the API's recurrence takes it (anchor, ends: the API's defaults). */
@@ -59,6 +61,9 @@ const DUE_PATTERNS: { re: RegExp; kind: "day" | "in" | "at" }[] = [
     kind: "at",
   },
 ];
+
+/** `list:Name` or `list:"Two words"` (quoted text is a placeholder by then); never a tag's `#`. */
+const LIST = /(?<=\s)list:(?:\uE000(\d+)\uE001|([^\s\uE000"#!]+))(?=\s)/i;
 
 const WEEKDAY_WORD = `(?:${Object.keys(WEEKDAY_ALIASES).join("|")})`;
 const NTH_WORDS: Record<string, 1 | 2 | 3 | 4 | -1> = {
@@ -225,6 +230,7 @@ export type QuickAddPart =
   | { kind: "priority"; text: string; priority: Priority }
   | { kind: "due"; text: string; dueAt: Date }
   | { kind: "repeat"; text: string; recurrence: QuickAddRecurrence }
+  | { kind: "list"; text: string; list: string }
   /** A `!word` that is no priority: kept in the title, and worth a warning. */
   | { kind: "unknown-priority"; text: string };
 
@@ -249,6 +255,20 @@ export function readQuickAdd(
   });
   const source = (fragment: string) =>
     fragment.trim().replace(/\uE000(\d+)\uE001/g, (_whole, index: string) => `"${quoted[Number(index)]}"`);
+  // `list:Work`, `list:"Side project"` (its quotes were set aside above): the list, out of the title.
+  let list: string | null = null;
+  const listMatch = LIST.exec(text);
+  if (listMatch) {
+    const name = (listMatch[1] !== undefined ? quoted[Number(listMatch[1])]! : listMatch[2]!).trim();
+    if (name) {
+      list = name;
+      parts.push({ kind: "list", text: source(listMatch[0]), list: name, at: listMatch.index });
+      text =
+        text.slice(0, listMatch.index) +
+        " ".repeat(listMatch[0].length) +
+        text.slice(listMatch.index + listMatch[0].length);
+    }
+  }
   const tags: string[] = [];
   text = text.replace(TAG, (whole, tag: string, offset: number) => {
     if (!tags.some((t) => t.toLowerCase() === tag.toLowerCase())) tags.push(tag);
@@ -292,6 +312,7 @@ export function readQuickAdd(
       priority,
       dueAt,
       recurrence: repeat ? repeat.recurrence : null,
+      list,
     },
     parts: parts.sort((a, b) => a.at - b.at).map(({ at: _at, ...part }) => part as QuickAddPart),
   };

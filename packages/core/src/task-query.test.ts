@@ -32,6 +32,10 @@ test("defaults: due ascending without search, relevance with it, 50 per page, ev
     dueTo: null,
     overdue: null,
     noDue: null,
+    listId: null,
+    listName: null,
+    parentId: null,
+    topLevel: false,
     sort: "due",
     order: "asc",
     limit: 50,
@@ -43,6 +47,30 @@ test("defaults: due ascending without search, relevance with it, 50 per page, ev
     order: "desc",
   });
   expect(taskListQuerySchema.parse({ q: "  " })).toMatchObject({ q: null, sort: "due" });
+});
+
+test("list:Name in q is a list filter, not words to search; list_id, parent_id and top_level are parameters", () => {
+  expect(taskListQuerySchema.parse({ q: 'list:"Side project" draft' })).toMatchObject({
+    q: "draft",
+    listName: "Side project",
+    sort: "relevance",
+  });
+  // Only a list: is no search: the default sort is due.
+  expect(taskListQuerySchema.parse({ q: "list:Work" })).toMatchObject({
+    q: null,
+    listName: "Work",
+    sort: "due",
+  });
+  const id = "0b7f3c2e-5d4a-4f7e-9a51-3c2d1e0f9a8b";
+  expect(taskListQuerySchema.parse({ list_id: id, parent_id: id, top_level: "true" })).toMatchObject({
+    listId: id,
+    parentId: id,
+    topLevel: true,
+  });
+  const issues = taskListQuerySchema.safeParse({ list_id: "work" }).error?.issues;
+  expect(issues?.map((i) => [i.path.join("."), i.message])).toEqual([
+    ["list_id", "must be a list id (UUID)"],
+  ]);
 });
 
 test("each sort has its own default order", () => {

@@ -2,6 +2,7 @@
 // cursor. Pure: zod only. The SQL that runs it lives in packages/tasks/src/queries.ts.
 import { z } from "zod";
 import { instantSchema, instantStringSchema, LIMITS, PRIORITIES, tagSchema, type Priority } from "./tasks.ts";
+import { takeListToken } from "./lists.ts";
 import { storableString } from "./text.ts";
 
 export const SORTS = ["due", "priority", "created", "title", "relevance"] as const;
@@ -122,6 +123,16 @@ export interface TaskListQuery {
   overdue: boolean | null;
   /** true: only tasks without a due date; false: only tasks with one; null: no filter. */
   noDue: boolean | null;
+  /**
+   * The list (`list_id`), or the lists named so (`list:Name` in q, ignoring case). Without either,
+   * tasks of archived lists are left out; naming a list shows its tasks, archived or not.
+   */
+  listId: string | null;
+  listName: string | null;
+  /** A parent's subtasks only (`parent_id`). */
+  parentId: string | null;
+  /** true: only tasks that are no subtask (`top_level`). */
+  topLevel: boolean;
   sort: Sort;
   order: Order;
   limit: number;
@@ -410,6 +421,13 @@ const paramsSchema = z.strictObject({
   due_to: instantParam.optional(),
   overdue: booleanParam.optional(),
   no_due: booleanParam.optional(),
+  list_id: single("must be a list id")
+    .pipe(z.uuid({ error: "must be a list id (UUID)" }))
+    .optional(),
+  parent_id: single("must be a task id")
+    .pipe(z.uuid({ error: "must be a task id (UUID)" }))
+    .optional(),
+  top_level: booleanParam.optional(),
   sort: enumParam(SORTS).optional().describe(SORT_DESCRIPTION),
   order: enumParam(ORDERS)
     .optional()
@@ -479,7 +497,9 @@ export const taskListQuerySchema = z
     paramsSchema,
   )
   .transform((params, ctx): TaskListQuery => {
-    const q = params.q || null;
+    // `list:Work` or `list:"Side project"` in the search is a filter, not words to find.
+    const { rest, list } = takeListToken(params.q ?? "");
+    const q = rest || null;
     const sort: Sort = params.sort ?? (q ? "relevance" : "due");
     const order: Order = params.order ?? DEFAULT_ORDER[sort];
     if (sort === "relevance" && !q) {
@@ -515,6 +535,10 @@ export const taskListQuerySchema = z
       dueTo: params.due_to ?? null,
       overdue: params.overdue ?? null,
       noDue: params.no_due ?? null,
+      listId: params.list_id ?? null,
+      listName: list,
+      parentId: params.parent_id ?? null,
+      topLevel: params.top_level ?? false,
       sort,
       order,
       limit: params.limit ?? LIST_LIMITS.defaultLimit,

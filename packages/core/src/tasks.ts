@@ -228,9 +228,17 @@ export function remindersWithoutDueDate(
     : null;
 }
 
+/** A list's id as a task names it (packages/core/src/lists.ts holds the lists' own rules). */
+const taskListIdSchema = z.uuid({ error: "must be a list id (UUID)" });
+const parentIdSchema = z.uuid({ error: "must be a task id (UUID)" });
+
 export const createTaskSchema = z
   .strictObject({
     title: titleSchema,
+    /** Omitted: the Inbox (or, for a subtask, its parent's list). */
+    list_id: taskListIdSchema.optional(),
+    /** Makes the task a subtask of this one (one level: the parent is no subtask). */
+    parent_id: parentIdSchema.optional(),
     description: descriptionSchema.default(""),
     priority: prioritySchema.default("none"),
     due_at: instantSchema.nullable().default(null),
@@ -259,6 +267,10 @@ export const updateTaskSchema = z
     reminders: reminderListSchema.optional(),
     /** null stops the task repeating. */
     recurrence: recurrenceInputSchema.nullable().optional(),
+    /** Moves the task (and its subtasks) to another of the user's lists. */
+    list_id: taskListIdSchema.optional(),
+    /** Makes the task a subtask of another, or (null) a task of its own again. */
+    parent_id: parentIdSchema.nullable().optional(),
     /** The version the change is based on; a stale one is refused with 409. */
     version: z.number().int().min(1).optional(),
   })
@@ -267,8 +279,21 @@ export const updateTaskSchema = z
   });
 export type UpdateTaskInput = z.infer<typeof updateTaskSchema>;
 
-/** `POST /v1/tasks/:id/complete` and `/reopen` take an optional version. */
-export const statusChangeSchema = z.strictObject({ version: z.number().int().min(1).optional() });
+/** What completing a parent does with its open subtasks; without one, the command asks (409). */
+export const SUBTASK_CHOICES = ["complete", "leave"] as const;
+export type SubtaskChoice = (typeof SUBTASK_CHOICES)[number];
+export const subtaskChoiceSchema = z.enum(SUBTASK_CHOICES, {
+  error: "must be complete (complete the open subtasks too) or leave (leave them open)",
+});
+
+/**
+ * `POST /v1/tasks/:id/complete` and `/reopen` take an optional version; complete takes
+ * `subtasks` too, which a parent with open subtasks needs (else 409 open-subtasks).
+ */
+export const statusChangeSchema = z.strictObject({
+  version: z.number().int().min(1).optional(),
+  subtasks: subtaskChoiceSchema.optional(),
+});
 
 export const taskIdSchema = z.uuid({ error: "must be a task id (UUID)" });
 
@@ -308,6 +333,12 @@ export const taskDtoSchema = z.object({
   due_at: instantStringSchema.nullable(),
   time_zone: storableString(),
   tags: z.array(storableString()),
+  /** The list the task is in. */
+  list_id: storableString(),
+  /** The parent, for a subtask; null for a task of its own. */
+  parent_id: storableString().nullable(),
+  /** A parent's progress: its subtasks, and how many of them are completed (0/0 without any). */
+  subtasks: z.object({ done: z.number().int(), total: z.number().int() }),
   reminders: z.array(reminderDtoSchema),
   recurrence: recurrenceDtoSchema.nullable(),
   series_id: storableString().nullable(),
@@ -331,6 +362,8 @@ export const TRACKED_FIELDS = [
   "reminders",
   "recurrence",
   "completed_at",
+  "list_id",
+  "parent_id",
 ] as const satisfies readonly (keyof TaskDto)[];
 export type TrackedField = (typeof TRACKED_FIELDS)[number];
 export type Changes = Partial<Record<TrackedField, { before: unknown; after: unknown }>>;

@@ -116,20 +116,41 @@ describe("given Todoist's CSV export of a project (fixtures/todoist-export.csv)"
     ]);
   });
 
-  it("then sub-tasks are imported as tasks of their own, naming their parent's line", () => {
+  it("then sub-tasks become subtasks of the top-level task above them", () => {
     expect(at(13)).toMatchObject({
       input: { title: "Gather numbers from finance", due_at: "2026-11-24T09:00:00.000Z", priority: "medium" },
-      notes: [
-        "Assigned to Ben (41273345) in Todoist: Orbit has no assignees, so this is not imported.",
-        "A sub-task of line 10 in Todoist: imported as a task of its own (Orbit has no sub-tasks yet).",
-      ],
+      notes: ["Assigned to Ben (41273345) in Todoist: Orbit has no assignees, so this is not imported."],
+      parentLine: 10,
     });
     expect(at(14)).toMatchObject({
       input: { title: "Review slides, then send", due_at: null, tags: [] },
+      notes: [],
+      parentLine: 10,
+    });
+  });
+
+  it("then a deeper sub-task is flattened to a subtask of the top-level task, and the report says so", () => {
+    const read = readTodoistCsv(
+      [
+        HEADER,
+        "task,Trip,,4,1,,,,,",
+        "task,Pack,,4,2,,,,,",
+        "task,Socks,,4,3,,,,,",
+        "task,Loose,,4,1,,,,,",
+      ].join("\n"),
+      clock,
+    );
+    if (!read.ok) throw new Error(read.message);
+    const [trip, pack, socks, loose] = read.rows as Extract<ImportRow, { kind: "task" }>[];
+    expect(trip!.parentLine).toBeUndefined();
+    expect(pack).toMatchObject({ parentLine: 2, notes: [] });
+    expect(socks).toMatchObject({
+      parentLine: 2,
       notes: [
-        "A sub-task of line 10 in Todoist: imported as a task of its own (Orbit has no sub-tasks yet).",
+        "A sub-task 2 levels deep in Todoist (under line 3): Orbit's subtasks go one level deep, so it is a subtask of line 2.",
       ],
     });
+    expect(loose!.parentLine).toBeUndefined();
   });
 
   it("then a date in another zone keeps that zone, for the task and its repeats", () => {

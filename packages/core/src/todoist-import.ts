@@ -22,8 +22,9 @@
 //   (p4, Todoist's "no priority") none. The article says an empty cell means p1; Todoist's own
 //   exports always fill the cell, and reading a blank cell in a hand-made file as the highest
 //   priority would surprise more than it helps, so a blank cell is no priority.
-// - INDENT: 1 a top-level task, 2 a sub-task, 3 a sub-sub-task … Orbit has no sub-tasks yet: they
-//   are imported as top-level tasks, and the report says so.
+// - INDENT: 1 a top-level task, 2 a sub-task, 3 a sub-sub-task … A sub-task becomes a subtask of the
+//   indent-1 task above it (`parentLine`); Orbit's subtasks go one level deep, so a deeper one is
+//   flattened to a subtask of that same top-level task, and the report says so.
 // - DATE: the due date as typed in Todoist, in natural language ("tomorrow", "every monday",
 //   "Dec 12 2026 17:00"), read in TIMEZONE when it names a zone, else in the user's. Dates are read
 //   here (ISO dates, "Dec 12", "12 December 2026 5pm", "every 15th") or by quick add
@@ -70,12 +71,18 @@ export interface ImportTaskInput {
   time_zone?: string;
   tags: string[];
   recurrence?: ImportRecurrence;
+  /** Set when it is created: the list chosen for the import, or the parent's id for a subtask. */
+  list_id?: string;
+  parent_id?: string;
 }
 
 /** One row of the file and what becomes of it. `line` is the file's line the row starts on. */
 export type ImportRow =
-  /** Created as a task; `notes` say what of the row it could not carry over. */
-  | { line: number; kind: "task"; input: ImportTaskInput; notes: string[] }
+  /**
+   * Created as a task; `notes` say what of the row it could not carry over. `parentLine`: a
+   * sub-task, made a subtask of the task created from that line.
+   */
+  | { line: number; kind: "task"; input: ImportTaskInput; notes: string[]; parentLine?: number }
   /** A note, appended to the description of the task at `taskLine`. */
   | { line: number; kind: "comment"; taskLine: number; taskTitle: string }
   /** Not imported, and why. `text` is what the row holds (its CONTENT), to recognise it by. */
@@ -194,18 +201,22 @@ export function readTodoistCsv(text: string, clock: ImportClock): TodoistImport 
       continue;
     }
     const indent = readIndent(column(fields, "INDENT"));
-    const parentLine = indent.level > 1 ? parents[indent.level - 2] : undefined;
+    // Subtasks go one level deep: a sub-task, at any depth, goes under the top-level task above it.
+    const topLine = indent.level > 1 ? parents[0] : undefined;
+    const directParent = indent.level > 1 ? parents[indent.level - 2] : undefined;
     parents.length = Math.max(indent.level - 1, 0);
     parents[indent.level - 1] = line;
     const row = checked(taskRow(line, (name) => column(fields, name), clock));
     if (row.kind === "task") {
       if (indent.note) row.notes.push(indent.note);
-      if (indent.level > 1)
-        row.notes.push(
-          parentLine !== undefined
-            ? `A sub-task of line ${parentLine} in Todoist: imported as a task of its own (Orbit has no sub-tasks yet).`
-            : "A sub-task in Todoist: imported as a task of its own (Orbit has no sub-tasks yet).",
-        );
+      if (indent.level > 1 && topLine !== undefined) {
+        row.parentLine = topLine;
+        if (indent.level > 2)
+          row.notes.push(
+            `A sub-task ${indent.level - 1} levels deep in Todoist${directParent !== undefined ? ` (under line ${directParent})` : ""}: Orbit's subtasks go one level deep, so it is a subtask of line ${topLine}.`,
+          );
+      } else if (indent.level > 1)
+        row.notes.push("A sub-task in Todoist with no task above it: imported as a task of its own.");
       lastTask = row;
     } else {
       lastTask = null;

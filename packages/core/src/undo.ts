@@ -11,7 +11,14 @@ export type UndoDeleteScope = "occurrence" | "series";
 
 /** What the toast offers to undo. */
 export type Undoable =
-  | { kind: "completed"; taskId: string; title: string; recurring: boolean }
+  | {
+      kind: "completed";
+      taskId: string;
+      title: string;
+      recurring: boolean;
+      /** A parent completed with its open subtasks: those it completed (undo reopens them too). */
+      alsoCompleted?: string[];
+    }
   | { kind: "deleted"; taskId: string; title: string; recurring: boolean; scope: UndoDeleteScope };
 
 export interface UndoToast {
@@ -56,8 +63,15 @@ export function undoStep(current: UndoToast | null, event: UndoEvent): UndoStep 
   const { action } = current;
   return {
     toast: null,
-    // Undoing a delete sends nothing: it was never sent.
-    send: action.kind === "completed" ? [{ intent: "reopen", taskId: action.taskId }] : [],
+    // Undoing a delete sends nothing: it was never sent. Undoing a completion reopens what it
+    // completed: the task, and the subtasks completed with it (not those done before).
+    send:
+      action.kind === "completed"
+        ? [action.taskId, ...(action.alsoCompleted ?? [])].map((taskId) => ({
+            intent: "reopen" as const,
+            taskId,
+          }))
+        : [],
     undone: action,
   };
 }
@@ -75,7 +89,12 @@ export function leftToastPage(toast: UndoToast | null, path: string): boolean {
 /** The toast's sentence, before its Undo button. */
 export function undoMessage(action: Undoable): string {
   const title = `“${action.title}”`;
-  if (action.kind === "completed") return `Completed ${title}.`;
+  if (action.kind === "completed") {
+    const also = action.alsoCompleted?.length ?? 0;
+    return also > 0
+      ? `Completed ${title} and ${also} subtask${also === 1 ? "" : "s"}.`
+      : `Completed ${title}.`;
+  }
   if (!action.recurring) return `Deleted ${title}.`;
   return action.scope === "series"
     ? `Deleted ${title} and its series.`

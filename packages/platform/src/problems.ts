@@ -1,7 +1,7 @@
 // RFC 9457 problem details. Every error a function returns is one of these, as
 // `application/problem+json`; nothing else reaches a client (no stack, no SQL).
 import type { z } from "zod";
-import { NotFound, RuleViolation, VersionConflict } from "#core/errors.ts";
+import { Conflict, NotFound, OpenSubtasks, RuleViolation, VersionConflict } from "#core/errors.ts";
 
 export interface FieldError {
   /** JSON Pointer (RFC 6901) to the offending member of the request, e.g. "/body/title". */
@@ -32,6 +32,7 @@ export const ProblemType = {
   notFound: `${TYPE_BASE}not-found`,
   versionConflict: `${TYPE_BASE}version-conflict`,
   conflict: `${TYPE_BASE}conflict`,
+  openSubtasks: `${TYPE_BASE}open-subtasks`,
   tooLarge: `${TYPE_BASE}payload-too-large`,
   unsupportedMediaType: `${TYPE_BASE}unsupported-media-type`,
   rateLimited: `${TYPE_BASE}rate-limited`,
@@ -85,8 +86,29 @@ export const problems = {
       detail: `The task is at version ${current}, the request was based on version ${given}. Reload and retry.`,
       current_version: current,
     }),
-  conflict: (detail: string) =>
-    new Problem({ type: ProblemType.conflict, title: "Conflict", status: 409, detail }),
+  conflict: (detail: string, errors?: FieldError[]) =>
+    new Problem({
+      type: ProblemType.conflict,
+      title: "Conflict",
+      status: 409,
+      detail,
+      ...(errors ? { errors } : {}),
+    }),
+  openSubtasks: (open: number) =>
+    new Problem({
+      type: ProblemType.openSubtasks,
+      title: "The task has open subtasks",
+      status: 409,
+      detail: `The task has ${open} open subtask${open === 1 ? "" : "s"}. Say what becomes of ${open === 1 ? "it" : "them"}: subtasks "complete" completes them too, "leave" leaves them open.`,
+      open_subtasks: open,
+      errors: [
+        {
+          pointer: "/body/subtasks",
+          field: "subtasks",
+          detail: 'must be "complete" or "leave" when the task has open subtasks',
+        },
+      ],
+    }),
   tooLarge: (limit: number) =>
     new Problem({
       type: ProblemType.tooLarge,
@@ -144,6 +166,11 @@ export function knownProblem(error: unknown): Problem | undefined {
     ]);
   if (error instanceof NotFound) return problems.notFound(error.detail);
   if (error instanceof VersionConflict) return problems.versionConflict(error.current, error.given);
+  if (error instanceof Conflict)
+    return problems.conflict(error.detail, [
+      { pointer: pointerTo("body", error.field.split(".")), field: error.field, detail: error.detail },
+    ]);
+  if (error instanceof OpenSubtasks) return problems.openSubtasks(error.open);
   return undefined;
 }
 

@@ -2,12 +2,19 @@
 // two ways to read it back (a task's history, oldest first; a user's recent activity, newest first).
 import { z } from "zod";
 import { actorSchema, type Actor } from "#core/actor.ts";
-import type { TaskEvent } from "#core/events.ts";
+import { isTaskEvent, LIST_EVENT_TYPES, type TaskEvent, type TaskEventsPayload } from "#core/events.ts";
 import { instantStringSchema, TRACKED_FIELDS, type TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
 
-export const AUDIT_ACTIONS = ["created", "updated", "completed", "reopened", "deleted"] as const;
+export const AUDIT_ACTIONS = [
+  "created",
+  "updated",
+  "completed",
+  "reopened",
+  "deleted",
+  ...LIST_EVENT_TYPES,
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 type Change = { before: unknown; after: unknown };
@@ -39,21 +46,45 @@ export function auditChanges(event: TaskEvent): Record<string, Change> {
       : { ...event.changes };
 }
 
-/** Stores the row of one event; false when the event id is already in the log (a redelivery). */
-export async function recordAuditEvent(db: Db, eventId: string, event: TaskEvent): Promise<boolean> {
+/**
+ * Stores the row of one event; false when the event id is already in the log (a redelivery). A
+ * list's event is a row without a task: its action (list_created, …), the list's name as its
+ * title, and `list_id` in its changes, so the user's activity shows it.
+ */
+export async function recordAuditEvent(db: Db, eventId: string, event: TaskEventsPayload): Promise<boolean> {
+  const row = isTaskEvent(event)
+    ? {
+        taskId: event.task_id,
+        action: auditAction(event),
+        title: event.task_data.title,
+        reason: event.reason,
+        changes: auditChanges(event),
+      }
+    : {
+        taskId: null,
+        action: event.event_type,
+        title: event.list_data.name,
+        reason: null,
+        changes: {
+          list_id: { before: event.list_data.id, after: event.list_data.id },
+          ...(event.event_type === "list_created"
+            ? {
+                name: { before: null, after: event.list_data.name },
+                color: { before: null, after: event.list_data.color },
+              }
+            : event.changes),
+        },
+      };
   // ON CONFLICT (event_id) DO NOTHING: redeliveries, also concurrent ones, leave the one row alone.
   const { count } = await db.auditLog.createMany({
     data: [
       {
         eventId,
         userId: event.user_id,
-        taskId: event.task_id,
-        action: auditAction(event),
-        title: event.task_data.title,
-        reason: event.reason,
+        ...row,
+        changes: row.changes as object,
         actorType: event.actor.type,
         actorId: event.actor.id,
-        changes: auditChanges(event) as object,
         occurredAt: new Date(event.timestamp),
       },
     ],

@@ -1,7 +1,8 @@
 // The read behind a user's calendar feed (core's icalendar.ts renders it): their dated tasks, open
 // ones and those completed in the last 30 days, each with its series when it repeats. A feed is
 // fetched by calendar apps every hour or so, so it is bounded: at most FEED_MAX_TASKS tasks, the
-// ones due nearest to now.
+// ones due nearest to now. Tasks of archived lists are left out, as from the other default views;
+// each item names its list in CATEGORIES.
 import type { CalendarTask } from "#core/icalendar.ts";
 import type { Db, Tx } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
@@ -31,6 +32,8 @@ export async function calendarFeedTasks(
   const ids = Prisma.sql`SELECT t.id, t.due_at AS cursor_key FROM tasks t
     WHERE t.user_id = ${userId}::uuid AND t.due_at IS NOT NULL
       AND (t.status = 'pending' OR t.completed_at >= ${since.toISOString()}::timestamptz)
+      AND t.list_id <> ALL (ARRAY(SELECT l.id FROM task_lists l
+                                  WHERE l.user_id = ${userId}::uuid AND l.archived_at IS NOT NULL))
     ORDER BY abs(extract(epoch FROM t.due_at - ${now.toISOString()}::timestamptz)), t.id
     LIMIT ${FEED_LIMITS.maxTasks}`;
   const rows = await db.$queryRaw<TaskDtoSqlRow[]>(taskDtoSql(ids));
@@ -39,6 +42,8 @@ export async function calendarFeedTasks(
     ? await db.taskRecurrence.findMany({ where: { id: { in: seriesIds }, userId } })
     : [];
   const seriesById = new Map(series.map((s) => [s.id, s]));
+  const lists = await db.taskList.findMany({ where: { userId }, select: { id: true, name: true } });
+  const listName = new Map(lists.map((l) => [l.id, l.name]));
   return rows
     .map((row): CalendarTask => {
       const task = taskDtoOfRow(row);
@@ -51,6 +56,7 @@ export async function calendarFeedTasks(
         priority: task.priority,
         dueAt: new Date(task.due_at!),
         tags: task.tags,
+        list: listName.get(task.list_id) ?? null,
         reminders: task.reminders.map((r) => ({
           offsetMinutes: r.offset_minutes,
           remindAt: r.remind_at === null ? null : new Date(r.remind_at),

@@ -4,7 +4,8 @@
 // the app-ids, the paths, and how an invocation fails are written here once; each caller renders a
 // failure its own way (a form's message and field errors, a sentence for a model).
 import type { z } from "zod";
-import type { createTaskSchema, TaskDto, updateTaskSchema } from "#core/tasks.ts";
+import type { createListSchema, ListDto, updateListSchema } from "#core/lists.ts";
+import type { createTaskSchema, SubtaskChoice, TaskDto, updateTaskSchema } from "#core/tasks.ts";
 import { ACTOR_HEADER, type AGENT_ACTOR } from "#platform/auth.ts";
 import { SidecarUnavailableError, type DaprClient } from "#platform/dapr-client.ts";
 import type { ProblemBody } from "#platform/problems.ts";
@@ -139,15 +140,29 @@ export function createTaskCommands(dapr: Pick<DaprClient, "invoke">) {
       invoke<TaskDto>(caller, COMMAND_APPS.create, "POST", "v1/tasks", task),
     updateTask: (caller: CommandCaller, id: string, changes: Body<typeof updateTaskSchema>) =>
       invoke<TaskDto>(caller, COMMAND_APPS.update, "PATCH", `v1/tasks/${id}`, changes),
-    /** Completes the task, or with `reopen` marks it pending again; idempotent. */
-    completeTask: (caller: CommandCaller, id: string, options: { reopen?: boolean; version?: number } = {}) =>
-      invoke<TaskDto>(
+    /**
+     * Completes the task, or with `reopen` marks it pending again; idempotent. A parent with open
+     * subtasks needs `subtasks` (else 409 open-subtasks); the reply then names those it completed.
+     */
+    completeTask: (
+      caller: CommandCaller,
+      id: string,
+      options: { reopen?: boolean; version?: number; subtasks?: SubtaskChoice } = {},
+    ) =>
+      invoke<TaskDto & { completed_subtasks?: string[] }>(
         caller,
         COMMAND_APPS.complete,
         "POST",
         `v1/tasks/${id}/${options.reopen ? "reopen" : "complete"}`,
-        { version: options.version },
+        options.reopen
+          ? { version: options.version }
+          : { version: options.version, subtasks: options.subtasks },
       ),
+    createList: (caller: CommandCaller, list: Body<typeof createListSchema>) =>
+      invoke<ListDto>(caller, COMMAND_APPS.create, "POST", "v1/lists", list),
+    /** Renames, recolours, archives (archived: true) or unarchives a list. */
+    updateList: (caller: CommandCaller, id: string, changes: Body<typeof updateListSchema>) =>
+      invoke<ListDto>(caller, COMMAND_APPS.update, "PATCH", `v1/lists/${id}`, changes),
     /** 204: nothing to read back. */
     deleteTask: (caller: CommandCaller, id: string, scope: DeleteScope) =>
       invoke<null>(caller, COMMAND_APPS.delete, "DELETE", `v1/tasks/${id}?scope=${scope}`),

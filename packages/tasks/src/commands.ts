@@ -11,7 +11,8 @@ import {
   type TaskUpdateType,
 } from "#core/events.ts";
 import type { Actor } from "#core/actor.ts";
-import { NotFound, VersionConflict } from "#core/errors.ts";
+import { NotFound, OpenSubtasks, VersionConflict } from "#core/errors.ts";
+import { archivedListViolation, parentViolation, subtaskListViolation } from "#core/lists.ts";
 import {
   diffTasks,
   recurrenceWithoutDueDate,
@@ -20,6 +21,7 @@ import {
   type CreateTaskInput,
   type RecurrenceInput,
   type ReminderInput,
+  type SubtaskChoice,
   type TaskDto,
   type UpdateTaskInput,
 } from "#core/tasks.ts";
@@ -27,7 +29,8 @@ import { randomUUID } from "node:crypto";
 import type { Db, Tx } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
 import { enqueue, outboxRows, type OutboxMessage } from "#platform/outbox.ts";
-import { loadTaskDto, toTaskDto } from "./records.ts";
+import { loadList } from "./lists.ts";
+import { loadTaskDto, loadTaskDtos, NO_SUBTASKS, toTaskDto } from "./records.ts";
 
 export interface CommandContext {
   db: Db;
@@ -53,6 +56,8 @@ export interface CommandResult {
   /** False when the command changed nothing (e.g. completing a completed task): no events. */
   changed: boolean;
   eventIds: string[];
+  /** Completing a parent with `subtasks: "complete"`: the subtasks it completed. */
+  completedSubtasks?: string[];
 }
 
 // ───── events ─────
@@ -198,6 +203,55 @@ export interface CreateOptions {
   /** Set by on-task-completed for a recurrence's next occurrence. */
   series?: { id: string; occurrenceIndex: number };
   reason?: string | null;
+  /**
+   * The list and parent are taken as they are, unchecked: the next occurrence of a series stays
+   * where the completed one was, also in a list archived since (on-task-completed).
+   */
+  trustedPlacement?: boolean;
+}
+
+/** A task's parent as the placement rules read it. */
+interface ParentRow {
+  id: string;
+  parent_id: string | null;
+  list_id: string;
+}
+
+async function loadParent(db: Db | Tx, userId: string, parentId: string): Promise<ParentRow> {
+  const rows = await db.$queryRaw<ParentRow[]>`
+    SELECT id, parent_id, list_id FROM tasks WHERE id = ${parentId}::uuid AND user_id = ${userId}::uuid`;
+  // Another user's task is as unknown as a made-up id.
+  if (!rows[0]) throw new NotFound("No such parent task (parent_id).");
+  return rows[0];
+}
+
+/** A list a task is put into: the user's, and not archived. */
+async function checkTargetList(db: Db | Tx, userId: string, listId: string): Promise<void> {
+  const list = await loadList(db, userId, listId);
+  if (!list) throw new NotFound("No such list (list_id).");
+  const violation = archivedListViolation(list);
+  if (violation) throw violation;
+}
+
+/**
+ * Where a new task goes: its parent's list for a subtask, else the list named, else (null) the
+ * Inbox, which the insert trigger fills in. Checks only what the input names.
+ */
+async function placementOf(
+  db: Db | Tx,
+  userId: string,
+  input: Pick<CreateTaskInput, "list_id" | "parent_id">,
+): Promise<string | null> {
+  let listId = input.list_id ?? null;
+  if (input.parent_id) {
+    const parent = await loadParent(db, userId, input.parent_id);
+    const violation =
+      parentViolation(null, parent, false) ?? subtaskListViolation(parent.list_id, input.list_id);
+    if (violation) throw violation;
+    listId = parent.list_id;
+  }
+  if (listId) await checkTargetList(db, userId, listId);
+  return listId;
 }
 
 /**
@@ -224,6 +278,11 @@ export async function createTask(
   const series = options.series ?? (newSeries ? { id: newSeries.id, occurrenceIndex: 1 } : null);
 
   const run = async (db: Db | Tx) => {
+    const listId = options.trustedPlacement
+      ? (input.list_id ?? null)
+      : input.list_id || input.parent_id
+        ? await placementOf(db, ctx.userId, input)
+        : null;
     // An existing series (a recurrence's next occurrence): its current row, as loadTaskDto reads it.
     const seriesRow = newSeries
       ? { ...newSeries, userId: ctx.userId, active: true }
@@ -245,6 +304,10 @@ export async function createTask(
       version: 1,
       seriesId: series?.id ?? null,
       occurrenceIndex: series?.occurrenceIndex ?? null,
+      // Without one, the Inbox: the statement returns its id (the insert trigger's choice).
+      listId: listId ?? "",
+      parentId: input.parent_id ?? null,
+      subtasks: NO_SUBTASKS,
       // Replaced by the spelling the statement chose, in the order loadTaskDto sorts them.
       tags: input.tags.map((tag) => ({ tag })),
       reminders: [...reminderData].sort(byReminderOrder),
@@ -262,8 +325,8 @@ export async function createTask(
       partition_key: row.partitionKey,
       data: row.data,
       traceparent: row.traceparent,
-      // Where the task's tags are in this event's data (patched with the chosen spelling).
-      tags_path: tagsPath(messages[i]!.data, draft),
+      // Where the task is in this event's data (its tags and list patched with the statement's).
+      task_key: taskKey(messages[i]!.data, draft),
     }));
     const seriesInsert = newSeries
       ? Prisma.sql`, series AS (
@@ -276,7 +339,7 @@ export async function createTask(
             ${newSeries.maxCount}::integer, 1)
           RETURNING id)`
       : Prisma.empty;
-    const [result] = await db.$queryRaw<{ tags: string[] }[]>`
+    const [result] = await db.$queryRaw<{ tags: string[]; list_id: string }[]>`
       WITH given AS (
         SELECT g.tag, g.folded, g.n
         FROM unnest(${input.tags}::text[], ${input.tags.map((t) => t.toLowerCase())}::text[])
@@ -294,11 +357,12 @@ export async function createTask(
       ${seriesInsert},
       task AS (
         INSERT INTO tasks (id, user_id, title, description, priority, due_at, time_zone, created_at,
-          updated_at, series_id, occurrence_index)
+          updated_at, series_id, occurrence_index, list_id, parent_id)
         VALUES (${taskRow.id}::uuid, ${ctx.userId}::uuid, ${input.title}, ${input.description},
           ${input.priority}::priority, ${input.due_at}::timestamptz, ${timeZone}, ${ctx.now}::timestamptz,
-          ${ctx.now}::timestamptz, ${taskRow.seriesId}::uuid, ${taskRow.occurrenceIndex}::integer)
-        RETURNING id
+          ${ctx.now}::timestamptz, ${taskRow.seriesId}::uuid, ${taskRow.occurrenceIndex}::integer,
+          ${listId}::uuid, ${taskRow.parentId}::uuid)
+        RETURNING id, list_id
       ),
       tags AS (
         INSERT INTO task_tags (task_id, user_id, tag, created_at)
@@ -315,17 +379,19 @@ export async function createTask(
         INSERT INTO outbox (event_id, source, pubsub, topic, type, subject, partition_key, data, traceparent)
         SELECT (e.m->>'event_id')::uuid, e.m->>'source', e.m->>'pubsub', e.m->>'topic', e.m->>'type',
           e.m->>'subject', e.m->>'partition_key',
-          CASE WHEN e.m->>'tags_path' IS NULL THEN e.m->'data'
-            ELSE jsonb_set(e.m->'data', string_to_array(e.m->>'tags_path', '.'), to_jsonb(sorted.tags)) END,
+          CASE WHEN e.m->>'task_key' IS NULL THEN e.m->'data'
+            ELSE jsonb_set(jsonb_set(e.m->'data', ARRAY[e.m->>'task_key', 'tags'], to_jsonb(sorted.tags)),
+              ARRAY[e.m->>'task_key', 'list_id'], to_jsonb(task.list_id::text)) END,
           e.m->>'traceparent'
         FROM task, sorted, jsonb_array_elements(${JSON.stringify(outbox)}::jsonb) WITH ORDINALITY AS e(m, n)
         ORDER BY e.n
       )
-      SELECT sorted.tags FROM sorted, task`;
-    const task: TaskDto = { ...draft, tags: result!.tags };
-    // The events' copies of the task carry the same tags (the statement patched them).
+      SELECT sorted.tags, task.list_id FROM sorted, task`;
+    const task: TaskDto = { ...draft, tags: result!.tags, list_id: result!.list_id };
+    // The events' copies of the task carry the same tags and list (the statement patched them).
     for (const [i, message] of messages.entries()) {
-      if (outbox[i]!.tags_path) setTags(message.data, outbox[i]!.tags_path!, task.tags);
+      const key = outbox[i]!.task_key;
+      if (key) (message.data as Record<string, unknown>)[key] = task;
     }
     await ctx.afterEnqueue?.(db as Tx);
     return { task, eventIds: rows.map((r) => r.eventId) };
@@ -354,17 +420,11 @@ function byReminderOrder(
   return x === y ? 0 : x < y ? -1 : 1;
 }
 
-/** The dotted path of `task.tags` inside an event's data (the DTO is embedded by reference), if any. */
-function tagsPath(data: unknown, task: TaskDto): string | null {
+/** The key of the task inside an event's data (the DTO is embedded by reference), if any. */
+function taskKey(data: unknown, task: TaskDto): string | null {
   if (!data || typeof data !== "object") return null;
-  for (const [key, value] of Object.entries(data)) if (value === task) return `${key}.tags`;
+  for (const [key, value] of Object.entries(data)) if (value === task) return key;
   return null;
-}
-
-function setTags(data: unknown, path: string, tags: string[]): void {
-  const key = path.split(".")[0]!;
-  const record = data as Record<string, unknown>;
-  record[key] = { ...(record[key] as TaskDto), tags };
 }
 
 export async function updateTask(
@@ -380,6 +440,7 @@ export async function updateTask(
 
     const violation = recurrenceWithoutDueDate(input.recurrence, dueAt);
     if (violation) throw violation;
+    const { listId, parentId } = await movedPlacement(tx, ctx.userId, before, input);
     // Tags and reminders are replaced by difference, not wholesale: an unchanged one keeps its row
     // (its id and position), so restating the current set is a no-op with no event.
     if (input.tags !== undefined) {
@@ -452,6 +513,8 @@ export async function updateTask(
         ...(input.time_zone !== undefined ? { timeZone: input.time_zone } : {}),
         seriesId,
         occurrenceIndex,
+        listId,
+        parentId,
       },
     });
     const after = (await loadTaskDto(tx, ctx.userId, taskId))!;
@@ -460,9 +523,82 @@ export async function updateTask(
     changed = true;
     await tx.task.update({ where: { id: taskId }, data: { version: { increment: 1 }, updatedAt: ctx.now } });
     const task = { ...after, version: before.version + 1, updated_at: ctx.now.toISOString() };
-    return { task, messages: taskEventMessages("updated", task, ctx, changes) };
+    const messages = taskEventMessages("updated", task, ctx, changes);
+    // A moved parent takes its subtasks along, each moved with its own event.
+    if (listId !== before.list_id && before.subtasks.total > 0)
+      messages.push(...(await moveSubtasks(tx, ctx, taskId, listId)));
+    return { task, messages };
   });
   return { task, changed, eventIds };
+}
+
+/**
+ * Where an update puts the task: a new parent (its list too), no parent, or another list. A
+ * subtask stays in its parent's list; a task with subtasks cannot become one; the target list is
+ * the user's and not archived.
+ */
+async function movedPlacement(
+  tx: Tx,
+  userId: string,
+  before: TaskDto,
+  input: Pick<UpdateTaskInput, "list_id" | "parent_id">,
+): Promise<{ listId: string; parentId: string | null }> {
+  let listId = before.list_id;
+  let parentId = before.parent_id;
+  let parentListId = before.list_id;
+  if (input.parent_id !== undefined && input.parent_id !== before.parent_id) {
+    if (input.parent_id === null) parentId = null;
+    else {
+      const parent = await loadParent(tx, userId, input.parent_id);
+      const violation = parentViolation(before, parent, before.subtasks.total > 0);
+      if (violation) throw violation;
+      parentId = parent.id;
+      listId = parentListId = parent.list_id;
+    }
+  }
+  if (parentId !== null) {
+    const violation = subtaskListViolation(parentListId, input.list_id);
+    if (violation) throw violation;
+  } else if (input.list_id !== undefined) listId = input.list_id;
+  if (listId !== before.list_id) await checkTargetList(tx, userId, listId);
+  return { listId, parentId };
+}
+
+/** A parent's subtasks (all, or the open ones), locked for the change, oldest first. */
+async function lockSubtasks(
+  tx: Tx,
+  userId: string,
+  parentId: string,
+  which: "all" | "pending",
+): Promise<TaskDto[]> {
+  const pending = which === "pending" ? Prisma.sql`AND status = 'pending'` : Prisma.empty;
+  const ids = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM tasks WHERE parent_id = ${parentId}::uuid AND user_id = ${userId}::uuid ${pending}
+    ORDER BY created_at, id FOR UPDATE`;
+  return loadTaskDtos(
+    tx,
+    userId,
+    ids.map((r) => r.id),
+  );
+}
+
+/** Moves a parent's subtasks to `listId`: each locked, changed and announced like any update. */
+async function moveSubtasks(tx: Tx, ctx: CommandContext, parentId: string, listId: string) {
+  const messages: OutboxMessage[] = [];
+  for (const child of await lockSubtasks(tx, ctx.userId, parentId, "all")) {
+    await tx.task.update({
+      where: { id: child.id },
+      data: { listId, version: { increment: 1 }, updatedAt: ctx.now },
+    });
+    const moved: TaskDto = {
+      ...child,
+      list_id: listId,
+      version: child.version + 1,
+      updated_at: ctx.now.toISOString(),
+    };
+    messages.push(...taskEventMessages("updated", moved, ctx, diffTasks(child, moved), "parent_moved"));
+  }
+  return messages;
 }
 
 async function setStatus(
@@ -470,8 +606,10 @@ async function setStatus(
   taskId: string,
   status: "pending" | "completed",
   expectedVersion?: number,
+  subtaskChoice?: SubtaskChoice,
 ): Promise<CommandResult> {
   let changed = false;
+  const completedSubtasks: string[] = [];
   const { task, eventIds } = await commit(ctx, async (tx) => {
     const before = await lockOwnedTask(tx, ctx, taskId);
     // Completing a completed task (or reopening a pending one) is a no-op, not an error: retries are
@@ -481,33 +619,67 @@ async function setStatus(
       throw new VersionConflict(before.version, expectedVersion);
     }
     changed = true;
-    const completedAt = status === "completed" ? ctx.now : null;
-    await tx.task.update({
-      where: { id: taskId },
-      data: { status, completedAt, updatedAt: ctx.now, version: { increment: 1 } },
-    });
-    const task: TaskDto = {
-      ...before,
-      status,
-      completed_at: completedAt?.toISOString() ?? null,
-      updated_at: ctx.now.toISOString(),
-      version: before.version + 1,
-    };
-    const changes = diffTasks(before, task);
-    return {
-      task,
-      messages: taskEventMessages(status === "completed" ? "completed" : "updated", task, ctx, changes),
-    };
+    const messages: OutboxMessage[] = [];
+    let subtasks = before.subtasks;
+    if (status === "completed" && before.subtasks.done < before.subtasks.total) {
+      const open = await lockSubtasks(tx, ctx.userId, taskId, "pending");
+      if (open.length > 0 && subtaskChoice === undefined) throw new OpenSubtasks(open.length);
+      if (open.length > 0 && subtaskChoice === "complete") {
+        // Each subtask completed as if on its own: its row, its events, its audit entry.
+        for (const child of open) {
+          const done = await statusChanged(tx, ctx, child, "completed", "parent_completed");
+          messages.push(...done.messages);
+          completedSubtasks.push(child.id);
+        }
+        subtasks = { done: before.subtasks.done + open.length, total: before.subtasks.total };
+      }
+    }
+    const done = await statusChanged(tx, ctx, { ...before, subtasks }, status, null);
+    messages.push(...done.messages);
+    return { task: done.task, messages };
   });
-  return { task, changed, eventIds };
+  return { task, changed, eventIds, completedSubtasks };
 }
 
+/** One task's status change: its row and its events. */
+async function statusChanged(
+  tx: Tx,
+  ctx: CommandContext,
+  before: TaskDto,
+  status: "pending" | "completed",
+  reason: string | null,
+): Promise<{ task: TaskDto; messages: OutboxMessage[] }> {
+  const completedAt = status === "completed" ? ctx.now : null;
+  await tx.task.update({
+    where: { id: before.id },
+    data: { status, completedAt, updatedAt: ctx.now, version: { increment: 1 } },
+  });
+  const task: TaskDto = {
+    ...before,
+    status,
+    completed_at: completedAt?.toISOString() ?? null,
+    updated_at: ctx.now.toISOString(),
+    version: before.version + 1,
+  };
+  const changes = diffTasks(before, task);
+  return {
+    task,
+    messages: taskEventMessages(status === "completed" ? "completed" : "updated", task, ctx, changes, reason),
+  };
+}
+
+/**
+ * Completes a task. A parent with open subtasks needs `subtasks`: "complete" completes them too
+ * (in this transaction, each with its own events; `completedSubtasks` names them, so an undo can
+ * reopen exactly those), "leave" leaves them open; without it the command refuses (OpenSubtasks).
+ */
 export function completeTask(
   ctx: CommandContext,
   taskId: string,
   expectedVersion?: number,
+  subtasks?: SubtaskChoice,
 ): Promise<CommandResult> {
-  return setStatus(ctx, taskId, "completed", expectedVersion);
+  return setStatus(ctx, taskId, "completed", expectedVersion, subtasks);
 }
 
 export function reopenTask(
@@ -543,12 +715,31 @@ export async function deleteTask(
         });
       }
     }
+    // A parent goes with its subtasks, each deleted with its own event (the foreign key's cascade
+    // would delete them silently).
+    const messages: OutboxMessage[] = [];
+    if (before.subtasks.total > 0) {
+      const children = await lockSubtasks(tx, ctx.userId, taskId, "all");
+      for (const child of children) {
+        if (child.series_id)
+          await tx.taskRecurrence.updateMany({
+            where: { id: child.series_id, userId: ctx.userId },
+            data: { active: false, updatedAt: ctx.now },
+          });
+        const gone = child.recurrence
+          ? { ...child, recurrence: { ...child.recurrence, active: false } }
+          : child;
+        messages.push(...taskEventMessages("deleted", gone, ctx, {}, "parent_deleted"));
+      }
+      await tx.task.deleteMany({ where: { id: { in: children.map((c) => c.id) } } });
+    }
     await tx.task.delete({ where: { id: taskId } });
     const task =
       before.recurrence && scope === "series"
         ? { ...before, recurrence: { ...before.recurrence, active: false } }
         : before;
-    return { task, messages: taskEventMessages("deleted", task, ctx, {}, reason) };
+    messages.push(...taskEventMessages("deleted", task, ctx, {}, reason));
+    return { task, messages };
   });
   return { task, changed: true, eventIds };
 }

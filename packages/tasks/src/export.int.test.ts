@@ -133,6 +133,7 @@ describe("given a user with tasks, settings, channels and activity, and another 
         past_reminder_policy: "send_now",
       },
       saved_views: [{ name: "Errands", query: "tags=errands", position: 0 }],
+      lists: [{ name: "Inbox", is_inbox: true, archived: false }],
       push_subscriptions: [{ user_agent: "Chromium", last_success_at: null }],
       api_tokens: [{ name: "test", scope: "read_write", revoked_at: null }],
     });
@@ -144,6 +145,8 @@ describe("given a user with tasks, settings, channels and activity, and another 
       }),
     );
     expect(json.tasks.map((task: { id: string }) => task.id).sort()).toEqual([...aliceTaskIds].sort());
+    // Each task names its list (and, for a subtask, its parent).
+    for (const task of json.tasks) expect(task).toMatchObject({ list_id: json.lists[0].id, parent_id: null });
     const water = json.tasks.find((task: { title: string }) => task.title === "Water the plants");
     expect(water).toMatchObject({
       due_at: "2026-11-30T08:00:00.000Z",
@@ -223,6 +226,8 @@ describe("given a user with tasks, settings, channels and activity, and another 
       "",
       "2026-11-23T10:00:00.000Z",
       "2026-11-23T10:00:00.000Z",
+      "Inbox",
+      "",
     ]);
     expect(byTitle("Water").slice(8, 10)).toEqual([
       "Weekly on Mon",

@@ -12,6 +12,7 @@ import type { TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
 import { userActivity } from "./activity.ts";
+import { listLists } from "./lists.ts";
 import { taskDtoOfRow, taskDtoSql, type TaskDtoSqlRow } from "./records.ts";
 
 export const EXPORT_PAGE_SIZE = 500;
@@ -44,7 +45,7 @@ export async function* taskPages(
 
 /** The account and its settings: the head of the JSON document. Null when the user is gone. */
 export async function accountExport(db: Db, userId: string, now: Date) {
-  const [user, channels, pushSubscriptions, apiTokens, savedViews] = await Promise.all([
+  const [user, channels, pushSubscriptions, apiTokens, savedViews, lists] = await Promise.all([
     db.user.findUnique({
       where: { id: userId },
       select: {
@@ -77,6 +78,7 @@ export async function accountExport(db: Db, userId: string, now: Date) {
       orderBy: { createdAt: "asc" },
     }),
     db.savedView.findMany({ where: { userId }, orderBy: [{ position: "asc" }, { name: "asc" }] }),
+    listLists(db, userId, "all"),
   ]);
   if (!user) return null;
   const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -108,6 +110,8 @@ export async function accountExport(db: Db, userId: string, now: Date) {
       revoked_at: iso(t.revokedAt),
     })),
     saved_views: savedViews.map((v) => ({ name: v.name, query: v.query, position: v.position })),
+    // Archived ones too: their tasks are in the export.
+    lists: lists.map(({ open_tasks: _open, ...list }) => list),
   };
 }
 
@@ -164,7 +168,8 @@ export async function* exportTasksCsv(
   pageSize = EXPORT_PAGE_SIZE,
 ): AsyncGenerator<string> {
   yield csvRecord(TASK_CSV_COLUMNS);
+  const listNames = new Map((await listLists(db, userId, "all")).map((list) => [list.id, list.name]));
   for await (const page of taskPages(db, userId, pageSize)) {
-    yield page.map((task) => csvRecord(taskCsvValues(task))).join("");
+    yield page.map((task) => csvRecord(taskCsvValues(task, listNames.get(task.list_id) ?? ""))).join("");
   }
 }

@@ -143,10 +143,21 @@ export async function runImport(
       rows: reported,
     };
   };
+  // Top-level tasks first, then the subtasks: a subtask names its parent's new id.
+  tasks.sort((a, b) => Number(a.parentLine !== undefined) - Number(b.parentLine !== undefined));
   const worker = async () => {
     while (stopped === null && next < tasks.length) {
       const row = tasks[next++]!;
-      const outcome = await create(row.input);
+      const notes = [...row.notes];
+      let input = row.input;
+      if (row.parentLine !== undefined) {
+        const parent = outcomes.get(row.parentLine);
+        if (parent?.kind === "created") {
+          input = { ...input, parent_id: parent.taskId };
+          notes.push(`A subtask of line ${row.parentLine}'s task.`);
+        } else notes.push(`A sub-task of line ${row.parentLine}, which was not imported: a task of its own.`);
+      }
+      const outcome = await create(input);
       outcomes.set(
         row.line,
         outcome.ok
@@ -155,7 +166,7 @@ export async function runImport(
               kind: "created",
               title: row.input.title,
               taskId: outcome.taskId,
-              notes: row.notes,
+              notes,
             }
           : { line: row.line, kind: "failed", title: row.input.title, reason: outcome.reason },
       );

@@ -14,10 +14,12 @@ import {
   TAG_MODES,
   taskListQuerySchema,
 } from "#core/task-query.ts";
+import { createListSchema, LIST_COLORS, listIdSchema, listToken } from "#core/lists.ts";
 import {
   createTaskSchema,
   instantSchema,
   prioritySchema,
+  subtaskChoiceSchema,
   taskIdSchema,
   updateTaskSchema,
 } from "#core/tasks.ts";
@@ -33,9 +35,11 @@ import {
   jsonResult,
   outcomeOf,
   readOnlyError,
+  failureText,
   textResult,
   type Outcome,
 } from "./mcp-results.ts";
+import { listLists } from "./lists.ts";
 import { listTags, listTasks } from "./queries.ts";
 import { loadTaskDto } from "./records.ts";
 
@@ -46,7 +50,8 @@ export const SERVER_INFO = { name: "orbit", version: "1.0.0" };
 
 export const SERVER_INSTRUCTIONS =
   "Orbit is a task manager. Find tasks before changing them; pass a task's version with a change " +
-  "to avoid overwriting a newer edit. Times are RFC 3339 with an offset.";
+  "to avoid overwriting a newer edit. Times are RFC 3339 with an offset. Tasks are in lists " +
+  "(list_lists; the Inbox unless another is named) and may have subtasks (parent_id, one level).";
 
 /** What the tools of one request act with: its caller, the command client, the database. */
 export interface ToolContext {
@@ -83,6 +88,16 @@ const findTasksShape = {
   due_to: z.string().optional().describe("Exclusive upper bound of due_at, RFC 3339 with an offset."),
   overdue: z.boolean().optional().describe("true: only pending tasks past due; false: none of those."),
   no_due: z.boolean().optional().describe("true: only tasks without a due date; false: only with one."),
+  list: z
+    .string()
+    .max(60)
+    .optional()
+    .describe(
+      "Only the tasks of the list with this name (ignoring case; archived lists too). Without list or list_id, archived lists' tasks are left out.",
+    ),
+  list_id: listIdSchema.optional().describe("Only the tasks of this list (an id from list_lists)."),
+  parent_id: taskIdSchema.optional().describe("Only the subtasks of this task."),
+  top_level: z.boolean().optional().describe("true: leave subtasks out."),
   sort: z.enum(SORTS).optional().describe(SORT_DESCRIPTION),
   order: z.enum(ORDERS).optional(),
   limit: z.number().int().min(1).max(200).optional().describe("Default 50."),
@@ -93,10 +108,12 @@ const findTasksShape = {
 function toListQuery(args: z.infer<z.ZodObject<typeof findTasksShape>>): Record<string, string> {
   const query: Record<string, string> = {};
   for (const [key, value] of Object.entries(args)) {
-    if (value === undefined) continue;
+    if (value === undefined || key === "list") continue;
     const name = key === "priorities" ? "priority" : key;
     query[name] = Array.isArray(value) ? value.join(",") : String(value);
   }
+  // A list by name is the search's own `list:` filter (#core/lists.ts takeListToken).
+  if (args.list !== undefined) query.q = `${listToken(args.list)}${args.q ? ` ${args.q}` : ""}`;
   return query;
 }
 
@@ -109,7 +126,7 @@ export function registerTools(server: McpServer, tools: ToolContext): void {
     "add_tasks",
     {
       title: "Add tasks",
-      description: `Create one or more tasks (at most ${MAX_BATCH}). Each succeeds or fails on its own.`,
+      description: `Create one or more tasks (at most ${MAX_BATCH}). Each succeeds or fails on its own. A task goes into the Inbox unless list_id names another list (list_lists); parent_id makes it a subtask (in its parent's list; one level deep).`,
       inputSchema: { tasks: z.array(createTaskSchema).min(1).max(MAX_BATCH) },
     },
     async ({ tasks }) => {
@@ -185,21 +202,26 @@ export function registerTools(server: McpServer, tools: ToolContext): void {
       title: "Complete (or reopen) tasks",
       description:
         "Mark tasks completed, or pending again with reopen: true. Idempotent. Completing a recurring " +
-        "task creates its next occurrence.",
+        "task creates its next occurrence. A task with open subtasks is refused unless subtasks says " +
+        'what becomes of them: "complete" completes them too, "leave" leaves them open (ask the user ' +
+        "when they did not say).",
       inputSchema: {
         tasks: z
           .array(z.strictObject({ id: taskIdSchema, version: versionSchema }))
           .min(1)
           .max(MAX_BATCH),
         reopen: z.boolean().default(false).describe("true: mark the tasks pending again."),
+        subtasks: subtaskChoiceSchema
+          .optional()
+          .describe('For a task with open subtasks: "complete" them too, or "leave" them open.'),
       },
     },
-    async ({ tasks, reopen }) => {
+    async ({ tasks, reopen, subtasks }) => {
       const denied = readOnlyError("complete_tasks", principal);
       if (denied) return denied;
       const outcomes: Outcome[] = [];
       for (const { id, version } of tasks)
-        outcomes.push(outcomeOf(await commands.completeTask(caller, id, { reopen, version }), log));
+        outcomes.push(outcomeOf(await commands.completeTask(caller, id, { reopen, version, subtasks }), log));
       return batchResult(reopen ? "Reopened" : "Completed", outcomes);
     },
   );
@@ -263,6 +285,56 @@ export function registerTools(server: McpServer, tools: ToolContext): void {
       const outcomes: Outcome[] = [];
       for (const id of ids) outcomes.push(outcomeOf(await commands.deleteTask(caller, id, scope), log));
       return batchResult("Deleted", outcomes);
+    },
+  );
+
+  server.registerTool(
+    "list_lists",
+    {
+      title: "List lists",
+      description:
+        "The user's lists (Inbox first), each with its id, name, colour and number of open tasks. " +
+        "archived: true lists the archived ones instead.",
+      inputSchema: { archived: z.boolean().default(false) },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ archived }) => {
+      const items = await listLists(db, userId, archived ? "archived" : "active");
+      return jsonResult(items, { items });
+    },
+  );
+
+  server.registerTool(
+    "create_list",
+    {
+      title: "Create a list",
+      description: `Create a list. Names are unique among the user's active lists, ignoring case. Colours: ${LIST_COLORS.join(", ")}.`,
+      inputSchema: createListSchema.shape,
+    },
+    async (list) => {
+      const denied = readOnlyError("create_list", principal);
+      if (denied) return denied;
+      const reply = await commands.createList(caller, list);
+      if (!reply.ok) return errorResult(failureText(reply.failure, log));
+      return jsonResult(reply.value, { list: reply.value });
+    },
+  );
+
+  server.registerTool(
+    "move_task",
+    {
+      title: "Move a task to another list",
+      description:
+        "Move a task to another of the user's lists (an id from list_lists); its subtasks move with it. " +
+        "A subtask moves only with its parent. Archived lists take no tasks.",
+      inputSchema: { id: taskIdSchema, list_id: listIdSchema, version: versionSchema },
+    },
+    async ({ id, list_id, version }) => {
+      const denied = readOnlyError("move_task", principal);
+      if (denied) return denied;
+      const outcome = outcomeOf(await commands.updateTask(caller, id, { list_id, version }), log);
+      if (!outcome.ok) return errorResult(outcome.error);
+      return jsonResult(outcome.task, { task: outcome.task });
     },
   );
 

@@ -223,6 +223,17 @@ function conditions(userId: string, query: TaskListQuery, now: Date, similar: st
   if (query.overdue === false) conds.push(sql`NOT ${overdue}`);
   if (query.noDue === true) conds.push(sql`t.due_at IS NULL`);
   if (query.noDue === false) conds.push(sql`t.due_at IS NOT NULL`);
+  if (query.listId) conds.push(sql`t.list_id = ${query.listId}::uuid`);
+  if (query.listName)
+    conds.push(sql`t.list_id IN (SELECT l.id FROM task_lists l
+                                 WHERE l.user_id = ${userId}::uuid AND lower(l.name) = lower(${query.listName}))`);
+  // An archived list's tasks are kept, not shown, unless the list is asked for: its ids, read once
+  // (an InitPlan), filter the sort index's walk.
+  if (!query.listId && !query.listName)
+    conds.push(sql`t.list_id <> ALL (ARRAY(SELECT l.id FROM task_lists l
+                                           WHERE l.user_id = ${userId}::uuid AND l.archived_at IS NOT NULL))`);
+  if (query.parentId) conds.push(sql`t.parent_id = ${query.parentId}::uuid`);
+  if (query.topLevel) conds.push(sql`t.parent_id IS NULL`);
   return conds;
 }
 

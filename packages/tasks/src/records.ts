@@ -37,8 +37,12 @@ type TaskRow = Pick<
   | "createdAt"
   | "updatedAt"
   | "version"
+  | "listId"
+  | "parentId"
 > & {
   tags: { tag: string }[];
+  /** A parent's subtasks: how many are completed, of how many. */
+  subtasks: SubtaskCounts;
   reminders: { id: string; offsetMinutes: number | null; remindAt: Date | null }[];
 };
 type SeriesRow = Pick<
@@ -56,6 +60,13 @@ type SeriesRow = Pick<
   | "active"
 >;
 
+export interface SubtaskCounts {
+  done: number;
+  total: number;
+}
+
+export const NO_SUBTASKS: SubtaskCounts = { done: 0, total: 0 };
+
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 export function toTaskDto(task: TaskRow, series: SeriesRow | null): TaskDto {
@@ -69,6 +80,9 @@ export function toTaskDto(task: TaskRow, series: SeriesRow | null): TaskDto {
     due_at: iso(task.dueAt),
     time_zone: task.timeZone,
     tags: task.tags.map((t) => t.tag),
+    list_id: task.listId,
+    parent_id: task.parentId,
+    subtasks: { done: task.subtasks.done, total: task.subtasks.total },
     reminders: task.reminders.map((r) => ({
       id: r.id,
       offset_minutes: r.offsetMinutes,
@@ -98,6 +112,16 @@ export function toTaskDto(task: TaskRow, series: SeriesRow | null): TaskDto {
   };
 }
 
+/** Each task's subtask counts (tasks without subtasks are absent: NO_SUBTASKS). */
+export async function subtaskCounts(db: Db | Tx, taskIds: string[]): Promise<Map<string, SubtaskCounts>> {
+  if (taskIds.length === 0) return new Map();
+  // Served by tasks_parent_id_idx.
+  const rows = await db.$queryRaw<{ parent_id: string; done: number; total: number }[]>`
+    SELECT parent_id, (count(*) FILTER (WHERE status = 'completed'))::int AS done, count(*)::int AS total
+    FROM tasks WHERE parent_id = ANY(${taskIds}::uuid[]) GROUP BY parent_id`;
+  return new Map(rows.map((r) => [r.parent_id, { done: r.done, total: r.total }]));
+}
+
 /** Loads one of `userId`'s tasks as a DTO; null when it does not exist or belongs to someone else. */
 export async function loadTaskDto(db: Db | Tx, userId: string, taskId: string): Promise<TaskDto | null> {
   const task = await db.task.findFirst({ where: { id: taskId, userId }, include: taskInclude });
@@ -105,7 +129,8 @@ export async function loadTaskDto(db: Db | Tx, userId: string, taskId: string): 
   const series = task.seriesId
     ? await db.taskRecurrence.findFirst({ where: { id: task.seriesId, userId } })
     : null;
-  return toTaskDto(task, series);
+  const counts = await subtaskCounts(db, [task.id]);
+  return toTaskDto({ ...task, subtasks: counts.get(task.id) ?? NO_SUBTASKS }, series);
 }
 
 /** Loads many tasks (already filtered to one user) as DTOs, in the order of `ids`. */
@@ -117,8 +142,18 @@ export async function loadTaskDtos(db: Db | Tx, userId: string, ids: string[]): 
     ? await db.taskRecurrence.findMany({ where: { id: { in: seriesIds }, userId } })
     : [];
   const seriesById = new Map(series.map((s) => [s.id, s]));
+  const counts = await subtaskCounts(
+    db,
+    tasks.map((t) => t.id),
+  );
   const byId = new Map(
-    tasks.map((t) => [t.id, toTaskDto(t, t.seriesId ? (seriesById.get(t.seriesId) ?? null) : null)]),
+    tasks.map((t) => [
+      t.id,
+      toTaskDto(
+        { ...t, subtasks: counts.get(t.id) ?? NO_SUBTASKS },
+        t.seriesId ? (seriesById.get(t.seriesId) ?? null) : null,
+      ),
+    ]),
   );
   return ids.map((id) => byId.get(id)).filter((t): t is TaskDto => t !== undefined);
 }
@@ -134,7 +169,9 @@ export function taskDtoSql(ids: Prisma.Sql): Prisma.Sql {
     SELECT page.id, page.cursor_key,
       t.user_id, t.title, t.description, t.status::text AS status, t.priority::text AS priority,
       t.due_at, t.time_zone, t.series_id, t.occurrence_index, t.completed_at, t.created_at,
-      t.updated_at, t.version,
+      t.updated_at, t.version, t.list_id, t.parent_id,
+      (SELECT count(*) FROM tasks c WHERE c.parent_id = t.id)::int AS sub_total,
+      (SELECT count(*) FROM tasks c WHERE c.parent_id = t.id AND c.status = 'completed')::int AS sub_done,
       (SELECT coalesce(json_agg(tt.tag ORDER BY tt.created_at, tt.tag), '[]'::json)
          FROM task_tags tt WHERE tt.task_id = t.id) AS tags,
       (SELECT coalesce(json_agg(json_build_object(
@@ -170,6 +207,10 @@ export interface TaskDtoSqlRow {
   created_at: Date;
   updated_at: Date;
   version: number;
+  list_id: string;
+  parent_id: string | null;
+  sub_total: number;
+  sub_done: number;
   tags: string[] | string;
   reminders: { id: string; offset_minutes: number | null; remind_at: number | null }[] | string;
   s_id: string | null;
@@ -204,6 +245,9 @@ export function taskDtoOfRow(row: TaskDtoSqlRow): TaskDto {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     version: row.version,
+    listId: row.list_id,
+    parentId: row.parent_id,
+    subtasks: { done: row.sub_done, total: row.sub_total },
     tags: json(row.tags).map((tag) => ({ tag })),
     reminders: json(row.reminders).map((r) => ({
       id: r.id,

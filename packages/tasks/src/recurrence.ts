@@ -69,6 +69,11 @@ export async function createNextOccurrence(
   }
 
   const occurrenceIndex = previousIndex + 1;
+  // The next occurrence stays where the completed one was: its list, and its parent while that
+  // still exists (a subtask of a deleted parent went with it).
+  const parentStays =
+    task.parent_id !== null &&
+    (await tx.task.count({ where: { id: task.parent_id, userId: event.user_id } })) > 0;
   const { task: created } = await createTask(
     {
       db: ctx.db,
@@ -91,8 +96,10 @@ export async function createNextOccurrence(
       tags: task.tags,
       reminders: carriedReminders(task.reminders, previousDue, next),
       recurrence: null,
+      list_id: task.list_id,
+      ...(parentStays ? { parent_id: task.parent_id! } : {}),
     },
-    { series: { id: series.id, occurrenceIndex }, reason: "recurrence" },
+    { series: { id: series.id, occurrenceIndex }, reason: "recurrence", trustedPlacement: true },
   );
   await tx.taskRecurrence.update({
     where: { id: series.id },

@@ -61,9 +61,10 @@ export function ImportExport({
       <p className="mt-1 text-sm text-slate-700">
         In Todoist, open a project’s menu and choose “Export as a template”, then “Export as CSV file”. Labels
         become tags, p1–p4 become high, medium, low and no priority, due dates and “every …” repeats are read
-        in English (dates without a time are due at 09:00), and sub-tasks become tasks of their own. You see
-        what will be imported before anything is. At most {TODOIST_IMPORT_LIMITS.bytes / 1_048_576} MB and{" "}
-        {TODOIST_IMPORT_LIMITS.rows.toLocaleString("en")} rows per file.
+        in English (dates without a time are due at 09:00), and sub-tasks become subtasks (one level deep).
+        The tasks go into the list you choose. You see what will be imported before anything is. At most{" "}
+        {TODOIST_IMPORT_LIMITS.bytes / 1_048_576} MB and {TODOIST_IMPORT_LIMITS.rows.toLocaleString("en")}{" "}
+        rows per file.
       </p>
       <fetcher.Form
         method="post"
@@ -110,6 +111,20 @@ export function ImportExport({
               <CsrfInput token={csrf} />
               <input type="hidden" name="intent" value="import-confirm" />
               <input type="hidden" name="import_id" value={preview.id} />
+              <label htmlFor="import-list" className="self-center text-sm text-slate-700">
+                Into list
+              </label>
+              <select
+                id="import-list"
+                name="list_id"
+                className="rounded-md border border-slate-300 px-2 py-1 text-sm"
+              >
+                {preview.lists.map((list) => (
+                  <option key={list.id} value={list.id}>
+                    {list.name}
+                  </option>
+                ))}
+              </select>
               <button
                 type="submit"
                 className={buttonClass}

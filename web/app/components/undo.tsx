@@ -31,6 +31,7 @@ import {
   type UndoStep,
   type UndoToast,
 } from "#core/undo.ts";
+import type { SubtaskChoice } from "#core/tasks.ts";
 
 /** The list's action, which runs each command (the same route a form without JavaScript posts to). */
 const LIST_ACTION = "/?index";
@@ -52,6 +53,8 @@ interface Command {
   scope: UndoDeleteScope;
   /** A completion that, once done, offers Undo. */
   offer: boolean;
+  /** Completing a parent with open subtasks: what becomes of them (the dialog's answer). */
+  subtasks?: SubtaskChoice;
 }
 
 /** Where focus should go once the list has drawn: a task's row (after Undo), or the list itself. */
@@ -61,8 +64,11 @@ export interface FocusRequest {
 }
 
 interface UndoContextValue {
-  /** Completes or reopens `task`; a completion that succeeds offers Undo. */
-  setStatus(task: TaskRef, intent: "complete" | "reopen"): void;
+  /**
+   * Completes or reopens `task`; a completion that succeeds offers Undo. A parent with open
+   * subtasks is completed with `subtasks` (complete or leave them), and its Undo reopens what it completed.
+   */
+  setStatus(task: TaskRef, intent: "complete" | "reopen", subtasks?: SubtaskChoice): void;
   /** Hides `task` and holds its delete back while the toast (shown on `page`) offers Undo. */
   holdDelete(task: TaskRef, scope: UndoDeleteScope, page?: string): void;
   /** Tasks whose rows are not shown: held back, or being deleted. */
@@ -86,9 +92,10 @@ function typingIn(element: Element | null): boolean {
   return Boolean(element?.closest("input, textarea, select, [contenteditable=true]"));
 }
 
-function commandFields(command: Pick<Command, "intent" | "task" | "scope">, csrf: string) {
+function commandFields(command: Pick<Command, "intent" | "task" | "scope" | "subtasks">, csrf: string) {
   const fields = new URLSearchParams({ csrf, intent: command.intent, id: command.task.id });
   if (command.intent === "delete") fields.set("scope", command.scope);
+  if (command.intent === "complete" && command.subtasks) fields.set("subtasks", command.subtasks);
   return fields;
 }
 
@@ -111,11 +118,14 @@ export function UndoProvider({ csrf, children }: { csrf: string | null; children
   const counter = useRef(0);
   const regionRef = useRef<HTMLDivElement>(null);
 
-  const run = useCallback((intent: Intent, task: TaskRef, scope: UndoDeleteScope, offer: boolean) => {
-    const command = { key: `undo-command-${++counter.current}`, intent, task, scope, offer };
-    commandsRef.current = [...commandsRef.current, command];
-    setCommands(commandsRef.current);
-  }, []);
+  const run = useCallback(
+    (intent: Intent, task: TaskRef, scope: UndoDeleteScope, offer: boolean, subtasks?: SubtaskChoice) => {
+      const command = { key: `undo-command-${++counter.current}`, intent, task, scope, offer, subtasks };
+      commandsRef.current = [...commandsRef.current, command];
+      setCommands(commandsRef.current);
+    },
+    [],
+  );
 
   const apply = useCallback(
     (event: UndoEvent): UndoStep => {
@@ -130,7 +140,8 @@ export function UndoProvider({ csrf, children }: { csrf: string | null; children
         if (before)
           run(
             command.intent,
-            { id: before.action.taskId, title: before.action.title, recurring: before.action.recurring },
+            // The toast's task, or a subtask its completion completed (undo reopens those too).
+            { id: command.taskId, title: before.action.title, recurring: before.action.recurring },
             command.intent === "delete" ? command.scope : "occurrence",
             false,
           );
@@ -169,7 +180,7 @@ export function UndoProvider({ csrf, children }: { csrf: string | null; children
   );
 
   const settled = useCallback(
-    (command: Command, error: string | null) => {
+    (command: Command, error: string | null, completedSubtasks: string[] = []) => {
       commandsRef.current = commandsRef.current.filter((c) => c.key !== command.key);
       setCommands(commandsRef.current);
       if (error) {
@@ -183,6 +194,7 @@ export function UndoProvider({ csrf, children }: { csrf: string | null; children
             taskId: command.task.id,
             title: command.task.title,
             recurring: command.task.recurring,
+            ...(completedSubtasks.length > 0 ? { alsoCompleted: completedSubtasks } : {}),
           },
           pathRef.current,
         );
@@ -256,10 +268,10 @@ export function UndoProvider({ csrf, children }: { csrf: string | null; children
       if (command.intent === "delete") hidden.add(command.task.id);
       else statusInFlight.set(command.task.id, command.intent);
     return {
-      setStatus: (task, intent) => {
+      setStatus: (task, intent, subtasks) => {
         setProblem(null);
         setFocusRequest(null);
-        run(intent, task, "occurrence", intent === "complete");
+        run(intent, task, "occurrence", intent === "complete", subtasks);
       },
       holdDelete: (task, scope, page = pathRef.current) => {
         setFocusRequest(null);
@@ -376,9 +388,9 @@ function CommandRunner({
 }: {
   command: Command;
   csrf: string;
-  onSettled: (command: Command, error: string | null) => void;
+  onSettled: (command: Command, error: string | null, completedSubtasks?: string[]) => void;
 }) {
-  const fetcher = useFetcher<{ error?: string | null }>({ key: command.key });
+  const fetcher = useFetcher<{ error?: string | null; completedSubtasks?: string[] }>({ key: command.key });
   const sent = useRef(false);
   const done = useRef(false);
   useEffect(() => {
@@ -390,7 +402,7 @@ function CommandRunner({
   useEffect(() => {
     if (done.current || fetcher.state !== "idle" || fetcher.data === undefined) return;
     done.current = true;
-    onSettled(command, fetcher.data?.error ?? null);
+    onSettled(command, fetcher.data?.error ?? null, fetcher.data?.completedSubtasks ?? []);
   }, [fetcher.state, fetcher.data, command, onSettled]);
   return null;
 }

@@ -24,6 +24,7 @@ import {
   type CreateOutcome,
   type ImportReport,
 } from "#tasks/imports.ts";
+import { listLists } from "#tasks/lists.ts";
 import { commandsAs } from "./commands.server.ts";
 import { getDb } from "./db.server.ts";
 import { renewalHeaders, requireUser, requireUserWithCsrf, type CurrentUser } from "./session.server.ts";
@@ -36,7 +37,8 @@ export interface ImportActionData {
   /** Per field, e.g. `file`. */
   fieldErrors: Record<string, string>;
   message: string | null;
-  preview: { id: string; fileName: string; rows: ImportRow[] } | null;
+  /** `lists`: where the tasks may go (the user's active lists, Inbox first). */
+  preview: { id: string; fileName: string; rows: ImportRow[]; lists: { id: string; name: string }[] } | null;
   report: ImportReport | null;
   timeZone: string;
 }
@@ -83,7 +85,8 @@ export async function importAction(request: Request) {
   await requireUserWithCsrf(request, form);
   const intent = String(form.get("intent") ?? "");
   if (intent === "import-preview") return preview(user, form, reply);
-  if (intent === "import-confirm") return confirm(user, String(form.get("import_id") ?? ""), reply);
+  if (intent === "import-confirm")
+    return confirm(user, String(form.get("import_id") ?? ""), String(form.get("list_id") ?? ""), reply);
   return reply({ error: "Unknown action." }, 400);
 }
 
@@ -117,10 +120,12 @@ async function preview(user: CurrentUser, form: FormData, reply: Reply) {
     { source: "todoist_csv", fileName, rows: read.rows },
     now,
   );
-  return reply({ intent: "import-preview", preview: { id, fileName, rows: read.rows } });
+  // Todoist exports one project per file: its tasks may go into one of the user's lists.
+  const lists = (await listLists(getDb(), user.userId)).map((list) => ({ id: list.id, name: list.name }));
+  return reply({ intent: "import-preview", preview: { id, fileName, rows: read.rows, lists } });
 }
 
-async function confirm(user: CurrentUser, id: string, reply: Reply) {
+async function confirm(user: CurrentUser, id: string, listId: string, reply: Reply) {
   const db = getDb();
   const claim = await claimImport(db, user.userId, id, new Date());
   if (!claim.ok) {
@@ -163,7 +168,9 @@ async function confirm(user: CurrentUser, id: string, reply: Reply) {
   }
   const commands = commandsAs(user);
   const create = async (input: ImportTaskInput): Promise<CreateOutcome> => {
-    const result = await commands.createTask(input);
+    // The chosen list for the top-level tasks; a subtask is in its parent's.
+    const intoList = listId && !input.parent_id ? { list_id: listId } : {};
+    const result = await commands.createTask({ ...input, ...intoList });
     if (result.ok) return { ok: true, taskId: result.body.id };
     const fields = Object.entries(result.fieldErrors).map(([field, message]) => `${field}: ${message}`);
     return {

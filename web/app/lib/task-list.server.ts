@@ -1,7 +1,9 @@
 // The task list's URL (what a bookmark holds) → the shared list query (#core/task-query.ts), whose
 // rules and SQL (#tasks/queries.ts) are the API's own. UI parameters: q, status, priority, tag,
 // due (overdue|today|week|none), from/to (a due date range, calendar days in the user's zone, both
-// ends included), sort, order; `cursor` fetches the next page.
+// ends included), sort, order, list (a list's id: that list's page); `cursor` fetches the next page.
+// Subtasks are listed under their parent (its page) unless the view searches or filters by
+// something a subtask may match on its own (words, tag, priority, due): then they are found too.
 import { dueWindow } from "#core/list-filters.ts";
 import { taskListQuerySchema, type TaskListQuery } from "#core/task-query.ts";
 
@@ -15,6 +17,7 @@ export interface ListFilters {
   to: string;
   sort: string;
   order: string;
+  list: string;
 }
 
 export function filtersOf(url: URL): ListFilters {
@@ -29,6 +32,7 @@ export function filtersOf(url: URL): ListFilters {
     to: get("to"),
     sort: get("sort"),
     order: get("order"),
+    list: get("list"),
   };
 }
 
@@ -42,6 +46,8 @@ export function listQueryOf(url: URL, timeZone: string, now: Date, limit = 50): 
   if (f.tag) params.tags = f.tag;
   if (f.sort) params.sort = f.sort;
   if (f.order) params.order = f.order;
+  if (f.list) params.list_id = f.list;
+  if (!f.q && !f.priority && !f.tag && !f.due && !f.from && !f.to) params.top_level = "true";
   const cursor = url.searchParams.get("cursor");
   if (cursor) params.cursor = cursor;
   const due = dueWindow({ preset: f.due, from: f.from, to: f.to }, timeZone, now);

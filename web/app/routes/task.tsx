@@ -2,14 +2,18 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useLoaderData, useNavigate, useNavigation } from "@remix-run/react";
 import { DateTime } from "luxon";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
 import { deliveriesOfJob, deliveryLine, occurrenceDelivery, reachesSomewhere } from "#core/channels.ts";
 import { ACTION_LABELS, REMINDER_ACTIONS } from "#core/reminder-actions.ts";
 import { isSnoozeJobName, parseReminderJobName } from "#core/reminders.ts";
-import { PRIORITIES, type TaskDto, type updateTaskSchema } from "#core/tasks.ts";
+import { PRIORITIES, subtaskChoiceSchema, type TaskDto, type updateTaskSchema } from "#core/tasks.ts";
+import { taskListQuerySchema } from "#core/task-query.ts";
 import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
+import { listLists } from "#tasks/lists.ts";
+import { listTasks } from "#tasks/queries.ts";
 import { loadTaskDto } from "#tasks/records.ts";
+import { CompleteParentDialog, ListDot, SubtaskProgress } from "../components/lists.tsx";
 import { useActionResult } from "../components/live-sync.tsx";
 import { RecurrenceEditor } from "../components/recurrence-editor.tsx";
 import { ReminderEditor, type SettledReminder } from "../components/reminder-editor.tsx";
@@ -52,17 +56,38 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const db = getDb();
   const task = await loadTaskDto(db, user.userId, id);
   if (!task) notFound();
-  const [activity, jobs, deliveries, actions, channels, pushSubscriptions] = await Promise.all([
-    taskActivity(db, user.userId, id, activityQuerySchema("task").parse({ limit: "100" })),
-    db.reminderJob.findMany({ where: { taskId: id, userId: user.userId }, orderBy: { remindAt: "asc" } }),
-    db.notificationDelivery.findMany({
-      where: { taskId: id, userId: user.userId },
-      orderBy: { createdAt: "asc" },
-    }),
-    db.reminderAction.findMany({ where: { taskId: id, userId: user.userId }, orderBy: { createdAt: "asc" } }),
-    db.notificationChannel.findMany({ where: { userId: user.userId } }),
-    db.pushSubscription.count({ where: { userId: user.userId } }),
-  ]);
+  const [activity, jobs, deliveries, actions, channels, pushSubscriptions, lists, subtasks, parent] =
+    await Promise.all([
+      taskActivity(db, user.userId, id, activityQuerySchema("task").parse({ limit: "100" })),
+      db.reminderJob.findMany({ where: { taskId: id, userId: user.userId }, orderBy: { remindAt: "asc" } }),
+      db.notificationDelivery.findMany({
+        where: { taskId: id, userId: user.userId },
+        orderBy: { createdAt: "asc" },
+      }),
+      db.reminderAction.findMany({
+        where: { taskId: id, userId: user.userId },
+        orderBy: { createdAt: "asc" },
+      }),
+      db.notificationChannel.findMany({ where: { userId: user.userId } }),
+      db.pushSubscription.count({ where: { userId: user.userId } }),
+      listLists(db, user.userId, "all"),
+      // Its subtasks, oldest first (one level: a subtask has none).
+      task.parent_id
+        ? Promise.resolve({ items: [] })
+        : listTasks(
+            db,
+            user.userId,
+            taskListQuerySchema.parse({
+              parent_id: id,
+              status: "all",
+              sort: "created",
+              order: "asc",
+              limit: "200",
+            }),
+            new Date(),
+          ),
+      task.parent_id ? loadTaskDto(db, user.userId, task.parent_id) : Promise.resolve(null),
+    ]);
   /** One occurrence's deliveries (by its exact ledger key), and what they came to. */
   const delivered = (job: (typeof jobs)[number]) => {
     const own = deliveriesOfJob(deliveries, job);
@@ -145,6 +170,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       reachable,
       settled,
       activity: activity?.items ?? [],
+      lists: lists.map((l) => ({ id: l.id, name: l.name, color: l.color, archived: l.archived })),
+      subtasks: subtasks.items.map((s) => ({ id: s.id, title: s.title, status: s.status })),
+      parent: parent ? { id: parent.id, title: parent.title } : null,
       defaultReminders: user.defaultReminderMinutes,
       pastReminderPolicy: user.pastReminderPolicy,
       timeZone: user.timeZone,
@@ -181,8 +209,38 @@ export async function action({ request, params }: ActionFunctionArgs) {
     data({ intent, message, fieldErrors }, { status });
 
   if (intent === "complete" || intent === "reopen") {
-    const result = await commandsAs(user).completeTask(id, { reopen: intent === "reopen" });
+    const choice = subtaskChoiceSchema.safeParse(form.get("subtasks"));
+    const result = await commandsAs(user).completeTask(id, {
+      reopen: intent === "reopen",
+      ...(intent === "complete" && choice.success ? { subtasks: choice.data } : {}),
+    });
     if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
+    return data({ intent, message: null, fieldErrors: {} });
+  }
+  if (intent === "subtask-complete" || intent === "subtask-reopen") {
+    const subtask = z.uuid().safeParse(form.get("subtask_id"));
+    if (!subtask.success) notFound();
+    const result = await commandsAs(user).completeTask(subtask.data, { reopen: intent === "subtask-reopen" });
+    if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
+    return data({ intent, message: null, fieldErrors: {} });
+  }
+  if (intent === "add-subtask") {
+    const title = String(form.get("title") ?? "");
+    const result = await commandsAs(user).createTask({ title, parent_id: id });
+    if (!result.ok)
+      return fail(
+        result.fieldErrors.title ?? result.fieldErrors.parent_id ?? result.message,
+        result.fieldErrors,
+        result.status,
+      );
+    return data({ intent, message: null, fieldErrors: {} });
+  }
+  if (intent === "move") {
+    const target = z.uuid().safeParse(form.get("list_id"));
+    if (!target.success) return fail("Pick a list.", { list_id: "Pick a list." }, 400);
+    const result = await commandsAs(user).updateTask(id, { list_id: target.data });
+    if (!result.ok)
+      return fail(result.fieldErrors.list_id ?? result.message, result.fieldErrors, result.status);
     return data({ intent, message: null, fieldErrors: {} });
   }
   if (intent === "delete") {
@@ -290,6 +348,24 @@ export async function action({ request, params }: ActionFunctionArgs) {
   return data({ intent, message: "Saved.", fieldErrors: {} });
 }
 
+/** Submits the complete form once the dialog has answered (its hidden field then holds the answer). */
+function SubmitOnChoice({
+  choice,
+  form,
+  onSent,
+}: {
+  choice: string;
+  form: React.RefObject<HTMLFormElement | null>;
+  onSent: () => void;
+}) {
+  useEffect(() => {
+    if (!choice) return;
+    form.current?.requestSubmit();
+    onSent();
+  }, [choice, form, onSent]);
+  return null;
+}
+
 type Delivery = "delivered" | "retrying" | "undelivered" | "none";
 
 /** Says when a reminder did not reach the user anywhere, or is still being retried. */
@@ -382,12 +458,21 @@ export default function TaskPage() {
     reachable,
     settled,
     activity,
+    lists,
+    subtasks,
+    parent,
     defaultReminders,
     pastReminderPolicy,
     timeZone,
     csrf,
     now,
   } = useLoaderData<typeof loader>();
+  const [asking, setAsking] = useState(false);
+  const completeForm = useRef<HTMLFormElement>(null);
+  const [choice, setChoice] = useState<string>("");
+  const openSubtasks = task.subtasks.total - task.subtasks.done;
+  const list = lists.find((l) => l.id === task.list_id);
+  const listName = (listId: unknown) => lists.find((l) => l.id === listId)?.name ?? "a list";
   const actionData = useActionResult<typeof action>();
   const navigation = useNavigation();
   const navigate = useNavigate();
@@ -418,15 +503,167 @@ export default function TaskPage() {
             {task.title}
           </h1>
           <TaskMeta task={task} timeZone={timeZone} now={now} variant="page" />
+          <p className="mt-1 flex flex-wrap items-center gap-2 text-sm text-slate-700">
+            {list ? (
+              <span className="inline-flex items-center gap-1.5" data-task-list>
+                <ListDot color={list.color} />
+                {list.name}
+              </span>
+            ) : null}
+            <SubtaskProgress subtasks={task.subtasks} />
+            {parent ? (
+              <span>
+                Subtask of{" "}
+                <Link to={`/tasks/${parent.id}`} className="text-indigo-700 underline">
+                  {parent.title}
+                </Link>
+              </span>
+            ) : null}
+          </p>
         </div>
-        <Form method="post">
+        <Form
+          method="post"
+          ref={completeForm}
+          onSubmit={(event) => {
+            // A parent with open subtasks asks first; the dialog's answer submits again with it.
+            if (task.status === "pending" && openSubtasks > 0 && !choice) {
+              event.preventDefault();
+              setAsking(true);
+            }
+          }}
+        >
           <CsrfInput token={csrf} />
+          <input type="hidden" name="subtasks" value={choice} />
           <input type="hidden" name="intent" value={task.status === "completed" ? "reopen" : "complete"} />
           <button type="submit" className={task.status === "completed" ? secondaryButtonClass : buttonClass}>
             {task.status === "completed" ? "Reopen" : "Mark complete"}
           </button>
         </Form>
       </div>
+
+      {asking ? (
+        <CompleteParentDialog
+          title={task.title}
+          open={openSubtasks}
+          onCancel={() => setAsking(false)}
+          onChoose={(answer) => {
+            setAsking(false);
+            setChoice(answer);
+          }}
+        />
+      ) : null}
+      <SubmitOnChoice choice={choice} form={completeForm} onSent={() => setChoice("")} />
+
+      <section
+        className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+        aria-labelledby="subtasks-heading"
+      >
+        <div className="flex flex-wrap items-center gap-3">
+          <h2 id="subtasks-heading" className="text-lg font-semibold">
+            Subtasks
+          </h2>
+          <SubtaskProgress subtasks={task.subtasks} />
+          <Form method="post" className="ml-auto flex items-center gap-2" aria-label="Move to another list">
+            <CsrfInput token={csrf} />
+            <input type="hidden" name="intent" value="move" />
+            <label htmlFor="move-list" className="text-sm text-slate-700">
+              List
+            </label>
+            <select
+              id="move-list"
+              name="list_id"
+              defaultValue={task.list_id}
+              key={task.list_id}
+              disabled={Boolean(parent)}
+              title={parent ? "A subtask is in its parent's list" : undefined}
+              className={`${inputClass} w-40 py-1`}
+            >
+              {lists
+                .filter((l) => !l.archived || l.id === task.list_id)
+                .map((l) => (
+                  <option key={l.id} value={l.id}>
+                    {l.name}
+                  </option>
+                ))}
+            </select>
+            {parent ? null : (
+              <button type="submit" className={secondaryButtonClass}>
+                Move
+              </button>
+            )}
+          </Form>
+        </div>
+        {parent ? (
+          <p className="mt-2 text-sm text-slate-700">
+            Subtasks go one level deep: this one has none of its own.
+          </p>
+        ) : (
+          <>
+            {subtasks.length > 0 ? (
+              <ul className="mt-2 divide-y divide-slate-100" data-testid="subtasks">
+                {subtasks.map((sub) => (
+                  <li
+                    key={sub.id}
+                    className="flex items-center gap-3 py-2"
+                    data-subtask={sub.title}
+                    data-status={sub.status}
+                  >
+                    <Form method="post">
+                      <CsrfInput token={csrf} />
+                      <input type="hidden" name="subtask_id" value={sub.id} />
+                      <input
+                        type="hidden"
+                        name="intent"
+                        value={sub.status === "completed" ? "subtask-reopen" : "subtask-complete"}
+                      />
+                      <button
+                        type="submit"
+                        aria-label={
+                          sub.status === "completed" ? `Reopen “${sub.title}”` : `Complete “${sub.title}”`
+                        }
+                        className={`flex h-5 w-5 items-center justify-center rounded-full border-2 ${sub.status === "completed" ? "border-emerald-600 bg-emerald-600 text-white" : "border-slate-400 hover:border-indigo-600"}`}
+                      >
+                        {sub.status === "completed" ? "✓" : ""}
+                      </button>
+                    </Form>
+                    <Link
+                      to={`/tasks/${sub.id}`}
+                      className={`text-sm hover:underline ${sub.status === "completed" ? "text-slate-500 line-through" : "text-slate-900"}`}
+                    >
+                      {sub.title}
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p className="mt-2 text-sm text-slate-700">No subtasks yet.</p>
+            )}
+            <Form
+              method="post"
+              className="mt-2 flex gap-2"
+              aria-label="Add a subtask"
+              key={task.subtasks.total}
+            >
+              <CsrfInput token={csrf} />
+              <input type="hidden" name="intent" value="add-subtask" />
+              <label htmlFor="subtask-title" className="sr-only">
+                New subtask
+              </label>
+              <input
+                id="subtask-title"
+                name="title"
+                required
+                maxLength={500}
+                placeholder="Add a subtask"
+                className={`${inputClass} flex-1 py-1`}
+              />
+              <button type="submit" className={secondaryButtonClass}>
+                Add subtask
+              </button>
+            </Form>
+          </>
+        )}
+      </section>
 
       {actionData?.message && actionData.intent !== "update" ? (
         <p role="alert" className="rounded-md bg-red-50 p-3 text-sm text-red-800">
@@ -625,10 +862,22 @@ export default function TaskPage() {
                 {item.reason ? (
                   <span className="text-slate-700"> ({item.reason.replace(/_/g, " ")})</span>
                 ) : null}
-                {item.action === "updated" && Object.keys(item.changes).length > 0 ? (
+                {item.action === "updated" && item.changes.list_id ? (
+                  <span className="text-slate-700" data-moved>
+                    {" "}
+                    · Moved from {listName(item.changes.list_id.before)} to{" "}
+                    {listName(item.changes.list_id.after)}
+                  </span>
+                ) : null}
+                {item.action === "updated" &&
+                Object.keys(item.changes).filter((field) => field !== "list_id").length > 0 ? (
                   <span className="text-slate-700">
                     {" "}
-                    · {Object.keys(item.changes).join(", ").replace(/_/g, " ")}
+                    ·{" "}
+                    {Object.keys(item.changes)
+                      .filter((field) => field !== "list_id")
+                      .join(", ")
+                      .replace(/_/g, " ")}
                   </span>
                 ) : null}
                 <span className="text-slate-600">
@@ -695,6 +944,14 @@ export default function TaskPage() {
             event.preventDefault();
             const button = (event.nativeEvent as SubmitEvent).submitter;
             const scope = button?.getAttribute("value") === "series" ? "series" : "occurrence";
+            // A parent goes with its subtasks: say so before (the toast's Undo still brings all back).
+            if (
+              task.subtasks.total > 0 &&
+              !window.confirm(
+                `Delete “${task.title}” and its ${task.subtasks.total} subtask${task.subtasks.total === 1 ? "" : "s"}?`,
+              )
+            )
+              return;
             undo.holdDelete({ id: task.id, title: task.title, recurring }, scope, "/");
             navigate("/");
           }}

@@ -3,8 +3,11 @@
 // the web app's own (saved-views.server.ts).
 import { data } from "@remix-run/node";
 import { z } from "zod";
+import { createListSchema, updateListSchema } from "#core/lists.ts";
 import { parseQuickAdd } from "#core/quick-add.ts";
 import { savedViewSchema } from "#core/task-query.ts";
+import { subtaskChoiceSchema } from "#core/tasks.ts";
+import { findListByName, listLists } from "#tasks/lists.ts";
 import { listTags, listTasks } from "#tasks/queries.ts";
 import { commandsAs } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
@@ -18,13 +21,27 @@ export async function loadTaskList(user: CurrentUser, url: URL) {
   const now = new Date();
   const db = getDb();
   const parsed = listQueryOf(url, user.timeZone, now);
-  const [page, tags, views] = await Promise.all([
+  const [page, tags, views, lists] = await Promise.all([
     parsed.ok
       ? listTasks(db, user.userId, parsed.query, now)
       : Promise.resolve({ items: [], nextCursor: null, match: null }),
     listTags(db, user.userId),
     listSavedViews(db, user.userId),
+    listLists(db, user.userId, "all"),
   ]);
+  // The list shown (?list=<id>), if it is one of the user's.
+  const current = lists.find((list) => list.id === filtersOf(url).list) ?? null;
+  // A subtask found on its own (a search) names its parent.
+  const parentIds = [
+    ...new Set(page.items.map((item) => item.parent_id).filter((id): id is string => id !== null)),
+  ];
+  const parents = parentIds.length
+    ? await db.task.findMany({
+        where: { id: { in: parentIds }, userId: user.userId },
+        select: { id: true, title: true },
+      })
+    : [];
+  const parentTitle = new Map(parents.map((p) => [p.id, p.title]));
   // A reminder that reached the user on no channel is marked on its row (the task's page says why).
   const undelivered = await undeliveredTaskIds(
     db,
@@ -32,7 +49,14 @@ export async function loadTaskList(user: CurrentUser, url: URL) {
     page.items.filter((item) => item.status === "pending").map((item) => item.id),
   );
   return {
-    items: page.items.map((item) => ({ ...item, undelivered: undelivered.has(item.id) })),
+    items: page.items.map((item) => ({
+      ...item,
+      undelivered: undelivered.has(item.id),
+      parentTitle: item.parent_id ? (parentTitle.get(item.parent_id) ?? null) : null,
+    })),
+    lists: lists.filter((list) => !list.archived),
+    archivedLists: lists.filter((list) => list.archived),
+    currentList: current,
     nextCursor: page.nextCursor,
     /** "similar" when the search's words matched nothing and these are close titles (a typo). */
     match: page.match,
@@ -52,9 +76,15 @@ export async function loadTaskList(user: CurrentUser, url: URL) {
 
 const quickAddSchema = z.object({
   text: z.string({ error: "Type what you need to do." }).trim().min(1, "Type what you need to do."),
+  /** The list the page shows: a task typed there goes into it, unless the text names another. */
+  list_id: z.union([z.literal(""), z.uuid()]),
 });
-/** complete and reopen: the task's row. */
-const statusChangeSchema = z.object({ id: z.uuid() });
+/** complete and reopen: the task's row; completing a parent, what becomes of its open subtasks. */
+const statusChangeSchema = z.object({
+  id: z.uuid(),
+  subtasks: z.union([z.literal(""), subtaskChoiceSchema]),
+});
+const listIdFormSchema = z.object({ id: z.uuid() });
 /** delete: the task's row, and for an occurrence of a series whether the series ends with it. */
 const deleteSchema = z.object({ id: z.uuid(), scope: z.enum(["occurrence", "series"]) });
 const deleteViewSchema = z.object({ id: z.uuid() });
@@ -71,6 +101,18 @@ function readForm<S extends z.ZodObject>(schema: S, form: FormData) {
 /** Each field's message (its top-level name, "form" for the whole), for the fields to show. */
 function fieldErrorsOf(error: z.ZodError): Record<string, string> {
   return Object.fromEntries(error.issues.map((issue) => [String(issue.path[0] ?? "form"), issue.message]));
+}
+
+/** A refused list command in the words the lists bar shows (the field's own message first). */
+function listMessage(result: {
+  status: number;
+  message: string;
+  fieldErrors: Record<string, string>;
+}): string {
+  if (result.status === 404) return "This list no longer exists.";
+  if (result.status === 409 && !result.fieldErrors.name)
+    return "Someone changed this list meanwhile. Reload to see the latest version.";
+  return Object.values(result.fieldErrors)[0] ?? result.message;
 }
 
 /**
@@ -90,7 +132,22 @@ export async function tasksAction(user: CurrentUser, form: FormData) {
         return reply(fieldErrors.text ?? "Type what you need to do.", fieldErrors, 400);
       }
       const draft = parseQuickAdd(input.data.text, user.timeZone, new Date());
+      // list:Name picks the list by name; else the list the page shows; else the Inbox.
+      let listId = input.data.list_id || undefined;
+      if (draft.list) {
+        const named = await findListByName(getDb(), user.userId, draft.list);
+        if (!named)
+          return reply(
+            `You have no list named “${draft.list}”. Create it first, or pick another.`,
+            { text: "" },
+            400,
+          );
+        if (named.archived)
+          return reply(`The list “${named.name}” is archived: unarchive it to add tasks to it.`, {}, 400);
+        listId = named.id;
+      }
       const result = await commandsAs(user).createTask({
+        ...(listId ? { list_id: listId } : {}),
         title: draft.title,
         tags: draft.tags,
         priority: draft.priority,
@@ -104,8 +161,49 @@ export async function tasksAction(user: CurrentUser, form: FormData) {
     case "reopen": {
       const input = readForm(statusChangeSchema, form);
       if (!input.success) throw new Response("No such task.", { status: 404 });
-      const result = await commandsAs(user).completeTask(input.data.id, { reopen: intent === "reopen" });
+      const result = await commandsAs(user).completeTask(input.data.id, {
+        reopen: intent === "reopen",
+        ...(intent === "complete" && input.data.subtasks ? { subtasks: input.data.subtasks } : {}),
+      });
       if (!result.ok) return reply(result.message, {}, result.status);
+      // What an undo of this completion reopens besides the task.
+      return data({
+        intent,
+        error: null,
+        fieldErrors: {},
+        completedSubtasks: result.body.completed_subtasks ?? [],
+      });
+    }
+    case "create-list": {
+      const list = createListSchema.safeParse({
+        name: form.get("name") ?? "",
+        color: form.get("color") || undefined,
+      });
+      if (!list.success) {
+        const fieldErrors = fieldErrorsOf(list.error);
+        return reply(Object.values(fieldErrors)[0] ?? "This list cannot be made.", fieldErrors, 400);
+      }
+      const result = await commandsAs(user).createList(list.data);
+      if (!result.ok) return reply(listMessage(result), result.fieldErrors, result.status);
+      return data({ intent, error: null, fieldErrors: {}, listId: result.body.id });
+    }
+    case "update-list":
+    case "archive-list":
+    case "unarchive-list": {
+      const target = readForm(listIdFormSchema, form);
+      if (!target.success) throw new Response("No such list.", { status: 404 });
+      const version = Number(form.get("version")) || undefined;
+      const changes = updateListSchema.safeParse(
+        intent === "update-list"
+          ? { name: form.get("name") ?? "", color: form.get("color") || undefined, version }
+          : { archived: intent === "archive-list" },
+      );
+      if (!changes.success) {
+        const fieldErrors = fieldErrorsOf(changes.error);
+        return reply(Object.values(fieldErrors)[0] ?? "This change cannot be made.", fieldErrors, 400);
+      }
+      const result = await commandsAs(user).updateList(target.data.id, changes.data);
+      if (!result.ok) return reply(listMessage(result), result.fieldErrors, result.status);
       return reply(null);
     }
     case "delete": {

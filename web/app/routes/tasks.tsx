@@ -18,6 +18,7 @@ import { reminderTiming, type ReminderTiming } from "#core/reminders.ts";
 import { DEFAULT_ORDER, type Sort } from "#core/task-query.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import { CHAT_SHORTCUT, ChatLauncher, ChatPanel } from "../components/chat-panel.tsx";
+import { CompleteParentDialog, ListChip, ListsBar, SubtaskProgress } from "../components/lists.tsx";
 import { LIVE_EVENT, useActionResult } from "../components/live-sync.tsx";
 import { PastReminderHint } from "../components/reminder-editor.tsx";
 import { TaskMeta } from "../components/task-meta.tsx";
@@ -129,7 +130,7 @@ export default function Tasks() {
           ? current.filter((item) => item.id !== update.task_id)
           : current.map((item) =>
               item.id === update.task_id && update.task
-                ? { ...update.task, undelivered: item.undelivered }
+                ? { ...update.task, undelivered: item.undelivered, parentTitle: item.parentTitle }
                 : item,
             ),
       );
@@ -258,15 +259,29 @@ export default function Tasks() {
     filters.status !== "pending",
   );
   const quickError = actionData?.intent === "quick-add" ? actionData : null;
+  const listError =
+    actionData?.error && String(actionData.intent).endsWith("-list")
+      ? { message: actionData.error, field: Object.keys(actionData.fieldErrors ?? {})[0] ?? null }
+      : null;
+  const listsById = new Map([...loaded.lists, ...loaded.archivedLists].map((list) => [list.id, list]));
   const viewQuery = new URLSearchParams(params);
   viewQuery.delete("cursor");
 
   return (
     <div className="space-y-5">
-      <h1 className="sr-only">Tasks</h1>
+      <h1 className="sr-only">{loaded.currentList ? `Tasks in ${loaded.currentList.name}` : "Tasks"}</h1>
+      <ListsBar
+        lists={loaded.lists}
+        archived={loaded.archivedLists}
+        current={loaded.currentList}
+        csrf={loaded.csrf}
+        error={listError}
+        created={actionData && "listId" in actionData ? String(actionData.listId) : null}
+      />
       <Form method="post" className="flex flex-col gap-2 sm:flex-row" aria-label="Quick add">
         <CsrfInput token={loaded.csrf} />
         <input type="hidden" name="intent" value="quick-add" />
+        <input type="hidden" name="list_id" value={loaded.currentList?.id ?? ""} />
         <label htmlFor="quick-add" className="sr-only">
           Add a task
         </label>
@@ -278,7 +293,7 @@ export default function Tasks() {
           required
           value={quickText}
           onChange={(event) => setQuickText(event.target.value)}
-          placeholder="Add a task: Buy milk #home !high tomorrow 3pm   (press q)"
+          placeholder={`Add a task${loaded.currentList ? ` to ${loaded.currentList.name}` : ""}: Buy milk #home !high tomorrow 3pm list:Errands   (press q)`}
           aria-describedby={quickError?.error ? "quick-add-error" : undefined}
           className={`${inputClass} sm:flex-1`}
         />
@@ -473,6 +488,7 @@ export default function Tasks() {
                 <TaskRow
                   key={task.id}
                   task={task}
+                  list={loaded.currentList ? null : (listsById.get(task.list_id) ?? null)}
                   csrf={loaded.csrf}
                   timeZone={loaded.timeZone}
                   now={loaded.now}
@@ -555,7 +571,9 @@ function QuickAddPreview({
                   ? `Priority: ${PRIORITY_NAMES[part.priority]}`
                   : part.kind === "repeat"
                     ? `Repeats: ${describeWireRecurrence({ ...part.recurrence, month_day: null, last_day_of_month: false })}`
-                    : `Due: ${formatDue(part.dueAt.toISOString(), timeZone)}`}
+                    : part.kind === "list"
+                      ? `List: ${part.list}`
+                      : `Due: ${formatDue(part.dueAt.toISOString(), timeZone)}`}
               <button
                 type="button"
                 className="rounded-full px-1 text-indigo-700 hover:bg-indigo-100"
@@ -717,6 +735,7 @@ function SavedViews({
 
 function TaskRow({
   task,
+  list,
   csrf,
   timeZone,
   now,
@@ -724,6 +743,8 @@ function TaskRow({
   onFocus,
 }: {
   task: Item;
+  /** The task's list, shown where the view holds more than one list. */
+  list: { name: string; color: string } | null;
   csrf: string;
   timeZone: string;
   now: string;
@@ -738,6 +759,9 @@ function TaskRow({
   const ref: TaskRef = { id: task.id, title: task.title, recurring: Boolean(task.recurrence?.active) };
   // The list deletes one occurrence of a series (it goes on); the task page also offers the series.
   const deleteLabel = ref.recurring ? `Delete this occurrence of “${task.title}”` : `Delete “${task.title}”`;
+  // Completing a parent with open subtasks first asks what becomes of them.
+  const [asking, setAsking] = useState(false);
+  const openSubtasks = task.subtasks.total - task.subtasks.done;
   return (
     <li
       data-task-row
@@ -753,7 +777,9 @@ function TaskRow({
         method="post"
         onSubmit={(event) => {
           event.preventDefault();
-          if (!inFlight) undo.setStatus(ref, done ? "reopen" : "complete");
+          if (inFlight) return;
+          if (!done && openSubtasks > 0) setAsking(true);
+          else undo.setStatus(ref, done ? "reopen" : "complete");
         }}
       >
         <CsrfInput token={csrf} />
@@ -777,6 +803,28 @@ function TaskRow({
           {task.title}
         </Link>
         <TaskMeta task={task} timeZone={timeZone} now={now} variant="row" />
+        {list || task.subtasks.total > 0 || task.parentTitle ? (
+          <div className="mt-1 flex flex-wrap items-center gap-2">
+            {list ? <ListChip list={list} /> : null}
+            <SubtaskProgress subtasks={task.subtasks} />
+            {task.parentTitle ? (
+              <span className="text-xs text-slate-700" data-parent-title>
+                ↳ subtask of {task.parentTitle}
+              </span>
+            ) : null}
+          </div>
+        ) : null}
+        {asking ? (
+          <CompleteParentDialog
+            title={task.title}
+            open={openSubtasks}
+            onCancel={() => setAsking(false)}
+            onChoose={(choice) => {
+              setAsking(false);
+              undo.setStatus(ref, "complete", choice);
+            }}
+          />
+        ) : null}
         {task.undelivered ? (
           <Link
             to={`/tasks/${task.id}`}

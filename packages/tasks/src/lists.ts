@@ -1,0 +1,246 @@
+// Lists: the commands that create and change them (each one transaction holding the change and its
+// events on task-events, like the task commands) and the reads the API, the web app and MCP share.
+// The rules are core's (packages/core/src/lists.ts); docs/decisions/016-lists-and-subtasks.md.
+import { Conflict, NotFound, RuleViolation, VersionConflict } from "#core/errors.ts";
+import { cloudEventType, TOPICS, type ListEvent, type ListEventType } from "#core/events.ts";
+import {
+  diffLists,
+  inboxViolation,
+  LIST_LIMITS,
+  listDtoSchema,
+  type CreateListInput,
+  type ListDto,
+  type ListSummary,
+  type UpdateListInput,
+} from "#core/lists.ts";
+import type { Db, Tx } from "#db/client.ts";
+import { isUniqueViolation } from "#platform/db-errors.ts";
+import { nameSchema } from "#platform/openapi.ts";
+import { enqueue, type OutboxMessage } from "#platform/outbox.ts";
+import type { CommandContext } from "./commands.ts";
+
+nameSchema(listDtoSchema, "List");
+
+type ListRow = NonNullable<Awaited<ReturnType<Db["taskList"]["findFirst"]>>>;
+
+export function toListDto(row: ListRow): ListDto {
+  return {
+    id: row.id,
+    user_id: row.userId,
+    name: row.name,
+    color: row.color as ListDto["color"],
+    is_inbox: row.isInbox,
+    archived: row.archivedAt !== null,
+    archived_at: row.archivedAt?.toISOString() ?? null,
+    position: row.position,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+    version: row.version,
+  };
+}
+
+// ───── reads ─────
+
+export type ListFilter = "active" | "archived" | "all";
+
+/** The user's lists, Inbox first, then by position and name, each with its open (top-level and sub-) tasks. */
+export async function listLists(
+  db: Db | Tx,
+  userId: string,
+  filter: ListFilter = "active",
+): Promise<ListSummary[]> {
+  const rows = await db.taskList.findMany({
+    where: {
+      userId,
+      ...(filter === "active"
+        ? { archivedAt: null }
+        : filter === "archived"
+          ? { archivedAt: { not: null } }
+          : {}),
+    },
+    orderBy: [{ isInbox: "desc" }, { position: "asc" }, { createdAt: "asc" }],
+  });
+  if (rows.length === 0) return [];
+  // Served by tasks_list_id_status_idx.
+  const counts = await db.$queryRaw<{ list_id: string; open: number }[]>`
+    SELECT list_id, count(*)::int AS open FROM tasks
+    WHERE list_id = ANY(${rows.map((r) => r.id)}::uuid[]) AND status = 'pending'
+    GROUP BY list_id`;
+  const open = new Map(counts.map((c) => [c.list_id, c.open]));
+  return rows.map((row) => ({ ...toListDto(row), open_tasks: open.get(row.id) ?? 0 }));
+}
+
+/** One of the user's lists; null when there is none with this id (or it is someone else's). */
+export async function loadList(db: Db | Tx, userId: string, listId: string): Promise<ListDto | null> {
+  const row = await db.taskList.findFirst({ where: { id: listId, userId } });
+  return row ? toListDto(row) : null;
+}
+
+/** The user's active list with this name (ignoring case), else the most recently archived one. */
+export async function findListByName(db: Db | Tx, userId: string, name: string): Promise<ListDto | null> {
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    SELECT id FROM task_lists WHERE user_id = ${userId}::uuid AND lower(name) = lower(${name.trim()})
+    ORDER BY archived_at DESC NULLS FIRST LIMIT 1`;
+  return rows[0] ? loadList(db, userId, rows[0].id) : null;
+}
+
+// ───── events ─────
+
+export function listEventMessages(
+  type: ListEventType,
+  list: ListDto,
+  ctx: Pick<CommandContext, "actor" | "now" | "traceparent">,
+  changes: Record<string, { before: unknown; after: unknown }> = {},
+): OutboxMessage {
+  const event: ListEvent = {
+    version: "1.0",
+    event_type: type,
+    list_id: list.id,
+    user_id: list.user_id,
+    list_data: list,
+    timestamp: ctx.now.toISOString(),
+    actor: ctx.actor,
+    changes,
+  };
+  return {
+    topic: TOPICS.taskEvents,
+    type: cloudEventType.listEvent(type),
+    subject: list.id,
+    partitionKey: list.id,
+    data: event,
+    traceparent: ctx.traceparent,
+  };
+}
+
+// ───── commands ─────
+
+const nameTaken = (name: string) =>
+  new Conflict("name", `you already have a list named "${name}" (names are unique, ignoring case)`);
+
+async function nameInUse(tx: Tx, userId: string, name: string, exceptId: string | null): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM task_lists
+    WHERE user_id = ${userId}::uuid AND lower(name) = lower(${name}) AND archived_at IS NULL
+      AND (${exceptId}::uuid IS NULL OR id <> ${exceptId}::uuid)
+    LIMIT 1`;
+  return rows.length > 0;
+}
+
+/**
+ * Runs `work` in a transaction (or ctx.tx) and enqueues its events there. Two writers racing for
+ * one name both pass the check; the unique index refuses the second, which is the same Conflict.
+ */
+async function commitList<T>(
+  ctx: CommandContext,
+  work: (tx: Tx) => Promise<{ value: T; messages: OutboxMessage[] }>,
+): Promise<{ value: T; eventIds: string[] }> {
+  const run = async (tx: Tx) => {
+    const { value, messages } = await work(tx);
+    const eventIds = await enqueue(tx, ctx.pubsub, messages, ctx.source);
+    return { value, eventIds };
+  };
+  try {
+    return ctx.tx ? await run(ctx.tx) : await ctx.db.$transaction(run);
+  } catch (error) {
+    if (isUniqueViolation(error, "task_lists_user_id_name_active_key"))
+      throw new Conflict("name", "another active list has this name (names are unique, ignoring case)");
+    throw error;
+  }
+}
+
+export async function createList(ctx: CommandContext, input: CreateListInput): Promise<ListDto> {
+  const { value } = await commitList(ctx, async (tx) => {
+    // Serialises the user's list writes, so the count below cannot be overtaken.
+    await tx.$executeRaw`SELECT 1 FROM users WHERE id = ${ctx.userId}::uuid FOR UPDATE`;
+    const [stats] = await tx.$queryRaw<{ count: number; max: number | null }[]>`
+      SELECT count(*)::int AS count, max(position) AS max FROM task_lists WHERE user_id = ${ctx.userId}::uuid`;
+    const { count, max } = stats!;
+    if (count >= LIST_LIMITS.listsPerUser)
+      throw new RuleViolation(
+        "name",
+        `you have ${LIST_LIMITS.listsPerUser} lists, the most there can be (archived ones included)`,
+      );
+    if (await nameInUse(tx, ctx.userId, input.name, null)) throw nameTaken(input.name);
+    const row = await tx.taskList.create({
+      data: {
+        userId: ctx.userId,
+        name: input.name,
+        color: input.color,
+        position: (max ?? 0) + 1,
+        createdAt: ctx.now,
+        updatedAt: ctx.now,
+      },
+    });
+    const list = toListDto(row);
+    return { value: list, messages: [listEventMessages("list_created", list, ctx)] };
+  });
+  return value;
+}
+
+export interface ListChangeResult {
+  list: ListDto;
+  changed: boolean;
+}
+
+/** Renames, recolours, archives or unarchives a list: one event per kind of change. */
+export async function updateList(
+  ctx: CommandContext,
+  listId: string,
+  input: UpdateListInput,
+): Promise<ListChangeResult> {
+  let changed = false;
+  const { value } = await commitList(ctx, async (tx) => {
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM task_lists WHERE id = ${listId}::uuid AND user_id = ${ctx.userId}::uuid FOR UPDATE`;
+    if (rows.length === 0) throw new NotFound("No such list.");
+    const before = toListDto((await tx.taskList.findUnique({ where: { id: listId } }))!);
+    if (input.version !== undefined && input.version !== before.version)
+      throw new VersionConflict(before.version, input.version);
+    const violation = inboxViolation(before, input);
+    if (violation) throw violation;
+    const name = input.name ?? before.name;
+    const archived = input.archived ?? before.archived;
+    // A list coming back (or renamed while active) must not share an active list's name.
+    const nameMatters = !archived && (name.toLowerCase() !== before.name.toLowerCase() || before.archived);
+    if (nameMatters && (await nameInUse(tx, ctx.userId, name, listId)))
+      throw new Conflict(
+        "name",
+        before.archived && input.name === undefined
+          ? `another active list is named "${name}": unarchive this one with a new name`
+          : `you already have a list named "${name}" (names are unique, ignoring case)`,
+      );
+    const after: ListDto = {
+      ...before,
+      name,
+      color: input.color ?? before.color,
+      archived,
+      archived_at: archived ? (before.archived_at ?? ctx.now.toISOString()) : null,
+    };
+    const changes = diffLists(before, after);
+    // Only the spelling changed ("work" → "Work"): a rename too.
+    if (after.name !== before.name) changes.name = { before: before.name, after: after.name };
+    if (Object.keys(changes).length === 0) return { value: before, messages: [] };
+    changed = true;
+    const row = await tx.taskList.update({
+      where: { id: listId },
+      data: {
+        name: after.name,
+        color: after.color,
+        archivedAt: after.archived_at ? new Date(after.archived_at) : null,
+        updatedAt: ctx.now,
+        version: { increment: 1 },
+      },
+    });
+    const list = toListDto(row);
+    const messages: OutboxMessage[] = [];
+    const one = (field: string) => ({ [field]: changes[field]! });
+    if (changes.name) messages.push(listEventMessages("list_renamed", list, ctx, one("name")));
+    if (changes.color) messages.push(listEventMessages("list_recoloured", list, ctx, one("color")));
+    if (changes.archived)
+      messages.push(
+        listEventMessages(list.archived ? "list_archived" : "list_unarchived", list, ctx, one("archived")),
+      );
+    return { value: list, messages };
+  });
+  return { list: value, changed };
+}

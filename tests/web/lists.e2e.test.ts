@@ -1,0 +1,135 @@
+// Lists and subtasks in a real browser against the real topology (harness.ts): make a list, add
+// into it with quick add, move a task, give it subtasks and see its progress, complete it (which
+// asks what becomes of the open subtasks), undo that, and archive the list.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import type { Db } from "#db/client.ts";
+import { REPO_ROOT } from "#db/migrate.ts";
+import { workerDb } from "#testing/worker-db.ts";
+import { newUser, quickAdd, rowOf, startWebWorld, titles, type WebWorld } from "./harness.ts";
+
+let world: WebWorld;
+let db: Db;
+vi.setConfig({ testTimeout: 180_000 });
+const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  db = await workerDb();
+  world = await startWebWorld();
+}, 120_000);
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+const bar = (page: Page) => page.getByTestId("lists-bar");
+const status = async (title: string, userEmail: string) =>
+  (await db.task.findFirstOrThrow({ where: { title, user: { email: userEmail } } })).status;
+
+/** Whether keyboard focus is inside the open dialog. */
+const focusInDialog = (page: Page) =>
+  page.evaluate(() => Boolean(document.activeElement?.closest("dialog[open]")));
+
+test("a list, quick add into it, a move, two subtasks with progress, completing the parent asks, undo; archiving hides the list", async () => {
+  const { page, email } = await newUser(world);
+  await page.locator("html[data-live=connected]").waitFor();
+
+  // A new list, from the lists bar.
+  await bar(page).getByRole("button", { name: "+ New list" }).click();
+  await page.getByLabel("List name").fill("Work");
+  await page.getByLabel("Colour").selectOption("teal");
+  await page.getByRole("button", { name: "Create" }).click();
+  await bar(page).getByRole("link", { name: /^Work/ }).waitFor();
+  // The same name again, in other letters, is refused with the reason.
+  await bar(page).getByRole("button", { name: "+ New list" }).click();
+  await page.getByLabel("List name").fill("WORK");
+  await page.getByRole("button", { name: "Create" }).click();
+  await expect(
+    page.locator("[data-list-error=name]").filter({ hasText: "you already have a list named" }).textContent(),
+  ).resolves.toContain("WORK");
+  await page.getByRole("button", { name: "Cancel" }).click();
+
+  // Quick add into it by name; it is listed with its list.
+  await quickAdd(page, "Write report list:Work tomorrow", "Write report");
+  await expect(rowOf(page, "Write report").locator("[data-list-chip]").textContent()).resolves.toBe("Work");
+  await quickAdd(page, "Plan offsite", "Plan offsite");
+  await expect(rowOf(page, "Plan offsite").locator("[data-list-chip]").textContent()).resolves.toBe("Inbox");
+
+  // Move it from the task page; the activity says so.
+  await rowOf(page, "Plan offsite").getByRole("link", { name: "Plan offsite", exact: true }).click();
+  await page.getByRole("heading", { name: "Plan offsite" }).waitFor();
+  await page.getByLabel("List", { exact: true }).selectOption({ label: "Work" });
+  await page.getByRole("button", { name: "Move" }).click();
+  await page.locator("[data-task-list]").filter({ hasText: "Work" }).waitFor();
+  await page.locator("[data-moved]").filter({ hasText: "Moved from Inbox to Work" }).waitFor();
+
+  // Two subtasks, one done: 1/2 on the page.
+  for (const title of ["Book venue", "Send invites"]) {
+    await page.getByLabel("New subtask").fill(title);
+    await page.getByRole("button", { name: "Add subtask" }).click();
+    await page.locator(`[data-subtask="${title}"]`).waitFor();
+  }
+  await page.getByRole("button", { name: "Complete “Book venue”" }).click();
+  await page.locator('[data-subtask="Book venue"][data-status=completed]').waitFor();
+  await page.locator("[data-subtask-progress]").first().filter({ hasText: "1/2" }).waitFor();
+
+  // The list's page: the parent with its progress, the subtasks under it (not in the list).
+  await page.goto("/");
+  await bar(page).getByRole("link", { name: /^Work/ }).click();
+  await page.getByRole("heading", { name: "Tasks in Work", level: 1 }).waitFor({ state: "attached" });
+  await rowOf(page, "Plan offsite").locator("[data-subtask-progress]").filter({ hasText: "1/2" }).waitFor();
+  expect((await titles(page)).sort()).toEqual(["Plan offsite", "Write report"]);
+  await page.screenshot({ path: path.join(SHOTS, "lists-subtasks.png") });
+
+  // Completing the parent asks; Escape cancels and nothing is completed.
+  await rowOf(page, "Plan offsite").locator("[data-toggle]").click();
+  const dialog = page.getByTestId("complete-parent-dialog");
+  await dialog.getByText("It has 1 open subtask.").waitFor();
+  expect(await focusInDialog(page)).toBe(true);
+  for (const key of ["Tab", "Tab", "Tab", "Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab", "Shift+Tab"]) {
+    await page.keyboard.press(key);
+    expect(await focusInDialog(page), key).toBe(true);
+  }
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  expect(await status("Plan offsite", email)).toBe("pending");
+
+  // Complete all: the parent and its open subtask; Undo reopens exactly those.
+  await rowOf(page, "Plan offsite").locator("[data-toggle]").click();
+  await dialog.getByRole("button", { name: "Complete all" }).click();
+  const toast = page.getByTestId("undo-toast").filter({ hasText: "Completed “Plan offsite” and 1 subtask." });
+  await toast.waitFor();
+  await expect.poll(() => status("Send invites", email)).toBe("completed");
+  expect(await status("Plan offsite", email)).toBe("completed");
+  await toast.getByRole("button", { name: "Undo", exact: true }).click();
+  await expect.poll(() => status("Plan offsite", email)).toBe("pending");
+  await expect.poll(() => status("Send invites", email)).toBe("pending");
+  // Done before the parent's completion, so not the undo's to reopen.
+  expect(await status("Book venue", email)).toBe("completed");
+  await rowOf(page, "Plan offsite").locator("[data-subtask-progress]").filter({ hasText: "1/2" }).waitFor();
+
+  // Archive the list: it and its tasks leave the default views, and quick add refuses it.
+  await page.getByRole("button", { name: "Archive list" }).click();
+  await page.getByText("This list is archived").waitFor();
+  await page.goto("/");
+  await bar(page)
+    .getByRole("link", { name: /^Inbox/ })
+    .waitFor();
+  expect(await bar(page).getByRole("link", { name: /^Work/ }).count()).toBe(0);
+  expect(await titles(page)).toEqual([]);
+  await page.getByLabel("Add a task").fill("One more list:Work");
+  await page.getByRole("button", { name: "Add task" }).click();
+  await page.getByText("The list “Work” is archived: unarchive it to add tasks to it.").waitFor();
+  // Searching by the list still finds its tasks; unarchiving brings them back.
+  await page.getByLabel("Search tasks").fill("list:work");
+  await page.getByRole("button", { name: "Search" }).click();
+  await rowOf(page, "Write report").waitFor();
+  await page.goto("/");
+  await page.getByText("Archived lists (1)").click();
+  await page.getByRole("button", { name: "Unarchive “Work”" }).click();
+  await bar(page).getByRole("link", { name: /^Work/ }).waitFor();
+  await rowOf(page, "Plan offsite").waitFor();
+});
