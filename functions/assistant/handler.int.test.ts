@@ -6,7 +6,9 @@ import { randomUUID } from "node:crypto";
 import { DateTime } from "luxon";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { createSession } from "#accounts/sessions.ts";
+import { createTaskSchema } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
+import { createTask } from "#tasks/commands.ts";
 import {
   chat,
   replyText,
@@ -16,6 +18,7 @@ import {
 } from "#testing/assistant.ts";
 import { api, createTestUser, type AnyJson, type TestUser } from "#testing/fixtures.ts";
 import { waitFor } from "#testing/ports.ts";
+import { commandCtx } from "#testing/reminder-actions.ts";
 import { workerDb } from "#testing/worker-db.ts";
 
 // A test holds up to ten turns, each several requests through four processes: on a loaded 2-core
@@ -238,6 +241,45 @@ test("bulk complete by tag is confirmed and runs exactly the confirmed tasks", a
   const status = Object.fromEntries(rows.map((r) => [r.id, r.status]));
   expect([status[a.id], status[b.id], status[late.id]]).toEqual(["completed", "completed", "pending"]);
   expect(rows.filter((r) => r.title === "Unrelated").map((r) => r.status)).toEqual(["pending"]);
+});
+
+test("completing a task with open subtasks asks first; yes completes them too, no leaves everything open", async () => {
+  const user = await newUser();
+  const parent = await addDirect(user, "Plan the party");
+  for (const title of ["Book the room", "Order the cake"])
+    await createTask(commandCtx(db, user), createTaskSchema.parse({ title, parent_id: parent.id }));
+  const statuses = async () =>
+    (await db.task.findMany({ where: { userId: user.id }, orderBy: { title: "asc" } })).map((t) => [
+      t.title,
+      t.status,
+    ]);
+  const ask = await say(user, "complete the party task");
+  const id = data(ask, "conversation").id;
+  expect(data(ask, "confirm")).toEqual({
+    summary: "“Plan the party” has 2 open subtasks. Complete them too?",
+  });
+  expect(await statuses()).toEqual([
+    ["Book the room", "pending"],
+    ["Order the cake", "pending"],
+    ["Plan the party", "pending"],
+  ]);
+  const no = await say(user, "no", id);
+  expect(replyText(no)).toBe("OK, I won't. Nothing was changed.");
+  await say(user, "complete the party task", id);
+  const yes = await say(user, "yes", id);
+  expect(tools(yes)).toEqual([
+    {
+      callId: expect.any(String),
+      name: "complete_tasks",
+      arguments: { tasks: [{ id: parent.id }], subtasks: "complete" },
+    },
+  ]);
+  expect(replyText(yes)).toBe("Completed “Plan the party”.");
+  expect(await statuses()).toEqual([
+    ["Book the room", "completed"],
+    ["Order the cake", "completed"],
+    ["Plan the party", "completed"],
+  ]);
 });
 
 test("reschedule, rename, priority and search act on the one task named", async () => {

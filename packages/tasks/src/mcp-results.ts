@@ -9,7 +9,12 @@ import { fieldErrors, type FieldError } from "#platform/problems.ts";
 import type { CommandFailure, CommandReply } from "./client.ts";
 
 /** The outcome of one command: the task (or nothing, for a delete), or a sentence for a model. */
-export type Outcome = { ok: true; task: TaskDto | null } | { ok: false; error: string };
+/**
+ * One item's result. A refusal the caller can answer carries its problem type (and, for a parent
+ * with open subtasks, how many), so an agent can ask the person rather than parse the sentence.
+ */
+export type Outcome =
+  { ok: true; task: TaskDto | null } | { ok: false; error: string; type?: string; open_subtasks?: number };
 
 export function textResult(
   text: string,
@@ -72,7 +77,16 @@ export function failureText(failure: CommandFailure, log: Logger): string {
 }
 
 export function outcomeOf(reply: CommandReply<TaskDto | null>, log: Logger): Outcome {
-  return reply.ok ? { ok: true, task: reply.value } : { ok: false, error: failureText(reply.failure, log) };
+  if (reply.ok) return { ok: true, task: reply.value };
+  const error = failureText(reply.failure, log);
+  if (reply.failure.kind !== "problem") return { ok: false, error };
+  const { type, open_subtasks: open } = reply.failure.problem as { type?: unknown; open_subtasks?: unknown };
+  return {
+    ok: false,
+    error,
+    ...(typeof type === "string" ? { type } : {}),
+    ...(typeof open === "number" ? { open_subtasks: open } : {}),
+  };
 }
 
 /**
@@ -85,7 +99,7 @@ export function batchResult(verb: string, outcomes: Outcome[]): CallToolResult {
   outcomes.forEach((o, index) => {
     if (!o.ok) lines.push(`[${index}] failed: ${o.error}`);
   });
-  const results = outcomes.map((o) => (o.ok ? { ok: true, task: o.task } : { ok: false, error: o.error }));
+  const results = outcomes.map((o) => (o.ok ? { ok: true, task: o.task } : o));
   lines.push(JSON.stringify(results, null, 2));
   return textResult(lines.join("\n"), { results }, done === 0);
 }

@@ -86,6 +86,17 @@ async function runConfirmed(
   return { pending: null };
 }
 
+/** How many open subtasks refused completing the one task of `outcome`, if that is why it failed. */
+function openSubtasks(outcome: { structured?: Record<string, unknown> | null }): number | null {
+  const [result] = (outcome.structured?.results ?? []) as {
+    ok: boolean;
+    type?: string;
+    open_subtasks?: number;
+  }[];
+  if (!result || result.ok || !result.type?.endsWith("/open-subtasks")) return null;
+  return typeof result.open_subtasks === "number" ? result.open_subtasks : null;
+}
+
 async function handle(intent: Intent, tools: TurnTools, ctx: IntentContext): Promise<BrainReply> {
   switch (intent.kind) {
     case "help":
@@ -172,16 +183,18 @@ async function completeAll(
   const more = outcome.structured?.next_cursor ? ` (the first ${BULK_LIMIT}; more remain)` : "";
   const summary = `Complete ${items.length === 1 ? "1 task" : `${items.length} tasks`} ${intent.label}${more}?`;
   tools.say(`${summary}\n${numbered(items, ctx.timeZone, ctx.now)}\nAnswer yes or no.`);
-  tools.emit("confirm", { summary });
-  return {
-    pending: {
-      kind: "confirm",
-      summary,
-      tool: "complete_tasks",
-      arguments: { tasks: items.map((t) => ({ id: t.id, version: t.version })) },
-      tasks: items.map((t) => ({ id: t.id, title: t.title })),
-    },
-  };
+  return askFirst(tools, {
+    summary,
+    tool: "complete_tasks",
+    arguments: { tasks: items.map((t) => ({ id: t.id, version: t.version })) },
+    tasks: items.map((t) => ({ id: t.id, title: t.title })),
+  });
+}
+
+/** Keeps the exact tool call in the conversation and asks: it runs only on "yes". */
+function askFirst(tools: TurnTools, action: Omit<Extract<Pending, { kind: "confirm" }>, "kind">): BrainReply {
+  tools.emit("confirm", { summary: action.summary });
+  return { pending: { kind: "confirm", ...action } };
 }
 
 /** Finds the one task `intent.ref` names, or asks which when several match. */
@@ -238,21 +251,24 @@ async function act(
     case "delete": {
       const summary = `Delete ${quote(task.title)}?`;
       tools.say(`${summary} Answer yes or no.`);
-      tools.emit("confirm", { summary });
-      return {
-        pending: {
-          kind: "confirm",
-          summary,
-          tool: "delete_tasks",
-          arguments: { ids: [task.id] },
-          tasks: [task],
-        },
-      };
+      return askFirst(tools, { summary, tool: "delete_tasks", arguments: { ids: [task.id] }, tasks: [task] });
     }
     case "complete":
     case "reopen": {
       const reopen = intent.kind === "reopen";
       const outcome = await tools.call("complete_tasks", { tasks: [{ id: task.id }], reopen });
+      const open = openSubtasks(outcome);
+      if (!reopen && open !== null) {
+        // A parent with open subtasks: the person says what becomes of them, as the list's dialog asks.
+        const summary = `${quote(task.title)} has ${open} open subtask${open === 1 ? "" : "s"}. Complete ${open === 1 ? "it" : "them"} too?`;
+        tools.say(`${summary} Answer yes to complete all of them, or no to leave everything open.`);
+        return askFirst(tools, {
+          summary,
+          tool: "complete_tasks",
+          arguments: { tasks: [{ id: task.id }], subtasks: "complete" },
+          tasks: [task],
+        });
+      }
       if (!outcome.ok)
         return said(
           `I couldn't ${reopen ? "reopen" : "complete"} ${quote(task.title)}: ${firstError(outcome)}`,
