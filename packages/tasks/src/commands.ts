@@ -29,7 +29,7 @@ import { randomUUID } from "node:crypto";
 import type { Db, Tx } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
 import { enqueue, outboxRows, type OutboxMessage } from "#platform/outbox.ts";
-import { loadList } from "./lists.ts";
+import { loadList } from "./list-queries.ts";
 import { loadTaskDto, loadTaskDtos, NO_SUBTASKS, toTaskDto } from "./records.ts";
 
 export interface CommandContext {

@@ -12,7 +12,7 @@ import type { TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { Prisma } from "#db/generated/client.ts";
 import { userActivity } from "./activity.ts";
-import { listLists } from "./lists.ts";
+import { listLists } from "./list-queries.ts";
 import { taskDtoOfRow, taskDtoSql, type TaskDtoSqlRow } from "./records.ts";
 
 export const EXPORT_PAGE_SIZE = 500;

@@ -39,7 +39,7 @@ import {
   textResult,
   type Outcome,
 } from "./mcp-results.ts";
-import { listLists } from "./lists.ts";
+import { listLists } from "./list-queries.ts";
 import { listTags, listTasks } from "./queries.ts";
 import { loadTaskDto } from "./records.ts";
 

@@ -24,7 +24,7 @@ import {
   type CreateOutcome,
   type ImportReport,
 } from "#tasks/imports.ts";
-import { listLists } from "#tasks/lists.ts";
+import { listLists } from "#tasks/list-queries.ts";
 import { commandsAs } from "./commands.server.ts";
 import { getDb } from "./db.server.ts";
 import { renewalHeaders, requireUser, requireUserWithCsrf, type CurrentUser } from "./session.server.ts";

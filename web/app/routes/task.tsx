@@ -10,7 +10,7 @@ import { isSnoozeJobName, parseReminderJobName } from "#core/reminders.ts";
 import { PRIORITIES, subtaskChoiceSchema, type TaskDto, type updateTaskSchema } from "#core/tasks.ts";
 import { taskListQuerySchema } from "#core/task-query.ts";
 import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
-import { listLists } from "#tasks/lists.ts";
+import { listLists } from "#tasks/list-queries.ts";
 import { listTasks } from "#tasks/queries.ts";
 import { loadTaskDto } from "#tasks/records.ts";
 import { CompleteParentDialog, ListDot, SubtaskProgress } from "../components/lists.tsx";

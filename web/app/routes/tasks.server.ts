@@ -7,7 +7,7 @@ import { createListSchema, updateListSchema } from "#core/lists.ts";
 import { parseQuickAdd } from "#core/quick-add.ts";
 import { savedViewSchema } from "#core/task-query.ts";
 import { subtaskChoiceSchema } from "#core/tasks.ts";
-import { findListByName, listLists } from "#tasks/lists.ts";
+import { findListByName, listLists } from "#tasks/list-queries.ts";
 import { listTags, listTasks } from "#tasks/queries.ts";
 import { commandsAs } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
