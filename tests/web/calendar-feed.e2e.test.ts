@@ -63,7 +63,8 @@ test("Settings makes a feed address to copy; a calendar app reads the tasks from
   const rent = events.find((e) => e.getFirstPropertyValue("uid") === `${rentId}@orbit`)!;
   expect(rent.getFirstPropertyValue("summary")).toBe("Pay rent");
   expect(rent.getFirstPropertyValue("priority")).toBe(1);
-  expect(rent.getFirstProperty("categories")!.getValues()).toEqual(["home"]);
+  // The list first (every task is in one: the Inbox unless moved), then its tags.
+  expect(rent.getFirstProperty("categories")!.getValues()).toEqual(["Inbox", "home"]);
   const due = (rent.getFirstPropertyValue("dtstart") as ICAL.Time).toJSDate();
   // "tomorrow 9am" in the user's zone (Europe/Berlin).
   expect(
