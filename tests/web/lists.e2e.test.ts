@@ -8,7 +8,15 @@ import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import type { Db } from "#db/client.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { newUser, quickAdd, rowOf, startWebWorld, titles, type WebWorld } from "./harness.ts";
+import {
+  newUser,
+  quickAdd,
+  rowOf,
+  startWebWorld,
+  titles,
+  WORLD_START_TIMEOUT_MS,
+  type WebWorld,
+} from "./harness.ts";
 
 let world: WebWorld;
 let db: Db;
@@ -19,7 +27,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   db = await workerDb();
   world = await startWebWorld();
-}, 120_000);
+}, WORLD_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.stop();
