@@ -63,8 +63,8 @@ function localResources(databaseUrl: string, replace: Record<string, string>): s
   const source = path.join(REPO_ROOT, "dapr-components/local");
   for (const file of readdirSync(source).filter((f) => f.endsWith(".yaml"))) {
     const text = readFileSync(path.join(source, file), "utf8")
-      .replace(/value: \.local\/secrets\.json/, `value: ${secretsFile}`)
-      .replace(/value: \.data\/mail/, `value: ${path.join(dir, "mail")}`);
+      .replace(/value: \.local\/secrets\.json/g, `value: ${secretsFile}`)
+      .replace(/value: \.data\/mail/g, `value: ${path.join(dir, "mail")}`);
     writeFileSync(path.join(dir, file), text);
   }
   for (const [file, source] of Object.entries(replace)) {
