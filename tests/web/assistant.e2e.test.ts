@@ -79,11 +79,11 @@ test("a task added, completed and deleted by chat: streamed reply, live cards, t
   await expect.poll(() => card.locator("[data-due]").innerText()).toBe("Tomorrow 18:00");
   expect(await card.locator("[data-chat-card-reminders]").innerText()).toBe("Reminder: 1 hour before");
   expect(await card.getAttribute("data-status")).toBe("pending");
-  await page.screenshot({ path: path.join(SHOTS, "assistant-chat.png") });
 
   // The list shows it (live sync), and it was stored with its reminder an hour before.
   const title = (await card.getByRole("link").innerText()).trim();
   await rowOf(page, title).waitFor();
+  await page.screenshot({ path: path.join(SHOTS, "assistant-chat.png") });
   const [stored] = await taskNamed(email, /^call mom$/i);
   expect(stored!.reminders.map((r) => r.offsetMinutes)).toEqual([60]);
   const other = await context.newPage();
@@ -297,9 +297,10 @@ test("spoken replies: off by default; on in Settings (this device), each reply i
   await setting.check();
   await page.goto("/");
   await openChat(page);
-  // The tab's conversation comes back on open; a new one keeps this turn's reply apart.
+  // The tab's conversation comes back on open; a new one keeps this turn's reply apart. ("New", exactly:
+  // the lists bar has "+ New list".)
   await page.locator("[data-chat-message=assistant]").first().waitFor();
-  await page.getByRole("button", { name: "New" }).click();
+  await page.getByRole("button", { name: "New", exact: true }).click();
   const reply = await say(page, "what's due tomorrow?");
   const text = await reply.locator("[data-chat-text]").innerText();
   expect(text).toMatch(/buy milk/i);
