@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { taskDtoSchema, type TaskDto } from "#core/tasks.ts";
 import { storableString } from "#core/text.ts";
+import { createSseParser } from "#core/sse.ts";
 
 export const MESSAGE_MAX = 4000;
 /** A conversation keeps its latest messages; older ones are dropped from the stored document. */
@@ -64,15 +65,12 @@ export function formatSse<K extends ChatEventName>(event: K, data: ChatEvents[K]
 /** Parses a complete SSE text into its events (for clients and tests). */
 export function parseSse(text: string): { event: string; data: unknown }[] {
   const events: { event: string; data: unknown }[] = [];
-  for (const block of text.split(/\r?\n\r?\n/)) {
-    let event = "message";
-    const data: string[] = [];
-    for (const line of block.split(/\r?\n/)) {
-      if (line.startsWith("event:")) event = line.slice(6).trim();
-      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-    }
-    if (data.length > 0) events.push({ event, data: JSON.parse(data.join("\n")) as unknown });
-  }
+  const parser = createSseParser(({ event, data }) =>
+    events.push({ event, data: JSON.parse(data) as unknown }),
+  );
+  // A last frame without its blank line is read too (the standard's reader would drop it).
+  parser.push(`${text}\n\n`);
+  parser.end();
   return events;
 }
 
