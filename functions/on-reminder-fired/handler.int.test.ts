@@ -317,8 +317,8 @@ test("a job fires at its time: the reminder is published once and the job is mar
   await rowsIn(task.id, { [job]: "scheduled" });
 
   const [row] = await rowsIn(task.id, { [job]: "fired" });
+  // Never before its time (how soon after is bench 4, reminder punctuality, not a test).
   expect(row!.firedAt!.getTime()).toBeGreaterThanOrEqual(remindAt.getTime());
-  expect(row!.firedAt!.getTime() - remindAt.getTime()).toBeLessThan(1_000);
   const published = await until("the reminder event to be published", async () => {
     const rows = await db.outboxEvent.findMany({ where: { topic: TOPICS.reminders, subject: task.id } });
     return rows.length === 1 && rows[0]!.status === "published" ? rows : null;
