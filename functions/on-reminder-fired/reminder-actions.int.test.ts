@@ -3,63 +3,39 @@
 // through the complete command; a completed task ends the snooze links; a link used twice acts
 // once; a snooze is one job per occurrence, moved (never doubled) when pressed again, recorded in
 // the ledger, and fired back into this app. What a token refuses: tests/security/reminder-actions.
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { TOPICS } from "#core/events.ts";
 import type { ActionChannel, ReminderAction } from "#core/reminder-actions.ts";
 import { reminderJobName, SKIP_REASONS, snoozeJobName } from "#core/reminders.ts";
 import type { TaskDto } from "#core/tasks.ts";
-import type { Db } from "#db/client.ts";
 import { completeTask, reopenTask, updateTask } from "#tasks/commands.ts";
-import { api, createTestUser, FROM_SIDECAR, type TestUser } from "#testing/fixtures.ts";
+import { api, FROM_SIDECAR } from "#testing/fixtures.ts";
 import {
-  actionKeyring,
   commandCtx,
   press,
   remindedTask,
   tokenFor,
   until,
+  useReminderActionsService,
 } from "#testing/reminder-actions.ts";
-import {
-  PUBSUB_COMPONENT,
-  resourcesFolder,
-  startFunctionWithSidecar,
-  type FunctionWithSidecar,
-} from "#testing/sidecar-pair.ts";
-import { workerDb } from "#testing/worker-db.ts";
 import { jobs, reminderActionRoutes, subscriptions } from "./handler.ts";
 
 const MINUTE = 60_000;
-const KEYS = actionKeyring();
+const service = useReminderActionsService({ reminderActionRoutes, subscriptions, jobs });
 
-let db: Db;
-let pair: FunctionWithSidecar<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-let user: TestUser;
-
-beforeAll(async () => {
-  db = await workerDb();
-  user = await createTestUser(db, { timeZone: "Europe/Berlin" });
-  pair = await startFunctionWithSidecar(
-    { name: "on-reminder-fired", routes: reminderActionRoutes(KEYS), subscriptions, jobs, outbox: true },
-    { resourcesPath: await resourcesFolder({ "pubsub.yaml": PUBSUB_COMPONENT }) },
-  );
-});
-afterAll(async () => {
-  await pair?.close();
-});
-
-const ctx = () => commandCtx(db, user);
-const reminded = () => remindedTask(db, user);
+const ctx = () => commandCtx(service.db, service.user);
+const reminded = () => remindedTask(service.db, service.user);
 const tokenOf = (
   task: Pick<TaskDto, "id">,
   occurrence: { jobName: string; remindAt: Date },
   action: ReminderAction,
   options: { channel?: ActionChannel; expiresAt?: Date } = {},
-) => tokenFor(KEYS, user, task, occurrence, action, options);
-const pressed = (action: ReminderAction, value: string) => press(pair.fn.url, action, value);
+) => tokenFor(service.keys, service.user, task, occurrence, action, options);
+const pressed = (action: ReminderAction, value: string) => press(service.pair.fn.url, action, value);
 
-const taskStatus = async (id: string) => (await db.task.findUnique({ where: { id } }))?.status;
+const taskStatus = async (id: string) => (await service.db.task.findUnique({ where: { id } }))?.status;
 const taskEventsOf = (taskId: string, type: string) =>
-  db.outboxEvent.findMany({
+  service.db.outboxEvent.findMany({
     where: { topic: TOPICS.taskEvents, subject: taskId, type },
     orderBy: { seq: "asc" },
   });
@@ -87,7 +63,7 @@ test("Complete completes the task through the complete command, its event naming
     type: "reminder_action",
     id: `email:${occurrence.jobName}`,
   });
-  expect(completed!.source).toBe(pair.fn.built.ctx.name);
+  expect(completed!.source).toBe(service.pair.fn.built.ctx.name);
 
   // The same link again (a double click, a retry from an offline phone): the same answer, no event.
   const again = await pressed("complete", token);
@@ -99,7 +75,7 @@ test("Complete completes the task through the complete command, its event naming
   await reopenTask(ctx(), task.id);
   expect((await pressed("complete", token)).body).toMatchObject({ outcome: "completed", repeated: true });
   expect(await taskStatus(task.id)).toBe("pending");
-  expect(await db.reminderAction.count({ where: { taskId: task.id } })).toBe(1);
+  expect(await service.db.reminderAction.count({ where: { taskId: task.id } })).toBe(1);
 });
 
 test("on a completed task, Complete answers 'already completed' (200) and a snooze is refused (409)", async () => {
@@ -121,13 +97,13 @@ test("on a completed task, Complete answers 'already completed' (200) and a snoo
     detail: "This task is already done: there is nothing to snooze.",
   });
   const snoozeJob = snoozeJobName(occurrence)!;
-  expect(await db.reminderJob.findUnique({ where: { jobName: snoozeJob } })).toBeNull();
-  expect(await pair.fn.built.ctx.dapr.getJob(snoozeJob)).toBeNull();
+  expect(await service.db.reminderJob.findUnique({ where: { jobName: snoozeJob } })).toBeNull();
+  expect(await service.pair.fn.built.ctx.dapr.getJob(snoozeJob)).toBeNull();
 });
 
 test("Snooze 10 min schedules one job through the Jobs API; pressed again nothing moves; Snooze 1 h moves the same job; its trigger reminds again", async () => {
   const { task, occurrence } = await reminded();
-  const origin = await db.reminderJob.findUniqueOrThrow({ where: { jobName: occurrence.jobName } });
+  const origin = await service.db.reminderJob.findUniqueOrThrow({ where: { jobName: occurrence.jobName } });
   const tenToken = tokenOf(task, occurrence, "snooze_10m");
   const before = Date.now();
   const ten = await pressed("snooze_10m", tenToken);
@@ -140,7 +116,7 @@ test("Snooze 10 min schedules one job through the Jobs API; pressed again nothin
 
   // The sidecar holds the job (it fires back into this app-id, the one that scheduled it).
   const name = snoozeJobName(occurrence)!;
-  const job = await pair.fn.built.ctx.dapr.getJob(name);
+  const job = await service.pair.fn.built.ctx.dapr.getJob(name);
   expect(new Date(job!.dueTime!).getTime()).toBe(until10);
   expect(job!.dueTime).toMatch(/[+-]0[12]:00$/); // in the task's zone
   expect(job!.data).toEqual({
@@ -150,13 +126,13 @@ test("Snooze 10 min schedules one job through the Jobs API; pressed again nothin
     due_at: task.due_at,
   });
   // The ledger: a scheduled job of the same reminder, and which button scheduled it.
-  expect(await db.reminderJob.findUnique({ where: { jobName: name } })).toMatchObject({
+  expect(await service.db.reminderJob.findUnique({ where: { jobName: name } })).toMatchObject({
     status: "scheduled",
     reminderId: origin.reminderId,
     remindAt: new Date(until10),
     dueAt: new Date(task.due_at!),
   });
-  expect(await db.reminderAction.findMany({ where: { taskId: task.id } })).toMatchObject([
+  expect(await service.db.reminderAction.findMany({ where: { taskId: task.id } })).toMatchObject([
     {
       action: "snooze_10m",
       channel: "push",
@@ -174,15 +150,17 @@ test("Snooze 10 min schedules one job through the Jobs API; pressed again nothin
     repeated: true,
     snoozed_until: ten.body.snoozed_until,
   });
-  expect(new Date((await pair.fn.built.ctx.dapr.getJob(name))!.dueTime!).getTime()).toBe(until10);
+  expect(new Date((await service.pair.fn.built.ctx.dapr.getJob(name))!.dueTime!).getTime()).toBe(until10);
 
   // The other button of the same notification moves the one job, it schedules no second one.
   const hour = await pressed("snooze_1h", tokenOf(task, occurrence, "snooze_1h"));
   expect(hour.body).toMatchObject({ outcome: "snoozed", repeated: false });
   const until60 = new Date(hour.body.snoozed_until as string).getTime();
   expect(until60 - until10).toBeGreaterThanOrEqual(50 * MINUTE);
-  expect(new Date((await pair.fn.built.ctx.dapr.getJob(name))!.dueTime!).getTime()).toBe(until60);
-  const snoozes = await db.reminderJob.findMany({ where: { taskId: task.id, jobName: { contains: "-s" } } });
+  expect(new Date((await service.pair.fn.built.ctx.dapr.getJob(name))!.dueTime!).getTime()).toBe(until60);
+  const snoozes = await service.db.reminderJob.findMany({
+    where: { taskId: task.id, jobName: { contains: "-s" } },
+  });
   expect(snoozes.map((s) => [s.jobName, s.remindAt.getTime()])).toEqual([[name, until60]]);
   // The 10-minute button, pressed again now, says where the reminder is now.
   expect((await pressed("snooze_10m", tenToken)).body).toMatchObject({
@@ -198,18 +176,22 @@ test("Snooze 10 min schedules one job through the Jobs API; pressed again nothin
     due_at: task.due_at,
   });
   expect(
-    (await api(pair.fn.url, "POST", `/job/${name}`, { body: data(until10), headers: FROM_SIDECAR })).status,
+    (await api(service.pair.fn.url, "POST", `/job/${name}`, { body: data(until10), headers: FROM_SIDECAR }))
+      .status,
   ).toBe(200);
-  expect((await db.reminderJob.findUnique({ where: { jobName: name } }))!.status).toBe("scheduled");
+  expect((await service.db.reminderJob.findUnique({ where: { jobName: name } }))!.status).toBe("scheduled");
   expect(
-    (await api(pair.fn.url, "POST", `/job/${name}`, { body: data(until60), headers: FROM_SIDECAR })).status,
+    (await api(service.pair.fn.url, "POST", `/job/${name}`, { body: data(until60), headers: FROM_SIDECAR }))
+      .status,
   ).toBe(200);
-  expect((await db.reminderJob.findUnique({ where: { jobName: name } }))!.status).toBe("fired");
-  const reminders = await db.outboxEvent.findMany({ where: { topic: TOPICS.reminders, subject: task.id } });
+  expect((await service.db.reminderJob.findUnique({ where: { jobName: name } }))!.status).toBe("fired");
+  const reminders = await service.db.outboxEvent.findMany({
+    where: { topic: TOPICS.reminders, subject: task.id },
+  });
   expect(reminders.map((r) => r.data)).toEqual([
     {
       task_id: task.id,
-      user_id: user.id,
+      user_id: service.user.id,
       title: "Water the plants",
       due_at: task.due_at,
       remind_at: new Date(until60).toISOString(),
@@ -226,28 +208,28 @@ test("a snooze stays when the task's reminders change, and is cancelled (its job
   await updateTask(ctx(), task.id, { reminders: [{ offset_minutes: 15 }, { offset_minutes: 60 }] });
   const sixty = reminderJobName(task.id, { offset_minutes: 60, remind_at: null });
   await until("the new reminder to be planned", () =>
-    db.reminderJob.findUnique({ where: { jobName: sixty } }),
+    service.db.reminderJob.findUnique({ where: { jobName: sixty } }),
   );
-  expect((await db.reminderJob.findUnique({ where: { jobName: name } }))!.status).toBe("scheduled");
-  expect(await pair.fn.built.ctx.dapr.getJob(name)).not.toBeNull();
+  expect((await service.db.reminderJob.findUnique({ where: { jobName: name } }))!.status).toBe("scheduled");
+  expect(await service.pair.fn.built.ctx.dapr.getJob(name)).not.toBeNull();
 
   // Completed from a reminder of the same notification: the snooze is no longer wanted.
   expect((await pressed("complete", tokenOf(task, occurrence, "complete"))).body).toMatchObject({
     outcome: "completed",
   });
   const row = await until("the snooze to be cancelled", async () => {
-    const found = await db.reminderJob.findUnique({ where: { jobName: name } });
+    const found = await service.db.reminderJob.findUnique({ where: { jobName: name } });
     return found?.status === "cancelled" ? found : null;
   });
   expect(row.skipReason).toBe(SKIP_REASONS.taskCompleted);
-  expect(await pair.fn.built.ctx.dapr.getJob(name)).toBeNull();
+  expect(await service.pair.fn.built.ctx.dapr.getJob(name)).toBeNull();
 });
 
 test("the preview says what a link would do and does nothing; once used, or the task done, it says so", async () => {
   const { task, occurrence } = await reminded();
   const complete = tokenOf(task, occurrence, "complete");
   const preview = (action: ReminderAction, token: string) =>
-    api(pair.fn.url, "POST", "/v1/reminder-actions/preview", { body: { action, token } });
+    api(service.pair.fn.url, "POST", "/v1/reminder-actions/preview", { body: { action, token } });
 
   expect((await preview("complete", complete)).body).toEqual({
     action: "complete",
@@ -263,7 +245,7 @@ test("the preview says what a link would do and does nothing; once used, or the 
   // Previewing twice is still nothing: a mail scanner opening the link changes no task.
   await preview("complete", complete);
   expect(await taskStatus(task.id)).toBe("pending");
-  expect(await db.reminderAction.count({ where: { taskId: task.id } })).toBe(0);
+  expect(await service.db.reminderAction.count({ where: { taskId: task.id } })).toBe(0);
 
   await pressed("complete", complete);
   expect((await preview("complete", complete)).body.settled).toBe(

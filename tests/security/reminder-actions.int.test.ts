@@ -4,47 +4,30 @@
 // foreign-key token is refused saying why and changes nothing; a token naming another account's
 // task (which only a key holder could make) reads as a deleted task; a deleted task ends every
 // link. The token rules themselves: packages/core/src/reminder-actions.test.ts.
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { TOPICS } from "#core/events.ts";
 import { signActionToken } from "#core/reminder-action-tokens.ts";
 import { ACTION_TOKEN_TTL_MS, type ReminderAction } from "#core/reminder-actions.ts";
-import type { Db } from "#db/client.ts";
 import { deleteTask } from "#tasks/commands.ts";
-import { api, createTestUser, type TestUser } from "#testing/fixtures.ts";
-import { actionKeyring, commandCtx, press, remindedTask, tokenFor } from "#testing/reminder-actions.ts";
+import { api, createTestUser } from "#testing/fixtures.ts";
 import {
-  PUBSUB_COMPONENT,
-  resourcesFolder,
-  startFunctionWithSidecar,
-  type FunctionWithSidecar,
-} from "#testing/sidecar-pair.ts";
-import { workerDb } from "#testing/worker-db.ts";
+  actionKeyring,
+  commandCtx,
+  press,
+  remindedTask,
+  tokenFor,
+  useReminderActionsService,
+} from "#testing/reminder-actions.ts";
 import { jobs, reminderActionRoutes, subscriptions } from "../../functions/on-reminder-fired/handler.ts";
 
-const KEYS = actionKeyring();
+const service = useReminderActionsService({ reminderActionRoutes, subscriptions, jobs });
 
-let db: Db;
-let pair: FunctionWithSidecar<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-let user: TestUser;
-
-beforeAll(async () => {
-  db = await workerDb();
-  user = await createTestUser(db, { timeZone: "Europe/Berlin" });
-  pair = await startFunctionWithSidecar(
-    { name: "on-reminder-fired", routes: reminderActionRoutes(KEYS), subscriptions, jobs, outbox: true },
-    { resourcesPath: await resourcesFolder({ "pubsub.yaml": PUBSUB_COMPONENT }) },
-  );
-});
-afterAll(async () => {
-  await pair?.close();
-});
-
-const pressed = (action: ReminderAction, token: string) => press(pair.fn.url, action, token);
-const taskStatus = async (id: string) => (await db.task.findUnique({ where: { id } }))?.status;
+const pressed = (action: ReminderAction, token: string) => press(service.pair.fn.url, action, token);
+const taskStatus = async (id: string) => (await service.db.task.findUnique({ where: { id } }))?.status;
 
 test("an expired, altered, misused or foreign-key token is a 400 saying why, and changes nothing", async () => {
-  const { task, occurrence } = await remindedTask(db, user);
-  const valid = tokenFor(KEYS, user, task, occurrence, "complete");
+  const { task, occurrence } = await remindedTask(service.db, service.user);
+  const valid = tokenFor(service.keys, service.user, task, occurrence, "complete");
   const [version, kid, payload, mac] = valid.split(".") as [string, string, string, string];
   const fields = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>;
   const altered = [
@@ -53,10 +36,10 @@ test("an expired, altered, misused or foreign-key token is a 400 saying why, and
     Buffer.from(JSON.stringify({ ...fields, a: "snooze_1h" })).toString("base64url"),
     mac,
   ].join(".");
-  const expired = tokenFor(KEYS, user, task, occurrence, "complete", {
+  const expired = tokenFor(service.keys, service.user, task, occurrence, "complete", {
     expiresAt: new Date(Date.now() - 1000),
   });
-  const foreignKey = tokenFor(actionKeyring(), user, task, occurrence, "complete");
+  const foreignKey = tokenFor(actionKeyring(), service.user, task, occurrence, "complete");
 
   const cases: [string, ReminderAction, string, string, string][] = [
     ["expired", "complete", expired, "expired", "token"],
@@ -73,35 +56,37 @@ test("an expired, altered, misused or foreign-key token is a 400 saying why, and
     expect(res.body.detail, what).toMatch(/link/);
   }
   expect((await pressed("complete", "")).status).toBe(400);
-  const withoutAction = await api(pair.fn.url, "POST", "/v1/reminder-actions", { body: { token: valid } });
+  const withoutAction = await api(service.pair.fn.url, "POST", "/v1/reminder-actions", {
+    body: { token: valid },
+  });
   expect(withoutAction.status).toBe(400);
   expect(await taskStatus(task.id)).toBe("pending");
-  const completed = await db.outboxEvent.count({
+  const completed = await service.db.outboxEvent.count({
     where: { topic: TOPICS.taskEvents, subject: task.id, type: "orbit.task.completed" },
   });
   expect(completed).toBe(0);
-  expect(await db.reminderAction.count({ where: { taskId: task.id } })).toBe(0);
+  expect(await service.db.reminderAction.count({ where: { taskId: task.id } })).toBe(0);
   // The valid one still works afterwards: nothing above used it up.
   expect((await pressed("complete", valid)).body).toMatchObject({ outcome: "completed" });
 });
 
 test("another account's task reads as a deleted one (404) and stays as it was; a deleted task ends every link", async () => {
-  const other = await createTestUser(db);
-  const { task: theirs, occurrence } = await remindedTask(db, other);
+  const other = await createTestUser(service.db);
+  const { task: theirs, occurrence } = await remindedTask(service.db, other);
   // A token for this user naming the other account's task: only a key holder could make it.
-  const forged = tokenFor(KEYS, user, theirs, occurrence, "complete");
+  const forged = tokenFor(service.keys, service.user, theirs, occurrence, "complete");
   const res = await pressed("complete", forged);
   expect(res.status).toBe(404);
   expect(res.body).toMatchObject({ reason: "task_gone", detail: "This task no longer exists." });
   expect(await taskStatus(theirs.id)).toBe("pending");
   // Its owner's own token, for comparison, works: the refusal was about whose task it is.
-  expect((await pressed("snooze_10m", tokenFor(KEYS, other, theirs, occurrence, "snooze_10m"))).status).toBe(
-    200,
-  );
+  expect(
+    (await pressed("snooze_10m", tokenFor(service.keys, other, theirs, occurrence, "snooze_10m"))).status,
+  ).toBe(200);
 
-  const { task: mine, occurrence: mineOccurrence } = await remindedTask(db, user);
-  const snooze = tokenFor(KEYS, user, mine, mineOccurrence, "snooze_10m");
-  await deleteTask(commandCtx(db, user), mine.id);
+  const { task: mine, occurrence: mineOccurrence } = await remindedTask(service.db, service.user);
+  const snooze = tokenFor(service.keys, service.user, mine, mineOccurrence, "snooze_10m");
+  await deleteTask(commandCtx(service.db, service.user), mine.id);
   const gone = await pressed("snooze_10m", snooze);
   expect(gone.status).toBe(404);
   // The same words as for another account's task: nobody learns whose task exists.
@@ -109,12 +94,12 @@ test("another account's task reads as a deleted one (404) and stays as it was; a
 });
 
 test("a token for one occurrence's job of another task is refused before anything is read", async () => {
-  const { task, occurrence } = await remindedTask(db, user);
-  const { task: second } = await remindedTask(db, user);
+  const { task, occurrence } = await remindedTask(service.db, service.user);
+  const { task: second } = await remindedTask(service.db, service.user);
   // Correctly signed, but the occurrence named is not a job of the task named.
   const mismatched = signActionToken(
     {
-      userId: user.id,
+      userId: service.user.id,
       taskId: second.id,
       jobName: occurrence.jobName,
       remindAt: occurrence.remindAt,
@@ -122,7 +107,7 @@ test("a token for one occurrence's job of another task is refused before anythin
       channel: "email",
       expiresAt: new Date(Date.now() + ACTION_TOKEN_TTL_MS),
     },
-    KEYS,
+    service.keys,
   );
   expect((await pressed("complete", mismatched)).body).toMatchObject({ status: 400, reason: "invalid" });
   expect([await taskStatus(task.id), await taskStatus(second.id)]).toEqual(["pending", "pending"]);

@@ -1,14 +1,24 @@
 // What the tests of a reminder's buttons share (functions/on-reminder-fired/reminder-actions.int.test.ts,
-// tests/security/reminder-actions.int.test.ts): a task whose reminder has fired, tokens for its
-// buttons signed as notifications signs them, and a press as the web app passes it on.
+// tests/security/reminder-actions.int.test.ts): the Reminder Service beside its sidecar, a task
+// whose reminder has fired, tokens for its buttons signed as notifications signs them, and a press
+// as the web app passes it on.
 import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll } from "vitest";
 import { signActionToken, type ActionKeyring } from "#core/reminder-action-tokens.ts";
 import { ACTION_TOKEN_TTL_MS, type ActionChannel, type ReminderAction } from "#core/reminder-actions.ts";
 import { reminderJobName } from "#core/reminders.ts";
 import type { CreateTaskInput, TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
 import { createTask, type CommandContext } from "#tasks/commands.ts";
-import { api, type TestUser } from "./fixtures.ts";
+import type { FunctionDef } from "#platform/host.ts";
+import { api, createTestUser, type TestUser } from "./fixtures.ts";
+import {
+  PUBSUB_COMPONENT,
+  resourcesFolder,
+  startFunctionWithSidecar,
+  type FunctionWithSidecar,
+} from "./sidecar-pair.ts";
+import { workerDb } from "./worker-db.ts";
 
 /** A fresh keyring, as the secret `reminder-action-key` holds one. */
 export const actionKeyring = (): ActionKeyring => ({
@@ -93,3 +103,44 @@ export function tokenFor(
 /** POST /v1/reminder-actions as the web app passes a press on: no credential but the token. */
 export const press = (base: string, action: ReminderAction, token: string) =>
   api(base, "POST", "/v1/reminder-actions", { body: { action, token } });
+
+/** What functions/on-reminder-fired/handler.ts exports for its buttons (passed in: tests own the import). */
+export interface ReminderActionsHandler {
+  reminderActionRoutes(keys: ActionKeyring): FunctionDef<any>["routes"]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  subscriptions: FunctionDef<any>["subscriptions"]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  jobs: FunctionDef<any>["jobs"]; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface ReminderActionsService {
+  db: Db;
+  /** The user (time zone Europe/Berlin) whose tasks the tests press buttons on. */
+  user: TestUser;
+  pair: FunctionWithSidecar<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  keys: ActionKeyring;
+}
+
+/**
+ * Starts the Reminder Service beside a sidecar (pub/sub for its events, the Jobs API for snoozes)
+ * before the file's tests and stops it after them. The fields are set once `beforeAll` has run.
+ */
+export function useReminderActionsService(handler: ReminderActionsHandler): ReminderActionsService {
+  const service = { keys: actionKeyring() } as ReminderActionsService;
+  beforeAll(async () => {
+    service.db = await workerDb();
+    service.user = await createTestUser(service.db, { timeZone: "Europe/Berlin" });
+    service.pair = await startFunctionWithSidecar(
+      {
+        name: "on-reminder-fired",
+        routes: handler.reminderActionRoutes(service.keys),
+        subscriptions: handler.subscriptions,
+        jobs: handler.jobs,
+        outbox: true,
+      },
+      { resourcesPath: await resourcesFolder({ "pubsub.yaml": PUBSUB_COMPONENT }) },
+    );
+  });
+  afterAll(async () => {
+    await service.pair?.close();
+  });
+  return service;
+}
