@@ -11,6 +11,7 @@ import {
   chat,
   replyText,
   startAssistantWorld,
+  toolTurnEvents,
   type AssistantWorld,
   type ChatReply,
 } from "#testing/assistant.ts";
@@ -88,17 +89,7 @@ test("the model adds “call mom” tomorrow 18:00 with a reminder an hour befor
     message: "add call mom tomorrow 6pm and remind me an hour before",
   });
   expect(reply.status).toBe(200);
-  expect(names(reply)).toEqual([
-    "conversation",
-    "tool",
-    "tool-result",
-    "text",
-    "text",
-    "text",
-    "text",
-    "tasks",
-    "done",
-  ]);
+  expect(names(reply)).toEqual(toolTurnEvents(4));
   expect(replyText(reply)).toBe(
     "Done: “call mom” is on your list for tomorrow at 6pm, with a reminder an hour before.",
   );

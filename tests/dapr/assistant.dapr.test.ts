@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { parseSse } from "#core/assistant/contract.ts";
 import type { Db } from "#db/client.ts";
-import { startAssistantWorld, type AssistantWorld } from "#testing/assistant.ts";
+import { startAssistantWorld, toolTurnEvents, type AssistantWorld } from "#testing/assistant.ts";
 import { api, createTestUser, type AnyJson } from "#testing/fixtures.ts";
 import { RUNTIME } from "#testing/runtime.ts";
 import { startScriptedModel, type ScriptedModel } from "#testing/scripted-model.ts";
@@ -55,17 +55,7 @@ test("a turn streams through real service invocation; the conversation is kept i
   for await (const chunk of response.body! as unknown as AsyncIterable<Uint8Array>)
     arrivals.push({ at: Date.now() - started, text: decoder.decode(chunk, { stream: true }) });
   const events = parseSse(arrivals.map((a) => a.text).join(""));
-  expect(events.map((e) => e.event)).toEqual([
-    "conversation",
-    "tool",
-    "tool-result",
-    "text",
-    "text",
-    "text",
-    "text",
-    "tasks",
-    "done",
-  ]);
+  expect(events.map((e) => e.event)).toEqual(toolTurnEvents(4));
   const firstText = arrivals.find((a) => a.text.includes("event: text"))!.at;
   const done = arrivals.find((a) => a.text.includes("event: done"))!.at;
   // Four pieces 400 ms apart: the first arrived at least a second before the end, not all at once.

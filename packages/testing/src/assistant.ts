@@ -132,6 +132,16 @@ export async function chat(
 }
 
 /** The reply's text (every `text` delta joined). */
+/** The events of a turn that calls one tool and then answers in `textPieces` text events. */
+export const toolTurnEvents = (textPieces: number): string[] => [
+  "conversation",
+  "tool",
+  "tool-result",
+  ...Array<string>(textPieces).fill("text"),
+  "tasks",
+  "done",
+];
+
 export function replyText(reply: ChatReply): string {
   return reply.events
     .filter((e) => e.event === "text")
