@@ -6,28 +6,17 @@
 // Faked, because they are outside our reach: the browser's speech recognition (Chromium's sends the
 // audio to Google's servers) is replaced by a scripted SpeechRecognition injected with
 // page.addInitScript, and speechSynthesis.speak is observed (headless Chromium has no voices).
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import type { Db } from "#db/client.ts";
-import { REPO_ROOT } from "#db/migrate.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { newUser, rowOf, startWebWorld, WORLD_START_TIMEOUT_MS, type WebWorld } from "./harness.ts";
+import { newUser, rowOf, SHOTS, useWebWorld } from "./harness.ts";
 
-let world: WebWorld;
+const world = useWebWorld({ apps: ["assistant", "mcp"] });
 let db: Db;
-vi.setConfig({ testTimeout: 120_000 });
-const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
-
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   db = await workerDb();
-  world = await startWebWorld({ apps: ["assistant", "mcp"] });
-}, WORLD_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await world?.stop();
 });
 
 const panelOf = (page: Page) => page.getByRole("dialog", { name: "Assistant" });

@@ -1,26 +1,15 @@
 // The spec's user scenarios in a real browser against the real topology (see harness.ts).
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
-import { REPO_ROOT } from "#db/migrate.ts";
+import { expect, test } from "vitest";
 import { sentMail } from "#testing/broker.ts";
 import { confirmationToken } from "#testing/email-confirmation.ts";
 import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
-import {
-  newUser,
-  quickAdd,
-  rowOf,
-  startWebWorld,
-  titles,
-  type WebWorld,
-  WORLD_START_TIMEOUT_MS,
-} from "./harness.ts";
+import { newUser, quickAdd, rowOf, titles, SHOTS, useWebWorld } from "./harness.ts";
 
-let world: WebWorld;
 // Each scenario is many browser round trips on a busy machine; its waits are bounded by the
-// context's default timeout (harness.ts), so the test's own limit sits above them.
-vi.setConfig({ testTimeout: 120_000 });
+// context's default timeout (harness.ts), so the test's own limit (useWebWorld's) sits above them.
+const world = useWebWorld();
 
 /** Runs in the page: an element's text colour as painted sRGB (Tailwind's are oklch()), via a 1×1 canvas. */
 const paintedColor = (el: Element): number[] => {
@@ -29,16 +18,6 @@ const paintedColor = (el: Element): number[] => {
   ctx.fillRect(0, 0, 1, 1);
   return Array.from(ctx.getImageData(0, 0, 1, 1).data.slice(0, 3));
 };
-const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  world = await startWebWorld();
-}, WORLD_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await world?.stop();
-});
 
 test("every page requires sign in, and the API-facing routes refuse anonymous callers", async () => {
   const context = await world.browser.newContext({ baseURL: world.baseUrl });

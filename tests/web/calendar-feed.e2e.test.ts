@@ -2,25 +2,12 @@
 // makes the address, copies it with the Copy button (read back from the clipboard), a calendar
 // app's fetch of it (plain HTTP, no cookies) is read by ical.js; Rotate shows a new address and
 // the copied one stops working at once; Turn off stops the feed.
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import ICAL from "ical.js";
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
-import { REPO_ROOT } from "#db/migrate.ts";
-import { newUser, quickAdd, rowOf, startWebWorld, type WebWorld, WORLD_START_TIMEOUT_MS } from "./harness.ts";
+import { expect, test } from "vitest";
+import { newUser, quickAdd, rowOf, SHOTS, useWebWorld } from "./harness.ts";
 
-let world: WebWorld;
-vi.setConfig({ testTimeout: 120_000 });
-const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  world = await startWebWorld();
-}, WORLD_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await world?.stop();
-});
+const world = useWebWorld();
 
 /** What a calendar app gets: a GET without cookies. */
 async function subscribe(url: string) {

@@ -1,10 +1,11 @@
 // The browser suite's world: the built web app and the functions it needs, each beside its own
 // local Dapr sidecar (packages/testing/src/topology.ts), on this worker's PostgreSQL, driven by
 // Debian's Chromium through playwright-core (never a downloaded browser).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, vi } from "vitest";
 import webPush from "web-push";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { startPushService, type PushService } from "#testing/push-service.ts";
@@ -13,6 +14,8 @@ import { ensureWebBuild } from "../../scripts/web-build.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
+/** Where the suites write the README's screenshots. */
+export const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
 
 /** The functions a user's clicks reach, plus the consumers whose effects the UI shows. */
 const FUNCTIONS = [
@@ -100,6 +103,60 @@ export async function startWebWorld(
       await topology.stop();
     },
   };
+}
+
+/**
+ * An object standing for one that exists only once the suite's `beforeAll` has run: every property
+ * read goes to the real one (methods bound to it), and reading it sooner says so.
+ */
+function lateBound<T extends object>(what: string, get: () => T | undefined): T {
+  return new Proxy({} as T, {
+    get(_, key) {
+      const target = get();
+      if (!target)
+        throw new Error(`${what} is not started yet: use it inside a test or a hook after beforeAll`);
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
+ * What every browser file does around its tests: start its world before them (with the screenshot
+ * folder and a per-test timeout a loaded machine can live with), stop it after them. The returned
+ * world is usable inside tests; `start` picks the kind of world.
+ */
+function useWorld<T extends { world: WebWorld }>(
+  start: () => Promise<T>,
+  testTimeoutMs: number,
+): <K extends keyof T & string>(key: K) => T[K] {
+  let started: T | undefined;
+  vi.setConfig({ testTimeout: testTimeoutMs });
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    started = await start();
+  }, WORLD_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await started?.world.stop();
+  });
+  return (key) => lateBound(key, () => started?.[key] as object | undefined) as T[typeof key];
+}
+
+/** The suite's web world (startWebWorld's `options`), started before its tests and stopped after. */
+export function useWebWorld(
+  options: Parameters<typeof startWebWorld>[0] & { testTimeoutMs?: number } = {},
+): WebWorld {
+  const { testTimeoutMs = 120_000, ...worldOptions } = options;
+  return useWorld(async () => ({ world: await startWebWorld(worldOptions) }), testTimeoutMs)("world");
+}
+
+/** useWebWorld with the stand-in push service (startWebWorldWithPush's `env`). */
+export function useWebWorldWithPush(env: Record<string, string> = {}): {
+  world: WebWorld;
+  push: PushService;
+} {
+  const part = useWorld(() => startWebWorldWithPush(env), 120_000);
+  return { world: part("world"), push: part("push") };
 }
 
 let counter = 0;

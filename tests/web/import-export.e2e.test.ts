@@ -3,18 +3,17 @@
 // (so each task is an event the audit log records), its report, the tasks in the list, and the
 // JSON and CSV downloads that read them back; a second "Import" and another user's data change
 // nothing. The report's screenshot is docs/screenshots/import-report.png.
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { expect, test } from "vitest";
 import { parseCsv } from "#core/csv.ts";
 import { TASK_CSV_COLUMNS } from "#core/export-format.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { newUser, quickAdd, rowOf, startWebWorld, type WebWorld, WORLD_START_TIMEOUT_MS } from "./harness.ts";
+import { newUser, quickAdd, rowOf, SHOTS, useWebWorld } from "./harness.ts";
 
-const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
 const FIXTURE = path.join(REPO_ROOT, "packages/core/src/fixtures/todoist-export.csv");
 /** The fixture's task rows Orbit imports (packages/core/src/todoist-import.test.ts reads them row by row). */
 const IMPORTED = [
@@ -35,18 +34,7 @@ const IMPORTED = [
 /** Sub-tasks in Todoist (INDENT 2 under "Quarterly report"): subtasks here. */
 const SUBTASKS = ["Gather numbers from finance", "Review slides, then send"];
 
-let world: WebWorld;
-vi.setConfig({ testTimeout: 180_000 });
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  world = await startWebWorld();
-  // Eleven processes to boot: on a machine busy with other suites that took over two minutes.
-}, WORLD_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await world?.stop();
-});
+const world = useWebWorld({ testTimeoutMs: 180_000 });
 
 const section = (page: Page) => page.getByRole("region", { name: "Import and export" });
 

@@ -1,36 +1,17 @@
 // Lists and subtasks in a real browser against the real topology (harness.ts): make a list, add
 // into it with quick add, move a task, give it subtasks and see its progress, complete it (which
 // asks what becomes of the open subtasks), undo that, and archive the list.
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import type { Db } from "#db/client.ts";
-import { REPO_ROOT } from "#db/migrate.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import {
-  newUser,
-  quickAdd,
-  rowOf,
-  startWebWorld,
-  titles,
-  WORLD_START_TIMEOUT_MS,
-  type WebWorld,
-} from "./harness.ts";
+import { newUser, quickAdd, rowOf, titles, SHOTS, useWebWorld } from "./harness.ts";
 
-let world: WebWorld;
+const world = useWebWorld({ testTimeoutMs: 180_000 });
 let db: Db;
-vi.setConfig({ testTimeout: 180_000 });
-const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
-
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   db = await workerDb();
-  world = await startWebWorld();
-}, WORLD_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await world?.stop();
 });
 
 const bar = (page: Page) => page.getByTestId("lists-bar");

@@ -5,45 +5,29 @@
 // 15, item 1's screenshot). Pushes go to the stand-in push service (packages/testing): a real
 // browser push service is out of reach in tests, so the notifications function trusts the stand-in's
 // certificate (NODE_EXTRA_CA_CERTS) and may reach it on loopback, as in tests/reminders/.
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DateTime } from "luxon";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { expect, test } from "vitest";
 import { TOPICS } from "#core/events.ts";
 import { SKIP_REASONS } from "#core/reminders.ts";
-import { REPO_ROOT } from "#db/migrate.ts";
-import type { PushService } from "#testing/push-service.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import {
   newUser,
   quickAdd,
   rowOf,
-  startWebWorldWithPush,
   subscribeToPush as subscribe,
-  type WebWorld,
-  WORLD_START_TIMEOUT_MS,
+  SHOTS,
+  useWebWorldWithPush,
 } from "./harness.ts";
 
 const ZONE = "Europe/Berlin";
-const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
 const SEND_NOW = "already passed — will be sent now";
 const SKIPPED = "already passed — will be skipped";
 
-let world: WebWorld;
-let push: PushService;
 // Each scenario is many browser round trips on a busy machine; the last one also waits for a
 // reminder due about a minute after it is saved. Waits are bounded by the context's default timeout.
-vi.setConfig({ testTimeout: 120_000 });
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  ({ world, push } = await startWebWorldWithPush());
-}, WORLD_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await world?.stop();
-});
+const { world, push } = useWebWorldWithPush();
 
 const settingsSection = (page: Page) => page.getByRole("region", { name: "Reminders" });
 

@@ -10,44 +10,31 @@
 // (which the worker's fetch obeys), so the press is queued in IndexedDB and sent when a page says
 // it is back online. Mail: the reminder mail the `email` binding recorded (#testing/broker.ts
 // sentMail), its link opened in a browser that is signed in to nothing.
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { BrowserContext, CDPSession, Page, Worker } from "playwright-core";
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { expect, test } from "vitest";
 import { isSnoozeJobName } from "#core/reminders.ts";
-import { REPO_ROOT } from "#db/migrate.ts";
 import { sentMail } from "#testing/broker.ts";
-import type { PushService, ReceivedPush } from "#testing/push-service.ts";
+import type { ReceivedPush } from "#testing/push-service.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import {
   newUser,
   quickAdd,
   rowOf,
-  startWebWorldWithPush,
   subscribeToPush as subscribe,
-  type WebWorld,
-  WORLD_START_TIMEOUT_MS,
+  SHOTS,
+  useWebWorldWithPush,
 } from "./harness.ts";
 
-const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
 /** The public address notifications writes into its mails; the test opens their paths on the web app. */
 const PUBLIC_URL = "https://orbit.test";
 
-let world: WebWorld;
-let push: PushService;
-vi.setConfig({ testTimeout: 120_000 });
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  // One later delivery attempt, LATER_SECONDS after the quick round (1 min … 2 h under make dev).
-  ({ world, push } = await startWebWorldWithPush({
-    WEB_APP_URL: PUBLIC_URL,
-    LATER_DELIVERY_DELAYS_SECONDS: String(LATER_SECONDS),
-  }));
-}, WORLD_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await world?.stop();
+/** The one later delivery attempt's wait here. */
+const LATER_SECONDS = 10;
+// One later delivery attempt, LATER_SECONDS after the quick round (1 min … 2 h under make dev).
+const { world, push } = useWebWorldWithPush({
+  WEB_APP_URL: PUBLIC_URL,
+  LATER_DELIVERY_DELAYS_SECONDS: String(LATER_SECONDS),
 });
 
 /** The browser's service worker for this context, registered as Settings registers it. */
@@ -287,9 +274,6 @@ test("a reminder mail's Snooze 1 h link asks before it acts (opening it changes 
   await expect(page.locator("[data-snooze-source]").innerText()).resolves.toMatch(/Snooze 1 h from email/);
   await context.close();
 });
-
-/** The one later delivery attempt's wait here. */
-const LATER_SECONDS = 10;
 
 test("a reminder no channel could deliver: the task page says when it is tried again, then that it reached no channel with each channel's reason, and the list marks the task", async () => {
   const { page, context } = await newUser(world);

@@ -3,37 +3,18 @@
 // Undoing a completion sends reopen; a delete is held back until its toast ends (expired, Escape,
 // replaced, the page left, the tab closed) and is never sent when it is undone. Toast expiry is
 // driven by Playwright's clock (fastForward), never by waiting for it.
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import { UNDO_TOAST_MS } from "#core/undo.ts";
 import type { Db } from "#db/client.ts";
-import { REPO_ROOT } from "#db/migrate.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import {
-  newUser,
-  quickAdd,
-  rowOf,
-  startWebWorld,
-  titles,
-  type WebWorld,
-  WORLD_START_TIMEOUT_MS,
-} from "./harness.ts";
+import { newUser, quickAdd, rowOf, titles, SHOTS, useWebWorld } from "./harness.ts";
 
-let world: WebWorld;
+const world = useWebWorld();
 let db: Db;
-vi.setConfig({ testTimeout: 120_000 });
-const SHOTS = path.join(REPO_ROOT, "docs/screenshots");
-
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   db = await workerDb();
-  world = await startWebWorld();
-}, WORLD_START_TIMEOUT_MS);
-
-afterAll(async () => {
-  await world?.stop();
 });
 
 const toastOf = (page: Page) => page.getByTestId("undo-toast");
