@@ -41,8 +41,15 @@ export default defineConfig({
           exclude: [...sharedTest.exclude, "**/*.{int,e2e,dapr,helm}.test.ts"],
         },
       },
-      { extends: true, test: { name: "int", include: files(".int.test.ts"), globalSetup: DATABASE } },
-      { extends: true, test: { name: "e2e", include: files(".e2e.test.ts"), globalSetup: DATABASE } },
+      // A test's own limit sits above the waits inside it (#testing/wait.ts: 30 s each).
+      {
+        extends: true,
+        test: { name: "int", include: files(".int.test.ts"), globalSetup: DATABASE, testTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: { name: "e2e", include: files(".e2e.test.ts"), globalSetup: DATABASE, testTimeout: 120_000 },
+      },
     ],
   },
 });

@@ -16,6 +16,7 @@ import {
 } from "#testing/publish-recorder.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { routes } from "./handler.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 
 let fn: StartedFunction<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 let sidecar: PublishRecorder;
@@ -43,7 +44,7 @@ const post = (body: unknown, who: TestUser = user) =>
 async function until(
   check: () => boolean | Promise<boolean>,
   what: string,
-  timeoutMs = 5_000,
+  timeoutMs = WAIT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

@@ -29,6 +29,7 @@ import {
 } from "#testing/sidecar-pair.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { CONSUMER, jobs, subscriptions } from "./handler.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -61,7 +62,11 @@ function commandCtx(now = new Date()): CommandContext {
   };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 8_000) {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = WAIT_MS,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -24,6 +24,7 @@ import {
 import { startPublishRecorder, type PublishRecorder } from "#testing/publish-recorder.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { CONSUMER, subscriptions } from "./handler.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 
 const PATH = "/events/task-events";
 const MINUTE = 60_000;
@@ -143,7 +144,7 @@ async function occurrences(seriesId: string) {
   });
 }
 
-async function until(condition: () => boolean, what: string, deadlineMs = 5_000): Promise<void> {
+async function until(condition: () => boolean, what: string, deadlineMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -14,6 +14,7 @@ import {
 import { startPublishRecorder } from "#testing/publish-recorder.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { routes } from "./handler.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 
 let fn: StartedFunction<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 let user: TestUser;
@@ -89,7 +90,7 @@ async function closedPort(): Promise<number> {
 async function until(
   check: () => boolean | Promise<boolean>,
   what: string,
-  timeoutMs = 8_000,
+  timeoutMs = WAIT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

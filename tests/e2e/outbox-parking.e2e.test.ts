@@ -18,6 +18,7 @@ import { workerDb } from "#testing/worker-db.ts";
 import { routes as createTaskRoutes } from "../../functions/create-task/handler.ts";
 import { routes as deadLetterRoutes } from "../../functions/dead-letters/handler.ts";
 import { routes as updateTaskRoutes } from "../../functions/update-task/handler.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 
 const ADMIN = "test-admin-token-0123456789abcdef";
 const MAX_ATTEMPTS = 3;
@@ -50,7 +51,7 @@ afterAll(async () => {
   await sidecar?.close();
 });
 
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = WAIT_MS) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

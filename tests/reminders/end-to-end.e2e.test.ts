@@ -30,6 +30,7 @@ import {
 import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
 import { notificationsFunction } from "../../functions/notifications/handler.ts";
 import { jobs, subscriptions } from "../../functions/on-reminder-fired/handler.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 
 const SECRET = "e2e-webhook-secret-0123";
 const vapid = generateVapidKeys("mailto:reminders@orbit.test");
@@ -131,7 +132,7 @@ function commandCtx(user: TestUser): CommandContext {
 async function until<T>(
   what: string,
   probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 10_000,
+  timeoutMs = WAIT_MS,
 ) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

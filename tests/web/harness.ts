@@ -12,6 +12,7 @@ import { startPushService, type PushService } from "#testing/push-service.ts";
 import { Topology } from "#testing/topology.ts";
 import { ensureWebBuild } from "../../scripts/web-build.ts";
 import { workerDatabaseUrl } from "#testing/worker-db.ts";
+import { PAGE_WAIT_MS } from "#testing/wait.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 /** Where the suites write the README's screenshots. */
@@ -175,9 +176,9 @@ export async function newUser(world: WebWorld, timeZone = "Europe/Berlin"): Prom
     timezoneId: timeZone,
     extraHTTPHeaders: { "x-forwarded-for": `198.18.${Math.floor(n / 250)}.${(n % 250) + 1}` },
   });
-  // A ceiling, not a sleep: each wait ends on its signal. 10 s was once too short for a function's
-  // first request while CI booted other suites' topologies on 2 cores (a save waited on update-task).
-  context.setDefaultTimeout(30_000);
+  // A ceiling, not a sleep: each wait ends on its signal (#testing/wait.ts: a save once waited over
+  // 30 s on update-task at load 16 while CI booted other suites' topologies on 2 cores).
+  context.setDefaultTimeout(PAGE_WAIT_MS);
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[browser ${timeZone}] ${error.message}`));
   const email = `web-${process.pid}-${Date.now()}-${n}@example.test`;

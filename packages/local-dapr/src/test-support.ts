@@ -17,6 +17,7 @@ import { daprdArgv, daprdHealthy, daprdPorts, LoggedProcess } from "#testing/dap
 import { daprBacking, daprdResources, releaseDaprBacking, RUNTIME } from "#testing/runtime.ts";
 import { pendingDeliveries, readTopic } from "./inspect.ts";
 import { startSidecar, type Sidecar, type SidecarOptions } from "./sidecar.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -299,7 +300,7 @@ export const localOnly: typeof test =
  */
 export async function settled(
   appId: string,
-  timeoutMs = RUNTIME === "daprd" ? 60_000 : 10_000,
+  timeoutMs = RUNTIME === "daprd" ? 60_000 : WAIT_MS,
 ): Promise<void> {
   if (RUNTIME === "daprd") {
     await waitFor(`the consumer group ${appId} to have no lag`, () => groupCaughtUp(appId), timeoutMs, 200);
@@ -425,7 +426,7 @@ export async function appHealth(started: Sidecar): Promise<"healthy" | "unhealth
 export async function waitFor<T>(
   what: string,
   check: () => T | Promise<T>,
-  timeoutMs = 5_000,
+  timeoutMs = WAIT_MS,
   intervalMs = 10,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;

@@ -3,6 +3,7 @@ import { beforeAll, expect, test } from "vitest";
 import type { Db, Tx } from "#db/client.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import { consumeOnce } from "./inbox.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 
 let db: Db;
 
@@ -21,7 +22,7 @@ async function inboxRows(consumer: string, eventId: string): Promise<number> {
 }
 
 /** Resolves once some backend of this database waits on a lock (a blocked INSERT), or fails at the deadline. */
-async function untilSomeoneWaitsOnALock(deadlineMs = 5_000): Promise<void> {
+async function untilSomeoneWaitsOnALock(deadlineMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const [row] = await db.$queryRaw<{ waiting: number }[]>`

@@ -20,6 +20,7 @@ import {
   type OutboxMessage,
   type RelayOptions,
 } from "./outbox.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 
 let db: Db;
 let sidecar: PublishRecorder;
@@ -100,7 +101,7 @@ async function rows(eventIds: string[]): Promise<OutboxRow[]> {
 async function until(
   check: () => boolean | Promise<boolean>,
   what: string,
-  timeoutMs = 5_000,
+  timeoutMs = WAIT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

@@ -1,6 +1,7 @@
 // A stand-in for daprd's publish endpoint, for tests of publishers before a sidecar is involved.
 // It records what a real sidecar would accept, and can refuse or go away to test failure paths.
 import { createServer, type Server } from "node:http";
+import { WAIT_MS } from "./wait.ts";
 
 export interface RecordedPublish {
   pubsub: string;
@@ -127,7 +128,7 @@ export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
     get inFlight() {
       return inFlight;
     },
-    waitForInFlight: (count, timeoutMs = 10_000) =>
+    waitForInFlight: (count, timeoutMs = WAIT_MS) =>
       new Promise((resolve, reject) => {
         if (inFlight >= count) return resolve();
         const timer = setTimeout(
@@ -136,7 +137,7 @@ export async function startPublishRecorder(port = 0): Promise<PublishRecorder> {
         );
         inFlightWaiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
       }),
-    waitFor: (count, timeoutMs = 5_000) =>
+    waitFor: (count, timeoutMs = WAIT_MS) =>
       new Promise((resolve, reject) => {
         if (published.length >= count) return resolve(published);
         const timer = setTimeout(

@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, Agent, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { WAIT_MS } from "./wait.ts";
 
 export interface TestSubscription {
   endpoint: string;
@@ -237,7 +238,7 @@ export async function startPushService(): Promise<PushService> {
     respondWith(endpoint, status) {
       statuses.set(endpoint, status);
     },
-    waitFor(count, endpoint, timeoutMs = 10_000) {
+    waitFor(count, endpoint, timeoutMs = WAIT_MS) {
       const matching = () => received.filter((r) => endpoint === undefined || r.endpoint === endpoint);
       return new Promise((resolve, reject) => {
         const check = () => {

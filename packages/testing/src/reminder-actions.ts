@@ -19,6 +19,7 @@ import {
   type FunctionWithSidecar,
 } from "./sidecar-pair.ts";
 import { workerDb } from "./worker-db.ts";
+import { WAIT_MS } from "./wait.ts";
 
 /** A fresh keyring, as the secret `reminder-action-key` holds one. */
 export const actionKeyring = (): ActionKeyring => ({
@@ -41,7 +42,7 @@ export function commandCtx(db: Db, owner: TestUser): CommandContext {
 export async function until<T>(
   what: string,
   probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 8_000,
+  timeoutMs = WAIT_MS,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
