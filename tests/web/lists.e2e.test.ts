@@ -1,6 +1,7 @@
 // Lists and subtasks in a real browser against the real topology (harness.ts): make a list, add
 // into it with quick add, move a task, give it subtasks and see its progress, complete it (which
-// asks what becomes of the open subtasks), undo that, and archive the list.
+// asks what becomes of the open subtasks), undo that, and archive the list; delete a parent (which
+// asks first).
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { beforeAll, expect, test } from "vitest";
@@ -121,4 +122,41 @@ test("a list, quick add into it, a move, two subtasks with progress, completing 
   await page.getByRole("button", { name: "Unarchive “Work”" }).click();
   await bar(page).getByRole("link", { name: /^Work/ }).waitFor();
   await rowOf(page, "Plan offsite").waitFor();
+});
+
+test("deleting a parent on its page asks first: Escape keeps it; Delete both hides it with its subtask until Undo brings both back", async () => {
+  const { page, email } = await newUser(world);
+  await quickAdd(page, "Pack for the trip", "Pack for the trip");
+  await rowOf(page, "Pack for the trip")
+    .getByRole("link", { name: "Pack for the trip", exact: true })
+    .click();
+  await page.getByRole("heading", { name: "Pack for the trip" }).waitFor();
+  await page.getByLabel("New subtask").fill("Passport");
+  await page.getByRole("button", { name: "Add subtask" }).click();
+  await page.locator('[data-subtask="Passport"]').waitFor();
+  const remaining = () => db.task.count({ where: { user: { email } } });
+
+  await page.getByRole("button", { name: "Delete task" }).click();
+  const dialog = page.getByTestId("delete-parent-dialog");
+  await dialog.getByText("Its 1 subtask goes with it.").waitFor();
+  expect(await focusInDialog(page)).toBe(true);
+  for (const key of ["Tab", "Tab", "Shift+Tab", "Shift+Tab"]) {
+    await page.keyboard.press(key);
+    expect(await focusInDialog(page), key).toBe(true);
+  }
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  // Still on the task's page, focus back on the button that asked, nothing deleted.
+  await page.getByRole("heading", { name: "Pack for the trip" }).waitFor();
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Delete task");
+  expect(await remaining()).toBe(2);
+
+  await page.getByRole("button", { name: "Delete task" }).click();
+  await dialog.getByRole("button", { name: "Delete both" }).click();
+  const toast = page.getByTestId("undo-toast").filter({ hasText: "Pack for the trip" });
+  await toast.waitFor();
+  expect(await titles(page)).toEqual([]);
+  await toast.getByRole("button", { name: "Undo", exact: true }).click();
+  await rowOf(page, "Pack for the trip").waitFor();
+  expect(await remaining()).toBe(2);
 });

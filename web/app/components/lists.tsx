@@ -3,9 +3,10 @@
 // subtask progress a parent shows, and the dialog completing a parent with open subtasks asks.
 // The rules are #core/lists.ts; the writes go through the command functions (tasks.server.ts).
 import { Form, Link, useSearchParams } from "@remix-run/react";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { LIST_COLORS, LIST_LIMITS, type ListColor, type ListSummary } from "#core/lists.ts";
 import type { SubtaskChoice } from "#core/tasks.ts";
+import { ModalDialog } from "./dialog.tsx";
 import { buttonClass, CsrfInput, dangerButtonClass, inputClass, secondaryButtonClass } from "./ui.tsx";
 
 /**
@@ -275,9 +276,8 @@ function ListSettings({ list, csrf }: { list: ListSummary; csrf: string }) {
 }
 
 /**
- * Asks what becomes of a parent's open subtasks when it is completed. A modal <dialog>
- * (showModal): the rest of the page is inert, so focus stays in it; Escape cancels, as Cancel
- * does; focus returns to what opened it.
+ * Asks what becomes of a parent's open subtasks when it is completed (a ModalDialog: Escape or
+ * Cancel completes nothing).
  */
 export function CompleteParentDialog({
   title,
@@ -291,66 +291,24 @@ export function CompleteParentDialog({
   onChoose: (choice: SubtaskChoice) => void;
   onCancel: () => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const isOpen = open !== null;
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog || !isOpen) return;
-    const opener = document.activeElement as HTMLElement | null;
-    if (!dialog.open) dialog.showModal();
-    return () => {
-      if (dialog.open) dialog.close();
-      // Back to what opened it (the row's or the page's complete button), if it is still there.
-      if (opener?.isConnected) opener.focus();
-    };
-  }, [isOpen]);
+  if (open === null) return null;
+  const them = open === 1 ? "it" : "them";
   return (
-    <dialog
-      ref={ref}
-      aria-labelledby="complete-parent-title"
-      aria-describedby="complete-parent-text"
-      data-testid="complete-parent-dialog"
-      className="max-w-md rounded-lg p-5 shadow-xl backdrop:bg-slate-900/40"
-      onCancel={(event) => {
-        // Escape: cancel, nothing is completed.
-        event.preventDefault();
-        onCancel();
-      }}
-      onKeyDown={(event) => {
-        // The page behind is inert, but Tab past the last button would reach the browser's own
-        // controls: cycle within the dialog instead.
-        if (event.key !== "Tab") return;
-        const buttons = Array.from(event.currentTarget.querySelectorAll<HTMLElement>("button"));
-        const first = buttons[0];
-        const last = buttons.at(-1);
-        if (!first || !last) return;
-        if (event.shiftKey && document.activeElement === first) {
-          event.preventDefault();
-          last.focus();
-        } else if (!event.shiftKey && document.activeElement === last) {
-          event.preventDefault();
-          first.focus();
-        }
-      }}
+    <ModalDialog
+      title={`Complete “${title}”?`}
+      description={`It has ${open} open subtask${open === 1 ? "" : "s"}. Complete ${them} too, or leave ${them} open?`}
+      testId="complete-parent-dialog"
+      onCancel={onCancel}
     >
-      <h2 id="complete-parent-title" className="text-lg font-semibold">
-        Complete “{title}”?
-      </h2>
-      <p id="complete-parent-text" className="mt-2 text-sm text-slate-700">
-        It has {open} open subtask{open === 1 ? "" : "s"}. Complete {open === 1 ? "it" : "them"} too, or leave{" "}
-        {open === 1 ? "it" : "them"} open?
-      </p>
-      <div className="mt-4 flex flex-wrap justify-end gap-2">
-        <button type="button" className={secondaryButtonClass} onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="button" className={secondaryButtonClass} onClick={() => onChoose("leave")}>
-          Leave {open === 1 ? "it" : "them"} open
-        </button>
-        <button type="button" className={buttonClass} autoFocus onClick={() => onChoose("complete")}>
-          Complete all
-        </button>
-      </div>
-    </dialog>
+      <button type="button" className={secondaryButtonClass} onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="button" className={secondaryButtonClass} onClick={() => onChoose("leave")}>
+        Leave {them} open
+      </button>
+      <button type="button" className={buttonClass} autoFocus onClick={() => onChoose("complete")}>
+        Complete all
+      </button>
+    </ModalDialog>
   );
 }

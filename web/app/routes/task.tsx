@@ -13,6 +13,7 @@ import { activityQuerySchema, taskActivity } from "#tasks/activity.ts";
 import { listLists } from "#tasks/list-queries.ts";
 import { listTasks } from "#tasks/queries.ts";
 import { loadTaskDto } from "#tasks/records.ts";
+import { ModalDialog } from "../components/dialog.tsx";
 import { CompleteParentDialog, ListDot, SubtaskProgress } from "../components/lists.tsx";
 import { useActionResult } from "../components/live-sync.tsx";
 import { RecurrenceEditor } from "../components/recurrence-editor.tsx";
@@ -468,6 +469,8 @@ export default function TaskPage() {
     now,
   } = useLoaderData<typeof loader>();
   const [asking, setAsking] = useState(false);
+  // The delete scope waiting for the parent-delete question's answer; null: not asking.
+  const [deleting, setDeleting] = useState<"occurrence" | "series" | null>(null);
   const completeForm = useRef<HTMLFormElement>(null);
   const [choice, setChoice] = useState<string>("");
   const openSubtasks = task.subtasks.total - task.subtasks.done;
@@ -487,6 +490,12 @@ export default function TaskPage() {
   }, [dueDate, dueTime, timeZone]);
   const errors = (actionData?.fieldErrors ?? {}) as Record<string, string | undefined>;
   const recurring = Boolean(task.recurrence?.active);
+  /** Hides the task and holds its delete back while the list's toast offers Undo. */
+  const deleteNow = (scope: "occurrence" | "series") => {
+    setDeleting(null);
+    undo.holdDelete({ id: task.id, title: task.title, recurring }, scope, "/");
+    navigate("/");
+  };
   // Re-mount the form when the task changes elsewhere (live sync), so it shows the new version.
   const formKey = `${task.id}:${task.version}`;
 
@@ -944,16 +953,9 @@ export default function TaskPage() {
             event.preventDefault();
             const button = (event.nativeEvent as SubmitEvent).submitter;
             const scope = button?.getAttribute("value") === "series" ? "series" : "occurrence";
-            // A parent goes with its subtasks: say so before (the toast's Undo still brings all back).
-            if (
-              task.subtasks.total > 0 &&
-              !window.confirm(
-                `Delete “${task.title}” and its ${task.subtasks.total} subtask${task.subtasks.total === 1 ? "" : "s"}?`,
-              )
-            )
-              return;
-            undo.holdDelete({ id: task.id, title: task.title, recurring }, scope, "/");
-            navigate("/");
+            // A parent goes with its subtasks: ask first (the toast's Undo still brings all back).
+            if (task.subtasks.total > 0) setDeleting(scope);
+            else deleteNow(scope);
           }}
         >
           <CsrfInput token={csrf} />
@@ -976,6 +978,21 @@ export default function TaskPage() {
             </button>
           )}
         </Form>
+        {deleting ? (
+          <ModalDialog
+            title={`Delete “${task.title}”?`}
+            description={`Its ${task.subtasks.total} subtask${task.subtasks.total === 1 ? " goes" : "s go"} with it. Undo brings all back.`}
+            testId="delete-parent-dialog"
+            onCancel={() => setDeleting(null)}
+          >
+            <button type="button" className={secondaryButtonClass} onClick={() => setDeleting(null)}>
+              Cancel
+            </button>
+            <button type="button" className={dangerButtonClass} autoFocus onClick={() => deleteNow(deleting)}>
+              Delete {task.subtasks.total === 1 ? "both" : `all ${task.subtasks.total + 1}`}
+            </button>
+          </ModalDialog>
+        ) : null}
       </section>
     </div>
   );
