@@ -1,7 +1,8 @@
 // What the tests of a reminder's buttons share (functions/on-reminder-fired/reminder-actions.int.test.ts,
 // tests/security/reminder-actions.int.test.ts): the Reminder Service beside its sidecar, a task
 // whose reminder has fired, tokens for its buttons signed as notifications signs them, and a press
-// as the web app passes it on.
+// as the web app passes it on. Also the `reminders` event of such a task, for the notifications
+// function's own tests (firedReminderEvent).
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
 import type { ReminderEvent } from "#core/events.ts";
