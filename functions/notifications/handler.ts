@@ -9,6 +9,7 @@ import {
   deliverableReminderSchema,
   emailChannelSchema,
   REDELIVERY_JOB_PREFIX,
+  sendAgainResultSchema,
 } from "#core/channels.ts";
 import { deadLetterTopic, TOPICS } from "#core/events.ts";
 import { taskIdSchema } from "#core/tasks.ts";
@@ -18,6 +19,7 @@ import type { NotificationDeps } from "#notifications/deps.ts";
 import type { NotificationsEnv } from "#notifications/env.ts";
 import * as push from "#notifications/push-subscriptions.ts";
 import { taskRemindersView } from "#notifications/reminders-view.ts";
+import { sendAgain } from "#notifications/send-again.ts";
 import type { Principal } from "#platform/auth.ts";
 import { route, subscription, type FunctionDef } from "#platform/host.ts";
 import { problems } from "#platform/problems.ts";
@@ -46,6 +48,24 @@ export function notificationsFunction(
           const view = await taskRemindersView(ctx.db, owner(request.principal), request.params.id);
           if (!view) throw problems.notFound("No such task.");
           return { body: view };
+        },
+      }),
+      route({
+        method: "POST",
+        path: "/v1/tasks/:id/deliveries/:delivery_id/retry",
+        response: sendAgainResultSchema,
+        auth: "write",
+        params: z.strictObject({
+          id: taskIdSchema,
+          delivery_id: z.uuid({ error: "must be a delivery id (UUID)" }),
+        }),
+        body: z.strictObject({}),
+        summary:
+          "Send a reminder's failed (or waiting) delivery again now, through the channel's current settings; one attempt, recorded with who asked; rate limited",
+        async handle(request, ctx) {
+          if (!request.principal) throw problems.unauthorized();
+          const { id, delivery_id } = request.params;
+          return { body: await sendAgain(ctx, deps, request.principal, id, delivery_id) };
         },
       }),
       route({

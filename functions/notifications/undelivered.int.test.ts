@@ -15,10 +15,9 @@ import type { Db } from "#db/client.ts";
 import { REPO_ROOT } from "#db/migrate.ts";
 import { notificationsEnvSchema, type NotificationsEnv } from "#notifications/env.ts";
 import { generateVapidKeys } from "#platform/web-push.ts";
-import { createTask } from "#tasks/commands.ts";
 import { api, createTestUser } from "#testing/fixtures.ts";
 import { startPushService, type PushService } from "#testing/push-service.ts";
-import { commandCtx, until } from "#testing/reminder-actions.ts";
+import { firedReminderEvent, until } from "#testing/reminder-actions.ts";
 import {
   PUBSUB_COMPONENT,
   resourcesFolder,
@@ -86,35 +85,7 @@ async function firedReminder(title: string, { email }: { email: boolean }) {
         emailConfirmedAddress: user.email.toLowerCase(),
       },
     });
-  const due = new Date(Date.now() + 3_600_000);
-  const { task } = await createTask(commandCtx(db, user), {
-    title,
-    description: "",
-    priority: "none",
-    due_at: due,
-    tags: [],
-    reminders: [{ offset_minutes: 15 }],
-    recurrence: null,
-  });
-  const reminder = {
-    task_id: task.id,
-    user_id: user.id,
-    title: task.title,
-    due_at: due.toISOString(),
-    remind_at: new Date(due.getTime() - 15 * 60_000).toISOString(),
-    job_name: `reminder-${task.id}-o15`,
-  };
-  await db.reminderJob.create({
-    data: {
-      jobName: reminder.job_name,
-      taskId: task.id,
-      userId: user.id,
-      dueAt: due,
-      remindAt: new Date(reminder.remind_at),
-      status: "fired",
-      firedAt: new Date(),
-    },
-  });
+  const { task, reminder } = await firedReminderEvent(db, user, title);
   return { user, task, reminder, subscription };
 }
 

@@ -382,6 +382,14 @@ function routeRequests(): RouteRequest[] {
     { fn: "notifications", method: "GET", path: "/v1/tasks/:id/reminders", params: { id } },
     {
       fn: "notifications",
+      method: "POST",
+      path: "/v1/tasks/:id/deliveries/:delivery_id/retry",
+      // No such delivery: accepted as far as its input goes (404), so only a poisoned id is a 400.
+      params: { id, delivery_id: randomUUID() },
+      body: {},
+    },
+    {
+      fn: "notifications",
       method: "PUT",
       path: "/v1/channels/:kind",
       params: { kind: "webhook" },

@@ -47,6 +47,8 @@ const mine = {
   webhookUrl: "https://hooks.example.com/a-secret-path",
   conversationId: "",
   deletableConversationId: "",
+  /** A's reminder of mine.task, delivered by webhook (a ledger row). */
+  deliveryId: "",
 };
 
 const urlOf = (route: AnyRouteDef) => {
@@ -102,6 +104,20 @@ beforeAll(async () => {
   mine.list = list.body as ListDto;
   mine.task = await createTaskAs(a, "A's private task");
   mine.deletable = await createTaskAs(a, "A's task to delete");
+  // A's reminder of that task, delivered by webhook, as the notification service records it.
+  const delivery = await db.notificationDelivery.create({
+    data: {
+      reminderKey: `reminder-${mine.task.id}-o30@2030-03-01T08:30:00.000Z`,
+      userId: a.id,
+      taskId: mine.task.id,
+      channel: "webhook",
+      target: mine.webhookUrl,
+      status: "sent",
+      attempts: 1,
+      sentAt: new Date(),
+    },
+  });
+  mine.deliveryId = delivery.id;
   // A's audit trail, recorded as the audit-log consumer records it.
   const [message] = taskEventMessages("created", mine.task, {
     actor: { type: "user", id: a.id },
@@ -336,6 +352,15 @@ const SCENARIOS: Record<string, Scenario> = {
     kind: "own",
     request: () => ({ path: "/v1/notifications/test", body: {} }),
     status: 200,
+  },
+  "POST /v1/tasks/:id/deliveries/:delivery_id/retry": {
+    kind: "foreign",
+    request: () => ({
+      path: `/v1/tasks/${mine.task.id}/deliveries/${mine.deliveryId}/retry`,
+      body: {},
+    }),
+    // A's delivery was sent already: A is refused for that (409 already_sent), never "not found".
+    ownerStatus: 409,
   },
   "GET /v1/push/vapid-public-key": { kind: "public" },
   "GET /v1/dead-letters": { kind: "admin" },

@@ -275,7 +275,7 @@ test("a reminder mail's Snooze 1 h link asks before it acts (opening it changes 
   await context.close();
 });
 
-test("a reminder no channel could deliver: the task page says when it is tried again, then that it reached no channel with each channel's reason, and the list marks the task", async () => {
+test("a reminder no channel could deliver: the task page says when it is tried again, then that it reached no channel with each channel's reason, and the list marks the task; Send again, once the cause is fixed, sends it", async () => {
   const { page, context } = await newUser(world);
   const endpoint = await subscribeToPush(page);
   push.respondWith(endpoint, 500);
@@ -317,5 +317,30 @@ test("a reminder no channel could deliver: the task page says when it is tried a
   await expect(badge.innerText()).resolves.toBe("Reminder not delivered");
   await badge.click();
   await page.waitForURL(new RegExp(`/tasks/${taskId}$`));
+
+  // "Send again" beside the failed delivery is a plain form: posted as a browser without JavaScript
+  // posts it (its own fields), the page that comes back says it failed again, in words, while the
+  // cause is not fixed.
+  const sendAgain = row.getByRole("button", { name: "Send again by push" });
+  const outcome = row.locator("[data-send-again-outcome]");
+  const form = sendAgain.locator("xpath=ancestor::form");
+  const fields = await form.evaluate((f: HTMLFormElement) =>
+    Object.fromEntries([...new FormData(f)].map(([k, v]) => [k, String(v)])),
+  );
+  const posted = await page.request.post((await form.getAttribute("action")) ?? page.url(), { form: fields });
+  expect(posted.status()).toBe(200);
+  expect(await posted.text()).toContain("Failed again: HTTP 500");
+  await page.reload();
+  await expect(row.locator("[data-delivery=push]").innerText()).resolves.toMatch(
+    /^push: failed after 7 attempts \(.*500.*\)$/,
+  );
+  // The push service is back (the user's cause fixed): sent, and the button is gone.
+  push.respondWith(endpoint, 201);
+  await sendAgain.click();
+  await expect.poll(() => outcome.innerText()).toBe("Sent");
+  await expect(sendAgain.count()).resolves.toBe(0);
+  await expect.poll(() => row.getAttribute("data-delivery-state")).toBe("delivered");
+  await expect(row.locator("[data-delivery=push]").innerText()).resolves.toBe("push: sent");
+  expect(push.received.filter((r) => r.endpoint === endpoint)).toHaveLength(8);
   await context.close();
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  canSendAgain,
+  occurrenceStaleness,
+  parseReminderKey,
+  sendAgainBlock,
+  sendAgainOutcome,
+  sendAgainRefusalText,
+  settleManualAttempt,
   addressStatus,
   channelBodySchema,
   channelEnabled,
@@ -665,5 +672,83 @@ describe("matching deliveries to the reminder they were for", () => {
     const earlier = sent(one!, "email");
     const moved = { ...one!, remindAt: new Date(one!.remindAt.getTime() + 86_400_000) };
     expect(deliveriesOfJob([earlier], moved)).toEqual([]);
+  });
+});
+
+describe("sending a reminder again", () => {
+  const at = new Date("2026-12-05T09:00:00Z");
+  const later = new Date("2026-12-05T09:05:00Z");
+  const failure = { ok: false, status: 500, error: "the receiver answered HTTP 500", retriable: true };
+
+  it("reads the occurrence back from its ledger key", () => {
+    const key = reminderKey({ job_name: "reminder-t1-o15", remind_at: at.toISOString() });
+    expect(parseReminderKey(key)).toEqual({ job_name: "reminder-t1-o15", remind_at: at.toISOString() });
+    expect(parseReminderKey("test:0b0c")).toBeNull();
+    expect(parseReminderKey("reminder-t1-o15@not-a-date")).toBeNull();
+  });
+
+  it("refuses an occurrence whose task was deleted, completed or moved to another due date", () => {
+    expect(occurrenceStaleness(null, at)).toBe("task_deleted");
+    expect(occurrenceStaleness({ status: "completed", dueAt: at }, at)).toBe("task_completed");
+    expect(occurrenceStaleness({ status: "pending", dueAt: later }, at)).toBe("due_changed");
+    expect(occurrenceStaleness({ status: "pending", dueAt: at }, null)).toBe("due_changed");
+    expect(occurrenceStaleness({ status: "pending", dueAt: at }, new Date(at))).toBeNull();
+  });
+
+  it("offers it for a failed, skipped or waiting delivery; refuses one sent or in its quick round", () => {
+    expect(canSendAgain({ status: "failed", nextAttemptAt: null })).toBe(true);
+    expect(canSendAgain({ status: "skipped", nextAttemptAt: null })).toBe(true);
+    expect(canSendAgain({ status: "pending", nextAttemptAt: later })).toBe(true);
+    expect(canSendAgain({ status: "pending", nextAttemptAt: null })).toBe(false);
+    expect(canSendAgain({ status: "sent", nextAttemptAt: null })).toBe(false);
+    expect(sendAgainBlock({ status: "sent", attempts: 1, nextAttemptAt: null })).toBe("already_sent");
+    expect(sendAgainBlock({ status: "pending", attempts: 2, nextAttemptAt: null })).toBe("in_progress");
+    expect(sendAgainBlock({ status: "pending", attempts: 0, nextAttemptAt: null })).toBeNull();
+    expect(sendAgainBlock({ status: "pending", attempts: 5, nextAttemptAt: later })).toBeNull();
+    expect(sendAgainBlock({ status: "failed", attempts: 9, nextAttemptAt: null })).toBeNull();
+  });
+
+  it("settles one attempt: sent; failed as it was; a waiting delivery keeps its later attempt", () => {
+    const ok = { ok: true, status: 204, error: null, retriable: false };
+    expect(settleManualAttempt(ok, { status: "failed", nextAttemptAt: null }, false)).toEqual({
+      status: "sent",
+      error: null,
+      removeSubscription: false,
+      nextAttemptAt: null,
+    });
+    expect(settleManualAttempt(failure, { status: "failed", nextAttemptAt: null }, false)).toMatchObject({
+      status: "failed",
+      nextAttemptAt: null,
+    });
+    expect(settleManualAttempt(failure, { status: "pending", nextAttemptAt: later }, false)).toMatchObject({
+      status: "pending",
+      nextAttemptAt: later,
+    });
+    // A new row for the channel's new target, never tried before: one attempt, and it failed.
+    expect(settleManualAttempt(failure, { status: "pending", nextAttemptAt: null }, false).status).toBe(
+      "failed",
+    );
+    const gone = { ok: false, status: 410, error: "gone", retriable: false, gone: true };
+    expect(settleManualAttempt(gone, { status: "pending", nextAttemptAt: later }, true)).toEqual({
+      status: "failed",
+      error: "gone; the push subscription was removed",
+      removeSubscription: true,
+      nextAttemptAt: null,
+    });
+  });
+
+  it("words the outcome and each refusal", () => {
+    expect(sendAgainOutcome({ status: "sent", httpStatus: 204, error: null })).toBe("Sent");
+    expect(sendAgainOutcome({ status: "failed", httpStatus: 500, error: "x" })).toBe(
+      "Failed again: HTTP 500",
+    );
+    expect(
+      sendAgainOutcome({ status: "pending", httpStatus: null, error: "no response within 10000 ms" }),
+    ).toBe("Failed again: no response within 10000 ms");
+    expect(sendAgainRefusalText("channel_off", "email")).toBe(
+      "The email channel is turned off: turn it on in Settings to send this reminder again.",
+    );
+    expect(sendAgainRefusalText("no_target", "email")).toMatch(/not confirmed/);
+    expect(sendAgainRefusalText("already_sent", "push")).toBe("This reminder already reached you by push.");
   });
 });

@@ -438,15 +438,22 @@ export function settleAttempt(
   now: Date,
 ): { status: DeliveryStatus; error: string | null; removeSubscription: boolean; nextAttemptAt: Date | null } {
   const final = outcome.ok || !outcome.retriable || attempt >= totalAttempts(plan);
-  const removeSubscription = Boolean(outcome.gone) && isPushSubscription;
   const laterDelay = final ? undefined : plan.laterDelaysSeconds[attempt - plan.quickAttempts];
   return {
     status: outcome.ok ? "sent" : final ? "failed" : "pending",
+    ...subscriptionGone(outcome, isPushSubscription),
+    nextAttemptAt: laterDelay === undefined ? null : new Date(now.getTime() + laterDelay * 1_000),
+  };
+}
+
+/** A push subscription its push service no longer knows (404/410) is removed, and the error says so. */
+function subscriptionGone(outcome: SendOutcome, isPushSubscription: boolean) {
+  const removeSubscription = Boolean(outcome.gone) && isPushSubscription;
+  return {
+    removeSubscription,
     error: removeSubscription
       ? `${outcome.error ?? "gone"}; the push subscription was removed`
       : outcome.error,
-    removeSubscription,
-    nextAttemptAt: laterDelay === undefined ? null : new Date(now.getTime() + laterDelay * 1_000),
   };
 }
 
@@ -521,3 +528,118 @@ export function reminderLogLine(
   if (fresh.length > 0) return ["reminder delivered", { results: fresh.map(deliveryResultJson) }];
   return ["every channel already settled; redelivery ignored"];
 }
+
+// ───── sending a reminder again ("Send again", after the user fixed the cause) ─────
+
+/** Deliveries one user may have sent again per window: each one sends a message to a receiver. */
+export const SEND_AGAIN_LIMIT = { max: 10, windowMs: 10 * 60_000 };
+
+/** The rate-limit counter of one user's "Send again" requests. */
+export const sendAgainLimitKey = (userId: string) => `send-again:${userId}`;
+
+/** The occurrence a ledger row delivers, from its key (`<job name>@<remind_at>`; job names have no `@`). */
+export function parseReminderKey(key: string): { job_name: string; remind_at: string } | null {
+  const at = key.lastIndexOf("@");
+  if (at <= 0 || Number.isNaN(Date.parse(key.slice(at + 1)))) return null;
+  return { job_name: key.slice(0, at), remind_at: key.slice(at + 1) };
+}
+
+/** Why an occurrence's reminder is out of date: its task was deleted, completed, or moved to another due date. */
+export type Staleness = "task_deleted" | "task_completed" | "due_changed";
+
+export function occurrenceStaleness(
+  task: { status: string; dueAt: Date | null } | null,
+  occurrenceDueAt: Date | null,
+): Staleness | null {
+  if (!task) return "task_deleted";
+  if (task.status !== "pending") return "task_completed";
+  if (!occurrenceDueAt || task.dueAt?.getTime() !== occurrenceDueAt.getTime()) return "due_changed";
+  return null;
+}
+
+/** Why a delivery cannot be sent again now: each a 409 whose `reason` is this word. */
+export type SendAgainRefusal = Staleness | "channel_off" | "no_target" | "already_sent" | "in_progress";
+
+/** A delivery the user may send again: failed, skipped, or waiting for a later attempt ("try now"). */
+export const canSendAgain = (d: { status: string; nextAttemptAt: Date | null }) =>
+  d.status === "failed" || d.status === "skipped" || (d.status === "pending" && d.nextAttemptAt !== null);
+
+/** What stops sending a ledger row again now, if anything (the row as locked for the attempt). */
+export function sendAgainBlock(row: {
+  status: string;
+  attempts: number;
+  nextAttemptAt: Date | null;
+}): "already_sent" | "in_progress" | null {
+  if (row.status === "sent") return "already_sent";
+  // In its quick round the sidecar is redelivering the event right now; a row never attempted is new.
+  if (row.status === "pending" && row.nextAttemptAt === null && row.attempts > 0) return "in_progress";
+  return null;
+}
+
+/** The refusal as the API's problem detail and the task page show it. */
+export function sendAgainRefusalText(reason: SendAgainRefusal, channel: ChannelKind): string {
+  switch (reason) {
+    case "task_deleted":
+      return "The task was deleted: its reminders are not sent any more.";
+    case "task_completed":
+      return "The task is completed: its reminders are not sent any more.";
+    case "due_changed":
+      return "The task's due date changed since this reminder: its reminders are planned for the new date.";
+    case "channel_off":
+      return `The ${channel} channel is turned off: turn it on in Settings to send this reminder again.`;
+    case "no_target":
+      return channel === "push"
+        ? "No browser is subscribed to notifications: turn them on in Settings, then send again."
+        : channel === "email"
+          ? "The email address is not confirmed: confirm it in Settings, then send again."
+          : "The webhook has no URL or secret: set them in Settings, then send again.";
+    case "already_sent":
+      return `This reminder already reached you by ${channel}.`;
+    case "in_progress":
+      return `This reminder is being sent by ${channel} right now: wait for the outcome.`;
+  }
+}
+
+/**
+ * How a "Send again" attempt leaves its delivery: sent; a push subscription its push service no
+ * longer knows is removed (failed); a delivery waiting for a later attempt keeps waiting for it;
+ * otherwise failed, as it was. It is one attempt: no quick round, no new later ones.
+ */
+export function settleManualAttempt(
+  outcome: SendOutcome,
+  row: { status: string; nextAttemptAt: Date | null },
+  isPushSubscription: boolean,
+): { status: DeliveryStatus; error: string | null; removeSubscription: boolean; nextAttemptAt: Date | null } {
+  const { removeSubscription, error } = subscriptionGone(outcome, isPushSubscription);
+  if (outcome.ok) return { status: "sent", error, removeSubscription, nextAttemptAt: null };
+  const waiting = row.status === "pending" && row.nextAttemptAt !== null && !removeSubscription;
+  return waiting
+    ? { status: "pending", error, removeSubscription, nextAttemptAt: row.nextAttemptAt }
+    : { status: "failed", error, removeSubscription, nextAttemptAt: null };
+}
+
+/** The outcome of a "Send again" in words: "Sent", or "Failed again: HTTP 500" (else the error). */
+export const sendAgainOutcome = (r: { status: string; httpStatus: number | null; error: string | null }) =>
+  r.status === "sent"
+    ? "Sent"
+    : `Failed again: ${r.httpStatus ? `HTTP ${r.httpStatus}` : (r.error ?? "unknown error")}`;
+
+/** What POST /v1/tasks/:id/deliveries/:delivery_id/retry answers (200, whether or not it was sent). */
+export const sendAgainResultSchema = z.object({
+  channel: z.enum(CHANNEL_KINDS),
+  target: z.string().describe("The push subscription id, email address or webhook URL it went to"),
+  delivery_id: z
+    .uuid()
+    .describe(
+      "The ledger row the attempt was recorded on: the one asked for, or the occurrence's row for the channel's current target when that changed since",
+    ),
+  requested_delivery_id: z.uuid(),
+  status: z
+    .enum(["sent", "failed", "pending"])
+    .describe("pending: it failed again and still waits for its later attempt"),
+  attempts: z.number().int(),
+  http_status: z.number().int().nullable(),
+  error: z.string().nullable(),
+  next_attempt_at: z.iso.datetime().nullable(),
+  outcome: z.string().describe('"Sent", or "Failed again: HTTP 500" (else the error)'),
+});

@@ -5,6 +5,7 @@ import { z } from "zod";
 import {
   deliverableReminderSchema,
   deliveryResultJson,
+  occurrenceStaleness,
   redeliveryJobName,
   reminderKey,
   reminderLogLine,
@@ -12,6 +13,7 @@ import {
   type DeliverableReminder,
   type ReminderVerdict,
   type RetryPlan,
+  type Staleness,
 } from "#core/channels.ts";
 import { TOPICS } from "#core/events.ts";
 import { reminderNotification, testNotification } from "#core/notification-messages.ts";
@@ -26,7 +28,9 @@ import { resolveTargets, type Target } from "./targets.ts";
 /** Targets attempted at once for one event (each attempt holds a pooled connection while it sends). */
 const PARALLEL_TARGETS = 4;
 
-const sendTimeout = (env: NotificationsEnv) => Math.max(env.PUSH_TIMEOUT_MS, env.WEBHOOK_TIMEOUT_MS, 5_000);
+/** How long one send may take: the longer of the push and webhook timeouts, at least 5 s. */
+export const sendTimeout = (env: NotificationsEnv) =>
+  Math.max(env.PUSH_TIMEOUT_MS, env.WEBHOOK_TIMEOUT_MS, 5_000);
 
 /** Runs `work` over `items`, at most `limit` at a time (each attempt holds a pooled connection). */
 export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -68,13 +72,12 @@ export const retryPlan = (env: NotificationsEnv): RetryPlan => ({
   laterDelaysSeconds: env.LATER_DELIVERY_DELAYS_SECONDS,
 });
 
-/** One pass over the reminder's targets: each unsettled one whose attempt is due is tried. */
-async function deliverOnce(
+/** The reminder's message in a user's time zone, its action buttons signed for this occurrence. */
+export function reminderMessage(
   ctx: NotificationContext,
   deps: NotificationDeps,
   reminder: DeliverableReminder,
-  source: DeadLetterSource,
-): Promise<ReminderVerdict> {
+) {
   const now = ctx.now();
   // Signed for this occurrence, per channel: "Complete" / "Snooze" work without signing in.
   const occurrence = {
@@ -90,9 +93,17 @@ async function deliverOnce(
         email: actionTokens(occurrence, "email", keys, now),
       }
     : undefined;
-  const targets = await resolveTargets(ctx, deps, reminder.user_id, (timeZone) =>
-    reminderNotification(reminder, timeZone, ctx.env.WEB_APP_URL, now, actions),
-  );
+  return (timeZone: string) => reminderNotification(reminder, timeZone, ctx.env.WEB_APP_URL, now, actions);
+}
+
+/** One pass over the reminder's targets: each unsettled one whose attempt is due is tried. */
+async function deliverOnce(
+  ctx: NotificationContext,
+  deps: NotificationDeps,
+  reminder: DeliverableReminder,
+  source: DeadLetterSource,
+): Promise<ReminderVerdict> {
+  const targets = await resolveTargets(ctx, deps, reminder.user_id, reminderMessage(ctx, deps, reminder));
   const results = await attemptAll(ctx, targets, {
     reminderKey: reminderKey(reminder),
     userId: reminder.user_id,
@@ -205,12 +216,15 @@ async function staleReason(ctx: NotificationContext, reminder: DeliverableRemind
     where: { id: reminder.task_id, userId: reminder.user_id },
     select: { status: true, dueAt: true },
   });
-  if (!task) return "not sent later: the task was deleted";
-  if (task.status !== "pending") return "not sent later: the task was completed";
-  if (task.dueAt?.getTime() !== new Date(reminder.due_at).getTime())
-    return "not sent later: the task's due date changed";
-  return null;
+  const stale = occurrenceStaleness(task, new Date(reminder.due_at));
+  return stale ? `not sent later: ${STALE_WORDS[stale]}` : null;
 }
+
+const STALE_WORDS: Record<Staleness, string> = {
+  task_deleted: "the task was deleted",
+  task_completed: "the task was completed",
+  due_changed: "the task's due date changed",
+};
 
 /** Sends a test notification through every channel `userId` enabled now: one attempt each. */
 export async function sendTestNotification(ctx: NotificationContext, deps: NotificationDeps, userId: string) {

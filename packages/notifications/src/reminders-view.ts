@@ -74,6 +74,8 @@ export async function taskRemindersView(db: Db, userId: string, taskId: string) 
         http_status: a.httpStatus,
         error: a.error,
         at: a.at.toISOString(),
+        /** Who asked for it ("Send again"); null for the service's own attempts. */
+        requested_by: a.requestedByType ? { type: a.requestedByType, id: a.requestedById } : null,
       })),
     })),
   };

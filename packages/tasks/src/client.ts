@@ -4,6 +4,7 @@
 // the app-ids, the paths, and how an invocation fails are written here once; each caller renders a
 // failure its own way (a form's message and field errors, a sentence for a model).
 import type { z } from "zod";
+import type { sendAgainResultSchema } from "#core/channels.ts";
 import type { createListSchema, ListDto, updateListSchema } from "#core/lists.ts";
 import type { createTaskSchema, SubtaskChoice, TaskDto, updateTaskSchema } from "#core/tasks.ts";
 import { ACTOR_HEADER, type AGENT_ACTOR } from "#platform/auth.ts";
@@ -187,6 +188,18 @@ export function createTaskCommands(dapr: Pick<DaprClient, "invoke">) {
       ),
     setWebhookChannel: (caller: CommandCaller, input: WebhookChannelInput) =>
       invoke<ChannelDto>(caller, COMMAND_APPS.notifications, "PUT", "v1/channels/webhook", input),
+    /**
+     * Sends a reminder's failed (or waiting) delivery again now; 200 with the outcome whether or not
+     * it went out, 409 with a `reason` when it cannot be sent again.
+     */
+    sendDeliveryAgain: (caller: CommandCaller, taskId: string, deliveryId: string) =>
+      invoke<z.infer<typeof sendAgainResultSchema>>(
+        caller,
+        COMMAND_APPS.notifications,
+        "POST",
+        `v1/tasks/${taskId}/deliveries/${deliveryId}/retry`,
+        {},
+      ),
     /** A browser's PushSubscription (its toJSON()), checked by notifications. */
     addPushSubscription: (caller: CommandCaller, subscription: unknown) =>
       invoke<unknown>(caller, COMMAND_APPS.notifications, "POST", "v1/push-subscriptions", subscription),

@@ -1,9 +1,11 @@
 // What the tests of a reminder's buttons share (functions/on-reminder-fired/reminder-actions.int.test.ts,
 // tests/security/reminder-actions.int.test.ts): the Reminder Service beside its sidecar, a task
 // whose reminder has fired, tokens for its buttons signed as notifications signs them, and a press
-// as the web app passes it on.
+// as the web app passes it on. Also the `reminders` event of such a task, for the notifications
+// function's own tests (firedReminderEvent).
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
+import type { ReminderEvent } from "#core/events.ts";
 import { signActionToken, type ActionKeyring } from "#core/reminder-action-tokens.ts";
 import { ACTION_TOKEN_TTL_MS, type ActionChannel, type ReminderAction } from "#core/reminder-actions.ts";
 import { reminderJobName } from "#core/reminders.ts";
@@ -144,4 +146,41 @@ export function useReminderActionsService(handler: ReminderActionsHandler): Remi
     await service.pair?.close();
   });
   return service;
+}
+
+/**
+ * A task of `owner` due in an hour whose 15-minute reminder has fired, and the `reminders` event
+ * on-reminder-fired published for it (its job recorded as fired, as the trigger leaves it).
+ */
+export async function firedReminderEvent(db: Db, owner: TestUser, title: string) {
+  const due = new Date(Date.now() + 3_600_000);
+  const { task } = await createTask(commandCtx(db, owner), {
+    title,
+    description: "",
+    priority: "none",
+    due_at: due,
+    tags: [],
+    reminders: [{ offset_minutes: 15 }],
+    recurrence: null,
+  });
+  const reminder: ReminderEvent = {
+    task_id: task.id,
+    user_id: owner.id,
+    title: task.title,
+    due_at: due.toISOString(),
+    remind_at: new Date(due.getTime() - 15 * 60_000).toISOString(),
+    job_name: `reminder-${task.id}-o15`,
+  };
+  await db.reminderJob.create({
+    data: {
+      jobName: reminder.job_name,
+      taskId: task.id,
+      userId: owner.id,
+      dueAt: due,
+      remindAt: new Date(reminder.remind_at),
+      status: "fired",
+      firedAt: new Date(),
+    },
+  });
+  return { task, reminder };
 }

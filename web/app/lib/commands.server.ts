@@ -81,8 +81,9 @@ function failureForForm(failure: CommandFailure): {
     const field = error.field.split(".")[0] || "form";
     fieldErrors[field] ??= error.detail;
   }
+  // A 409 with a `reason` says what stands in the way itself (e.g. a reminder that cannot be sent again).
   const message =
-    status === 409
+    status === 409 && typeof problem.reason !== "string"
       ? "Someone changed this task meanwhile. Reload to see the latest version."
       : status === 404
         ? "This task no longer exists."

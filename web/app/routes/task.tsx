@@ -1,10 +1,16 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, Link, useLoaderData, useNavigate, useNavigation } from "@remix-run/react";
+import { Form, Link, useFetcher, useLoaderData, useNavigate, useNavigation } from "@remix-run/react";
 import { DateTime } from "luxon";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
-import { deliveriesOfJob, deliveryLine, occurrenceDelivery, reachesSomewhere } from "#core/channels.ts";
+import {
+  canSendAgain,
+  deliveriesOfJob,
+  deliveryLine,
+  occurrenceDelivery,
+  reachesSomewhere,
+} from "#core/channels.ts";
 import { ACTION_LABELS, REMINDER_ACTIONS } from "#core/reminder-actions.ts";
 import { isSnoozeJobName, parseReminderJobName } from "#core/reminders.ts";
 import { PRIORITIES, subtaskChoiceSchema, type TaskDto, type updateTaskSchema } from "#core/tasks.ts";
@@ -92,12 +98,15 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   /** One occurrence's deliveries (by its exact ledger key), and what they came to. */
   const delivered = (job: (typeof jobs)[number]) => {
     const own = deliveriesOfJob(deliveries, job);
+    const reached = new Set(own.filter((d) => d.status === "sent").map((d) => d.channel));
     return {
       delivery: occurrenceDelivery(own),
       deliveries: own.map((d) => ({
         id: d.id,
         channel: d.channel,
         status: d.status,
+        // "Send again": while the task still waits for this occurrence and the channel never took it.
+        sendAgain: task.status === "pending" && forThisDue(job) && canSendAgain(d) && !reached.has(d.channel),
         line: deliveryLine({
           channel: d.channel,
           status: d.status,
@@ -273,6 +282,23 @@ export async function action({ request, params }: ActionFunctionArgs) {
     if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
     return data({ intent, message: null, fieldErrors: {} });
   }
+  if (intent === "send-again") {
+    const delivery = z.uuid().safeParse(form.get("delivery_id"));
+    if (!delivery.success) return fail("Pick a delivery to send again.", {}, 400);
+    const result = await commandsAs(user).sendDeliveryAgain(id, delivery.data);
+    const deliveryId = delivery.data;
+    if (!result.ok)
+      return data(
+        {
+          intent,
+          deliveryId,
+          message: result.status === 429 ? `Sent again too often. ${result.message}` : result.message,
+          fieldErrors: {},
+        },
+        { status: result.status },
+      );
+    return data({ intent, deliveryId, message: result.body.outcome, fieldErrors: {} });
+  }
   if (intent !== "update") return fail("Unknown action.", {}, 400);
 
   const parsed = editSchema.safeParse(Object.fromEntries(form));
@@ -389,6 +415,14 @@ function DeliveryBadge({ delivery }: { delivery: Delivery }) {
   return null;
 }
 
+interface DeliveryView {
+  id: string;
+  channel: string;
+  status: string;
+  line: string;
+  sendAgain: boolean;
+}
+
 interface SnoozeView {
   jobName: string;
   remindAt: string;
@@ -396,13 +430,67 @@ interface SnoozeView {
   reason: string | null;
   pressed: { action: string; channel: string; at: string } | null;
   delivery: Delivery;
-  deliveries: { id: string; channel: string; status: string; line: string }[];
+  deliveries: DeliveryView[];
+}
+
+/**
+ * One delivery of a reminder, and for one that never reached the user a "Send again" button: a
+ * form POST (it works without JavaScript), "Sending…" while it runs, then the outcome in words
+ * ("Sent", "Failed again: HTTP 500", or why it cannot be sent), kept after the list reloads.
+ */
+function DeliveryItem({
+  delivery,
+  csrf,
+  className,
+  marker,
+}: {
+  delivery: DeliveryView;
+  csrf: string;
+  className: string;
+  marker: Record<string, string>;
+}) {
+  const fetcher = useFetcher<typeof action>();
+  const posted = useActionResult<typeof action>();
+  const result = fetcher.data ?? posted;
+  const outcome =
+    result?.intent === "send-again" && "deliveryId" in result && result.deliveryId === delivery.id
+      ? result.message
+      : null;
+  const sending = fetcher.state !== "idle";
+  const outcomeId = `send-again-${delivery.id}`;
+  return (
+    <span className={className}>
+      <span {...marker}>{delivery.line}</span>
+      {delivery.sendAgain || sending ? (
+        <fetcher.Form method="post" className="ml-2 inline">
+          <CsrfInput token={csrf} />
+          <input type="hidden" name="intent" value="send-again" />
+          <input type="hidden" name="delivery_id" value={delivery.id} />
+          <button
+            type="submit"
+            className="rounded border border-slate-300 px-1.5 py-0.5 text-xs font-medium text-slate-800 hover:bg-slate-50 disabled:opacity-60"
+            disabled={sending}
+            aria-describedby={outcome ? outcomeId : undefined}
+            aria-label={`Send again by ${delivery.channel}`}
+            data-send-again
+          >
+            {sending ? "Sending…" : "Send again"}
+          </button>
+        </fetcher.Form>
+      ) : null}
+      {delivery.sendAgain || sending || outcome ? (
+        <span id={outcomeId} role="status" className="ml-2 font-medium" data-send-again-outcome>
+          {sending ? "" : outcome}
+        </span>
+      ) : null}
+    </span>
+  );
 }
 
 const buttonName = (action: string) => REMINDER_ACTIONS.find((a) => a === action);
 
 /** A reminder's snoozes: when each reminds again, which button did it, and what became of it. */
-function SnoozeList({ snoozes, timeZone }: { snoozes: SnoozeView[]; timeZone: string }) {
+function SnoozeList({ snoozes, timeZone, csrf }: { snoozes: SnoozeView[]; timeZone: string; csrf: string }) {
   return (
     <ul className="mt-1 space-y-1 border-l-2 border-indigo-100 pl-3" data-testid="snoozes">
       {snoozes.map((snooze) => {
@@ -423,9 +511,13 @@ function SnoozeList({ snoozes, timeZone }: { snoozes: SnoozeView[]; timeZone: st
             <DeliveryBadge delivery={snooze.delivery} />
             {snooze.reason ? <span className="ml-2">{snooze.reason}</span> : null}
             {snooze.deliveries.map((delivery) => (
-              <span key={delivery.id} className="ml-2" data-snooze-delivery={delivery.channel}>
-                {delivery.line}
-              </span>
+              <DeliveryItem
+                key={delivery.id}
+                delivery={delivery}
+                csrf={csrf}
+                className="ml-2"
+                marker={{ "data-snooze-delivery": delivery.channel }}
+              />
             ))}
           </li>
         );
@@ -674,7 +766,7 @@ export default function TaskPage() {
         )}
       </section>
 
-      {actionData?.message && actionData.intent !== "update" ? (
+      {actionData?.message && actionData.intent !== "update" && actionData.intent !== "send-again" ? (
         <p role="alert" className="rounded-md bg-red-50 p-3 text-sm text-red-800">
           {actionData.message}
         </p>
@@ -831,16 +923,16 @@ export default function TaskPage() {
                   </span>
                 ) : null}
                 {reminder.deliveries.map((delivery) => (
-                  <span
+                  <DeliveryItem
                     key={delivery.id}
+                    delivery={delivery}
+                    csrf={csrf}
                     className={`ml-2 text-xs ${delivery.status === "failed" ? "text-red-800" : "text-slate-700"}`}
-                    data-delivery={delivery.channel}
-                  >
-                    {delivery.line}
-                  </span>
+                    marker={{ "data-delivery": delivery.channel }}
+                  />
                 ))}
                 {reminder.snoozes.length > 0 ? (
-                  <SnoozeList snoozes={reminder.snoozes} timeZone={timeZone} />
+                  <SnoozeList snoozes={reminder.snoozes} timeZone={timeZone} csrf={csrf} />
                 ) : null}
               </li>
             ))}
@@ -849,7 +941,7 @@ export default function TaskPage() {
         {otherSnoozes.length > 0 ? (
           <div className="mt-2 text-sm">
             <p className="font-medium">Snoozed reminders of removed rules</p>
-            <SnoozeList snoozes={otherSnoozes} timeZone={timeZone} />
+            <SnoozeList snoozes={otherSnoozes} timeZone={timeZone} csrf={csrf} />
           </div>
         ) : null}
       </section>
