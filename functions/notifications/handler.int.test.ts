@@ -287,7 +287,8 @@ test("a reminder goes out once through every enabled channel: push, email and a 
   const hook = hooks.find((h) => h.path === hookPath)!;
   expect(hook.headers["x-orbit-signature"]).toBe(sign(hook.raw));
   expect(hook.headers["x-orbit-event"]).toBe("reminder.due");
-  expect(JSON.parse(hook.raw)).toEqual({
+  const body = JSON.parse(hook.raw);
+  expect(body).toEqual({
     event: "reminder.due",
     time: expect.any(String),
     data: {
@@ -296,8 +297,23 @@ test("a reminder goes out once through every enabled channel: push, email and a 
       due_at: reminder.due_at,
       remind_at: reminder.remind_at,
       url: `https://orbit.test/tasks/${reminder.task_id}`,
+      actions: REMINDER_ACTIONS.map((action) => ({
+        action,
+        title: expect.any(String),
+        token: expect.any(String),
+        url: expect.stringMatching(
+          new RegExp(`^https://orbit\\.test/reminders/action\\?action=${action}&token=`),
+        ),
+        post: "https://orbit.test/reminders/act",
+      })),
     },
   });
+  // Each action's token is the webhook's own, for that action, and the same in its link.
+  for (const { action, token, url } of body.data.actions) {
+    const verdict = verifyActionToken(token, actionKeys, new Date(), action);
+    expect(verdict.ok && verdict.claims.channel).toBe("webhook");
+    expect(new URL(url).searchParams.get("token")).toBe(token);
+  }
 
   const ledger = await deliveries(reminder.task_id);
   const byTarget = (a: unknown[], b: unknown[]) => `${a[0]}|${a[1]}`.localeCompare(`${b[0]}|${b[1]}`);

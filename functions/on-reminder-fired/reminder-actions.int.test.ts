@@ -78,6 +78,16 @@ test("Complete completes the task through the complete command, its event naming
   expect(await service.db.reminderAction.count({ where: { taskId: task.id } })).toBe(1);
 });
 
+test("a webhook's action token acts like a button, and the press is recorded as from the webhook", async () => {
+  const { task, occurrence } = await reminded();
+  const snooze = await pressed("snooze_10m", tokenOf(task, occurrence, "snooze_10m", { channel: "webhook" }));
+  expect(snooze.status).toBe(200);
+  expect(snooze.body).toMatchObject({ outcome: "snoozed", repeated: false });
+  expect(await service.db.reminderAction.findMany({ where: { taskId: task.id } })).toMatchObject([
+    { action: "snooze_10m", channel: "webhook" },
+  ]);
+});
+
 test("on a completed task, Complete answers 'already completed' (200) and a snooze is refused (409)", async () => {
   const { task, occurrence } = await reminded();
   await completeTask(ctx(), task.id);

@@ -8,6 +8,20 @@ import { ACTION_LABELS, REMINDER_ACTIONS, type ReminderAction } from "./reminder
 export interface ReminderActionTokens {
   push: Record<ReminderAction, string>;
   email: Record<ReminderAction, string>;
+  webhook: Record<ReminderAction, string>;
+}
+
+/**
+ * An action of a webhook's reminder, for the receiver to offer (a chat bot's buttons): `url` is the
+ * page that asks before it acts (for a person), `post` where to POST `{"action", "token"}` as JSON
+ * to act at once (for a program; web/app/routes/reminders.act.ts). The token is the credential.
+ */
+export interface WebhookAction {
+  action: ReminderAction;
+  title: string;
+  token: string;
+  url: string;
+  post: string;
 }
 
 /** A button of a push notification: the service worker posts its token when it is pressed. */
@@ -108,6 +122,18 @@ export function reminderNotification(
       due_at: event.due_at,
       remind_at: event.remind_at,
       url,
+      // Only with an absolute web app URL, as for mail: a receiver cannot resolve a relative one.
+      ...(webAppUrl && actions
+        ? {
+            actions: REMINDER_ACTIONS.map((action): WebhookAction => ({
+              action,
+              title: ACTION_LABELS[action],
+              token: actions.webhook[action],
+              url: actionLink(webAppUrl, action, actions.webhook[action]),
+              post: appLink(webAppUrl, "/reminders/act"),
+            })),
+          }
+        : {}),
     },
   };
 }

@@ -372,6 +372,7 @@ describe("given a reminder with its action tokens", () => {
   const tokens = {
     push: { complete: "p.c", snooze_10m: "p.s10", snooze_1h: "p.s60" },
     email: { complete: "e.c", snooze_10m: "e.s10", snooze_1h: "e.s60" },
+    webhook: { complete: "w.c", snooze_10m: "w.s10", snooze_1h: "w.s60" },
   };
 
   it("when it is pushed, then it carries three buttons, each with its push token", () => {
@@ -397,9 +398,38 @@ describe("given a reminder with its action tokens", () => {
     expect(message.emailHtml).not.toContain("p.c");
   });
 
-  it("when there is no web app URL, then the mail has no action links (a relative link leads nowhere)", () => {
+  it("when it goes to a webhook, then the body offers each action with its webhook token, a page that asks and where to POST", () => {
+    const message = reminderNotification(event, "UTC", "https://orbit.example", NOW, tokens);
+    expect((message.webhookData as { actions: unknown }).actions).toEqual([
+      {
+        action: "complete",
+        title: "Complete",
+        token: "w.c",
+        url: "https://orbit.example/reminders/action?action=complete&token=w.c",
+        post: "https://orbit.example/reminders/act",
+      },
+      {
+        action: "snooze_10m",
+        title: "Snooze 10 min",
+        token: "w.s10",
+        url: "https://orbit.example/reminders/action?action=snooze_10m&token=w.s10",
+        post: "https://orbit.example/reminders/act",
+      },
+      {
+        action: "snooze_1h",
+        title: "Snooze 1 h",
+        token: "w.s60",
+        url: "https://orbit.example/reminders/action?action=snooze_1h&token=w.s60",
+        post: "https://orbit.example/reminders/act",
+      },
+    ]);
+    expect(JSON.stringify(message.webhookData)).not.toMatch(/"[pe]\.(c|s10|s60)"/);
+  });
+
+  it("when there is no web app URL, then the mail has no action links and the webhook no actions (a relative link leads nowhere)", () => {
     const message = reminderNotification(event, "UTC", undefined, NOW, tokens);
     expect(message.emailHtml).not.toContain("/reminders/action");
+    expect(message.webhookData).not.toHaveProperty("actions");
     expect(message.pushActions).toHaveLength(3);
   });
 

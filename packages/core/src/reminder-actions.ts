@@ -25,7 +25,7 @@ export const isSnooze = (action: ReminderAction): action is keyof typeof SNOOZE_
   action !== "complete";
 
 /** The channels that carry action tokens. */
-export const ACTION_CHANNELS = ["push", "email"] as const;
+export const ACTION_CHANNELS = ["push", "email", "webhook"] as const;
 export type ActionChannel = (typeof ACTION_CHANNELS)[number];
 
 /**

@@ -91,6 +91,7 @@ export function reminderMessage(
     ? {
         push: actionTokens(occurrence, "push", keys, now),
         email: actionTokens(occurrence, "email", keys, now),
+        webhook: actionTokens(occurrence, "webhook", keys, now),
       }
     : undefined;
   return (timeZone: string) => reminderNotification(reminder, timeZone, ctx.env.WEB_APP_URL, now, actions);
