@@ -106,6 +106,31 @@ export const taskUpdateSchema = z.object({
 });
 export type TaskUpdate = z.infer<typeof taskUpdateSchema>;
 
+/**
+ * `task-updates` also carries a list's changes (one per list event, named alike), so an open
+ * client redraws its lists bar and the list it shows. It has `list_id` and `list` where a task's
+ * update has `task_id` and `task`: a consumer tells them apart with `isTaskUpdate`.
+ */
+export const listUpdateSchema = z.object({
+  event_type: z.enum(LIST_EVENT_TYPES),
+  list_id: idSchema,
+  user_id: idSchema,
+  /** The list as it is now. */
+  list: listDtoSchema,
+  changed_fields: z.array(storableString()).default([]),
+  timestamp: instantStringSchema,
+});
+export type ListUpdate = z.infer<typeof listUpdateSchema>;
+
+/** Everything on `task-updates`: a task's update or a list's. */
+export const taskUpdatesPayloadSchema = z.union([taskUpdateSchema, listUpdateSchema]);
+export type TaskUpdatesPayload = z.infer<typeof taskUpdatesPayloadSchema>;
+
+/** Whether a `task-updates` payload is a task's (not a list's) update. */
+export function isTaskUpdate(payload: TaskUpdatesPayload): payload is TaskUpdate {
+  return "task_id" in payload;
+}
+
 /** `reminders`: one per reminder that fired for a still-pending task. */
 export const reminderEventSchema = z.object({
   task_id: idSchema,
@@ -124,5 +149,7 @@ export const cloudEventType = {
   /** orbit.list.created, orbit.list.renamed, … */
   listEvent: (type: ListEventType) => `orbit.list.${type.replace(/^list_/, "")}`,
   taskUpdate: (type: TaskUpdateType) => `orbit.task-update.${type}`,
+  /** orbit.list-update.created, orbit.list-update.renamed, … */
+  listUpdate: (type: ListEventType) => `orbit.list-update.${type.replace(/^list_/, "")}`,
   reminder: () => "orbit.reminder.due",
 } as const;

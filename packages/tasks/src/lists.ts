@@ -1,9 +1,9 @@
-// Lists: the commands that create and change them (each one transaction holding the change and its
-// events on task-events, like the task commands); the reads the API, the web app and MCP share are
+// Lists: the commands that create and change them (each one transaction holding the change, its
+// events on task-events and its updates on task-updates, like the task commands); the reads the API, the web app and MCP share are
 // in list-queries.ts (re-exported here), which the web app imports without the outbox.
 // The rules are core's (packages/core/src/lists.ts); docs/decisions/016-lists-and-subtasks.md.
 import { Conflict, NotFound, RuleViolation, VersionConflict } from "#core/errors.ts";
-import { cloudEventType, TOPICS, type ListEvent, type ListEventType } from "#core/events.ts";
+import { cloudEventType, TOPICS, type ListEvent, type ListEventType, type ListUpdate } from "#core/events.ts";
 import {
   diffLists,
   inboxViolation,
@@ -26,12 +26,16 @@ export { findListByName, listLists, loadList, toListDto, type ListFilter } from 
 
 // ───── events ─────
 
+/**
+ * A list's event on task-events (the record: audit log) and its update on task-updates (what open
+ * clients redraw, partitioned by user like a task's updates), enqueued in the same transaction.
+ */
 export function listEventMessages(
   type: ListEventType,
   list: ListDto,
   ctx: Pick<CommandContext, "actor" | "now" | "traceparent">,
   changes: Record<string, { before: unknown; after: unknown }> = {},
-): OutboxMessage {
+): OutboxMessage[] {
   const event: ListEvent = {
     version: "1.0",
     event_type: type,
@@ -42,14 +46,33 @@ export function listEventMessages(
     actor: ctx.actor,
     changes,
   };
-  return {
-    topic: TOPICS.taskEvents,
-    type: cloudEventType.listEvent(type),
-    subject: list.id,
-    partitionKey: list.id,
-    data: event,
-    traceparent: ctx.traceparent,
+  const update: ListUpdate = {
+    event_type: type,
+    list_id: list.id,
+    user_id: list.user_id,
+    list,
+    changed_fields: Object.keys(changes),
+    timestamp: ctx.now.toISOString(),
   };
+  return [
+    {
+      topic: TOPICS.taskEvents,
+      type: cloudEventType.listEvent(type),
+      subject: list.id,
+      partitionKey: list.id,
+      data: event,
+      traceparent: ctx.traceparent,
+    },
+    {
+      topic: TOPICS.taskUpdates,
+      type: cloudEventType.listUpdate(type),
+      subject: list.id,
+      // A user's live stream is ordered, lists and tasks alike: partition by user.
+      partitionKey: list.user_id,
+      data: update,
+      traceparent: ctx.traceparent,
+    },
+  ];
 }
 
 // ───── commands ─────
@@ -77,6 +100,7 @@ async function commitList<T>(
   const run = async (tx: Tx) => {
     const { value, messages } = await work(tx);
     const eventIds = await enqueue(tx, ctx.pubsub, messages, ctx.source);
+    await ctx.afterEnqueue?.(tx);
     return { value, eventIds };
   };
   try {
@@ -112,7 +136,7 @@ export async function createList(ctx: CommandContext, input: CreateListInput): P
       },
     });
     const list = toListDto(row);
-    return { value: list, messages: [listEventMessages("list_created", list, ctx)] };
+    return { value: list, messages: listEventMessages("list_created", list, ctx) };
   });
   return value;
 }
@@ -174,11 +198,11 @@ export async function updateList(
     const list = toListDto(row);
     const messages: OutboxMessage[] = [];
     const one = (field: string) => ({ [field]: changes[field]! });
-    if (changes.name) messages.push(listEventMessages("list_renamed", list, ctx, one("name")));
-    if (changes.color) messages.push(listEventMessages("list_recoloured", list, ctx, one("color")));
+    if (changes.name) messages.push(...listEventMessages("list_renamed", list, ctx, one("name")));
+    if (changes.color) messages.push(...listEventMessages("list_recoloured", list, ctx, one("color")));
     if (changes.archived)
       messages.push(
-        listEventMessages(list.archived ? "list_archived" : "list_unarchived", list, ctx, one("archived")),
+        ...listEventMessages(list.archived ? "list_archived" : "list_unarchived", list, ctx, one("archived")),
       );
     return { value: list, messages };
   });
