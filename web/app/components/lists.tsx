@@ -131,6 +131,7 @@ export function ListsBar({
             <Link
               to={hrefFor(list.id)}
               data-list-id={list.id}
+              data-list-color={list.color}
               aria-current={current?.id === list.id ? "page" : undefined}
               className={`inline-flex items-center gap-1.5 rounded-full px-3 py-1 text-sm ring-1 ${current?.id === list.id ? "bg-indigo-50 font-semibold text-slate-900 ring-indigo-600" : "bg-white text-slate-800 ring-slate-300 hover:bg-slate-50"}`}
             >
