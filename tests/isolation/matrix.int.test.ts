@@ -549,6 +549,20 @@ test("B cannot use A's list or task as a list or parent: create, move, filter an
     body: { list_id: mine.list.id },
   });
   expect(moved.status).toBe(404);
+  // B's own list placed next to A's: as next to an unknown list (A's order is untouched, below).
+  const ownList = await api(create, "POST", "/v1/lists", { auth: b.auth, body: { name: "B's list" } });
+  for (const where of ["before", "after"]) {
+    const nextToA = await api(update, "PATCH", `/v1/lists/${ownList.body.id}`, {
+      auth: b.auth,
+      body: { [where]: mine.list.id },
+    });
+    const nextToUnknown = await api(update, "PATCH", `/v1/lists/${ownList.body.id}`, {
+      auth: b.auth,
+      body: { [where]: randomUUID() },
+    });
+    expect(nextToA.status, JSON.stringify(nextToA.body)).toBe(404);
+    expect(nextToA.body).toEqual(nextToUnknown.body);
+  }
   const adopted = await api(update, "PATCH", `/v1/tasks/${own.body.id}`, {
     auth: b.auth,
     body: { parent_id: mine.task.id },

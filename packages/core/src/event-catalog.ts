@@ -147,7 +147,7 @@ export const EVENT_CATALOG: TopicEntry[] = [
   {
     topic: TOPICS.taskEvents,
     summary:
-      "Every change to a task, with the full task after the change (its list_id, parent_id and subtask progress included) and, for updates, each changed field before and after (a move between lists is a change of list_id). The system of record for reactions (recurrence, reminders, audit). It also carries each list's lifecycle (orbit.list.*: list_data instead of task_data), which the audit log records and the task reactions pass by.",
+      "Every change to a task, with the full task after the change (its list_id, parent_id and subtask progress included) and, for updates, each changed field before and after (a move between lists is a change of list_id). The system of record for reactions (recurrence, reminders, audit). It also carries each list's lifecycle (orbit.list.*: list_data instead of task_data; moved: its place in the user's order, position before and after), which the audit log records and the task reactions pass by.",
     types: [
       ...(["created", "updated", "completed", "deleted"] as const).map(cloudEventType.taskEvent),
       ...LIST_EVENT_TYPES.map(cloudEventType.listEvent),
@@ -162,7 +162,7 @@ export const EVENT_CATALOG: TopicEntry[] = [
   {
     topic: TOPICS.taskUpdates,
     summary:
-      "What an open client needs to redraw: a task created, updated, status changed or deleted, with the task as it is now; and a list created, renamed, recoloured, archived or unarchived (orbit.list-update.*: list_id and list instead of task_id and task), so open lists bars follow. Streamed to browsers over Server-Sent Events by the web app.",
+      "What an open client needs to redraw: a task created, updated, status changed or deleted, with the task as it is now; and a list created, renamed, recoloured, archived, unarchived or moved in the user's order (orbit.list-update.*: list_id and list instead of task_id and task), so open lists bars follow. Streamed to browsers over Server-Sent Events by the web app.",
     types: [
       ...(["task_created", "task_updated", "status_changed", "task_deleted"] as const).map(
         cloudEventType.taskUpdate,

@@ -57,12 +57,13 @@ export const LIST_EVENT_TYPES = [
   "list_recoloured",
   "list_archived",
   "list_unarchived",
+  "list_moved",
 ] as const;
 export type ListEventType = (typeof LIST_EVENT_TYPES)[number];
 
 /**
  * `task-events` also carries a list's lifecycle (created, renamed, recoloured, archived,
- * unarchived): the audit trail records them beside the task events; the task reactions
+ * unarchived, moved in the user's order): the audit trail records them beside the task events; the task reactions
  * (recurrence, reminders) pass them by. One change of several fields is one event per kind.
  */
 export const listEventSchema = z.object({
@@ -74,7 +75,7 @@ export const listEventSchema = z.object({
   list_data: listDtoSchema,
   timestamp: instantStringSchema,
   actor: actorSchema,
-  /** The changed fields before and after (name, color, archived). */
+  /** The changed fields before and after (name, color, archived, position). */
   changes: z.record(storableString(), changeSchema).default({}),
 });
 export type ListEvent = z.infer<typeof listEventSchema>;

@@ -9,6 +9,8 @@ import {
   inboxViolation,
   LIST_LIMITS,
   listDtoSchema,
+  moveViolation,
+  reorderLists,
   type CreateListInput,
   type ListDto,
   type UpdateListInput,
@@ -112,6 +114,47 @@ async function commitList<T>(
   }
 }
 
+/**
+ * The positions after moving `list` just before or after its anchor: the Inbox 0, the others 1…n
+ * in their order (archived ones keep their place among them), so `position` is the list's place;
+ * and the place the list had (`from`), which is what a no-op move keeps.
+ */
+async function moveInOrder(
+  tx: Tx,
+  userId: string,
+  list: ListDto,
+  move: { where: "before" | "after"; anchor: string },
+): Promise<{ positions: Map<string, number>; from: number }> {
+  const order = await tx.$queryRaw<{ id: string; is_inbox: boolean }[]>`
+    SELECT id::text AS id, is_inbox FROM task_lists WHERE user_id = ${userId}::uuid
+    ORDER BY is_inbox DESC, position, created_at, id`;
+  const anchor = order.find((row) => row.id === move.anchor);
+  if (!anchor) throw new NotFound(`No such list (${move.where}).`);
+  const violation = moveViolation(list, anchor, move.where);
+  if (violation) throw violation;
+  const ids = reorderLists(
+    order.map((row) => row.id),
+    list.id,
+    anchor.id,
+    move.where,
+  );
+  return {
+    positions: new Map(ids.map((id, index) => [id, index])),
+    from: order.findIndex((row) => row.id === list.id),
+  };
+}
+
+/** Writes the renumbered positions of the user's lists (each row once, in one statement). */
+async function writePositions(tx: Tx, userId: string, positions: Map<string, number>): Promise<void> {
+  const ids = [...positions.keys()];
+  const values = [...positions.values()];
+  await tx.$executeRaw`
+    UPDATE task_lists SET position = v.position
+    FROM unnest(${ids}::uuid[], ${values}::int[]) AS v(id, position)
+    WHERE task_lists.id = v.id AND task_lists.user_id = ${userId}::uuid
+      AND task_lists.position IS DISTINCT FROM v.position`;
+}
+
 export async function createList(ctx: CommandContext, input: CreateListInput): Promise<ListDto> {
   const { value } = await commitList(ctx, async (tx) => {
     // Serialises the user's list writes, so the count below cannot be overtaken.
@@ -146,14 +189,23 @@ export interface ListChangeResult {
   changed: boolean;
 }
 
-/** Renames, recolours, archives or unarchives a list: one event per kind of change. */
+/** Renames, recolours, archives, unarchives or moves a list: one event per kind of change. */
 export async function updateList(
   ctx: CommandContext,
   listId: string,
   input: UpdateListInput,
 ): Promise<ListChangeResult> {
   let changed = false;
+  const move =
+    input.before !== undefined
+      ? { where: "before" as const, anchor: input.before }
+      : input.after !== undefined
+        ? { where: "after" as const, anchor: input.after }
+        : null;
   const { value } = await commitList(ctx, async (tx) => {
+    // A move renumbers the user's lists: serialise it with the others and with createList (the user
+    // row first, as createList takes it, then the list: so concurrent moves cannot deadlock).
+    if (move) await tx.$executeRaw`SELECT 1 FROM users WHERE id = ${ctx.userId}::uuid FOR UPDATE`;
     const rows = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM task_lists WHERE id = ${listId}::uuid AND user_id = ${ctx.userId}::uuid FOR UPDATE`;
     if (rows.length === 0) throw new NotFound("No such list.");
@@ -173,23 +225,31 @@ export async function updateList(
           ? `another active list is named "${name}": unarchive this one with a new name`
           : `you already have a list named "${name}" (names are unique, ignoring case)`,
       );
+    const renumbered = move ? await moveInOrder(tx, ctx.userId, before, move) : null;
+    // A move is a change of place in the order (stored positions may have gaps from older writes).
+    const place = renumbered?.positions.get(listId);
+    const moved = renumbered !== null && place !== undefined && place !== renumbered.from;
     const after: ListDto = {
       ...before,
       name,
       color: input.color ?? before.color,
       archived,
       archived_at: archived ? (before.archived_at ?? ctx.now.toISOString()) : null,
+      position: moved ? place : before.position,
     };
     const changes = diffLists(before, after);
+    if (moved) changes.position = { before: renumbered.from, after: place };
     // Only the spelling changed ("work" → "Work"): a rename too.
     if (after.name !== before.name) changes.name = { before: before.name, after: after.name };
     if (Object.keys(changes).length === 0) return { value: before, messages: [] };
     changed = true;
+    if (moved) await writePositions(tx, ctx.userId, renumbered.positions);
     const row = await tx.taskList.update({
       where: { id: listId },
       data: {
         name: after.name,
         color: after.color,
+        position: after.position,
         archivedAt: after.archived_at ? new Date(after.archived_at) : null,
         updatedAt: ctx.now,
         version: { increment: 1 },
@@ -204,6 +264,7 @@ export async function updateList(
       messages.push(
         ...listEventMessages(list.archived ? "list_archived" : "list_unarchived", list, ctx, one("archived")),
       );
+    if (changes.position) messages.push(...listEventMessages("list_moved", list, ctx, one("position")));
     return { value: list, messages };
   });
   return { list: value, changed };
