@@ -171,7 +171,7 @@ test("deleting a parent on its page asks first: Escape keeps it; Delete both hid
 });
 
 // How soon is make bench's ("Live sync"); this checks that each change arrives, in the same document.
-test("two tabs: B's lists bar and list page follow A's new list, rename, recolour, archive and its open count, without reload", async () => {
+test("two tabs: B's lists bar and list page follow A's new list, rename, recolour, archive, open count and order, without reload", async () => {
   const { page, context, other } = await newUserTwoTabs(world);
   const linkIn = (tab: Page, name: string) => bar(tab).getByRole("link", { name: new RegExp(`^${name}`) });
 
@@ -213,6 +213,29 @@ test("two tabs: B's lists bar and list page follow A's new list, rename, recolou
   await page.getByRole("button", { name: "Unarchive list" }).click();
   await linkIn(other, "Post office").waitFor();
   await other.getByText("This list is archived").waitFor({ state: "detached" });
+
+  // Order: a new list goes last; A moves "Post office" after it by keyboard, focus stays on the
+  // button (now at the end, so aria-disabled), the move is announced, and B's bar follows.
+  await bar(page).getByRole("button", { name: "+ New list" }).click();
+  await page.getByLabel("List name").first().fill("Garden");
+  await page.getByRole("button", { name: "Create" }).click();
+  const order = (tab: Page) =>
+    bar(tab)
+      .locator("a[data-list-id]")
+      .allInnerTexts()
+      .then((texts) => texts.map((text) => text.replace(/\d+$/, "").trim()));
+  await expect.poll(() => order(other)).toEqual(["Inbox", "Post office", "Garden"]);
+  const later = page
+    .getByRole("group", { name: "Order of “Post office”" })
+    .getByRole("button", { name: "Move later" });
+  await later.focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("status").filter({ hasText: "“Post office” is now list 3 of 3." }).waitFor();
+  await expect.poll(() => order(other)).toEqual(["Inbox", "Garden", "Post office"]);
+  await expect(later.getAttribute("aria-disabled")).resolves.toBe("true");
+  expect(await later.evaluate((button) => button === document.activeElement)).toBe(true);
+  await page.keyboard.press("Enter");
+  expect(await order(page)).toEqual(["Inbox", "Garden", "Post office"]);
 
   expect(await sameDocument(other)).toBe(true);
   await context.close();
