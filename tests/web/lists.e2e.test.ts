@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Page } from "playwright-core";
 import { beforeAll, expect, test } from "vitest";
 import type { Db } from "#db/client.ts";
+import { PAGE_WAIT_MS } from "#testing/wait.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import {
   newUser,
@@ -219,19 +220,24 @@ test("two tabs: B's lists bar and list page follow A's new list, rename, recolou
   await bar(page).getByRole("button", { name: "+ New list" }).click();
   await page.getByLabel("List name").first().fill("Garden");
   await page.getByRole("button", { name: "Create" }).click();
+  // The bar's lists in order, each name without its open count; polled as long as a page step waits.
   const order = (tab: Page) =>
     bar(tab)
       .locator("a[data-list-id]")
       .allInnerTexts()
       .then((texts) => texts.map((text) => text.replace(/\d+$/, "").trim()));
-  await expect.poll(() => order(other)).toEqual(["Inbox", "Post office", "Garden"]);
+  await expect
+    .poll(() => order(other), { timeout: PAGE_WAIT_MS })
+    .toEqual(["Inbox", "Post office", "Garden"]);
   const later = page
     .getByRole("group", { name: "Order of “Post office”" })
     .getByRole("button", { name: "Move later" });
   await later.focus();
   await page.keyboard.press("Enter");
   await page.getByRole("status").filter({ hasText: "“Post office” is now list 3 of 3." }).waitFor();
-  await expect.poll(() => order(other)).toEqual(["Inbox", "Garden", "Post office"]);
+  await expect
+    .poll(() => order(other), { timeout: PAGE_WAIT_MS })
+    .toEqual(["Inbox", "Garden", "Post office"]);
   await expect(later.getAttribute("aria-disabled")).resolves.toBe("true");
   expect(await later.evaluate((button) => button === document.activeElement)).toBe(true);
   await page.keyboard.press("Enter");
