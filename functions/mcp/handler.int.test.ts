@@ -28,6 +28,8 @@ import { routes } from "./handler.ts";
 
 let db: Db;
 let owner: TestUser;
+/** The update-task function's URL (a list is moved by PATCH /v1/lists/:id). */
+let updateUrl: string;
 let reader: TestUser;
 let stranger: TestUser;
 let mcp: FunctionWithSidecar<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -61,6 +63,7 @@ beforeAll(async () => {
   ]);
   pairs.push(...started);
   mcp = started.at(-1)!;
+  updateUrl = started[commands.findIndex(([name]) => name === COMMAND_APPS.update)]!.fn.url;
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
@@ -303,9 +306,19 @@ test("lists and subtasks: list_lists, create_list, add into a list with a subtas
   const child = await addTask(client, { title: "Collect numbers", parent_id: parent.id });
   expect(child).toMatchObject({ parent_id: parent.id, list_id: list.id });
 
+  const later = (await call(client, "create_list", { name: `${name} later` })).structuredContent.list;
   const lists = await call(client, "list_lists");
   const listed = lists.structuredContent.items;
   expect(listed[0]).toMatchObject({ name: "Inbox", is_inbox: true });
+  // In the user's order: a new list last; moved before the other, it comes first after the Inbox.
+  expect(listed.slice(-2).map((l: AnyJson) => l.id)).toEqual([list.id, later.id]);
+  const move = await api(updateUrl, "PATCH", `/v1/lists/${later.id}`, {
+    auth: owner.auth,
+    body: { before: list.id },
+  });
+  expect(move.status).toBe(200);
+  const reordered = (await call(client, "list_lists")).structuredContent.items;
+  expect(reordered.slice(-2).map((l: AnyJson) => l.id)).toEqual([later.id, list.id]);
   expect(listed.find((l: AnyJson) => l.id === list.id)).toMatchObject({ open_tasks: 2 });
 
   const found = await call(client, "find_tasks", { list: name, top_level: true });

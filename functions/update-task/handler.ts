@@ -36,7 +36,7 @@ export const updateListRoute = route({
   params: z.object({ id: listIdSchema }),
   body: updateListSchema,
   summary:
-    "Rename, recolour, archive (archived: true) or unarchive a list (optimistic concurrency via `version` or If-Match)",
+    "Rename, recolour, archive (archived: true), unarchive or move a list (`before` or `after` another of the user's lists; the Inbox stays first) (optimistic concurrency via `version` or If-Match)",
   response: listDtoSchema,
   async handle(request, ctx) {
     const version = request.body.version ?? versionFromHeaders(request.headers);

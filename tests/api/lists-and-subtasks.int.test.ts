@@ -151,3 +151,82 @@ test("a subtask's rules over HTTP: no deeper than one level, no own parent, no l
   const subs = await as("GET", "query-tasks", `/v1/tasks?parent_id=${parent.id}`);
   expect(subs.body.items.map((t: { title: string }) => t.title)).toEqual(["Seeds"]);
 });
+
+test("lists keep an order: the Inbox first, new ones last, PATCH before/after moves one, concurrent moves stay a total order", async () => {
+  const me = await createTestUser(db);
+  const call = (method: string, fn: string, path: string, body?: unknown) =>
+    api(url(fn), method, path, { auth: me.auth, ...(body === undefined ? {} : { body }) });
+  const ids: Record<string, string> = {};
+  for (const name of ["A", "B", "C", "D"])
+    ids[name] = (await call("POST", "create-task", "/v1/lists", { name })).body.id;
+  const order = async () => {
+    const res = await call("GET", "query-tasks", "/v1/lists?status=all");
+    return res.body.items.map((l: { name: string; position: number }) => `${l.name}${l.position}`);
+  };
+  expect(await order()).toEqual(["Inbox0", "A1", "B2", "C3", "D4"]);
+  const inboxId = (await call("GET", "query-tasks", "/v1/lists")).body.items[0].id as string;
+  const move = (name: string, body: Record<string, unknown>) =>
+    call("PATCH", "update-task", `/v1/lists/${ids[name]}`, body);
+
+  const d = await move("D", { before: ids.B });
+  expect(d.status).toBe(200);
+  expect(d.body).toMatchObject({ name: "D", position: 2, version: 2 });
+  expect(await order()).toEqual(["Inbox0", "A1", "D2", "B3", "C4"]);
+  await move("A", { after: ids.C });
+  expect(await order()).toEqual(["Inbox0", "D1", "B2", "C3", "A4"]);
+  // Right after the Inbox is the first place a list can take; an archived list keeps its place.
+  await move("C", { after: inboxId });
+  await move("B", { archived: true });
+  expect(await order()).toEqual(["Inbox0", "C1", "D2", "B3", "A4"]);
+  // Already there: nothing changes, no new version.
+  const same = await move("D", { after: ids.C });
+  expect(same.body).toMatchObject({ position: 2, version: 2 });
+  // A move and a rename in one request, each its own event.
+  await move("A", { before: ids.D, name: "A2" });
+  expect(await order()).toEqual(["Inbox0", "C1", "A22", "D3", "B4"]);
+  const events = await db.$queryRaw<{ type: string; data: { changes?: unknown } }[]>`
+    SELECT type, data FROM outbox WHERE subject = ${ids.A} AND type LIKE '%moved' ORDER BY seq`;
+  expect(events.map((e) => e.type)).toEqual([
+    "orbit.list.moved",
+    "orbit.list-update.moved",
+    "orbit.list.moved",
+    "orbit.list-update.moved",
+  ]);
+  expect(events[2]!.data.changes).toEqual({ position: { before: 4, after: 2 } });
+
+  // Refusals name the field: the Inbox stays first, a list is not placed next to itself, one anchor.
+  const refused = async (name: string, body: Record<string, unknown>, status: number, field: string) => {
+    const res = await (name === "Inbox"
+      ? call("PATCH", "update-task", `/v1/lists/${inboxId}`, body)
+      : move(name, body));
+    expect(res.status, JSON.stringify(body)).toBe(status);
+    expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    if (status === 404) expect(res.body.detail).toBe(`No such list (${field}).`);
+    else expect(res.body.errors[0].field, JSON.stringify(res.body)).toBe(field);
+  };
+  await refused("Inbox", { after: ids.C }, 400, "after");
+  await refused("C", { before: inboxId }, 400, "before");
+  await refused("C", { before: ids.C }, 400, "before");
+  await refused("C", { before: ids.D, after: ids.D }, 400, "after");
+  await refused("C", { after: "not-a-list" }, 400, "after");
+  await refused("C", { after: "00000000-0000-4000-8000-000000000000" }, 404, "after");
+  expect(await order()).toEqual(["Inbox0", "C1", "A22", "D3", "B4"]);
+
+  // Concurrent moves (each after a random other list) serialise: the result is still one total
+  // order, the Inbox first, every list once, positions 0…n.
+  const names = ["C", "D", "B"];
+  await Promise.all(
+    Array.from({ length: 12 }, (_, i) => {
+      const name = names[i % names.length]!;
+      const anchor = [inboxId, ...Object.values(ids)].filter((id) => id !== ids[name])[(i * 7) % 4]!;
+      return move(name, { after: anchor }).then((res) => expect(res.status).toBe(200));
+    }),
+  );
+  const final = (await call("GET", "query-tasks", "/v1/lists?status=all")).body.items as {
+    name: string;
+    position: number;
+  }[];
+  expect(final.map((l) => l.position)).toEqual([0, 1, 2, 3, 4]);
+  expect(final[0]!.name).toBe("Inbox");
+  expect(final.map((l) => l.name).sort()).toEqual(["A2", "B", "C", "D", "Inbox"]);
+});

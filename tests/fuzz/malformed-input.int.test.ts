@@ -348,6 +348,14 @@ function routeRequests(): RouteRequest[] {
       params: { id: listId },
       body: { name: "Renamed list", color: "pink", archived: false },
     },
+    {
+      fn: "update-task",
+      method: "PATCH",
+      path: "/v1/lists/:id",
+      params: { id: listId },
+      // After the Inbox (the fuzz task's list): the first place a list can take.
+      body: { after: task.list_id },
+    },
     { fn: "query-tasks", method: "GET", path: "/v1/lists", query: { status: "all" } },
     { fn: "query-tasks", method: "GET", path: "/v1/lists/:id", params: { id: listId } },
     {

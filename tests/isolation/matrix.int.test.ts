@@ -5,7 +5,7 @@
 // cannot skip the matrix. Functions are served in-process over real HTTP on the worker's database.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { taskEventSchema, type TaskUpdate } from "#core/events.ts";
+import { isTaskUpdate, taskEventSchema, type ListUpdate, type TaskUpdate } from "#core/events.ts";
 import type { ListDto } from "#core/lists.ts";
 import type { TaskDto } from "#core/tasks.ts";
 import type { Db } from "#db/client.ts";
@@ -13,6 +13,7 @@ import type { BaseEnv } from "#platform/env.ts";
 import type { AnyRouteDef } from "#platform/host.ts";
 import { recordAuditEvent } from "#tasks/activity.ts";
 import { taskEventMessages } from "#tasks/commands.ts";
+import { listEventMessages } from "#tasks/lists.ts";
 import { latestLiveUpdateId, liveUpdatesSince, recordLiveUpdate } from "#tasks/live-updates.ts";
 import {
   api,
@@ -548,6 +549,20 @@ test("B cannot use A's list or task as a list or parent: create, move, filter an
     body: { list_id: mine.list.id },
   });
   expect(moved.status).toBe(404);
+  // B's own list placed next to A's: as next to an unknown list (A's order is untouched, below).
+  const ownList = await api(create, "POST", "/v1/lists", { auth: b.auth, body: { name: "B's list" } });
+  for (const where of ["before", "after"]) {
+    const nextToA = await api(update, "PATCH", `/v1/lists/${ownList.body.id}`, {
+      auth: b.auth,
+      body: { [where]: mine.list.id },
+    });
+    const nextToUnknown = await api(update, "PATCH", `/v1/lists/${ownList.body.id}`, {
+      auth: b.auth,
+      body: { [where]: randomUUID() },
+    });
+    expect(nextToA.status, JSON.stringify(nextToA.body)).toBe(404);
+    expect(nextToA.body).toEqual(nextToUnknown.body);
+  }
   const adopted = await api(update, "PATCH", `/v1/tasks/${own.body.id}`, {
     auth: b.auth,
     body: { parent_id: mine.task.id },
@@ -565,27 +580,39 @@ test("B cannot use A's list or task as a list or parent: create, move, filter an
   expect(await stateOfA()).toBe(before);
 });
 
-test("the SSE stream's source (live updates after an id) carries only the reader's own updates, from any resume point", async () => {
+test("the SSE stream's source (live updates after an id) carries only the reader's own updates, tasks' and lists', from any resume point", async () => {
   // web/app/routes/live.ts streams liveUpdatesSince(user, lastId); the end-to-end stream check belongs
   // with the web suite (tests/web), which runs the web app and a browser.
+  const ctx = { actor: { type: "system", id: "isolation" }, now: new Date() } as const;
   const updateOf = (task: TaskDto) =>
-    taskEventMessages("created", task, { actor: { type: "system", id: "isolation" }, now: new Date() }).find(
-      (m) => m.topic === "task-updates",
-    )!.data as TaskUpdate;
+    taskEventMessages("created", task, ctx).find((m) => m.topic === "task-updates")!.data as TaskUpdate;
+  const listUpdateOf = (list: ListDto) =>
+    listEventMessages("list_renamed", list, ctx).find((m) => m.topic === "task-updates")!.data as ListUpdate;
   const bTask = { ...mine.task, id: randomUUID(), user_id: b.id, title: "B's own" };
+  const bList = { ...mine.list, id: randomUUID(), user_id: b.id, name: "B's list" };
   const aIds: bigint[] = [];
-  for (let i = 0; i < 6; i++) {
-    const owner = i % 2 === 0 ? { ...mine.task, title: `A secret ${i}` } : { ...bTask, title: `B ${i}` };
-    expect(await recordLiveUpdate(db, randomUUID(), updateOf(owner))).toBe(true);
-    if (owner.user_id === a.id) aIds.push(await latestLiveUpdateId(db, a.id));
+  for (let i = 0; i < 8; i++) {
+    const owner = i % 2 === 0 ? a.id : b.id;
+    const update =
+      i < 6
+        ? updateOf(owner === a.id ? { ...mine.task, title: `A secret ${i}` } : { ...bTask, title: `B ${i}` })
+        : listUpdateOf(owner === a.id ? { ...mine.list, name: `A secret list ${i}` } : bList);
+    expect(await recordLiveUpdate(db, randomUUID(), update)).toBe(true);
+    if (owner === a.id) aIds.push(await latestLiveUpdateId(db, a.id));
   }
   for (const resumeAt of [0n, ...aIds]) {
     const rows = await liveUpdatesSince(db, b.id, resumeAt);
-    expect(rows.every((r) => r.payload.user_id === b.id && r.payload.task?.id === bTask.id)).toBe(true);
+    expect(
+      rows.every(
+        (r) =>
+          r.payload.user_id === b.id &&
+          (isTaskUpdate(r.payload) ? r.payload.task?.id === bTask.id : r.payload.list.id === bList.id),
+      ),
+    ).toBe(true);
     expect(JSON.stringify(rows, (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain(
       "A secret",
     );
   }
-  expect(await liveUpdatesSince(db, b.id, 0n)).toHaveLength(3);
-  expect(await liveUpdatesSince(db, a.id, 0n)).toHaveLength(3);
+  expect(await liveUpdatesSince(db, b.id, 0n)).toHaveLength(4);
+  expect(await liveUpdatesSince(db, a.id, 0n)).toHaveLength(4);
 });

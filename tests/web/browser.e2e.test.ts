@@ -5,7 +5,16 @@ import { expect, test } from "vitest";
 import { sentMail } from "#testing/broker.ts";
 import { confirmationToken } from "#testing/email-confirmation.ts";
 import { workerDatabaseUrl, workerDb } from "#testing/worker-db.ts";
-import { newUser, quickAdd, rowOf, titles, SHOTS, useWebWorld } from "./harness.ts";
+import {
+  newUser,
+  newUserTwoTabs,
+  quickAdd,
+  rowOf,
+  sameDocument,
+  titles,
+  SHOTS,
+  useWebWorld,
+} from "./harness.ts";
 
 // Each scenario is many browser round trips on a busy machine; its waits are bounded by the
 // context's default timeout (harness.ts), so the test's own limit (useWebWorld's) sits above them.
@@ -451,12 +460,7 @@ test("a saved view restores its filters from any page and can be deleted; a view
 // How soon the other tab has it is measured by make bench ("7. Live sync (tab A → tab B)"); a 1 s
 // bound here failed under load, so this checks that it arrives, in the same document.
 test("two tabs of one user: a change in one appears in the other, without reload", async () => {
-  const { page, context } = await newUser(world);
-  const other = await context.newPage();
-  await other.goto("/");
-  await other.locator("html[data-live=connected]").waitFor();
-  await page.locator("html[data-live=connected]").waitFor();
-  await other.evaluate(() => ((window as unknown as { marker: string }).marker = "same document"));
+  const { page, context, other } = await newUserTwoTabs(world);
 
   await quickAdd(page, "Synced task #live", "Synced task");
   await rowOf(other, "Synced task").waitFor();
@@ -466,7 +470,7 @@ test("two tabs of one user: a change in one appears in the other, without reload
     .locator("[data-task-row][data-status=completed]")
     .or(other.getByTestId("empty-state"))
     .waitFor();
-  expect(await other.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe("same document");
+  expect(await sameDocument(other)).toBe(true);
   await context.close();
 });
 

@@ -191,6 +191,25 @@ export async function newUser(world: WebWorld, timeZone = "Europe/Berlin"): Prom
   return { context, page, email };
 }
 
+/**
+ * A new user with two tabs of the task list, both live (connected to /live); `other` carries a
+ * marker, so `sameDocument(other)` tells that it followed the changes without a reload.
+ */
+export async function newUserTwoTabs(world: WebWorld): Promise<SignedIn & { other: Page }> {
+  const signedIn = await newUser(world);
+  const other = await signedIn.context.newPage();
+  await other.goto("/");
+  await other.locator("html[data-live=connected]").waitFor();
+  await signedIn.page.locator("html[data-live=connected]").waitFor();
+  await other.evaluate(() => ((window as unknown as { marker: string }).marker = "same document"));
+  return { ...signedIn, other };
+}
+
+/** Whether `newUserTwoTabs`'s other tab is still the document it was (no reload happened). */
+export async function sameDocument(other: Page): Promise<boolean> {
+  return (await other.evaluate(() => (window as unknown as { marker?: string }).marker)) === "same document";
+}
+
 /** Adds a task with the quick-add box and waits until it is listed. */
 export async function quickAdd(page: Page, text: string, expectTitle: string): Promise<void> {
   await page.getByLabel("Add a task").fill(text);

@@ -1,13 +1,23 @@
 // Lists and subtasks in a real browser against the real topology (harness.ts): make a list, add
 // into it with quick add, move a task, give it subtasks and see its progress, complete it (which
 // asks what becomes of the open subtasks), undo that, and archive the list; delete a parent (which
-// asks first).
+// asks first); and a second tab of the same user following list changes and open counts live.
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { beforeAll, expect, test } from "vitest";
 import type { Db } from "#db/client.ts";
+import { PAGE_WAIT_MS } from "#testing/wait.ts";
 import { workerDb } from "#testing/worker-db.ts";
-import { newUser, quickAdd, rowOf, titles, SHOTS, useWebWorld } from "./harness.ts";
+import {
+  newUser,
+  newUserTwoTabs,
+  quickAdd,
+  rowOf,
+  sameDocument,
+  titles,
+  SHOTS,
+  useWebWorld,
+} from "./harness.ts";
 
 const world = useWebWorld({ testTimeoutMs: 180_000 });
 let db: Db;
@@ -159,4 +169,80 @@ test("deleting a parent on its page asks first: Escape keeps it; Delete both hid
   await toast.getByRole("button", { name: "Undo", exact: true }).click();
   await rowOf(page, "Pack for the trip").waitFor();
   expect(await remaining()).toBe(2);
+});
+
+// How soon is make bench's ("Live sync"); this checks that each change arrives, in the same document.
+test("two tabs: B's lists bar and list page follow A's new list, rename, recolour, archive, open count and order, without reload", async () => {
+  const { page, context, other } = await newUserTwoTabs(world);
+  const linkIn = (tab: Page, name: string) => bar(tab).getByRole("link", { name: new RegExp(`^${name}`) });
+
+  // A makes a list: B's bar has it, with its colour and no open task.
+  await bar(page).getByRole("button", { name: "+ New list" }).click();
+  await page.getByLabel("List name").fill("Errands");
+  await page.getByLabel("Colour").selectOption("green");
+  await page.getByRole("button", { name: "Create" }).click();
+  await linkIn(other, "Errands").and(other.locator("[data-list-color=green]")).waitFor();
+  await linkIn(other, "Errands").getByLabel("0 open").waitFor();
+
+  // A adds a task into it: B's count follows. B opens the list's page (a client-side navigation).
+  await linkIn(page, "Errands").click();
+  await page.getByRole("heading", { name: "Tasks in Errands", level: 1 }).waitFor({ state: "attached" });
+  await quickAdd(page, "Buy stamps", "Buy stamps");
+  await linkIn(other, "Errands").getByLabel("1 open").waitFor();
+  await linkIn(other, "Errands").click();
+  await rowOf(other, "Buy stamps").waitFor();
+
+  // A renames and recolours it in one save: B's bar and B's list page say so.
+  await page.getByLabel("List name", { exact: true }).fill("Post office");
+  await page.getByLabel("Colour", { exact: true }).selectOption("purple");
+  await page.getByRole("button", { name: "Save list" }).click();
+  await linkIn(other, "Post office").and(other.locator("[data-list-color=purple]")).waitFor();
+  await other.getByRole("heading", { name: "Tasks in Post office", level: 1 }).waitFor({ state: "attached" });
+  await expect(other.getByLabel("List name", { exact: true }).inputValue()).resolves.toBe("Post office");
+  expect(await linkIn(other, "Errands").count()).toBe(0);
+
+  // A completes the task: B's open count drops.
+  await rowOf(page, "Buy stamps").locator("[data-toggle]").click();
+  await linkIn(other, "Post office").getByLabel("0 open").waitFor();
+
+  // A archives it: B's list page says it is archived, and B's bar moves it to the archived lists.
+  await page.getByRole("button", { name: "Archive list" }).click();
+  await other.getByText("This list is archived").waitFor();
+  await other.getByText("Archived lists (1)").waitFor();
+  expect(await linkIn(other, "Post office").count()).toBe(0);
+  // And back: B's notice goes, the list is in the bar again.
+  await page.getByRole("button", { name: "Unarchive list" }).click();
+  await linkIn(other, "Post office").waitFor();
+  await other.getByText("This list is archived").waitFor({ state: "detached" });
+
+  // Order: a new list goes last; A moves "Post office" after it by keyboard, focus stays on the
+  // button (now at the end, so aria-disabled), the move is announced, and B's bar follows.
+  await bar(page).getByRole("button", { name: "+ New list" }).click();
+  await page.getByLabel("List name").first().fill("Garden");
+  await page.getByRole("button", { name: "Create" }).click();
+  // The bar's lists in order, each name without its open count; polled as long as a page step waits.
+  const order = (tab: Page) =>
+    bar(tab)
+      .locator("a[data-list-id]")
+      .allInnerTexts()
+      .then((texts) => texts.map((text) => text.replace(/\d+$/, "").trim()));
+  await expect
+    .poll(() => order(other), { timeout: PAGE_WAIT_MS })
+    .toEqual(["Inbox", "Post office", "Garden"]);
+  const later = page
+    .getByRole("group", { name: "Order of “Post office”" })
+    .getByRole("button", { name: "Move later" });
+  await later.focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("status").filter({ hasText: "“Post office” is now list 3 of 3." }).waitFor();
+  await expect
+    .poll(() => order(other), { timeout: PAGE_WAIT_MS })
+    .toEqual(["Inbox", "Garden", "Post office"]);
+  await expect(later.getAttribute("aria-disabled")).resolves.toBe("true");
+  expect(await later.evaluate((button) => button === document.activeElement)).toBe(true);
+  await page.keyboard.press("Enter");
+  expect(await order(page)).toEqual(["Inbox", "Garden", "Post office"]);
+
+  expect(await sameDocument(other)).toBe(true);
+  await context.close();
 });

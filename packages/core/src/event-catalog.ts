@@ -8,9 +8,10 @@ import {
   LIST_EVENT_TYPES,
   reminderEventSchema,
   taskEventsPayloadSchema,
-  taskUpdateSchema,
+  taskUpdatesPayloadSchema,
   TOPICS,
   type ListEvent,
+  type ListUpdate,
   type ReminderEvent,
   type TaskEvent,
   type TaskUpdate,
@@ -30,7 +31,7 @@ export interface TopicEntry {
   consumers: string[];
   schema: z.ZodType;
   example: unknown;
-  /** Further examples of other payload kinds on the topic (a list's event on task-events). */
+  /** Further examples of other payload kinds on the topic (a list's event or update). */
   moreExamples?: unknown[];
 }
 
@@ -118,6 +119,21 @@ const exampleTaskUpdate: TaskUpdate = {
   timestamp: "2026-12-01T16:42:10.512Z",
 };
 
+const exampleListUpdate: ListUpdate = {
+  event_type: "list_archived",
+  list_id: exampleListEvent.list_id,
+  user_id: exampleListEvent.user_id,
+  list: {
+    ...exampleListEvent.list_data,
+    archived: true,
+    archived_at: "2026-12-02T08:15:00.000Z",
+    updated_at: "2026-12-02T08:15:00.000Z",
+    version: 3,
+  },
+  changed_fields: ["archived"],
+  timestamp: "2026-12-02T08:15:00.000Z",
+};
+
 const exampleReminder: ReminderEvent = {
   task_id: exampleTask.id,
   user_id: exampleTask.user_id,
@@ -131,7 +147,7 @@ export const EVENT_CATALOG: TopicEntry[] = [
   {
     topic: TOPICS.taskEvents,
     summary:
-      "Every change to a task, with the full task after the change (its list_id, parent_id and subtask progress included) and, for updates, each changed field before and after (a move between lists is a change of list_id). The system of record for reactions (recurrence, reminders, audit). It also carries each list's lifecycle (orbit.list.*: list_data instead of task_data), which the audit log records and the task reactions pass by.",
+      "Every change to a task, with the full task after the change (its list_id, parent_id and subtask progress included) and, for updates, each changed field before and after (a move between lists is a change of list_id). The system of record for reactions (recurrence, reminders, audit). It also carries each list's lifecycle (orbit.list.*: list_data instead of task_data; moved: its place in the user's order, position before and after), which the audit log records and the task reactions pass by.",
     types: [
       ...(["created", "updated", "completed", "deleted"] as const).map(cloudEventType.taskEvent),
       ...LIST_EVENT_TYPES.map(cloudEventType.listEvent),
@@ -146,15 +162,19 @@ export const EVENT_CATALOG: TopicEntry[] = [
   {
     topic: TOPICS.taskUpdates,
     summary:
-      "What an open client needs to redraw: created, updated, status changed, deleted, with the task as it is now. Streamed to browsers over Server-Sent Events by the web app.",
-    types: (["task_created", "task_updated", "status_changed", "task_deleted"] as const).map(
-      cloudEventType.taskUpdate,
-    ),
-    partitionKey: "user id (a user's stream is ordered)",
+      "What an open client needs to redraw: a task created, updated, status changed or deleted, with the task as it is now; and a list created, renamed, recoloured, archived, unarchived or moved in the user's order (orbit.list-update.*: list_id and list instead of task_id and task), so open lists bars follow. Streamed to browsers over Server-Sent Events by the web app.",
+    types: [
+      ...(["task_created", "task_updated", "status_changed", "task_deleted"] as const).map(
+        cloudEventType.taskUpdate,
+      ),
+      ...LIST_EVENT_TYPES.map(cloudEventType.listUpdate),
+    ],
+    partitionKey: "user id (a user's stream is ordered, its lists' updates among its tasks')",
     producers: ["create-task", "update-task", "complete-task", "delete-task", "on-task-completed"],
     consumers: ["web"],
-    schema: taskUpdateSchema,
+    schema: taskUpdatesPayloadSchema,
     example: exampleTaskUpdate,
+    moreExamples: [exampleListUpdate],
   },
   {
     topic: TOPICS.reminders,

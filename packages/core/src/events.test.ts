@@ -1,7 +1,14 @@
 import { expect, test } from "vitest";
 import type { z } from "zod";
 import { EVENT_CATALOG } from "./event-catalog.ts";
-import { reminderEventSchema, taskEventSchema, taskUpdateSchema, TOPICS } from "./events.ts";
+import {
+  isTaskUpdate,
+  reminderEventSchema,
+  taskEventSchema,
+  taskUpdatesPayloadSchema,
+  taskUpdateSchema,
+  TOPICS,
+} from "./events.ts";
 
 type Json = Record<string, unknown>;
 
@@ -105,4 +112,17 @@ test("a task event carrying text PostgreSQL cannot store, at any depth, is refus
       ),
     ).toEqual(["title"]);
   }
+});
+
+test("task-updates carries a task's update or a list's; isTaskUpdate tells them apart, and a list's needs its ids as UUIDs", () => {
+  const entry = EVENT_CATALOG.find((e) => e.topic === TOPICS.taskUpdates)!;
+  const taskUpdate = taskUpdatesPayloadSchema.parse(entry.example);
+  const listUpdate = taskUpdatesPayloadSchema.parse(entry.moreExamples![0]);
+  expect(isTaskUpdate(taskUpdate)).toBe(true);
+  expect(isTaskUpdate(listUpdate)).toBe(false);
+  // A consumer parsing with the task-only schema (as the web app did before lists were live)
+  // refuses a list's update rather than misreading it: it is dead-lettered, never half-applied.
+  expect(taskUpdateSchema.safeParse(entry.moreExamples![0]).success).toBe(false);
+  const bad = { ...(entry.moreExamples![0] as Json), user_id: "not-a-uuid" };
+  expect(taskUpdatesPayloadSchema.safeParse(bad).success).toBe(false);
 });

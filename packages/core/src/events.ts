@@ -57,12 +57,13 @@ export const LIST_EVENT_TYPES = [
   "list_recoloured",
   "list_archived",
   "list_unarchived",
+  "list_moved",
 ] as const;
 export type ListEventType = (typeof LIST_EVENT_TYPES)[number];
 
 /**
  * `task-events` also carries a list's lifecycle (created, renamed, recoloured, archived,
- * unarchived): the audit trail records them beside the task events; the task reactions
+ * unarchived, moved in the user's order): the audit trail records them beside the task events; the task reactions
  * (recurrence, reminders) pass them by. One change of several fields is one event per kind.
  */
 export const listEventSchema = z.object({
@@ -74,7 +75,7 @@ export const listEventSchema = z.object({
   list_data: listDtoSchema,
   timestamp: instantStringSchema,
   actor: actorSchema,
-  /** The changed fields before and after (name, color, archived). */
+  /** The changed fields before and after (name, color, archived, position). */
   changes: z.record(storableString(), changeSchema).default({}),
 });
 export type ListEvent = z.infer<typeof listEventSchema>;
@@ -106,6 +107,31 @@ export const taskUpdateSchema = z.object({
 });
 export type TaskUpdate = z.infer<typeof taskUpdateSchema>;
 
+/**
+ * `task-updates` also carries a list's changes (one per list event, named alike), so an open
+ * client redraws its lists bar and the list it shows. It has `list_id` and `list` where a task's
+ * update has `task_id` and `task`: a consumer tells them apart with `isTaskUpdate`.
+ */
+export const listUpdateSchema = z.object({
+  event_type: z.enum(LIST_EVENT_TYPES),
+  list_id: idSchema,
+  user_id: idSchema,
+  /** The list as it is now. */
+  list: listDtoSchema,
+  changed_fields: z.array(storableString()).default([]),
+  timestamp: instantStringSchema,
+});
+export type ListUpdate = z.infer<typeof listUpdateSchema>;
+
+/** Everything on `task-updates`: a task's update or a list's. */
+export const taskUpdatesPayloadSchema = z.union([taskUpdateSchema, listUpdateSchema]);
+export type TaskUpdatesPayload = z.infer<typeof taskUpdatesPayloadSchema>;
+
+/** Whether a `task-updates` payload is a task's (not a list's) update. */
+export function isTaskUpdate(payload: TaskUpdatesPayload): payload is TaskUpdate {
+  return "task_id" in payload;
+}
+
 /** `reminders`: one per reminder that fired for a still-pending task. */
 export const reminderEventSchema = z.object({
   task_id: idSchema,
@@ -124,5 +150,7 @@ export const cloudEventType = {
   /** orbit.list.created, orbit.list.renamed, … */
   listEvent: (type: ListEventType) => `orbit.list.${type.replace(/^list_/, "")}`,
   taskUpdate: (type: TaskUpdateType) => `orbit.task-update.${type}`,
+  /** orbit.list-update.created, orbit.list-update.renamed, … */
+  listUpdate: (type: ListEventType) => `orbit.list-update.${type.replace(/^list_/, "")}`,
   reminder: () => "orbit.reminder.due",
 } as const;

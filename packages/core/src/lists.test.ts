@@ -5,7 +5,9 @@ import {
   diffLists,
   inboxViolation,
   listToken,
+  moveViolation,
   parentViolation,
+  reorderLists,
   subtaskListViolation,
   takeListToken,
   updateListSchema,
@@ -93,4 +95,20 @@ test("completing takes an optional subtasks choice: complete or leave", () => {
   expect(statusChangeSchema.safeParse({ subtasks: "all" }).error?.issues[0]?.message).toBe(
     "must be complete (complete the open subtasks too) or leave (leave them open)",
   );
+});
+
+test("reorderLists puts a list just before or after another; moveViolation keeps the Inbox first", () => {
+  const ids = ["inbox", "a", "b", "c"];
+  expect(reorderLists(ids, "c", "a", "before")).toEqual(["inbox", "c", "a", "b"]);
+  expect(reorderLists(ids, "a", "c", "after")).toEqual(["inbox", "b", "c", "a"]);
+  expect(reorderLists(ids, "b", "inbox", "after")).toEqual(["inbox", "b", "a", "c"]);
+  expect(reorderLists(ids, "a", "b", "before")).toEqual(ids);
+  const inbox = { id: "inbox", is_inbox: true };
+  const a = { id: "a", is_inbox: false };
+  const b = { id: "b", is_inbox: false };
+  expect(moveViolation(a, b, "before")).toBeNull();
+  expect(moveViolation(a, inbox, "after")).toBeNull();
+  expect(moveViolation(a, inbox, "before")).toMatchObject({ field: "before" });
+  expect(moveViolation(inbox, a, "after")).toMatchObject({ field: "after" });
+  expect(moveViolation(a, a, "after")).toMatchObject({ field: "after" });
 });

@@ -55,11 +55,19 @@ export const updateListSchema = z
     color: listColorSchema.optional(),
     /** true archives the list (its tasks are kept, hidden from the default views); false brings it back. */
     archived: z.boolean({ error: "must be true or false" }).optional(),
+    /** Moves the list just before this one of the user's lists (never before the Inbox, which is first). */
+    before: listIdSchema.optional(),
+    /** Moves the list just after this one of the user's lists. */
+    after: listIdSchema.optional(),
     /** The version the change is based on; a stale one is refused with 409. */
     version: z.number().int().min(1).optional(),
   })
   .refine((value) => Object.keys(value).some((key) => key !== "version"), {
     message: "name at least one field to change",
+  })
+  .refine((value) => value.before === undefined || value.after === undefined, {
+    message: "name before or after, not both",
+    path: ["after"],
   });
 export type UpdateListInput = z.infer<typeof updateListSchema>;
 
@@ -82,7 +90,10 @@ export type ListDto = z.infer<typeof listDtoSchema>;
 export const listSummarySchema = listDtoSchema.extend({ open_tasks: z.number().int() });
 export type ListSummary = z.infer<typeof listSummarySchema>;
 
-/** Fields whose change a list event records (before/after). */
+/**
+ * Fields whose change a list event records (before/after). A move's `position` is recorded by the
+ * command as the list's place before and after (stored positions may have gaps), not diffed here.
+ */
 export const LIST_TRACKED_FIELDS = [
   "name",
   "color",
@@ -109,6 +120,31 @@ export function inboxViolation(
   return list.is_inbox && input.archived === true
     ? new RuleViolation("archived", "the Inbox cannot be archived")
     : null;
+}
+
+// ───── order ─────
+
+/**
+ * The user's lists in order after moving `id` just before or after `anchor` (both in `ids`, the
+ * current order with the Inbox first; `moveViolation` has allowed the move).
+ */
+export function reorderLists(ids: string[], id: string, anchor: string, where: "before" | "after"): string[] {
+  const rest = ids.filter((other) => other !== id);
+  const at = rest.indexOf(anchor) + (where === "after" ? 1 : 0);
+  return [...rest.slice(0, at), id, ...rest.slice(at)];
+}
+
+/** Why `list` cannot go before or after `anchor` (null when it can): the Inbox stays first. */
+export function moveViolation(
+  list: Pick<ListDto, "id" | "is_inbox">,
+  anchor: Pick<ListDto, "id" | "is_inbox">,
+  where: "before" | "after",
+): RuleViolation | null {
+  if (list.is_inbox) return new RuleViolation(where, "the Inbox is always first: it cannot be moved");
+  if (anchor.id === list.id) return new RuleViolation(where, "must name another list than the one moved");
+  if (anchor.is_inbox && where === "before")
+    return new RuleViolation("before", "the Inbox is always first: nothing goes before it");
+  return null;
 }
 
 // ───── subtasks ─────

@@ -2,7 +2,12 @@
 // the list query's filters (docs/decisions/016-lists-and-subtasks.md).
 import { beforeAll, expect, test } from "vitest";
 import { Conflict, NotFound, OpenSubtasks, RuleViolation } from "#core/errors.ts";
-import { listEventSchema, taskEventSchema } from "#core/events.ts";
+import {
+  listEventSchema,
+  listUpdateSchema,
+  taskEventSchema,
+  taskUpdatesPayloadSchema,
+} from "#core/events.ts";
 import { createListSchema, updateListSchema } from "#core/lists.ts";
 import { taskListQuerySchema } from "#core/task-query.ts";
 import { createTaskSchema, updateTaskSchema } from "#core/tasks.ts";
@@ -22,7 +27,7 @@ beforeAll(async () => {
   db = await workerDb();
 });
 
-function ctxFor(who: TestUser): CommandContext {
+function ctxFor(who: TestUser, extra: Partial<CommandContext> = {}): CommandContext {
   return {
     db,
     pubsub: "pubsub",
@@ -31,6 +36,7 @@ function ctxFor(who: TestUser): CommandContext {
     userTimeZone: "UTC",
     defaultReminderMinutes: [],
     now: NOW,
+    ...extra,
   };
 }
 
@@ -98,6 +104,59 @@ test("lists: created with a palette colour, names unique per user ignoring case,
   expect((await changeList(user, work.id, { color: "indigo" })).changed).toBe(false);
   // Another user's list is not found, as an unknown id is.
   await expect(changeList(other, work.id, { name: "Mine" })).rejects.toBeInstanceOf(NotFound);
+});
+
+test("each list change also puts its update on task-updates, partitioned by user, in the same transaction", async () => {
+  const user = await createTestUser(db);
+  const rowsAbout = (id: string) =>
+    db.$queryRaw<{ topic: string; type: string; partition_key: string; data: unknown; xmin: string }[]>`
+      SELECT topic, type, partition_key, data, xmin::text AS xmin FROM outbox WHERE subject = ${id} ORDER BY seq`;
+  const work = await newList(user, "Work");
+  await changeList(user, work.id, { name: "Day job", color: "pink" });
+  await changeList(user, work.id, { archived: true });
+  const { list } = await changeList(user, work.id, { archived: false });
+  const rows = await rowsAbout(work.id);
+  const updates = rows.filter((r) => r.topic === "task-updates");
+  expect(updates.map((r) => [r.type, r.partition_key])).toEqual(
+    ["created", "renamed", "recoloured", "archived", "unarchived"].map((kind) => [
+      `orbit.list-update.${kind}`,
+      user.id,
+    ]),
+  );
+  // One update beside each list event, parsed by the topic's schema as a list's update.
+  expect(rows.filter((r) => r.topic === "task-events")).toHaveLength(updates.length);
+  const parsed = updates.map((r) => listUpdateSchema.parse(taskUpdatesPayloadSchema.parse(r.data)));
+  expect(parsed.map((u) => [u.event_type, u.changed_fields, u.list.name, u.list.archived])).toEqual([
+    ["list_created", [], "Work", false],
+    ["list_renamed", ["name"], "Day job", false],
+    ["list_recoloured", ["color"], "Day job", false],
+    ["list_archived", ["archived"], "Day job", true],
+    ["list_unarchived", ["archived"], "Day job", false],
+  ]);
+  expect(parsed.at(-1)!.list).toEqual(list);
+  // Each command's events and updates were written by one transaction (one xmin): the rename and
+  // the recolour were one command; the list row's last write shares the unarchive's.
+  const byTransaction = new Map<string, number>();
+  for (const r of rows) byTransaction.set(r.xmin, (byTransaction.get(r.xmin) ?? 0) + 1);
+  expect([...byTransaction.values()]).toEqual([2, 4, 2, 2]);
+  const [row] = await db.$queryRaw<{ xmin: string }[]>`
+    SELECT xmin::text AS xmin FROM task_lists WHERE id = ${work.id}::uuid`;
+  expect(rows.filter((r) => r.xmin === row!.xmin).map((r) => r.type)).toEqual([
+    "orbit.list.unarchived",
+    "orbit.list-update.unarchived",
+  ]);
+  // A failure after enqueueing leaves neither the change nor any of its messages.
+  const fail = ctxFor(user, {
+    afterEnqueue: async () => {
+      throw new Error("fault injected after enqueue");
+    },
+  });
+  await expect(updateList(fail, work.id, updateListSchema.parse({ name: "Never" }))).rejects.toThrow(
+    "fault injected",
+  );
+  await expect(createList(fail, createListSchema.parse({ name: "Never" }))).rejects.toThrow("fault injected");
+  expect(await rowsAbout(work.id)).toHaveLength(rows.length);
+  expect((await listLists(db, user.id, "all")).map((l) => l.name).sort()).toEqual(["Day job", "Inbox"]);
 });
 
 test("the Inbox cannot be archived; it may be renamed and recoloured", async () => {

@@ -1,10 +1,11 @@
-// Live sync for the web app across instances. A task-updates delivery reaches ONE web instance
-// (the consumer group is the app-id), so that instance appends it to live_updates and announces
-// the new row with pg_notify in the same statement; every instance LISTENs on one connection and
-// wakes the browsers of that user it serves. The row id is the SSE event id: a browser that
-// reconnects with Last-Event-ID is sent every row after it, so no change is lost on screen.
+// Live sync for the web app across instances. A task-updates delivery (a task's update or a list's)
+// reaches ONE web instance (the consumer group is the app-id), so that instance appends it to
+// live_updates and announces the new row with pg_notify in the same statement; every instance
+// LISTENs on one connection and wakes the browsers of that user it serves. The row id is the SSE
+// event id: a browser that reconnects with Last-Event-ID is sent every row after it, so no change
+// is lost on screen.
 import pg from "pg";
-import type { TaskUpdate } from "#core/events.ts";
+import type { TaskUpdatesPayload } from "#core/events.ts";
 import type { Db } from "#db/client.ts";
 
 export const LIVE_CHANNEL = "orbit_live_updates";
@@ -13,11 +14,16 @@ export const LIVE_RETENTION_MS = 24 * 60 * 60_000;
 
 export interface LiveUpdateRow {
   id: bigint;
-  payload: TaskUpdate;
+  /** A task's update or a list's (isTaskUpdate tells them apart). */
+  payload: TaskUpdatesPayload;
 }
 
 /** Stores one delivered update (once per event id) and notifies every instance. */
-export async function recordLiveUpdate(db: Db, eventId: string, update: TaskUpdate): Promise<boolean> {
+export async function recordLiveUpdate(
+  db: Db,
+  eventId: string,
+  update: TaskUpdatesPayload,
+): Promise<boolean> {
   const rows = await db.$queryRaw<{ id: bigint }[]>`
     WITH inserted AS (
       INSERT INTO live_updates (event_id, user_id, payload)

@@ -293,7 +293,8 @@ export function registerTools(server: McpServer, tools: ToolContext): void {
     {
       title: "List lists",
       description:
-        "The user's lists (Inbox first), each with its id, name, colour and number of open tasks. " +
+        "The user's lists in the user's order (Inbox first, then by position, as the web app shows them), " +
+        "each with its id, name, colour, position and number of open tasks. " +
         "archived: true lists the archived ones instead.",
       inputSchema: { archived: z.boolean().default(false) },
       annotations: { readOnlyHint: true },

@@ -90,6 +90,7 @@ export function ListsBar({
   csrf,
   error,
   created,
+  moved,
 }: {
   lists: ListSummary[];
   archived: ListSummary[];
@@ -100,6 +101,8 @@ export function ListsBar({
   error: { message: string; field: string | null } | null;
   /** The list just made: the "New list" form closes (a refused name keeps it open, with what was typed). */
   created: string | null;
+  /** Where the list just moved, said to assistive technology (and shown). */
+  moved: string | null;
 }) {
   const [params] = useSearchParams();
   const [creating, setCreating] = useState(false);
@@ -131,6 +134,7 @@ export function ListsBar({
             <Link
               to={hrefFor(list.id)}
               data-list-id={list.id}
+              data-list-color={list.color}
               aria-current={current?.id === list.id ? "page" : undefined}
               className={`inline-flex items-center gap-1.5 rounded-full px-3 py-1 text-sm ring-1 ${current?.id === list.id ? "bg-indigo-50 font-semibold text-slate-900 ring-indigo-600" : "bg-white text-slate-800 ring-slate-300 hover:bg-slate-50"}`}
             >
@@ -191,6 +195,17 @@ export function ListsBar({
         </p>
       ) : null}
       {current ? <ListSettings key={`${current.id}:${current.version}`} list={current} csrf={csrf} /> : null}
+      {current && !current.archived && !current.is_inbox ? (
+        <ListOrder
+          list={current}
+          place={lists.findIndex((list) => list.id === current.id)}
+          count={lists.length}
+          csrf={csrf}
+        />
+      ) : null}
+      <p role="status" className="text-sm text-slate-700" data-list-moved>
+        {moved ?? ""}
+      </p>
       {archived.length > 0 ? (
         <details className="text-sm">
           <summary className="cursor-pointer text-slate-700">Archived lists ({archived.length})</summary>
@@ -215,6 +230,51 @@ export function ListsBar({
         </details>
       ) : null}
     </nav>
+  );
+}
+
+/**
+ * Move earlier / Move later: the shown list's place among the active lists (after the Inbox, which
+ * is always first). Not keyed by the list's version, so focus stays on the button pressed while the
+ * page reloads; at an end the button is aria-disabled (still focusable) rather than removed.
+ */
+function ListOrder({
+  list,
+  place,
+  count,
+  csrf,
+}: {
+  list: ListSummary;
+  /** The list's index among the active lists, the Inbox 0. */
+  place: number;
+  count: number;
+  csrf: string;
+}) {
+  const ends = { earlier: place <= 1, later: place >= count - 1 };
+  return (
+    <div role="group" aria-label={`Order of “${list.name}”`} className="flex items-center gap-2 text-sm">
+      <span className="text-slate-700">
+        List {place + 1} of {count}
+      </span>
+      {(["earlier", "later"] as const).map((direction) => (
+        <Form method="post" key={direction}>
+          <CsrfInput token={csrf} />
+          <input type="hidden" name="intent" value="move-list" />
+          <input type="hidden" name="id" value={list.id} />
+          <input type="hidden" name="direction" value={direction} />
+          <button
+            type="submit"
+            aria-disabled={ends[direction] || undefined}
+            onClick={(event) => {
+              if (ends[direction]) event.preventDefault();
+            }}
+            className={`${secondaryButtonClass} aria-disabled:cursor-not-allowed aria-disabled:opacity-50`}
+          >
+            {direction === "earlier" ? "Move earlier" : "Move later"}
+          </button>
+        </Form>
+      ))}
+    </div>
   );
 }
 

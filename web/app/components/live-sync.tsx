@@ -1,9 +1,12 @@
-// Live sync: one EventSource per tab on /live. Each update revalidates the page's loaders, so the
-// list and the open task redraw in place within a second. EventSource reconnects by itself and
-// sends Last-Event-ID, so updates made while the connection was down are replayed.
+// Live sync: one EventSource per tab on /live. Each update (a task's or a list's) revalidates the
+// page's loaders, so the list, the lists bar and the open task redraw in place within a second.
+// EventSource reconnects by itself and sends Last-Event-ID, so updates made while the connection
+// was down are replayed.
 import { useActionData, useLocation, useRevalidator } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
+import { isTaskUpdate, type TaskUpdatesPayload } from "#core/events.ts";
 
+/** A task's update (TaskUpdate), for the views that patch task rows or cards in place. */
 export const LIVE_EVENT = "orbit:task-update";
 
 export function LiveSync({ after }: { after: string }) {
@@ -16,8 +19,10 @@ export function LiveSync({ after }: { after: string }) {
     const source = new EventSource(`/live?after=${encodeURIComponent(startAfter.current)}`);
     let pending: ReturnType<typeof setTimeout> | null = null;
     source.addEventListener("task-update", (event) => {
-      const data = JSON.parse((event as MessageEvent<string>).data) as unknown;
-      window.dispatchEvent(new CustomEvent(LIVE_EVENT, { detail: data }));
+      // One stream for the topic: a task's update (task_id) or a list's (list_id). The reload
+      // below redraws both; only a task's reaches LIVE_EVENT's listeners, which patch by task_id.
+      const data = JSON.parse((event as MessageEvent<string>).data) as TaskUpdatesPayload;
+      if (isTaskUpdate(data)) window.dispatchEvent(new CustomEvent(LIVE_EVENT, { detail: data }));
       // Coalesce a burst (e.g. a completed recurring task and its next occurrence) into one reload.
       if (pending) return;
       pending = setTimeout(() => {

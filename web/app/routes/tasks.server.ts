@@ -85,6 +85,7 @@ const statusChangeSchema = z.object({
   subtasks: z.union([z.literal(""), subtaskChoiceSchema]),
 });
 const listIdFormSchema = z.object({ id: z.uuid() });
+const moveListFormSchema = z.object({ id: z.uuid(), direction: z.enum(["earlier", "later"]) });
 /** delete: the task's row, and for an occurrence of a series whether the series ends with it. */
 const deleteSchema = z.object({ id: z.uuid(), scope: z.enum(["occurrence", "series"]) });
 const deleteViewSchema = z.object({ id: z.uuid() });
@@ -116,7 +117,8 @@ function listMessage(result: {
 }
 
 /**
- * The list's form intents: quick-add, complete, reopen, delete, save-view, delete-view. With
+ * The list's form intents: quick-add, complete, reopen, delete, save-view, delete-view, and the
+ * lists bar's (create-list, update-list, archive-list, unarchive-list, move-list). With
  * JavaScript, complete, reopen and delete come from the undo toast's commands (components/undo.tsx),
  * a delete only once its toast has ended; without it, from the rows' forms, at once.
  */
@@ -205,6 +207,37 @@ export async function tasksAction(user: CurrentUser, form: FormData) {
       const result = await commandsAs(user).updateList(target.data.id, changes.data);
       if (!result.ok) return reply(listMessage(result), result.fieldErrors, result.status);
       return reply(null);
+    }
+    case "move-list": {
+      // Earlier or later among the active lists the bar shows (archived ones keep their places
+      // between them): just before the one before it, or just after the one after it.
+      const target = readForm(moveListFormSchema, form);
+      if (!target.success) throw new Response("No such list.", { status: 404 });
+      const lists = await listLists(getDb(), user.userId, "active");
+      const at = lists.findIndex((list) => list.id === target.data.id);
+      if (at < 0) return reply("This list no longer exists, or is archived.", {}, 404);
+      const earlier = target.data.direction === "earlier";
+      const neighbour = lists[earlier ? at - 1 : at + 1];
+      if (!neighbour || neighbour.is_inbox || lists[at]!.is_inbox)
+        return reply(
+          lists[at]!.is_inbox
+            ? "The Inbox is always first."
+            : `This list is already ${earlier ? "first" : "last"}.`,
+          {},
+          400,
+        );
+      const result = await commandsAs(user).updateList(
+        target.data.id,
+        earlier ? { before: neighbour.id } : { after: neighbour.id },
+      );
+      if (!result.ok) return reply(listMessage(result), result.fieldErrors, result.status);
+      const place = (earlier ? at - 1 : at + 1) + 1;
+      return data({
+        intent,
+        error: null,
+        fieldErrors: {},
+        moved: `“${lists[at]!.name}” is now list ${place} of ${lists.length}.`,
+      });
     }
     case "delete": {
       const input = readForm(deleteSchema, form);

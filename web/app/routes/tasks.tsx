@@ -277,6 +277,7 @@ export default function Tasks() {
         csrf={loaded.csrf}
         error={listError}
         created={actionData && "listId" in actionData ? String(actionData.listId) : null}
+        moved={actionData && "moved" in actionData ? String(actionData.moved) : null}
       />
       <Form method="post" className="flex flex-col gap-2 sm:flex-row" aria-label="Quick add">
         <CsrfInput token={loaded.csrf} />
