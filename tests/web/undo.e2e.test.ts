@@ -75,9 +75,10 @@ test("completing a task offers Undo, which reopens it: the audit log shows compl
   // The task page's history says the same.
   await rowOf(page, "Pay rent").getByRole("link").click();
   await page.waitForURL(/\/tasks\//);
-  await expect(
-    page.getByTestId("activity").locator("li > span:first-child").allTextContents(),
-  ).resolves.toEqual(["created", "completed", "reopened"]);
+  // The URL changes before the page's data arrives: wait for the history, not for the address.
+  await expect
+    .poll(() => page.getByTestId("activity").locator("li > span:first-child").allTextContents())
+    .toEqual(["created", "completed", "reopened"]);
   await context.close();
 });
 
