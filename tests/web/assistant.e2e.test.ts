@@ -152,6 +152,9 @@ test("keyboard: a opens the panel with focus in its input, Escape closes it and 
   await page.getByRole("button", { name: "Save view" }).focus();
   await page.keyboard.press("a");
   await panelOf(page).waitFor();
+  // Escape belongs to the panel once focus is in it (the next frame after it opens; a busy CI
+  // pressed Escape before that, while focus was still on "Save view").
+  await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("chat-input");
   await page.keyboard.press("Escape");
   await panelOf(page).waitFor({ state: "detached" });
   expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Save view");
