@@ -16,6 +16,7 @@ import { expect, test } from "vitest";
 import { isSnoozeJobName } from "#core/reminders.ts";
 import { sentMail } from "#testing/broker.ts";
 import type { ReceivedPush } from "#testing/push-service.ts";
+import { WAIT_MS } from "#testing/wait.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import {
   newUser,
@@ -39,26 +40,53 @@ const { world, push } = useWebWorldWithPush({
 
 /** The browser's service worker for this context, registered as Settings registers it. */
 interface InstalledWorker {
-  worker: Worker;
+  context: BrowserContext;
+  page: Page;
   cdp: CDPSession;
   registrationId: string;
+  /** Each worker version's last state as DevTools reported it, for a failure's message. */
+  versions: Map<string, { status: string; runningStatus: string }>;
+  /** What the worker wrote to its console, for a failure's message. */
+  console: string[];
 }
 
 async function installServiceWorker(context: BrowserContext, page: Page): Promise<InstalledWorker> {
   await context.grantPermissions(["notifications"], { origin: world.baseUrl });
   const cdp = await context.newCDPSession(page);
   const registrations: { registrationId: string; scopeURL: string; isDeleted?: boolean }[] = [];
+  const versions: InstalledWorker["versions"] = new Map();
+  const consoleLines: string[] = [];
   cdp.on("ServiceWorker.workerRegistrationUpdated", (event) => registrations.push(...event.registrations));
+  cdp.on("ServiceWorker.workerVersionUpdated", (event) => {
+    for (const v of event.versions) versions.set(v.versionId, { status: v.status, runningStatus: v.runningStatus });
+  });
+  context.on("serviceworker", (worker) =>
+    worker.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`)),
+  );
   await cdp.send("ServiceWorker.enable");
-  const started = context.waitForEvent("serviceworker");
+  // `ready` resolves once the worker is activating; a push is handed over only once it is activated.
   await page.evaluate(async () => {
     await navigator.serviceWorker.register("/sw.js");
-    await navigator.serviceWorker.ready;
+    const active = (await navigator.serviceWorker.ready).active!;
+    if (active.state !== "activated")
+      await new Promise<void>((resolve) =>
+        active.addEventListener("statechange", () => active.state === "activated" && resolve()),
+      );
   });
-  const worker = context.serviceWorkers()[0] ?? (await started);
   await expect.poll(() => registrations.some((r) => !r.isDeleted)).toBe(true);
   const registrationId = registrations.find((r) => !r.isDeleted)!.registrationId;
-  return { worker, cdp, registrationId };
+  return { context, page, cdp, registrationId, versions, console: consoleLines };
+}
+
+/**
+ * The worker running now. Chromium may stop an idle worker and start it again for the next event
+ * (a push, a press): a handle on the instance that was running at registration would be closed.
+ */
+async function runningWorker(installed: InstalledWorker): Promise<Worker> {
+  const running = installed.context.serviceWorkers().at(-1);
+  if (running) return running;
+  await installed.cdp.send("ServiceWorker.startWorker", { scopeURL: `${world.baseUrl}/` });
+  return installed.context.serviceWorkers().at(-1) ?? (await installed.context.waitForEvent("serviceworker"));
 }
 
 const subscribeToPush = (page: Page) => subscribe(page, push);
@@ -79,18 +107,48 @@ interface WorkerScope {
   NotificationEvent: new (type: string, init: { notification: unknown; action: string }) => Event;
 }
 
-/** The notifications the worker shows (title, buttons). */
-const shown = (worker: Worker) =>
-  worker.evaluate(async () =>
+interface Shown {
+  title: string;
+  actions: string[];
+}
+
+/** The notifications the registration shows (title, buttons), read as the worker reads them. */
+const shown = async (installed: InstalledWorker): Promise<Shown[]> =>
+  (await runningWorker(installed)).evaluate(async () =>
     (await (self as unknown as WorkerScope).registration.getNotifications()).map((n) => ({
       title: n.title,
       actions: n.actions.map((a) => a.action),
     })),
   );
 
+/**
+ * Waits until the registration shows `count` notifications. On timeout the error says what it
+ * showed, the worker's versions as DevTools saw them and the worker's console, so that a failure on
+ * a busy CI machine can be told apart (never delivered, never shown, worker gone).
+ */
+async function waitForShown(installed: InstalledWorker, count: number): Promise<Shown[]> {
+  const deadline = Date.now() + WAIT_MS;
+  let last: unknown = "nothing read yet";
+  for (;;) {
+    try {
+      const now = await shown(installed);
+      if (now.length === count) return now;
+      last = now;
+    } catch (error) {
+      last = error instanceof Error ? error.message : error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `the worker showed no ${count} notification(s) within ${WAIT_MS} ms; last read ${JSON.stringify(last)}; ` +
+          `versions ${JSON.stringify([...installed.versions])}; console ${JSON.stringify(installed.console)}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Presses `action` on the worker's notification titled `title` (see the header: notificationclick). */
-async function pressButton(worker: Worker, title: string, action: string) {
-  await worker.evaluate(
+async function pressButton(installed: InstalledWorker, title: string, action: string) {
+  await (await runningWorker(installed)).evaluate(
     async ([wanted, button]) => {
       const scope = self as unknown as WorkerScope;
       const notification = (await scope.registration.getNotifications()).find((n) => n.title === wanted);
@@ -102,8 +160,8 @@ async function pressButton(worker: Worker, title: string, action: string) {
 }
 
 /** The presses the worker holds back until it is online (its IndexedDB queue). */
-const queued = (worker: Worker) =>
-  worker.evaluate(
+const queued = async (installed: InstalledWorker) =>
+  (await runningWorker(installed)).evaluate(
     () =>
       new Promise<{ action: string }[]>((resolve, reject) => {
         const open = indexedDB.open("orbit-sw", 1);
@@ -158,13 +216,13 @@ test("a pushed reminder's Complete button, pressed in the service worker, comple
 
   await deliverToBrowser(installed, received!);
   // Chromium shows two buttons (Notification.maxActions); the mail offers all three.
-  await expect
-    .poll(() => shown(installed.worker))
-    .toEqual([{ title: "Call the plumber", actions: ["complete", "snooze_10m"] }]);
-  await pressButton(installed.worker, "Call the plumber", "complete");
+  expect(await waitForShown(installed, 1)).toEqual([
+    { title: "Call the plumber", actions: ["complete", "snooze_10m"] },
+  ]);
+  await pressButton(installed, "Call the plumber", "complete");
 
   await expect.poll(() => taskStatus(taskId), { timeout: 15_000 }).toBe("completed");
-  await expect.poll(() => queued(installed.worker)).toEqual([]);
+  await expect.poll(() => queued(installed)).toEqual([]);
   // The page shows it done (live sync), and the audit log names the reminder's button.
   await page.getByRole("button", { name: "Reopen" }).waitFor();
   await expect
@@ -185,12 +243,12 @@ test("offline, a Snooze pressed in the notification is kept and sent once a page
   const endpoint = await subscribeToPush(page);
   const { taskId, received } = await remindedTask(page, "Water the tomatoes", endpoint);
   await deliverToBrowser(installed, received!);
-  await expect.poll(async () => (await shown(installed.worker)).length).toBe(1);
+  await waitForShown(installed, 1);
 
   await context.setOffline(true);
-  await pressButton(installed.worker, "Water the tomatoes", "snooze_10m");
+  await pressButton(installed, "Water the tomatoes", "snooze_10m");
   await expect
-    .poll(() => queued(installed.worker))
+    .poll(() => queued(installed))
     .toEqual([expect.objectContaining({ action: "snooze_10m" })]);
   expect(await snoozeRows(taskId)).toEqual([]);
 
@@ -198,7 +256,7 @@ test("offline, a Snooze pressed in the notification is kept and sent once a page
   await context.setOffline(false);
   await page.reload();
   await expect.poll(() => snoozeRows(taskId), { timeout: 15_000 }).toHaveLength(1);
-  await expect.poll(() => queued(installed.worker)).toEqual([]);
+  await expect.poll(() => queued(installed)).toEqual([]);
   const [snooze] = await snoozeRows(taskId);
   expect(snooze!.status).toBe("scheduled");
   expect(snooze!.remindAt.getTime() - Date.now()).toBeGreaterThan(8 * 60_000);
