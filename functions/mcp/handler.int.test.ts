@@ -28,8 +28,6 @@ import { routes } from "./handler.ts";
 
 let db: Db;
 let owner: TestUser;
-/** The update-task function's URL (a list is moved by PATCH /v1/lists/:id). */
-let updateUrl: string;
 let reader: TestUser;
 let stranger: TestUser;
 let mcp: FunctionWithSidecar<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -63,7 +61,6 @@ beforeAll(async () => {
   ]);
   pairs.push(...started);
   mcp = started.at(-1)!;
-  updateUrl = started[commands.findIndex(([name]) => name === COMMAND_APPS.update)]!.fn.url;
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
@@ -112,6 +109,7 @@ test("tools/list names every tool with its zod-derived input schema", async () =
     "move_task",
     "reschedule_task",
     "skip_occurrence",
+    "update_list",
     "update_tasks",
   ]);
   const add = tools.find((t) => t.name === "add_tasks")!;
@@ -312,11 +310,8 @@ test("lists and subtasks: list_lists, create_list, add into a list with a subtas
   expect(listed[0]).toMatchObject({ name: "Inbox", is_inbox: true });
   // In the user's order: a new list last; moved before the other, it comes first after the Inbox.
   expect(listed.slice(-2).map((l: AnyJson) => l.id)).toEqual([list.id, later.id]);
-  const move = await api(updateUrl, "PATCH", `/v1/lists/${later.id}`, {
-    auth: owner.auth,
-    body: { before: list.id },
-  });
-  expect(move.status).toBe(200);
+  const move = await call(client, "update_list", { id: later.id, before: list.id });
+  expect(move.isError, text(move)).toBe(false);
   const reordered = (await call(client, "list_lists")).structuredContent.items;
   expect(reordered.slice(-2).map((l: AnyJson) => l.id)).toEqual([later.id, list.id]);
   expect(listed.find((l: AnyJson) => l.id === list.id)).toMatchObject({ open_tasks: 2 });
@@ -344,6 +339,32 @@ test("lists and subtasks: list_lists, create_list, add into a list with a subtas
   const refused = await call(client, "move_task", { id: parent.id, list_id: strangerInbox });
   expect(refused.isError).toBe(true);
   expect(text(refused)).toContain("No such list");
+  const theirsChanged = await call(client, "update_list", { id: strangerInbox, name: "Mine now" });
+  expect(theirsChanged.isError).toBe(true);
+  expect(text(theirsChanged)).toContain("No such list");
+  expect((await db.taskList.findUniqueOrThrow({ where: { id: strangerInbox } })).name).toBe("Inbox");
+
+  // update_list renames, recolours and archives; the Inbox is never archived; before or after, not both.
+  const renamed = await call(client, "update_list", { id: later.id, name: `${name} someday`, color: "pink" });
+  expect(renamed.isError, text(renamed)).toBe(false);
+  expect(renamed.structuredContent.list).toMatchObject({ name: `${name} someday`, color: "pink" });
+  const archived = await call(client, "update_list", { id: later.id, archived: true });
+  expect(archived.structuredContent.list).toMatchObject({ archived: true });
+  expect((await call(client, "list_lists", { archived: true })).structuredContent.items).toEqual([
+    expect.objectContaining({ id: later.id }),
+  ]);
+  const inboxArchived = await call(client, "update_list", { id: inbox.id, archived: true });
+  expect(inboxArchived.isError).toBe(true);
+  expect(text(inboxArchived)).toMatch(/inbox/i);
+  const both = await call(client, "update_list", { id: list.id, before: inbox.id, after: later.id });
+  expect(both.isError).toBe(true);
+  expect(text(both)).toContain("before or after, not both");
+  // A change based on a stale read is refused.
+  const recoloured = await call(client, "update_list", { id: list.id, color: "amber" });
+  expect(recoloured.structuredContent.list.version).toBeGreaterThan(1);
+  const stale = await call(client, "update_list", { id: list.id, name: "Stale", version: 1 });
+  expect(stale.isError).toBe(true);
+  expect((await db.taskList.findUniqueOrThrow({ where: { id: list.id } })).name).toBe(name);
 });
 
 test("delete_tasks deletes; a deleted task is then not found", async () => {
@@ -364,7 +385,11 @@ test("a read-only token can read but every write tool answers with a scope error
   const task = await addTask(ownerClient, { title: "Owned" });
   const client = await connect(reader);
   expect((await call(client, "get_task", { id: task.id })).structuredContent.task.title).toBe("Owned");
+  const inbox = (await call(client, "list_lists")).structuredContent.items[0].id;
   const writes: [string, Record<string, unknown>][] = [
+    ["create_list", { name: "Nope" }],
+    ["update_list", { id: inbox, name: "Nope" }],
+    ["move_task", { id: task.id, list_id: inbox }],
     ["add_tasks", { tasks: [{ title: "Nope" }] }],
     ["update_tasks", { updates: [{ id: task.id, changes: { title: "Nope" } }] }],
     ["complete_tasks", { tasks: [{ id: task.id }] }],
@@ -380,6 +405,7 @@ test("a read-only token can read but every write tool answers with a scope error
     );
   }
   expect(await db.task.count({ where: { userId: owner.id, title: "Nope" } })).toBe(0);
+  expect(await db.taskList.count({ where: { name: "Nope" } })).toBe(0);
 });
 
 test("another user's task is not found by any tool", async () => {

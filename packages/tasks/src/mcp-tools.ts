@@ -14,7 +14,7 @@ import {
   TAG_MODES,
   taskListQuerySchema,
 } from "#core/task-query.ts";
-import { createListSchema, LIST_COLORS, listIdSchema, listToken } from "#core/lists.ts";
+import { createListSchema, LIST_COLORS, listIdSchema, listToken, updateListSchema } from "#core/lists.ts";
 import {
   createTaskSchema,
   instantSchema,
@@ -316,6 +316,26 @@ export function registerTools(server: McpServer, tools: ToolContext): void {
       const denied = readOnlyError("create_list", principal);
       if (denied) return denied;
       const reply = await commands.createList(caller, list);
+      if (!reply.ok) return errorResult(failureText(reply.failure, log));
+      return jsonResult(reply.value, { list: reply.value });
+    },
+  );
+
+  server.registerTool(
+    "update_list",
+    {
+      title: "Rename, recolour, archive or reorder a list",
+      description:
+        "Change one of the user's lists (an id from list_lists): name, color, archived (true hides its " +
+        "tasks from default views and keeps them; false brings them back; the Inbox cannot be archived), " +
+        "or its place: before or after another of the user's lists (one of the two; the Inbox stays first). " +
+        "Pass the list's version to refuse a change based on a stale read.",
+      inputSchema: { id: listIdSchema, ...updateListSchema.shape },
+    },
+    async ({ id, ...changes }) => {
+      const denied = readOnlyError("update_list", principal);
+      if (denied) return denied;
+      const reply = await commands.updateList(caller, id, changes);
       if (!reply.ok) return errorResult(failureText(reply.failure, log));
       return jsonResult(reply.value, { list: reply.value });
     },
