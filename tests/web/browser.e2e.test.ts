@@ -605,6 +605,14 @@ test("the basic forms work without JavaScript: sign up, quick add, complete", as
   await page.getByRole("button", { name: "Create account" }).click();
   await page.waitForURL(`${world.baseUrl}/`);
   await quickAdd(page, "Works without scripts #plain", "Works without scripts");
+  // The post leaves Remix's `?index` in the address bar; the page's links (lists, sorts, filters)
+  // carry its query on without it.
+  expect(new URL(page.url()).searchParams.has("index")).toBe(true);
+  const hrefs = await page
+    .locator("a[href]")
+    .evaluateAll((links) => links.map((a) => a.getAttribute("href")!));
+  expect(hrefs.filter((href) => href.startsWith("/?") || href.startsWith("?")).length).toBeGreaterThan(0);
+  expect(hrefs.filter((href) => /[?&]index(=|&|$)/.test(href))).toEqual([]);
   await rowOf(page, "Works without scripts").locator("[data-toggle]").click();
   await page.getByTestId("empty-state").waitFor();
   await context.close();

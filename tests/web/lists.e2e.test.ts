@@ -171,6 +171,69 @@ test("deleting a parent on its page asks first: Escape keeps it; Delete both hid
   expect(await remaining()).toBe(2);
 });
 
+test("without JavaScript, completing or deleting a parent asks on its page first; Cancel keeps it, each answer does what it says", async () => {
+  const { page, context, email } = await newUser(world);
+  const withSubtask = async (parent: string, subtask: string) => {
+    await page.goto("/");
+    await quickAdd(page, parent, parent);
+    await rowOf(page, parent).getByRole("link", { name: parent, exact: true }).click();
+    await page.getByRole("heading", { name: parent }).waitFor();
+    await page.getByLabel("New subtask").fill(subtask);
+    await page.getByRole("button", { name: "Add subtask" }).click();
+    await page.locator(`[data-subtask="${subtask}"]`).waitFor();
+  };
+  await withSubtask("Fix the bike", "Buy a tube");
+  await withSubtask("Paint the fence", "Buy paint");
+  const count = () => db.task.count({ where: { user: { email } } });
+
+  // The same person in a browser without JavaScript (same session cookie).
+  const plain = await world.browser.newContext({
+    baseURL: world.baseUrl,
+    javaScriptEnabled: false,
+    storageState: await context.storageState(),
+  });
+  const nojs = await plain.newPage();
+  nojs.setDefaultTimeout(PAGE_WAIT_MS);
+  await nojs.goto("/");
+  const question = nojs.getByTestId("parent-question");
+
+  // A row's checkbox: the task's page asks what becomes of the open subtask; nothing changed yet.
+  await rowOf(nojs, "Fix the bike").locator("[data-toggle]").click();
+  await nojs.waitForURL(/\/tasks\/[\w-]+\?ask=complete$/);
+  await question.getByRole("heading", { name: "Complete “Fix the bike”?" }).waitFor();
+  await question.getByText("It has 1 open subtask. Complete it too, or leave it open?").waitFor();
+  expect(await status("Fix the bike", email)).toBe("pending");
+  await question.getByRole("button", { name: "Leave it open" }).click();
+  await nojs.getByRole("button", { name: "Reopen" }).waitFor();
+  expect(await question.count()).toBe(0);
+  expect([await status("Fix the bike", email), await status("Buy a tube", email)]).toEqual([
+    "completed",
+    "pending",
+  ]);
+
+  // The page's Delete: asks; Cancel keeps both.
+  await nojs.getByRole("button", { name: "Delete task" }).click();
+  await nojs.waitForURL(/\?ask=delete$/);
+  await question.getByText("Its 1 subtask goes with it.").waitFor();
+  await question.getByRole("link", { name: "Cancel" }).click();
+  await nojs.waitForURL(/\/tasks\/[\w-]+$/);
+  expect(await question.count()).toBe(0);
+  expect(await count()).toBe(4);
+  await nojs.getByRole("button", { name: "Delete task" }).click();
+  await question.getByRole("button", { name: "Delete both" }).click();
+  await nojs.waitForURL(`${world.baseUrl}/`);
+  expect(await count()).toBe(2);
+
+  // A row's delete asks the same on the task's page.
+  await rowOf(nojs, "Paint the fence").getByRole("button", { name: "Delete “Paint the fence”" }).click();
+  await question.getByRole("heading", { name: "Delete “Paint the fence”?" }).waitFor();
+  expect(await count()).toBe(2);
+  await question.getByRole("button", { name: "Delete both" }).click();
+  await nojs.waitForURL(`${world.baseUrl}/`);
+  expect(await count()).toBe(0);
+  await plain.close();
+});
+
 // How soon is make bench's ("Live sync"); this checks that each change arrives, in the same document.
 test("two tabs: B's lists bar and list page follow A's new list, rename, recolour, archive, open count and order, without reload", async () => {
   const { page, context, other } = await newUserTwoTabs(world);

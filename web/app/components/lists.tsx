@@ -8,6 +8,8 @@ import { LIST_COLORS, LIST_LIMITS, type ListColor, type ListSummary } from "#cor
 import type { SubtaskChoice } from "#core/tasks.ts";
 import { ModalDialog } from "./dialog.tsx";
 import { buttonClass, CsrfInput, dangerButtonClass, inputClass, secondaryButtonClass } from "./ui.tsx";
+import { ASKED_FIELD, type Ask } from "../lib/ask.ts";
+import { viewQuery } from "../lib/view-query.ts";
 
 /**
  * Each palette token's swatch (a dot beside the name, never the text's colour: the name stays
@@ -110,8 +112,7 @@ export function ListsBar({
     if (created) setCreating(false);
   }, [created]);
   const hrefFor = (id: string | null) => {
-    const next = new URLSearchParams(params);
-    next.delete("cursor");
+    const next = viewQuery(params);
     if (id) next.set("list", id);
     else next.delete("list");
     const query = next.toString();
@@ -370,5 +371,76 @@ export function CompleteParentDialog({
         Complete all
       </button>
     </ModalDialog>
+  );
+}
+
+/**
+ * The same questions without JavaScript (lib/ask.ts): the task's page opens with one of them at
+ * its top, each answer a form of its own, Cancel a link back to the page.
+ */
+export function ParentQuestion({
+  ask,
+  task,
+  csrf,
+}: {
+  ask: Ask;
+  task: { id: string; title: string; subtasks: { done: number; total: number } };
+  csrf: string;
+}) {
+  const open = task.subtasks.total - task.subtasks.done;
+  const them = open === 1 ? "it" : "them";
+  const action = `/tasks/${task.id}`;
+  const heading = ask.ask === "complete" ? `Complete “${task.title}”?` : `Delete “${task.title}”?`;
+  const count = task.subtasks.total;
+  return (
+    <section
+      aria-labelledby="parent-question"
+      data-testid="parent-question"
+      className="rounded-lg border border-amber-300 bg-amber-50 p-4"
+    >
+      <h2 id="parent-question" className="text-lg font-semibold text-slate-900">
+        {heading}
+      </h2>
+      <p className="mt-1 text-sm text-slate-800">
+        {ask.ask === "complete"
+          ? `It has ${open} open subtask${open === 1 ? "" : "s"}. Complete ${them} too, or leave ${them} open?`
+          : `Its ${count} subtask${count === 1 ? " goes" : "s go"} with it${ask.scope === "series" ? ", and the series ends" : ""}.`}
+      </p>
+      <div className="mt-3 flex flex-wrap items-center gap-2">
+        {ask.ask === "complete" ? (
+          <>
+            <Form method="post" action={action}>
+              <CsrfInput token={csrf} />
+              <input type="hidden" name="intent" value="complete" />
+              <input type="hidden" name="subtasks" value="complete" />
+              <button type="submit" className={buttonClass}>
+                Complete all
+              </button>
+            </Form>
+            <Form method="post" action={action}>
+              <CsrfInput token={csrf} />
+              <input type="hidden" name="intent" value="complete" />
+              <input type="hidden" name="subtasks" value="leave" />
+              <button type="submit" className={secondaryButtonClass}>
+                Leave {them} open
+              </button>
+            </Form>
+          </>
+        ) : (
+          <Form method="post" action={action}>
+            <CsrfInput token={csrf} />
+            <input type="hidden" name="intent" value="delete" />
+            <input type="hidden" name="scope" value={ask.scope} />
+            <input type="hidden" name={ASKED_FIELD} value="yes" />
+            <button type="submit" className={dangerButtonClass}>
+              Delete {count === 1 ? "both" : `all ${count + 1}`}
+            </button>
+          </Form>
+        )}
+        <Link to={action} className="text-sm text-indigo-700 underline">
+          Cancel
+        </Link>
+      </div>
+    </section>
   );
 }

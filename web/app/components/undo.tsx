@@ -32,6 +32,7 @@ import {
   type UndoToast,
 } from "#core/undo.ts";
 import type { SubtaskChoice } from "#core/tasks.ts";
+import { ASKED_FIELD } from "../lib/ask.ts";
 
 /** The list's action, which runs each command (the same route a form without JavaScript posts to). */
 const LIST_ACTION = "/?index";
@@ -93,7 +94,13 @@ function typingIn(element: Element | null): boolean {
 }
 
 function commandFields(command: Pick<Command, "intent" | "task" | "scope" | "subtasks">, csrf: string) {
-  const fields = new URLSearchParams({ csrf, intent: command.intent, id: command.task.id });
+  // The person was asked (a dialog) or had Undo on offer (the toast): the server does as told.
+  const fields = new URLSearchParams({
+    csrf,
+    intent: command.intent,
+    id: command.task.id,
+    [ASKED_FIELD]: "yes",
+  });
   if (command.intent === "delete") fields.set("scope", command.scope);
   if (command.intent === "complete" && command.subtasks) fields.set("subtasks", command.subtasks);
   return fields;

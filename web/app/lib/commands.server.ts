@@ -81,13 +81,17 @@ function failureForForm(failure: CommandFailure): {
     const field = error.field.split(".")[0] || "form";
     fieldErrors[field] ??= error.detail;
   }
-  // A 409 with a `reason` says what stands in the way itself (e.g. a reminder that cannot be sent again).
+  // A 409 with a `reason` says what stands in the way itself (e.g. a reminder that cannot be sent
+  // again); one for open subtasks says how many wait for an answer.
+  const open = typeof problem.open_subtasks === "number" ? problem.open_subtasks : null;
   const message =
-    status === 409 && typeof problem.reason !== "string"
-      ? "Someone changed this task meanwhile. Reload to see the latest version."
-      : status === 404
-        ? "This task no longer exists."
-        : (problem.detail ?? problem.title ?? `The request failed (HTTP ${status}).`);
+    status === 409 && open !== null
+      ? `It has ${open} open subtask${open === 1 ? "" : "s"}: say whether to complete ${open === 1 ? "it" : "them"} too.`
+      : status === 409 && typeof problem.reason !== "string"
+        ? "Someone changed this task meanwhile. Reload to see the latest version."
+        : status === 404
+          ? "This task no longer exists."
+          : (problem.detail ?? problem.title ?? `The request failed (HTTP ${status}).`);
   return { status, message, fieldErrors };
 }
 

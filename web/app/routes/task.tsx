@@ -20,7 +20,7 @@ import { listLists } from "#tasks/list-queries.ts";
 import { listTasks } from "#tasks/queries.ts";
 import { loadTaskDto } from "#tasks/records.ts";
 import { ModalDialog } from "../components/dialog.tsx";
-import { CompleteParentDialog, ListDot, SubtaskProgress } from "../components/lists.tsx";
+import { CompleteParentDialog, ListDot, ParentQuestion, SubtaskProgress } from "../components/lists.tsx";
 import { useActionResult } from "../components/live-sync.tsx";
 import { RecurrenceEditor } from "../components/recurrence-editor.tsx";
 import { ReminderEditor, type SettledReminder } from "../components/reminder-editor.tsx";
@@ -34,6 +34,7 @@ import {
   inputClass,
   secondaryButtonClass,
 } from "../components/ui.tsx";
+import { ASKED_FIELD, askHref, askOf } from "../lib/ask.ts";
 import { commandsAs } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
 import { formatInstant, offsetLabel } from "../lib/format.ts";
@@ -172,9 +173,18 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       },
     ];
   });
+  // The question this page asks (lib/ask.ts), while it still applies.
+  const asked = askOf(new URL(request.url));
+  const ask =
+    asked?.ask === "complete" && task.status === "pending" && task.subtasks.total > task.subtasks.done
+      ? asked
+      : asked?.ask === "delete" && task.subtasks.total > 0
+        ? asked
+        : null;
   return data(
     {
       task,
+      ask,
       reminders,
       otherSnoozes,
       reachable,
@@ -224,6 +234,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
       reopen: intent === "reopen",
       ...(intent === "complete" && choice.success ? { subtasks: choice.data } : {}),
     });
+    // Open subtasks and nobody asked (no JavaScript, or one added meanwhile): this page asks.
+    if (!result.ok && result.fieldErrors.subtasks && !choice.success)
+      return redirect(askHref(id, { ask: "complete" }));
     if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
     return data({ intent, message: null, fieldErrors: {} });
   }
@@ -255,6 +268,9 @@ export async function action({ request, params }: ActionFunctionArgs) {
   }
   if (intent === "delete") {
     const scope = form.get("scope") === "series" ? "series" : "occurrence";
+    // A parent takes its subtasks with it: without JavaScript (no dialog) this page asks first.
+    if (form.get(ASKED_FIELD) !== "yes" && (await loadTaskDto(getDb(), user.userId, id))?.subtasks.total)
+      return redirect(askHref(id, { ask: "delete", scope }));
     const result = await commandsAs(user).deleteTask(id, scope);
     if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
     return redirect("/");
@@ -546,6 +562,7 @@ function sameRecurrence(current: TaskDto["recurrence"], wanted: RecurrenceWire |
 export default function TaskPage() {
   const {
     task,
+    ask,
     reminders,
     otherSnoozes,
     reachable,
@@ -596,6 +613,7 @@ export default function TaskPage() {
       <Link to="/" className="text-sm text-indigo-700 underline">
         ← All tasks
       </Link>
+      {ask ? <ParentQuestion ask={ask} task={task} csrf={csrf} /> : null}
       <div className="flex flex-wrap items-start gap-3">
         <div className="min-w-0 flex-1">
           <h1

@@ -25,6 +25,7 @@ import { TaskMeta } from "../components/task-meta.tsx";
 import { useUndo, type TaskRef } from "../components/undo.tsx";
 import { buttonClass, CsrfInput, inputClass, secondaryButtonClass } from "../components/ui.tsx";
 import { formatDue, isOverdue, offsetLabel } from "../lib/format.ts";
+import { viewQuery } from "../lib/view-query.ts";
 import { renewalHeaders, requireUser, requireUserWithCsrf } from "../lib/session.server.ts";
 import { loadTaskList, tasksAction } from "./tasks.server.ts";
 
@@ -236,8 +237,7 @@ export default function Tasks() {
 
   const filters = loaded.filters;
   const sortHref = (sort: Sort) => {
-    const next = new URLSearchParams(params);
-    next.delete("cursor");
+    const next = viewQuery(params);
     if (sort === loaded.sort && !params.get("order")) {
       // A second click on the current sort flips it from its default order.
       next.set("sort", sort);
@@ -264,8 +264,7 @@ export default function Tasks() {
       ? { message: actionData.error, field: Object.keys(actionData.fieldErrors ?? {})[0] ?? null }
       : null;
   const listsById = new Map([...loaded.lists, ...loaded.archivedLists].map((list) => [list.id, list]));
-  const viewQuery = new URLSearchParams(params);
-  viewQuery.delete("cursor");
+  const currentView = viewQuery(params);
 
   return (
     <div className="space-y-5">
@@ -400,7 +399,7 @@ export default function Tasks() {
           <DateInput label="To" name="to" value={filters.to} min={filters.from || undefined} />
           {filters.from || filters.to ? (
             <Link
-              to={`?${withoutParams(params, ["from", "to", "cursor"])}`}
+              to={`?${viewQuery(params, ["from", "to", "cursor"]).toString()}`}
               replace
               className="pb-2 text-sm text-indigo-700 underline"
             >
@@ -430,7 +429,7 @@ export default function Tasks() {
             </Link>
           ))}
         </div>
-        <SavedViews views={loaded.views} csrf={loaded.csrf} query={viewQuery.toString()} />
+        <SavedViews views={loaded.views} csrf={loaded.csrf} query={currentView.toString()} />
         <ChatLauncher open={chatOpen} onOpen={() => setChatOpen(true)} />
       </div>
 
@@ -510,7 +509,7 @@ export default function Tasks() {
               className={secondaryButtonClass}
               disabled={more.state !== "idle"}
               onClick={() => {
-                const next = new URLSearchParams(params);
+                const next = viewQuery(params);
                 next.set("cursor", nextCursor);
                 more.load(`/?index&${next.toString()}`);
               }}
@@ -596,12 +595,6 @@ function QuickAddPreview({
       </ul>
     </div>
   );
-}
-
-function withoutParams(params: URLSearchParams, names: string[]): string {
-  const next = new URLSearchParams(params);
-  for (const name of names) next.delete(name);
-  return next.toString();
 }
 
 function DateInput({
