@@ -419,11 +419,7 @@ test("fail closed: in production a function without APP_API_TOKEN does not start
       body: envelope(TOPICS.taskUpdates, "x", {}),
     });
     expect(delivery.status).toBe(500);
-    await waitFor(
-      "the log to name the missing variable",
-      async () => output.includes("APP_API_TOKEN"),
-      5_000,
-    );
+    await waitFor("the log to name the missing variable", async () => output.includes("APP_API_TOKEN"));
   } finally {
     web.kill("SIGTERM");
   }

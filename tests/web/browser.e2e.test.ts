@@ -509,7 +509,7 @@ test("a client that reconnects with Last-Event-ID is sent exactly the updates it
   };
   // Both creations are in the log (each delivered through the web app's own sidecar).
   await expect
-    .poll(async () => (await read({}, 2)).map((e) => e.title), { timeout: 5_000 })
+    .poll(async () => (await read({}, 2)).map((e) => e.title))
     .toEqual(["Missed one", "Missed two"]);
   const all = await read({}, 2);
   const resumed = await read({ "last-event-id": all[0]!.id }, 1);

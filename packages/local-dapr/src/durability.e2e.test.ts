@@ -80,7 +80,7 @@ test("a job that came due while the app was down (its sidecar up) fires when the
   await waitFor("the due time to pass", () => Date.now() > due + 300, 2_000);
   expect((await call(started.httpPort, "GET", "/v1.0/jobs/while-down")).status).toBe(200);
   const again = await startApp(app.port);
-  await waitFor("the staged trigger", () => again.received("/job/while-down").length === 1, 3_000);
+  await waitFor("the staged trigger", () => again.received("/job/while-down").length === 1);
 });
 
 test("when the database drops the notification connection, the sidecar reconnects and is woken again", async () => {
@@ -109,7 +109,7 @@ test("when the database drops the notification connection, the sidecar reconnect
   });
   const publisher = await sidecar({ appId: uid("pub"), resourcesPath: resources });
   await publish(publisher.httpPort, topic, { n: 1 });
-  await waitFor("the delivery", () => app.received("/events").length === 1, 2_000);
+  await waitFor("the delivery", () => app.received("/events").length === 1);
 });
 
 interface ChildSidecar {
@@ -211,7 +211,7 @@ test("SIGKILL in the middle of a delivery loses nothing: after a restart every m
     },
     10_000,
   );
-  await waitFor("the job", () => app.received("/job/after-crash").length === 1, 5_000);
+  await waitFor("the job", () => app.received("/job/after-crash").length === 1);
   await settled(appId);
   // The hung delivery was delivered again (at-least-once); the others exactly once.
   const counts = new Map<number, number>();

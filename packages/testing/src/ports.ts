@@ -1,6 +1,7 @@
 // Two things every process-level harness needs: a free loopback port, and polling for a real
 // signal with a deadline (never a fixed sleep).
 import { createServer } from "node:net";
+import { WAIT_MS } from "./wait.ts";
 
 const handedOut = new Set<number>();
 
@@ -63,7 +64,7 @@ export async function freePort(): Promise<number> {
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 15_000,
+  timeoutMs = WAIT_MS,
   intervalMs = 25,
   fatal: (error: unknown) => boolean = () => false,
 ): Promise<T> {
