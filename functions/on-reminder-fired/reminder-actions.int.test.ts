@@ -14,6 +14,7 @@ import {
   commandCtx,
   press,
   remindedTask,
+  snoozedMessages,
   tokenFor,
   until,
   useReminderActionsService,
@@ -119,8 +120,8 @@ test("Snooze 10 min schedules one job through the Jobs API; pressed again nothin
   const ten = await pressed("snooze_10m", tenToken);
   expect(ten.status).toBe(200);
   expect(ten.body).toMatchObject({ action: "snooze_10m", outcome: "snoozed", repeated: false });
-  expect(ten.body.message).toMatch(/^Snoozed: Orbit reminds you of “Water the plants” again at \d\d:\d\d\.$/);
   const until10 = new Date(ten.body.snoozed_until as string).getTime();
+  expect(snoozedMessages("Water the plants", new Date(until10))).toContain(ten.body.message);
   expect(until10).toBeGreaterThanOrEqual(before + 10 * MINUTE);
   expect(until10).toBeLessThanOrEqual(Date.now() + 10 * MINUTE);
 

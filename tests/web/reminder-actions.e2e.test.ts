@@ -15,6 +15,7 @@ import type { BrowserContext, CDPSession, Page, Worker } from "playwright-core";
 import { expect, test } from "vitest";
 import { isSnoozeJobName } from "#core/reminders.ts";
 import { sentMail } from "#testing/broker.ts";
+import { snoozedMessages } from "#testing/reminder-actions.ts";
 import type { ReceivedPush } from "#testing/push-service.ts";
 import { WAIT_MS } from "#testing/wait.ts";
 import { workerDb } from "#testing/worker-db.ts";
@@ -58,7 +59,8 @@ async function installServiceWorker(context: BrowserContext, page: Page): Promis
   const consoleLines: string[] = [];
   cdp.on("ServiceWorker.workerRegistrationUpdated", (event) => registrations.push(...event.registrations));
   cdp.on("ServiceWorker.workerVersionUpdated", (event) => {
-    for (const v of event.versions) versions.set(v.versionId, { status: v.status, runningStatus: v.runningStatus });
+    for (const v of event.versions)
+      versions.set(v.versionId, { status: v.status, runningStatus: v.runningStatus });
   });
   context.on("serviceworker", (worker) =>
     worker.on("console", (message) => consoleLines.push(`${message.type()}: ${message.text()}`)),
@@ -148,7 +150,9 @@ async function waitForShown(installed: InstalledWorker, count: number): Promise<
 
 /** Presses `action` on the worker's notification titled `title` (see the header: notificationclick). */
 async function pressButton(installed: InstalledWorker, title: string, action: string) {
-  await (await runningWorker(installed)).evaluate(
+  await (
+    await runningWorker(installed)
+  ).evaluate(
     async ([wanted, button]) => {
       const scope = self as unknown as WorkerScope;
       const notification = (await scope.registration.getNotifications()).find((n) => n.title === wanted);
@@ -247,9 +251,7 @@ test("offline, a Snooze pressed in the notification is kept and sent once a page
 
   await context.setOffline(true);
   await pressButton(installed, "Water the tomatoes", "snooze_10m");
-  await expect
-    .poll(() => queued(installed))
-    .toEqual([expect.objectContaining({ action: "snooze_10m" })]);
+  await expect.poll(() => queued(installed)).toEqual([expect.objectContaining({ action: "snooze_10m" })]);
   expect(await snoozeRows(taskId)).toEqual([]);
 
   // Back online: an Orbit page asks the worker to send what it kept.
@@ -308,12 +310,10 @@ test("a reminder mail's Snooze 1 h link asks before it acts (opening it changes 
   await tab.screenshot({ path: path.join(SHOTS, "reminder-action-page.png") });
 
   await tab.getByRole("button", { name: "Snooze 1 h" }).click();
-  const done = tab.locator("[data-outcome=done]");
-  await expect(done.innerText()).resolves.toMatch(
-    /^Snoozed: Orbit reminds you of “Renew the car insurance” again at \d\d:\d\d\.$/,
-  );
+  const done = await tab.locator("[data-outcome=done]").innerText();
   const [snooze] = await snoozeRows(taskId);
   expect(snooze).toMatchObject({ status: "scheduled" });
+  expect(snoozedMessages("Renew the car insurance", snooze!.remindAt)).toContain(done);
   expect(snooze!.remindAt.getTime() - Date.now()).toBeGreaterThan(55 * 60_000);
 
   // The link again: it says it was used, and moves nothing.

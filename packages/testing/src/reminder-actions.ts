@@ -4,6 +4,7 @@
 // as the web app passes it on. Also the `reminders` event of such a task, for the notifications
 // function's own tests (firedReminderEvent).
 import { randomBytes } from "node:crypto";
+import { DateTime } from "luxon";
 import { afterAll, beforeAll } from "vitest";
 import type { ReminderEvent } from "#core/events.ts";
 import { signActionToken, type ActionKeyring } from "#core/reminder-action-tokens.ts";
@@ -183,4 +184,16 @@ export async function firedReminderEvent(db: Db, owner: TestUser, title: string)
     },
   });
   return { task, reminder };
+}
+
+/**
+ * What a snooze's answer may say for a snooze until `until` (in Europe/Berlin, these tests' zone):
+ * the time alone when it is today there, with the day when it is not (a snooze pressed late in
+ * the evening lands tomorrow). Either is right; which one depends on the hour the test runs.
+ */
+export function snoozedMessages(title: string, until: Date): string[] {
+  const at = DateTime.fromJSDate(until, { zone: "Europe/Berlin" });
+  return ["HH:mm", "ccc d LLL, HH:mm"].map(
+    (format) => `Snoozed: Orbit reminds you of “${title}” again at ${at.toFormat(format)}.`,
+  );
 }
