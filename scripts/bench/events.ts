@@ -158,8 +158,10 @@ export async function events(ctx: BenchContext, runtime: RuntimeKind = "local"):
           rate: stepRate,
           seconds: secs,
         });
+        // Waits for what the sidecar accepted (what the generator could not send never comes).
+        const accepted = result.statuses["204"] ?? result.statuses["200"] ?? 0;
         const deadline = Date.now() + 30_000;
-        while (flow!.arrivals.size < total && Date.now() < deadline)
+        while (flow!.arrivals.size < accepted && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 50));
       } finally {
         burner?.kill("SIGKILL");

@@ -28,7 +28,12 @@ function expectMeasured(row: BenchRow): void {
 test("event latency and throughput on daprd + Kafka: every sample arrives and none is lost", async () => {
   const [audit, recurrence, throughput] = await events(ctx, "daprd");
   for (const row of [audit!, recurrence!, throughput!]) expectMeasured(row);
-  expect(throughput!.figures.delivered).toBe(2_000);
+  // None lost: every event daprd accepted arrived through Kafka. The open-loop generator may not
+  // send all 2,000 in its 2 s on a busy machine (another suite's broker runs beside it); what it
+  // did not send is reported as unsent, not as lost. Hundreds keep "none lost" meaningful. (A
+  // clean-clone run counted 1,507 arrivals of 2,000 once; this test did not yet say which.)
+  expect(throughput!.figures.published, throughput!.reason).toBeGreaterThan(200);
+  expect(throughput!.figures.delivered, throughput!.reason).toBe(throughput!.figures.published);
 }, 240_000);
 
 test("reminders on daprd + the Dapr Scheduler: every reminder due at the same instant fires and is published", async () => {
