@@ -17,6 +17,7 @@ import { isSnoozeJobName } from "#core/reminders.ts";
 import { sentMail } from "#testing/broker.ts";
 import { snoozedMessages } from "#testing/reminder-actions.ts";
 import type { ReceivedPush } from "#testing/push-service.ts";
+import { waitFor } from "#testing/ports.ts";
 import { WAIT_MS } from "#testing/wait.ts";
 import { workerDb } from "#testing/worker-db.ts";
 import {
@@ -128,25 +129,20 @@ const shown = async (installed: InstalledWorker): Promise<Shown[]> =>
  * showed, the worker's versions as DevTools saw them and the worker's console, so that a failure on
  * a busy CI machine can be told apart (never delivered, never shown, worker gone).
  */
-async function waitForShown(installed: InstalledWorker, count: number): Promise<Shown[]> {
-  const deadline = Date.now() + WAIT_MS;
-  let last: unknown = "nothing read yet";
-  for (;;) {
-    try {
-      const now = await shown(installed);
-      if (now.length === count) return now;
-      last = now;
-    } catch (error) {
-      last = error instanceof Error ? error.message : error;
-    }
-    if (Date.now() > deadline)
+const waitForShown = (installed: InstalledWorker, count: number): Promise<Shown[]> =>
+  waitFor(
+    `the worker to show ${count} notification(s)`,
+    async () => {
+      const now = await shown(installed).catch((error: unknown) => String(error));
+      if (Array.isArray(now) && now.length === count) return now;
       throw new Error(
-        `the worker showed no ${count} notification(s) within ${WAIT_MS} ms; last read ${JSON.stringify(last)}; ` +
-          `versions ${JSON.stringify([...installed.versions])}; console ${JSON.stringify(installed.console)}`,
+        `last read ${JSON.stringify(now)}; versions ${JSON.stringify([...installed.versions])}; ` +
+          `console ${JSON.stringify(installed.console)}`,
       );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+    },
+    WAIT_MS,
+    100,
+  );
 
 /** Presses `action` on the worker's notification titled `title` (see the header: notificationclick). */
 async function pressButton(installed: InstalledWorker, title: string, action: string) {
