@@ -34,7 +34,8 @@ import {
   inputClass,
   secondaryButtonClass,
 } from "../components/ui.tsx";
-import { ASKED_FIELD, askHref, askOf } from "../lib/ask.ts";
+import { askOf } from "../lib/ask.ts";
+import { completeQuestion, deleteQuestion } from "../lib/ask.server.ts";
 import { commandsAs } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
 import { formatInstant, offsetLabel } from "../lib/format.ts";
@@ -235,8 +236,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
       ...(intent === "complete" && choice.success ? { subtasks: choice.data } : {}),
     });
     // Open subtasks and nobody asked (no JavaScript, or one added meanwhile): this page asks.
-    if (!result.ok && result.fieldErrors.subtasks && !choice.success)
-      return redirect(askHref(id, { ask: "complete" }));
+    const question = completeQuestion(result, id, choice.success, form);
+    if (question) return question;
     if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
     return data({ intent, message: null, fieldErrors: {} });
   }
@@ -269,8 +270,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
   if (intent === "delete") {
     const scope = form.get("scope") === "series" ? "series" : "occurrence";
     // A parent takes its subtasks with it: without JavaScript (no dialog) this page asks first.
-    if (form.get(ASKED_FIELD) !== "yes" && (await loadTaskDto(getDb(), user.userId, id))?.subtasks.total)
-      return redirect(askHref(id, { ask: "delete", scope }));
+    const question = await deleteQuestion(user, form, id, scope);
+    if (question) return question;
     const result = await commandsAs(user).deleteTask(id, scope);
     if (!result.ok) return fail(result.message, result.fieldErrors, result.status);
     return redirect("/");

@@ -1,16 +1,15 @@
 // The task list's server side (routes/tasks.tsx): what its page loads, and its form intents, each
 // read with its own zod schema. Writes to tasks go through the command functions; saved views are
 // the web app's own (saved-views.server.ts).
-import { data, redirect } from "@remix-run/node";
+import { data } from "@remix-run/node";
 import { z } from "zod";
 import { createListSchema, updateListSchema } from "#core/lists.ts";
 import { parseQuickAdd } from "#core/quick-add.ts";
 import { savedViewSchema } from "#core/task-query.ts";
 import { subtaskChoiceSchema } from "#core/tasks.ts";
 import { findListByName, listLists } from "#tasks/list-queries.ts";
-import { loadTaskDto } from "#tasks/records.ts";
 import { listTags, listTasks } from "#tasks/queries.ts";
-import { ASKED_FIELD, askHref } from "../lib/ask.ts";
+import { completeQuestion, deleteQuestion } from "../lib/ask.server.ts";
 import { commandsAs } from "../lib/commands.server.ts";
 import { getDb } from "../lib/db.server.ts";
 import { undeliveredTaskIds } from "../lib/reminder-ledger.server.ts";
@@ -170,13 +169,8 @@ export async function tasksAction(user: CurrentUser, form: FormData) {
         ...(intent === "complete" && input.data.subtasks ? { subtasks: input.data.subtasks } : {}),
       });
       // Open subtasks and nobody asked (a row's form without JavaScript): the task's page asks.
-      if (
-        !result.ok &&
-        result.fieldErrors.subtasks &&
-        !input.data.subtasks &&
-        form.get(ASKED_FIELD) !== "yes"
-      )
-        return redirect(askHref(input.data.id, { ask: "complete" }));
+      const question = completeQuestion(result, input.data.id, Boolean(input.data.subtasks), form);
+      if (question) return question;
       if (!result.ok) return reply(result.message, {}, result.status);
       // What an undo of this completion reopens besides the task.
       return data({
@@ -254,11 +248,8 @@ export async function tasksAction(user: CurrentUser, form: FormData) {
       if (!input.success) throw new Response("No such task.", { status: 404 });
       // A parent takes its subtasks with it. The toast's commands come after its Undo was on offer;
       // a row's form without JavaScript did not, so the task's page asks first.
-      if (
-        form.get(ASKED_FIELD) !== "yes" &&
-        (await loadTaskDto(getDb(), user.userId, input.data.id))?.subtasks.total
-      )
-        return redirect(askHref(input.data.id, { ask: "delete", scope: input.data.scope }));
+      const question = await deleteQuestion(user, form, input.data.id, input.data.scope);
+      if (question) return question;
       const result = await commandsAs(user).deleteTask(input.data.id, input.data.scope);
       // Already gone (another tab, or a held delete sent twice as the page went away): as asked.
       if (!result.ok && result.status !== 404) return reply(result.message, {}, result.status);
