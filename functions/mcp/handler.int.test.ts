@@ -356,6 +356,20 @@ test("lists and subtasks: list_lists, create_list, add into a list with a subtas
   const inboxArchived = await call(client, "update_list", { id: inbox.id, archived: true });
   expect(inboxArchived.isError).toBe(true);
   expect(text(inboxArchived)).toMatch(/inbox/i);
+  const garbage: [Record<string, unknown>, string][] = [
+    [{ id: "not-a-list", name: "x" }, "must be a list id (UUID) at id"],
+    [{ id: list.id, name: "bad\u0000name" }, "must not contain a NUL character (U+0000) at name"],
+    [
+      { id: list.id, color: "rose" },
+      "must be one of slate, red, orange, amber, green, teal, blue, indigo, purple, pink at color",
+    ],
+    [{ id: list.id, before: "nowhere" }, "must be a list id (UUID) at before"],
+  ];
+  for (const [args, field] of garbage) {
+    const refused = await call(client, "update_list", args);
+    expect(refused.isError, JSON.stringify(args)).toBe(true);
+    expect(text(refused), JSON.stringify(args)).toContain(field);
+  }
   const both = await call(client, "update_list", { id: list.id, before: inbox.id, after: later.id });
   expect(both.isError).toBe(true);
   expect(text(both)).toContain("before or after, not both");

@@ -219,6 +219,16 @@ test("without JavaScript, completing or deleting a parent asks on its page first
   await nojs.waitForURL(/\/tasks\/[\w-]+$/);
   expect(await question.count()).toBe(0);
   expect(await count()).toBe(4);
+  // A question the page does not know asks nothing; signed out, the question is the sign-in page.
+  const taskPage = nojs.url();
+  expect((await nojs.goto(`${taskPage}?ask=everything&scope=all`))!.status()).toBe(200);
+  expect(await question.count()).toBe(0);
+  const stranger = await world.browser.newContext({ baseURL: world.baseUrl, javaScriptEnabled: false });
+  const signedOut = await stranger.newPage();
+  await signedOut.goto(`${taskPage}?ask=delete`);
+  expect(new URL(signedOut.url()).pathname).toBe("/login");
+  await stranger.close();
+  await nojs.goto(taskPage);
   await nojs.getByRole("button", { name: "Delete task" }).click();
   await question.getByRole("button", { name: "Delete both" }).click();
   await nojs.waitForURL(`${world.baseUrl}/`);
