@@ -9,6 +9,7 @@ import { parseSse } from "#core/assistant/contract.ts";
 import type { Db } from "#db/client.ts";
 import { startAssistantWorld, toolTurnEvents, type AssistantWorld } from "#testing/assistant.ts";
 import { api, createTestUser, type AnyJson } from "#testing/fixtures.ts";
+import { waitFor } from "#testing/ports.ts";
 import { RUNTIME } from "#testing/runtime.ts";
 import { startScriptedModel, type ScriptedModel } from "#testing/scripted-model.ts";
 import { workerDb } from "#testing/worker-db.ts";
@@ -25,6 +26,12 @@ beforeAll(async () => {
   world = await startAssistantWorld({
     model: { base_url: model.baseUrl, model: "scripted-1", api_key: "sk-test" },
   });
+  // Both sidecars being up is not yet invocation between them: one clean-clone run's first turn
+  // got daprd's 500 from mcp's sidecar. Ready once a call through it reaches the assistant.
+  await waitFor(
+    "mcp's sidecar to reach the assistant",
+    async () => (await fetch(`${world.mcp.daprUrl}/v1.0/invoke/assistant/method/readyz`)).status === 200,
+  );
 });
 afterAll(async () => {
   await world?.close();
